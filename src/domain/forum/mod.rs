@@ -1,0 +1,7 @@
+//! The forum: its model, the TOML configuration that describes it, and the specialty catalogue.
+
+pub mod catalogue;
+pub mod config;
+pub mod model;
+
+pub use model::{Audience, Education, Forum, Hall, Session, specialty_key};

@@ -1,0 +1,78 @@
+//! The attendance log: everything the live system records, as an append-only list of events.
+//!
+//! The rules engine reads nothing else. The same events are what the store persists, what
+//! `yavka export-log` writes and what `yavka evaluate` reads back, as JSON Lines (see `jsonl.rs`).
+
+pub mod jsonl;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::forum::Education;
+use crate::domain::time::Millis;
+
+/// One recorded event at instant `ts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub ts: Millis,
+    pub body: EventBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum EventBody {
+    /// Registration or profile change; the latest wins.
+    Viewer {
+        viewer: String,
+        name: String,
+        email: String,
+        education: Education,
+        specialty: String,
+    },
+    /// A connection of `viewer` opened in `hall`.
+    Connect {
+        viewer: String,
+        conn: String,
+        hall: String,
+    },
+    /// The connection was alive at `ts`.
+    Heartbeat { conn: String },
+    /// The connection closed.
+    Disconnect { conn: String },
+    /// A presence prompt was shown in `hall`, open until `closes`.
+    Prompt {
+        prompt: String,
+        hall: String,
+        closes: Millis,
+    },
+    /// The viewer pressed «Подтвердить участие».
+    Confirm {
+        viewer: String,
+        conn: String,
+        prompt: String,
+    },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::Viewer { .. } => "viewer",
+            EventBody::Connect { .. } => "connect",
+            EventBody::Heartbeat { .. } => "heartbeat",
+            EventBody::Disconnect { .. } => "disconnect",
+            EventBody::Prompt { .. } => "prompt",
+            EventBody::Confirm { .. } => "confirm",
+        }
+    }
+}
+
+impl Event {
+    pub fn new(ts: Millis, body: EventBody) -> Self {
+        Event { ts, body }
+    }
+}
+
+/// Orders events by `ts`, keeping the original order for equal times (the log may arrive out of
+/// order from several servers; the rules need one agreed order).
+pub fn sort_events(events: &mut [Event]) {
+    events.sort_by_key(|e| e.ts);
+}

@@ -1,0 +1,11 @@
+//! The accreditation core: what happened during a forum, and who earned which credits.
+//!
+//! Pure code over plain data. Nothing here touches a network, a database, a file system path
+//! chosen by itself, or the wall clock; callers pass configuration text, log events and "now".
+
+pub mod codes;
+pub mod forum;
+pub mod log;
+pub mod rules;
+pub mod schedule;
+pub mod time;

@@ -1,0 +1,12 @@
+//! Yavka: attendance tracking and НМО accreditation for online medical forums.
+//!
+//! Layout:
+//! - [`domain`]: the accreditation core as plain Rust over plain data — the forum model and its
+//!   configuration, the attendance log, the rules engine, prompt schedules and НМО codes. No I/O,
+//!   no clock reads: time is always passed in.
+//! - [`clock`]: the one injectable source of "now" for everything that is not pure.
+//! - [`cli`]: the `yavka` command line.
+
+pub mod cli;
+pub mod clock;
+pub mod domain;
