@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "yavka", version, about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах")]
+#[command(
+    name = "yavka",
+    version,
+    about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -109,9 +109,9 @@ pub fn clip(spans: &[Span], window: Span) -> Vec<Span> {
 /// Parses an RFC 3339 instant with an offset (`2026-04-01T09:15:00.250+03:00` or `…Z`).
 /// Sub-millisecond digits are truncated towards the past.
 pub fn parse_rfc3339(text: &str) -> Result<Millis, String> {
-    let ts: Timestamp = text
-        .parse()
-        .map_err(|e| format!("«{text}» не является моментом времени RFC 3339 со смещением ({e})"))?;
+    let ts: Timestamp = text.parse().map_err(|e| {
+        format!("«{text}» не является моментом времени RFC 3339 со смещением ({e})")
+    })?;
     Ok(ts.as_millisecond())
 }
 
@@ -131,13 +131,14 @@ pub fn format_rfc3339(t: Millis, tz: &TimeZone) -> String {
 /// A time that does not exist or is ambiguous there (a daylight-saving change) is refused
 /// rather than guessed, because a session window must mean one thing.
 pub fn parse_local(text: &str, tz: &TimeZone) -> Result<Millis, String> {
-    let dt: DateTime = text.trim().parse().map_err(|_| {
-        format!("«{text}» не является местным временем вида 2026-04-01T09:15")
-    })?;
+    let dt: DateTime = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("«{text}» не является местным временем вида 2026-04-01T09:15"))?;
     let ambiguous = tz.to_ambiguous_zoned(dt);
-    let zoned = ambiguous
-        .unambiguous()
-        .map_err(|_| format!("местного времени «{text}» нет или оно неоднозначно в этом часовом поясе"))?;
+    let zoned = ambiguous.unambiguous().map_err(|_| {
+        format!("местного времени «{text}» нет или оно неоднозначно в этом часовом поясе")
+    })?;
     Ok(zoned.timestamp().as_millisecond())
 }
 
@@ -188,7 +189,10 @@ mod tests {
         let a = parse_rfc3339("2026-04-01T09:15:00+03:00").unwrap();
         let b = parse_rfc3339("2026-04-01T06:15:00.250Z").unwrap();
         assert_eq!(b - a, 250);
-        assert!(parse_rfc3339("2026-04-01T09:15:00").is_err(), "an offset is required");
+        assert!(
+            parse_rfc3339("2026-04-01T09:15:00").is_err(),
+            "an offset is required"
+        );
         let tz = TimeZone::get("Europe/Moscow").unwrap();
         assert_eq!(format_rfc3339(b, &tz), "2026-04-01T09:15:00.250+03:00");
         assert_eq!(format_rfc3339(a, &tz), "2026-04-01T09:15:00+03:00");

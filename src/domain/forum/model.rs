@@ -34,6 +34,14 @@ impl Education {
         }
     }
 
+    /// The other level: a specialty may be accredited for one and not the other.
+    pub fn other(self) -> Education {
+        match self {
+            Education::Higher => Education::Secondary,
+            Education::Secondary => Education::Higher,
+        }
+    }
+
     /// «высшее образование» / «среднее образование».
     pub fn label_ru(self) -> &'static str {
         match self {

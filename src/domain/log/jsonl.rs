@@ -92,7 +92,8 @@ pub fn parse_line(text: &str) -> Result<Option<Event>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let w: Wire = serde_json::from_str(text).map_err(|e| format!("не JSON-объект события ({e})"))?;
+    let w: Wire =
+        serde_json::from_str(text).map_err(|e| format!("не JSON-объект события ({e})"))?;
     let ts = parse_rfc3339(&need(w.ts, "ts", "?")?)?;
     let kind = need(w.kind, "kind", "?")?;
     let k = kind.as_ref();
@@ -237,7 +238,10 @@ mod tests {
         let mut buf = Vec::new();
         write(&mut buf, &log.events, &tz).unwrap();
         let again = read(&buf[..], OnError::Stop).unwrap().unwrap();
-        assert_eq!(again.events, log.events, "export and re-import give the same events");
+        assert_eq!(
+            again.events, log.events,
+            "export and re-import give the same events"
+        );
     }
 
     #[test]

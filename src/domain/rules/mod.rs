@@ -1,1 +1,127 @@
-//! The rules engine.
+//! The rules engine: from a forum and its attendance log to one verdict per (viewer, session).
+//!
+//! 1. [`facts`] replays the log into connections with their lives, prompts and confirms.
+//! 2. [`timeline`] turns a viewer's connections into their active hall over time.
+//! 3. [`evaluate`] measures counted time, checks confirms, pauses on missed prompts, and decides.
+//! 4. [`verdict`] words the reasons.
+//!
+//! Pure and deterministic: the same forum and log always give the same verdicts, whatever the
+//! order of the log's lines with distinct times.
+
+pub mod evaluate;
+pub mod facts;
+pub mod timeline;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+pub use evaluate::{Plan, ViewerEvaluation, evaluate_viewer};
+pub use facts::{Anomalies, Facts, Profile};
+pub use verdict::{ConfirmCheck, SessionResult};
+
+use crate::domain::forum::{Education, Forum};
+use crate::domain::log::Event;
+
+/// One output row: a viewer's verdict for a session, flattened for JSON and CSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub viewer: String,
+    pub session: String,
+    /// Whole seconds of counted time, rounded down.
+    pub seconds: i64,
+    /// Whole minutes of counted time, rounded down.
+    pub minutes: i64,
+    pub confirmed: u32,
+    pub required: u32,
+    /// Prompts of the session that were shown in its hall.
+    pub prompts: u32,
+    pub eligible: bool,
+    pub reasons: Vec<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub education: Option<Education>,
+    pub specialty: Option<String>,
+}
+
+impl Verdict {
+    fn new(v: &facts::ViewerFacts, r: &SessionResult) -> Verdict {
+        let p = v.profile.as_ref();
+        Verdict {
+            viewer: v.id.clone(),
+            session: r.session.clone(),
+            seconds: r.seconds(),
+            minutes: r.minutes(),
+            confirmed: r.confirmed,
+            required: r.required,
+            prompts: r.prompts_shown.len() as u32,
+            eligible: r.eligible,
+            reasons: r.reasons.clone(),
+            name: p.map(|p| p.name.clone()),
+            email: p.map(|p| p.email.clone()),
+            education: p.map(|p| p.education),
+            specialty: p.map(|p| p.specialty.clone()),
+        }
+    }
+}
+
+/// The verdicts of a whole forum, and what the log held that could not be credited.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub verdicts: Vec<Verdict>,
+    pub anomalies: Anomalies,
+}
+
+/// Evaluates a log: replays it, then judges every viewer.
+pub fn evaluate(forum: &Forum, events: &[Event]) -> Evaluation {
+    let facts = Facts::build(events);
+    Evaluation {
+        verdicts: verdicts(forum, &facts),
+        anomalies: facts.anomalies.clone(),
+    }
+}
+
+/// Judges every viewer of already replayed facts. Rows are ordered by the forum's session
+/// order, then by viewer id.
+pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
+    let plan = Plan::new(forum, facts);
+    let judge = |viewers: &[facts::ViewerFacts]| -> Vec<Verdict> {
+        let mut out = Vec::new();
+        for v in viewers {
+            for r in evaluate_viewer(&plan, facts, v).sessions {
+                out.push(Verdict::new(v, &r));
+            }
+        }
+        out
+    };
+    // Viewers are independent, so the work splits across cores with no shared state.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = facts.viewers.len().div_ceil(threads).max(4096);
+    let mut rows: Vec<Verdict> = if facts.viewers.len() <= chunk {
+        judge(&facts.viewers)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = facts
+                .viewers
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || judge(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a rules worker panicked"))
+                .collect()
+        })
+    };
+    let order: std::collections::HashMap<&str, usize> = forum
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    rows.sort_by(|a, b| {
+        (order[a.session.as_str()], &a.viewer).cmp(&(order[b.session.as_str()], &b.viewer))
+    });
+    rows
+}
