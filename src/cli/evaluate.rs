@@ -1,17 +1,148 @@
-//! `yavka evaluate`: verdicts for every viewer and session from a forum and a log.
-//! (Being written.)
+//! `yavka evaluate --forum FORUM.toml --events LOG.jsonl [--format json|csv]`: verdicts for every
+//! viewer and session, from a forum configuration and an attendance log written by anyone.
+//!
+//! Verdicts go to stdout; what could not be read or credited is summarised on stderr, so the
+//! output stays machine-readable while nothing is silently ignored.
 
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[arg(long)]
-    pub forum: PathBuf,
-    #[arg(long)]
-    pub events: PathBuf,
+use anyhow::Context;
+
+use crate::domain::forum::config;
+use crate::domain::log::jsonl::{self, OnError};
+use crate::domain::rules::{self, Verdict};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// The forum configuration (TOML).
+    #[arg(long)]
+    pub forum: PathBuf,
+    /// The attendance log (JSON Lines); `-` reads standard input.
+    #[arg(long)]
+    pub events: PathBuf,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// Stop at the first malformed line instead of skipping it (it is reported either way).
+    #[arg(long)]
+    pub strict: bool,
+    /// CSV field delimiter: `,` or `;` (Russian Excel expects `;`).
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let forum = match config::load(&args.forum) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let on_error = if args.strict {
+        OnError::Stop
+    } else {
+        OnError::Skip
+    };
+    let read = if args.events.as_os_str() == "-" {
+        jsonl::read(io::stdin().lock(), on_error)
+    } else {
+        let file = File::open(&args.events)
+            .with_context(|| format!("не удалось открыть журнал {}", args.events.display()))?;
+        jsonl::read(BufReader::new(file), on_error)
+    }
+    .with_context(|| format!("не удалось прочитать журнал {}", args.events.display()))?;
+    let log = match read {
+        Ok(log) => log,
+        Err(line) => {
+            eprintln!("{}: {line}", args.events.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for bad in &log.skipped {
+        eprintln!("{}: пропущена {bad}", args.events.display());
+    }
+
+    let evaluation = rules::evaluate(&forum, &log.events);
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &evaluation.verdicts)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_csv(&mut out, &evaluation.verdicts, args.delimiter)?,
+    }
+    out.flush()?;
+
+    let eligible = evaluation.verdicts.iter().filter(|v| v.eligible).count();
+    eprintln!(
+        "событий: {}, пропущено строк: {}, строк результата: {}, выполнили условия: {}",
+        log.events.len(),
+        log.skipped.len(),
+        evaluation.verdicts.len(),
+        eligible
+    );
+    let anomalies = evaluation.anomalies.summary();
+    if !anomalies.is_empty() {
+        eprintln!("аномалии (не засчитаны): {}", anomalies.join("; "));
+        for example in &evaluation.anomalies.examples {
+            eprintln!("  например: {example}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// CSV with a UTF-8 byte-order mark, so Excel reads the Cyrillic correctly.
+pub fn write_csv<W: Write>(out: &mut W, rows: &[Verdict], delimiter: char) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        delimiter == ',' || delimiter == ';',
+        "разделитель CSV может быть «,» или «;»"
+    );
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter as u8)
+        .from_writer(out);
+    w.write_record([
+        "viewer",
+        "session",
+        "seconds",
+        "minutes",
+        "confirmed",
+        "required",
+        "prompts",
+        "eligible",
+        "reasons",
+        "name",
+        "email",
+        "education",
+        "specialty",
+    ])?;
+    for v in rows {
+        w.write_record([
+            v.viewer.as_str(),
+            v.session.as_str(),
+            &v.seconds.to_string(),
+            &v.minutes.to_string(),
+            &v.confirmed.to_string(),
+            &v.required.to_string(),
+            &v.prompts.to_string(),
+            if v.eligible { "true" } else { "false" },
+            &v.reasons.join("; "),
+            v.name.as_deref().unwrap_or(""),
+            v.email.as_deref().unwrap_or(""),
+            v.education.map_or("", |e| e.as_str()),
+            v.specialty.as_deref().unwrap_or(""),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }

@@ -8,4 +8,5 @@ pub mod forum;
 pub mod log;
 pub mod rules;
 pub mod schedule;
+pub mod sim;
 pub mod time;

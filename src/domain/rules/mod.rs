@@ -14,6 +14,8 @@ pub mod timeline;
 pub mod verdict;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use serde::Serialize;

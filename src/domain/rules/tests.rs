@@ -6,13 +6,13 @@ use crate::domain::log::{Event, EventBody};
 use crate::domain::time::{MINUTE, Millis, Span};
 
 /// 2026-04-01T09:00:00+03:00: minute 0 of every story.
-const T0: Millis = 1_775_023_200_000;
+pub(super) const T0: Millis = 1_775_023_200_000;
 
 fn at(minute: i64) -> Millis {
     T0 + minute * MINUTE
 }
 
-fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
+pub(super) fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
     Session {
         id: id.into(),
         hall: hall.into(),
@@ -34,7 +34,7 @@ fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
 }
 
 /// Hall 1 has session `s1` from minute 0 to 100; hall 2 has `s2` over the same window.
-fn forum() -> Forum {
+pub(super) fn forum() -> Forum {
     Forum {
         id: "f".into(),
         title: "Форум".into(),

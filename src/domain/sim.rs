@@ -1,0 +1,178 @@
+//! Synthetic attendance: a believable log for a forum, for benchmarks, demos and load tests.
+//!
+//! Viewers register, watch each day in one hall (sometimes hopping to the other for a while),
+//! lose their connection now and then, and press most prompts a little after they appear; a few
+//! connections end without a disconnect, as after a server crash. Deterministic for a seed.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::forum::{Education, Forum};
+use crate::domain::log::{Event, EventBody};
+use crate::domain::time::{MINUTE, Millis, SECOND};
+
+/// Shape of the synthetic crowd.
+#[derive(Debug, Clone)]
+pub struct Crowd {
+    pub viewers: usize,
+    /// Connections per viewer over the whole forum, roughly.
+    pub connections: usize,
+    /// Share of prompts a viewer presses, in percent.
+    pub diligence: u32,
+    pub seed: u64,
+}
+
+fn uniform(rng: &mut impl Rng, lo: i64, hi: i64) -> i64 {
+    if hi <= lo {
+        return lo;
+    }
+    lo + (rng.next_u64() % (hi - lo) as u64) as i64
+}
+
+/// Evenly spaced prompts for every session (a stand-in for a planned schedule), one per
+/// `session.prompts`, each open for the session's prompt window.
+pub fn even_prompts(forum: &Forum) -> Vec<Event> {
+    let mut out = Vec::new();
+    for s in &forum.sessions {
+        let n = i64::from(s.prompts.max(1));
+        for i in 0..n {
+            let ts = s.starts + (s.ends - s.starts) * (2 * i + 1) / (2 * n);
+            let ts = ts - ts.rem_euclid(SECOND);
+            out.push(Event::new(
+                ts,
+                EventBody::Prompt {
+                    prompt: format!("{}-p{}", s.id, i + 1),
+                    hall: s.hall.clone(),
+                    closes: ts + s.prompt_window_ms,
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// A whole forum's log: prompts first, then every viewer's events (not sorted by time).
+pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
+    let mut rng = ChaCha8Rng::seed_from_u64(crowd.seed);
+    let prompts = even_prompts(forum);
+    let mut events = prompts.clone();
+
+    // Each day: its span over all halls, and the halls that have sessions that day.
+    let tz = forum.tz();
+    let mut days: Vec<(Millis, Millis, Vec<String>)> = Vec::new();
+    for s in &forum.sessions {
+        let date = jiff::Timestamp::from_millisecond(s.starts)
+            .map(|t| t.to_zoned(tz.clone()).date())
+            .ok();
+        match days.iter_mut().find(|(a, _, _)| {
+            jiff::Timestamp::from_millisecond(*a)
+                .map(|t| t.to_zoned(tz.clone()).date())
+                .ok()
+                == date
+        }) {
+            Some(d) => {
+                d.0 = d.0.min(s.starts);
+                d.1 = d.1.max(s.ends);
+                if !d.2.contains(&s.hall) {
+                    d.2.push(s.hall.clone());
+                }
+            }
+            None => days.push((s.starts, s.ends, vec![s.hall.clone()])),
+        }
+    }
+    let specialties: Vec<(Education, String)> = forum
+        .sessions
+        .iter()
+        .flat_map(|s| {
+            let h = s
+                .audience
+                .higher
+                .iter()
+                .map(|x| (Education::Higher, x.clone()));
+            let m = s
+                .audience
+                .secondary
+                .iter()
+                .map(|x| (Education::Secondary, x.clone()));
+            h.chain(m)
+        })
+        .collect();
+    let per_day = (crowd.connections / days.len().max(1)).max(1) as i64;
+
+    for n in 0..crowd.viewers {
+        let viewer = format!("v{n:06}");
+        let (education, specialty) = specialties
+            .get(rng.next_u64() as usize % specialties.len().max(1))
+            .cloned()
+            .unwrap_or((Education::Higher, "рентгенология".into()));
+        events.push(Event::new(
+            days.first().map_or(0, |d| d.0) - 24 * 60 * MINUTE,
+            EventBody::Viewer {
+                viewer: viewer.clone(),
+                name: format!("Участник {n}"),
+                email: format!("viewer{n}@example.org"),
+                education,
+                specialty,
+            },
+        ));
+        for (d, (day_start, day_end, halls)) in days.iter().enumerate() {
+            let home = &halls[rng.next_u64() as usize % halls.len()];
+            let slot = (day_end - day_start) / per_day;
+            let mut t = day_start - uniform(&mut rng, 0, 20) * MINUTE;
+            for k in 0..per_day {
+                let conn = format!("{viewer}-d{d}-c{k}");
+                let hall = if halls.len() > 1 && rng.next_u64() % 10 == 0 {
+                    halls.iter().find(|h| *h != home).unwrap_or(home)
+                } else {
+                    home
+                };
+                let end = t + slot - uniform(&mut rng, 0, 3 * MINUTE);
+                events.push(Event::new(
+                    t,
+                    EventBody::Connect {
+                        viewer: viewer.clone(),
+                        conn: conn.clone(),
+                        hall: hall.clone(),
+                    },
+                ));
+                events.push(Event::new(
+                    (t + end) / 2,
+                    EventBody::Heartbeat { conn: conn.clone() },
+                ));
+                for p in &prompts {
+                    let EventBody::Prompt {
+                        prompt,
+                        hall: ph,
+                        closes,
+                    } = &p.body
+                    else {
+                        continue;
+                    };
+                    if ph == hall
+                        && p.ts >= t
+                        && p.ts < end
+                        && rng.next_u32() % 100 < crowd.diligence
+                    {
+                        let press = p.ts + uniform(&mut rng, 2 * SECOND, closes - p.ts);
+                        if press <= end {
+                            events.push(Event::new(
+                                press,
+                                EventBody::Confirm {
+                                    viewer: viewer.clone(),
+                                    conn: conn.clone(),
+                                    prompt: prompt.clone(),
+                                },
+                            ));
+                        }
+                    }
+                }
+                // One connection in twenty is lost without a disconnect, as in a crash.
+                if rng.next_u64() % 20 != 0 {
+                    events.push(Event::new(end, EventBody::Disconnect { conn }));
+                }
+                t = end + uniform(&mut rng, 0, 2 * MINUTE);
+            }
+        }
+    }
+    events
+}
