@@ -10,3 +10,4 @@
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod store;

@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod forum;
 pub mod log;
+pub mod registration;
 pub mod rules;
 pub mod schedule;
 pub mod sim;

@@ -1,7 +1,23 @@
 //! Reading and validating a forum configuration (TOML) into the [`Forum`] model.
-//! (Being written: see issue 2, section 1.)
+//!
+//! Two stages. First the TOML is parsed and every part — the `[forum]` table, each `[[hall]]`,
+//! each `[[session]]` — is deserialised on its own into a plain "raw" struct that refuses
+//! unknown keys; doing it part by part means one broken session does not hide the mistakes in
+//! the others. Then [`validate`] checks what the values mean (windows, quotas, halls,
+//! specialties) and builds the model. Every message is in Russian for organisers and names the
+//! file, the part and the field; all of them are collected before giving up.
+//!
+//! Submodules: `messages` turns serde/TOML errors into Russian with line numbers; `validate`
+//! holds the semantic checks and `audience` the specialty checks; `tests` the unit tests.
+
+mod audience;
+mod messages;
+mod validate;
 
 use std::path::Path;
+
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::catalogue::Catalogue;
 use super::model::Forum;
@@ -20,11 +36,87 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// `[forum]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForum {
+    id: String,
+    title: String,
+    timezone: String,
+    prompt_window_seconds: i64,
+    #[serde(default = "default_min_gap")]
+    prompt_min_gap_minutes: i64,
+    #[serde(default = "default_margin")]
+    prompt_margin_minutes: i64,
+}
+
+fn default_min_gap() -> i64 {
+    10
+}
+
+fn default_margin() -> i64 {
+    5
+}
+
+/// One `[[hall]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHall {
+    id: String,
+    title: String,
+    stream_url: String,
+}
+
+/// One `[[session]]` as written; times are still local text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    id: String,
+    hall: String,
+    title: String,
+    starts: String,
+    ends: String,
+    credits: u32,
+    min_minutes: u32,
+    prompts: u32,
+    prompts_required: u32,
+    audience: RawAudience,
+    #[serde(default)]
+    excluded: Vec<(String, String)>,
+    #[serde(default)]
+    pause_on_missed: bool,
+    prompt_window_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudience {
+    #[serde(default)]
+    higher: Vec<String>,
+    #[serde(default)]
+    secondary: Vec<String>,
+}
+
+/// What the structural stage could read. Parts that failed to deserialise are missing here
+/// (their errors are already reported); `broken_halls` keeps the ids of such halls so that
+/// sessions pointing at them do not also get an "unknown hall" error.
+#[derive(Debug, Default)]
+struct RawConfig {
+    forum: Option<RawForum>,
+    halls: Vec<RawHall>,
+    sessions: Vec<RawSession>,
+    broken_halls: Vec<String>,
+}
+
 /// Parses forum configuration text; `origin` names the file in messages.
-pub fn parse(_text: &str, origin: &str, _catalogue: &Catalogue) -> Result<Forum, ConfigError> {
-    Err(ConfigError {
-        messages: vec![format!("{origin}: not implemented yet")],
-    })
+pub fn parse(text: &str, origin: &str, catalogue: &Catalogue) -> Result<Forum, ConfigError> {
+    let mut errors = Vec::new();
+    let forum = read_raw(text, origin, &mut errors)
+        .and_then(|raw| validate::validate(raw, origin, catalogue, &mut errors));
+    match forum {
+        Some(forum) if errors.is_empty() => Ok(forum),
+        _ => Err(ConfigError { messages: errors }),
+    }
 }
 
 /// Reads and parses a forum configuration file with the shipped catalogue.
@@ -35,3 +127,111 @@ pub fn load(path: &Path) -> Result<Forum, ConfigError> {
     })?;
     parse(&text, &origin, &Catalogue::shipped())
 }
+
+/// The structural stage. `None` only when the text is not TOML at all.
+fn read_raw(text: &str, origin: &str, errors: &mut Vec<String>) -> Option<RawConfig> {
+    let root = match DeTable::parse(text) {
+        Ok(root) => root.into_inner(),
+        Err(e) => {
+            errors.push(messages::toml_error(text, origin, None, &e));
+            return None;
+        }
+    };
+    let mut raw = RawConfig::default();
+    let mut forum_seen = false;
+    for (key, value) in root {
+        let span = key.span();
+        match key.get_ref().as_ref() {
+            "forum" => {
+                forum_seen = true;
+                raw.forum = read_part(text, origin, "раздел [forum]", value, errors);
+            }
+            "hall" => {
+                for (i, item) in items(text, origin, "hall", value, errors)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let id = id_of(&item);
+                    let label = part_label("зал", id.as_deref(), i);
+                    match read_part::<RawHall>(text, origin, &label, item, errors) {
+                        Some(hall) => raw.halls.push(hall),
+                        None => raw.broken_halls.extend(id),
+                    }
+                }
+            }
+            "session" => {
+                for (i, item) in items(text, origin, "session", value, errors)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let label = part_label("сессия", id_of(&item).as_deref(), i);
+                    raw.sessions
+                        .extend(read_part(text, origin, &label, item, errors));
+                }
+            }
+            other => errors.push(format!(
+                "{}: неизвестный раздел `{other}`, допустимы: [forum], [[hall]], [[session]]",
+                messages::position(text, origin, span.start)
+            )),
+        }
+    }
+    if !forum_seen {
+        errors.push(format!("{origin}: нет обязательного раздела [forum]"));
+    }
+    Some(raw)
+}
+
+/// The elements of `[[name]]`: an array of tables. Anything else is reported.
+fn items<'i>(
+    text: &str,
+    origin: &str,
+    name: &str,
+    value: toml::Spanned<DeValue<'i>>,
+    errors: &mut Vec<String>,
+) -> Vec<toml::Spanned<DeValue<'i>>> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Array(array) => array.into_iter().collect(),
+        _ => {
+            errors.push(format!(
+                "{}: `{name}` должен быть массивом таблиц: каждая запись начинается с [[{name}]]",
+                messages::position(text, origin, span.start)
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Deserialises one part, reporting a failure under `label` («сессия «day1-hall1»»).
+fn read_part<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    origin: &str,
+    label: &str,
+    value: toml::Spanned<DeValue<'_>>,
+    errors: &mut Vec<String>,
+) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(value)) {
+        Ok(part) => Some(part),
+        Err(e) => {
+            errors.push(messages::toml_error(text, origin, Some(label), &e));
+            None
+        }
+    }
+}
+
+/// The `id` string of a part, if it has one, to name the part in messages about it.
+fn id_of(item: &toml::Spanned<DeValue<'_>>) -> Option<String> {
+    let id = item.get_ref().as_table()?.get("id")?.get_ref().as_str()?;
+    Some(id.to_string())
+}
+
+/// «сессия «day1-hall1»», or «сессия №3» when the id is missing or empty.
+fn part_label(kind: &str, id: Option<&str>, index: usize) -> String {
+    match id {
+        Some(id) if !id.trim().is_empty() => format!("{kind} «{id}»"),
+        _ => format!("{kind} №{}", index + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,393 @@
+//! The semantic stage of reading a forum configuration: what the values mean.
+//!
+//! Everything here is checked against the memo's kind of mistakes: a window typed backwards, a
+//! quota larger than the planned prompts, a minimum that cannot be reached once sponsor talks
+//! are cut out, two sessions of one hall at the same time, a specialty name with a typo. Every
+//! problem is reported (nothing stops at the first one) as
+//! `file: сессия «id», поле field: what is wrong`.
+
+use std::collections::HashSet;
+use std::fmt::Display;
+
+use jiff::tz::TimeZone;
+
+use super::audience::check_audience;
+use super::{RawConfig, RawForum, RawHall, RawSession, part_label};
+use crate::domain::forum::catalogue::Catalogue;
+use crate::domain::forum::model::{Forum, Hall, Session};
+use crate::domain::schedule::{Seed, plan};
+use crate::domain::time::{
+    MINUTE, Millis, SECOND, Span, format_local, measure, normalize, parse_local, subtract,
+};
+
+/// Collects messages in the common format.
+pub(super) struct Report<'a> {
+    origin: &'a str,
+    errors: &'a mut Vec<String>,
+}
+
+impl Report<'_> {
+    pub(super) fn push(&mut self, part: &str, field: &str, text: impl Display) {
+        self.errors
+            .push(format!("{}: {part}, поле {field}: {text}", self.origin));
+    }
+}
+
+/// Checks `raw` and builds the forum. Returns `None` when the forum cannot even be built (no
+/// usable `[forum]` table or time zone); otherwise the caller decides by `errors`.
+pub(super) fn validate(
+    raw: RawConfig,
+    origin: &str,
+    catalogue: &Catalogue,
+    errors: &mut Vec<String>,
+) -> Option<Forum> {
+    let mut report = Report { origin, errors };
+    let tz = raw.forum.as_ref().and_then(|f| check_forum(f, &mut report));
+    let halls = check_halls(&raw.halls, &mut report);
+
+    let mut known_halls: Vec<&str> = raw.halls.iter().map(|h| h.id.as_str()).collect();
+    known_halls.extend(raw.broken_halls.iter().map(String::as_str));
+    let context = SessionContext {
+        tz: tz.as_ref(),
+        forum: raw.forum.as_ref(),
+        known_halls: &known_halls,
+        catalogue,
+    };
+    let mut seen_ids = HashSet::new();
+    let mut sessions = Vec::new();
+    for (i, raw_session) in raw.sessions.iter().enumerate() {
+        let label = part_label("сессия", Some(&raw_session.id), i);
+        if !raw_session.id.trim().is_empty() && !seen_ids.insert(raw_session.id.as_str()) {
+            report.push(&label, "id", "сессия с таким id уже описана выше");
+        }
+        if let Some(session) = check_session(raw_session, &label, &context, &mut report) {
+            sessions.push(session);
+        }
+    }
+    if let Some(tz) = &tz {
+        check_overlaps(&sessions, tz, &mut report);
+    }
+
+    // Without a zone that resolves, no time in the file means anything: no forum to build.
+    tz.as_ref()?;
+    let forum = raw.forum?;
+    let gap = forum.prompt_min_gap_minutes * MINUTE;
+    let margin = forum.prompt_margin_minutes * MINUTE;
+    // The planner is the judge of whether a session's prompts fit; asking it now (with any
+    // seed: feasibility does not depend on it) fails the file instead of the forum day.
+    for s in sessions.iter().filter(|s| s.prompt_window_ms > 0) {
+        if let Err(e) = plan(s, gap, margin, &Seed([0; 32])) {
+            let label = part_label("сессия", Some(&s.id), 0);
+            let text = e.to_string();
+            let text = text.strip_prefix(&format!("{label}: ")).unwrap_or(&text);
+            report.push(&label, "prompts", text);
+        }
+    }
+    Some(Forum {
+        id: forum.id,
+        title: forum.title,
+        timezone: forum.timezone,
+        prompt_window_ms: forum.prompt_window_seconds * SECOND,
+        prompt_min_gap_ms: forum.prompt_min_gap_minutes * MINUTE,
+        prompt_margin_ms: forum.prompt_margin_minutes * MINUTE,
+        halls,
+        sessions,
+    })
+}
+
+/// Checks `[forum]`; returns its zone when the name resolves.
+fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
+    const PART: &str = "раздел [forum]";
+    if forum.id.trim().is_empty() {
+        report.push(PART, "id", "не может быть пустым");
+    }
+    if forum.title.trim().is_empty() {
+        report.push(PART, "title", "не может быть пустым");
+    }
+    if forum.prompt_window_seconds <= 0 {
+        report.push(
+            PART,
+            "prompt_window_seconds",
+            format!(
+                "время на ответ должно быть больше нуля секунд, указано {}",
+                forum.prompt_window_seconds
+            ),
+        );
+    }
+    for (field, value) in [
+        ("prompt_min_gap_minutes", forum.prompt_min_gap_minutes),
+        ("prompt_margin_minutes", forum.prompt_margin_minutes),
+    ] {
+        if value < 0 {
+            report.push(
+                PART,
+                field,
+                format!("не может быть отрицательным, указано {value}"),
+            );
+        }
+    }
+    match TimeZone::get(&forum.timezone) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            report.push(
+                PART,
+                "timezone",
+                format!(
+                    "неизвестный часовой пояс «{}»; нужно имя из базы IANA, например Europe/Moscow",
+                    forum.timezone
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn check_halls(raw: &[RawHall], report: &mut Report) -> Vec<Hall> {
+    let mut seen = HashSet::new();
+    for (i, hall) in raw.iter().enumerate() {
+        let label = part_label("зал", Some(&hall.id), i);
+        if hall.id.trim().is_empty() {
+            report.push(&label, "id", "не может быть пустым");
+        } else if !seen.insert(hall.id.as_str()) {
+            report.push(&label, "id", "зал с таким id уже описан выше");
+        }
+        if hall.title.trim().is_empty() {
+            report.push(&label, "title", "не может быть пустым");
+        }
+        let url = hall.stream_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            report.push(
+                &label,
+                "stream_url",
+                format!("ожидается адрес http:// или https://, указано «{url}»"),
+            );
+        }
+    }
+    raw.iter()
+        .map(|h| Hall {
+            id: h.id.clone(),
+            title: h.title.clone(),
+            stream_url: h.stream_url.trim().to_string(),
+        })
+        .collect()
+}
+
+/// What every session check needs from the rest of the file.
+struct SessionContext<'a> {
+    /// `None` when the forum's zone is unusable: times cannot be read and are not checked.
+    tz: Option<&'a TimeZone>,
+    forum: Option<&'a RawForum>,
+    known_halls: &'a [&'a str],
+    catalogue: &'a Catalogue,
+}
+
+/// Checks one session, field by field in the order of the file; builds it when its window
+/// could be read.
+fn check_session(
+    raw: &RawSession,
+    label: &str,
+    ctx: &SessionContext,
+    report: &mut Report,
+) -> Option<Session> {
+    if raw.id.trim().is_empty() {
+        report.push(label, "id", "не может быть пустым");
+    }
+    if !ctx.known_halls.contains(&raw.hall.as_str()) {
+        let known = if ctx.known_halls.is_empty() {
+            "залы не описаны".to_string()
+        } else {
+            format!("описаны залы: {}", ctx.known_halls.join(", "))
+        };
+        report.push(
+            label,
+            "hall",
+            format!("неизвестный зал «{}»; {known}", raw.hall),
+        );
+    }
+    if raw.title.trim().is_empty() {
+        report.push(label, "title", "не может быть пустым");
+    }
+    let window = ctx.tz.and_then(|tz| check_window(raw, label, tz, report));
+    if raw.credits == 0 {
+        report.push(label, "credits", "число ЗЕТ должно быть больше нуля");
+    }
+    if let Some((window, excluded)) = &window {
+        check_norms_fit(raw, *window, excluded, label, report);
+    }
+    if raw.prompts_required > raw.prompts {
+        report.push(
+            label,
+            "prompts_required",
+            format!(
+                "требуется {} подтверждений, а запланировано только {} (поле prompts)",
+                raw.prompts_required, raw.prompts
+            ),
+        );
+    }
+    let audience = check_audience(&raw.audience, label, ctx.catalogue, report);
+    if let Some(seconds) = raw.prompt_window_seconds
+        && seconds <= 0
+    {
+        report.push(
+            label,
+            "prompt_window_seconds",
+            format!("время на ответ должно быть больше нуля секунд, указано {seconds}"),
+        );
+    }
+
+    let (window, excluded) = window?;
+    let default_window = ctx.forum.map_or(0, |f| f.prompt_window_seconds);
+    Some(Session {
+        id: raw.id.clone(),
+        hall: raw.hall.clone(),
+        title: raw.title.clone(),
+        starts: window.start,
+        ends: window.end,
+        credits: raw.credits,
+        min_minutes: raw.min_minutes,
+        prompts: raw.prompts,
+        prompts_required: raw.prompts_required,
+        audience,
+        excluded,
+        pause_on_missed: raw.pause_on_missed,
+        prompt_window_ms: raw.prompt_window_seconds.unwrap_or(default_window) * SECOND,
+    })
+}
+
+/// Reads `starts`, `ends` and `excluded`: the window and the valid excluded ranges, sorted
+/// and merged. `None` when there is no usable window.
+fn check_window(
+    raw: &RawSession,
+    label: &str,
+    tz: &TimeZone,
+    report: &mut Report,
+) -> Option<(Span, Vec<Span>)> {
+    let starts = read_time(&raw.starts, label, "starts", tz, report);
+    let ends = read_time(&raw.ends, label, "ends", tz, report);
+    let (starts, ends) = (starts?, ends?);
+    if ends <= starts {
+        let relation = if ends == starts {
+            "совпадает с началом"
+        } else {
+            "раньше начала"
+        };
+        report.push(
+            label,
+            "ends",
+            format!(
+                "окончание {} {relation} {}",
+                format_local(ends, tz),
+                format_local(starts, tz)
+            ),
+        );
+        return None;
+    }
+    let window = Span::new(starts, ends);
+    let excluded = check_excluded(&raw.excluded, window, label, tz, report);
+    Some((window, excluded))
+}
+
+/// Whether the minimum and the planned prompts fit into the window at all.
+fn check_norms_fit(
+    raw: &RawSession,
+    window: Span,
+    excluded: &[Span],
+    label: &str,
+    report: &mut Report,
+) {
+    let counted = measure(&subtract(&[window], excluded));
+    if Millis::from(raw.min_minutes) * MINUTE > counted {
+        report.push(
+            label,
+            "min_minutes",
+            format!(
+                "минимум {} мин больше учитываемой части окна: {} мин (окно {} мин минус \
+                 исключённые интервалы {} мин)",
+                raw.min_minutes,
+                counted / MINUTE,
+                window.len() / MINUTE,
+                measure(excluded) / MINUTE
+            ),
+        );
+    }
+}
+
+fn read_time(
+    text: &str,
+    label: &str,
+    field: &str,
+    tz: &TimeZone,
+    report: &mut Report,
+) -> Option<Millis> {
+    parse_local(text, tz)
+        .map_err(|e| report.push(label, field, e))
+        .ok()
+}
+
+/// Reads the excluded ranges; returns the valid ones, sorted and merged.
+fn check_excluded(
+    ranges: &[(String, String)],
+    window: Span,
+    label: &str,
+    tz: &TimeZone,
+    report: &mut Report,
+) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for (from, to) in ranges {
+        let (Some(start), Some(end)) = (
+            read_time(from, label, "excluded", tz, report),
+            read_time(to, label, "excluded", tz, report),
+        ) else {
+            continue;
+        };
+        let shown = format!("{}–{}", format_local(start, tz), format_local(end, tz));
+        if end <= start {
+            report.push(
+                label,
+                "excluded",
+                format!("исключённый интервал {shown} перевёрнут или пуст: конец не позже начала"),
+            );
+        } else if start < window.start || end > window.end {
+            report.push(
+                label,
+                "excluded",
+                format!(
+                    "исключённый интервал {shown} выходит за окно сессии {}–{}",
+                    format_local(window.start, tz),
+                    format_local(window.end, tz)
+                ),
+            );
+        } else {
+            spans.push(Span::new(start, end));
+        }
+    }
+    normalize(spans)
+}
+
+/// Two sessions of one hall at once would make "the session at this moment" ambiguous.
+fn check_overlaps(sessions: &[Session], tz: &TimeZone, report: &mut Report) {
+    let shown = |s: &Session| {
+        format!(
+            "{}–{}",
+            format_local(s.starts, tz),
+            format_local(s.ends, tz)
+        )
+    };
+    for (j, later) in sessions.iter().enumerate() {
+        for earlier in &sessions[..j] {
+            if earlier.hall == later.hall && earlier.window().overlaps(&later.window()) {
+                report.push(
+                    &format!("сессия «{}»", later.id),
+                    "starts",
+                    format!(
+                        "окно {} пересекается с сессией «{}» ({}) в зале «{}»",
+                        shown(later),
+                        earlier.id,
+                        shown(earlier),
+                        later.hall
+                    ),
+                );
+            }
+        }
+    }
+}
