@@ -7,7 +7,14 @@
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
 //! - [`cli`]: the `yavka` command line.
 
+pub mod api;
+pub mod app;
+pub mod broker;
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod export;
+pub mod hub;
+pub mod prompter;
+pub mod settings;
 pub mod store;

@@ -13,7 +13,8 @@ use anyhow::Context;
 
 use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
-use crate::domain::rules::{self, Verdict};
+use crate::domain::rules;
+use crate::export::write_verdicts_csv;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -79,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             serde_json::to_writer_pretty(&mut out, &evaluation.verdicts)?;
             writeln!(out)?;
         }
-        Format::Csv => write_csv(&mut out, &evaluation.verdicts, args.delimiter)?,
+        Format::Csv => write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?,
     }
     out.flush()?;
 
@@ -99,50 +100,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// CSV with a UTF-8 byte-order mark, so Excel reads the Cyrillic correctly.
-pub fn write_csv<W: Write>(out: &mut W, rows: &[Verdict], delimiter: char) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        delimiter == ',' || delimiter == ';',
-        "разделитель CSV может быть «,» или «;»"
-    );
-    out.write_all("\u{feff}".as_bytes())?;
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(delimiter as u8)
-        .from_writer(out);
-    w.write_record([
-        "viewer",
-        "session",
-        "seconds",
-        "minutes",
-        "confirmed",
-        "required",
-        "prompts",
-        "eligible",
-        "reasons",
-        "name",
-        "email",
-        "education",
-        "specialty",
-    ])?;
-    for v in rows {
-        w.write_record([
-            v.viewer.as_str(),
-            v.session.as_str(),
-            &v.seconds.to_string(),
-            &v.minutes.to_string(),
-            &v.confirmed.to_string(),
-            &v.required.to_string(),
-            &v.prompts.to_string(),
-            if v.eligible { "true" } else { "false" },
-            &v.reasons.join("; "),
-            v.name.as_deref().unwrap_or(""),
-            v.email.as_deref().unwrap_or(""),
-            v.education.map_or("", |e| e.as_str()),
-            v.specialty.as_deref().unwrap_or(""),
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
 }

@@ -2,6 +2,9 @@
 
 mod check_config;
 mod evaluate;
+mod export_log;
+mod organiser;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -14,12 +17,19 @@ use clap::{Parser, Subcommand};
     about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах"
 )]
 struct Cli {
+    /// Without a command, `serve` runs with its defaults.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the forum live: viewers' hub, prompts, organiser API (the default).
+    Serve(serve::Args),
+    /// Create an organiser account (prints a generated password, or reads one with --password-stdin).
+    CreateOrganiser(organiser::Args),
+    /// Write the stored attendance log as JSON Lines.
+    ExportLog(export_log::Args),
     /// Validate a forum configuration and print its sessions as a table.
     CheckConfig(check_config::Args),
     /// Evaluate an attendance log (JSON Lines) against a forum's rules.
@@ -29,7 +39,13 @@ enum Command {
 /// Parses the arguments and runs the chosen command. Errors are printed in full to stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match cli
+        .command
+        .unwrap_or(Command::Serve(serve::Args::default()))
+    {
+        Command::Serve(args) => serve::run(args),
+        Command::CreateOrganiser(args) => organiser::run(args),
+        Command::ExportLog(args) => export_log::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Evaluate(args) => evaluate::run(args),
     };

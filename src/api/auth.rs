@@ -1,0 +1,168 @@
+//! Who is asking: viewers by their personal-link token, organisers by a signed-in cookie.
+//!
+//! Tokens are 192 random bits; only their SHA-256 is stored, so a leaked database does not
+//! open anyone's link. Organiser passwords are argon2id hashes. The organiser cookie is
+//! HttpOnly and SameSite=Strict, and organiser routes accept nothing but that cookie, so a
+//! viewer's token can never open them.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use rand::RngExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::domain::time::MINUTE;
+
+pub const ORGANISER_COOKIE: &str = "yavka_org";
+
+/// A fresh unguessable token (192 bits, hex).
+pub fn new_token() -> String {
+    let bytes: [u8; 24] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// What the store keeps instead of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::PasswordHasher;
+    let hash = argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    Ok(hash.to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::phc::PasswordHash;
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A signed-in organiser; extracting it from a request is the organiser routes' guard.
+#[derive(Debug, Clone)]
+pub struct Organiser {
+    pub login: String,
+}
+
+impl FromRequestParts<AppState> for Organiser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(ORGANISER_COOKIE) else {
+            return Err(ApiError::Unauthorized("войдите как организатор".into()));
+        };
+        let now = state.clock.now();
+        match state
+            .store
+            .login_by_token_hash(&token_hash(cookie.value()), now)
+            .await?
+        {
+            Some(login) => Ok(Organiser { login }),
+            None => Err(ApiError::Unauthorized(
+                "сеанс организатора истёк; войдите снова".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub login: String,
+    pub password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Json(form): Json<LoginForm>,
+) -> ApiResult<(CookieJar, Json<Value>)> {
+    let hash = state
+        .store
+        .organiser_password_hash(form.login.trim())
+        .await?;
+    // Verify against a dummy hash when the login is unknown, so timing does not tell
+    // which logins exist. Argon2 is deliberately slow: keep it off the async workers.
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || match &hash {
+        Some(h) => verify_password(&password, h),
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if !ok {
+        tracing::warn!(login = %form.login, "organiser sign-in refused");
+        return Err(ApiError::Unauthorized("неверный логин или пароль".into()));
+    }
+    let token = new_token();
+    let hours = state.settings.organiser.session_hours as i64;
+    let expires = state.clock.now() + hours * 60 * MINUTE;
+    state
+        .store
+        .insert_login(&token_hash(&token), form.login.trim(), expires)
+        .await?;
+    // A browser-session cookie; the server enforces the expiry itself.
+    let cookie = Cookie::build((ORGANISER_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build();
+    Ok((jar.add(cookie), Json(json!({ "login": form.login.trim() }))))
+}
+
+pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> ApiResult<CookieJar> {
+    if let Some(c) = jar.get(ORGANISER_COOKIE) {
+        state.store.delete_login(&token_hash(c.value())).await?;
+    }
+    Ok(jar.remove(Cookie::build(ORGANISER_COOKIE).path("/")))
+}
+
+pub async fn whoami(organiser: Organiser) -> Json<Value> {
+    Json(json!({ "login": organiser.login }))
+}
+
+/// An argon2id hash of a random string, used only to spend the same time on unknown logins.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 48);
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

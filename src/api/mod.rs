@@ -1,0 +1,80 @@
+//! The HTTP API: viewers' registration and personal links, the websocket entry, the
+//! organiser's JSON API, and health and metrics.
+//!
+//! Handlers are thin: they turn requests into domain calls and domain results into JSON.
+//! Every error goes through [`error::ApiError`].
+
+pub mod auth;
+pub mod error;
+mod health;
+mod organiser;
+mod results;
+mod viewers;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+use crate::domain::forum::Forum;
+use crate::domain::forum::catalogue::Catalogue;
+use crate::hub::Hub;
+use crate::prompter::Prompter;
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The forum as it runs: frozen sessions carry their frozen rules.
+    pub forum: Arc<Forum>,
+    pub catalogue: Arc<Catalogue>,
+    pub store: Store,
+    pub hub: Hub,
+    pub prompter: Prompter,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub metrics: PrometheusHandle,
+    /// Base of personal links, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Code issuance and pool imports run one at a time on this node; the store's unique
+    /// constraints guard across nodes.
+    pub codes_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.server.max_body_bytes;
+    let org = Router::new()
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/me", get(auth::whoami))
+        .route("/forum", get(organiser::forum))
+        .route("/stats", get(organiser::stats))
+        .route("/prompts", post(organiser::fire_prompt))
+        .route("/viewers", get(organiser::search_viewers))
+        .route("/viewers/import", post(viewers::import_csv))
+        .route("/viewers/{id}/evidence", get(results::evidence))
+        .route("/viewers/{id}/link", post(organiser::reissue_link))
+        .route("/results", get(results::session_results))
+        .route("/results.csv", get(results::results_csv))
+        .route("/codes/pool", post(results::import_pool))
+        .route("/codes/issue", post(results::issue_codes));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/ws", get(ws::upgrade))
+        .route("/api/forum", get(viewers::programme))
+        .route("/api/catalogue", get(viewers::catalogue))
+        .route("/api/register", post(viewers::register))
+        .route("/api/me", get(viewers::me))
+        .nest("/api/org", org)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

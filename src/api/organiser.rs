@@ -1,0 +1,138 @@
+//! The organiser's live controls: the forum as it runs, live statistics, prompts by hand,
+//! viewer search and personal-link reissue.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::{Organiser, new_token, token_hash};
+use super::error::{ApiError, ApiResult};
+use super::viewers::programme_json;
+use crate::domain::time::SECOND;
+
+/// The forum as it runs, with each session's schedule (for the auditor: seed and times).
+pub async fn forum(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+    let schedules: Vec<Value> = state
+        .prompter
+        .schedules()
+        .iter()
+        .map(|s| json!({ "session": s.session, "seed": s.seed.to_hex(), "times": s.times }))
+        .collect();
+    let now = state.clock.now();
+    let started: Vec<&str> = state
+        .forum
+        .sessions
+        .iter()
+        .filter(|s| s.starts <= now)
+        .map(|s| s.id.as_str())
+        .collect();
+    Json(json!({
+        "programme": programme_json(&state.forum, None),
+        "schedules": schedules,
+        "frozen": started,
+        "now": now,
+    }))
+}
+
+/// Live figures per hall and per prompt, plus the next planned prompts.
+pub async fn stats(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "now": state.clock.now(),
+        "hub": state.hub.stats(),
+        "upcoming": state.prompter.upcoming(10),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct FireForm {
+    pub hall: String,
+    /// Defaults to the window of the session running in that hall, or the forum's.
+    pub window_seconds: Option<i64>,
+}
+
+pub async fn fire_prompt(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Json(form): Json<FireForm>,
+) -> ApiResult<Json<Value>> {
+    if state.forum.hall(&form.hall).is_none() {
+        return Err(ApiError::NotFound(format!("зала «{}» нет", form.hall)));
+    }
+    let now = state.clock.now();
+    let window = match form.window_seconds {
+        Some(s) if !(10..=3600).contains(&s) => {
+            return Err(ApiError::BadRequest(
+                "время на ответ — от 10 до 3600 секунд".into(),
+            ));
+        }
+        Some(s) => s * SECOND,
+        None => state
+            .forum
+            .session_at(&form.hall, now)
+            .map_or(state.forum.prompt_window_ms, |s| s.prompt_window_ms),
+    };
+    let info = state
+        .hub
+        .fire_prompt(&form.hall, window, None)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(organiser = %organiser.login, hall = %form.hall, prompt = %info.id, "prompt fired by hand");
+    Ok(Json(json!(info)))
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+/// Viewers whose name or e-mail contains `q` (case-insensitive).
+pub async fn search_viewers(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let needle = q.q.trim().to_lowercase();
+    let all = state.store.viewers(&state.forum.id).await?;
+    let total = all.len();
+    let found: Vec<_> = all
+        .into_iter()
+        .filter(|v| {
+            needle.is_empty()
+                || v.name.to_lowercase().contains(&needle)
+                || v.email.contains(&needle)
+        })
+        .take(q.limit.min(500))
+        .collect();
+    Ok(Json(json!({ "total": total, "viewers": found })))
+}
+
+/// Revokes a viewer's personal link and issues a new one; open tabs with the old link close.
+pub async fn reissue_link(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let token = new_token();
+    if !state
+        .store
+        .set_token_hash(&state.forum.id, &id, &token_hash(&token))
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("участника «{id}» нет")));
+    }
+    state.hub.revoke_viewer(&id);
+    tracing::info!(organiser = %organiser.login, viewer = %id, "personal link reissued");
+    Ok(Json(json!({
+        "viewer": id,
+        "link": format!("{}/watch?token={token}", state.public_url),
+    })))
+}

@@ -1,0 +1,274 @@
+//! Results by the rules engine: per-session verdicts, one viewer's evidence trail, НМО code
+//! pools and issuance, and the CSV of results with codes.
+//!
+//! Verdicts are always computed from the stored log with the same engine as
+//! `yavka evaluate`, so what the organiser sees equals what an auditor recomputes.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Organiser;
+use super::error::{ApiError, ApiResult};
+use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
+use crate::domain::rules::{self, Facts, Plan, Verdict, evaluate_viewer};
+use crate::export::write_verdicts_csv;
+use crate::store::CodeRow;
+
+#[derive(Deserialize)]
+pub struct SessionQuery {
+    pub session: Option<String>,
+    /// CSV delimiter: `,` (default) or `;`.
+    pub delimiter: Option<char>,
+}
+
+fn check_session(state: &AppState, session: Option<&str>) -> ApiResult<()> {
+    match session {
+        Some(s) if state.forum.session(s).is_none() => {
+            Err(ApiError::NotFound(format!("сессии «{s}» нет")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Verdicts of one session (or all) from the stored log.
+async fn verdicts(state: &AppState, session: Option<&str>) -> ApiResult<Vec<Verdict>> {
+    check_session(state, session)?;
+    let events = state.store.events(&state.forum.id, None).await?;
+    let forum = state.forum.clone();
+    let all = tokio::task::spawn_blocking(move || rules::evaluate(&forum, &events).verdicts)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(all
+        .into_iter()
+        .filter(|v| session.is_none_or(|s| v.session == s))
+        .collect())
+}
+
+async fn codebook(state: &AppState) -> ApiResult<(CodeBook, Vec<CodeRow>)> {
+    let rows = state.store.codes(&state.forum.id).await?;
+    let mut parts = CodeBookParts::default();
+    let mut pooled: Vec<&CodeRow> = rows.iter().filter(|r| r.pooled).collect();
+    pooled.sort_by_key(|r| r.position);
+    for r in pooled {
+        let code = Code::parse(&r.code).map_err(ApiError::internal)?;
+        parts.pools.entry(r.session.clone()).or_default().push(code);
+    }
+    for r in &rows {
+        if let Some(viewer) = &r.viewer {
+            parts.issued.push(IssuedCode {
+                session: r.session.clone(),
+                viewer: viewer.clone(),
+                code: Code::parse(&r.code).map_err(ApiError::internal)?,
+            });
+        }
+    }
+    let book = CodeBook::from_parts(parts).map_err(ApiError::internal)?;
+    Ok((book, rows))
+}
+
+pub async fn session_results(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<SessionQuery>,
+) -> ApiResult<Json<Value>> {
+    let rows = verdicts(&state, q.session.as_deref()).await?;
+    let (book, _) = codebook(&state).await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|v| {
+            let mut j = json!(v);
+            j["code"] = json!(book.code_for(&v.viewer, &v.session).map(Code::as_str));
+            j
+        })
+        .collect();
+    Ok(Json(json!({ "session": q.session, "rows": rows })))
+}
+
+pub async fn results_csv(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<SessionQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let rows = verdicts(&state, q.session.as_deref()).await?;
+    let (book, _) = codebook(&state).await?;
+    let delimiter = q.delimiter.unwrap_or(',');
+    let mut out = Vec::new();
+    let code = |v: &Verdict| {
+        book.code_for(&v.viewer, &v.session)
+            .map(|c| c.as_str().to_owned())
+    };
+    write_verdicts_csv(&mut out, &rows, delimiter, Some(&code))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let name = format!(
+        "attachment; filename=\"results-{}.csv\"",
+        q.session.as_deref().unwrap_or("all")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        out,
+    ))
+}
+
+/// One viewer's evidence for an appeal: every connection, the active hall over time, every
+/// prompt of their halls and what they did with it, and each session's verdict with reasons.
+pub async fn evidence(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let Some(viewer) = state.store.viewer(&state.forum.id, &id).await? else {
+        return Err(ApiError::NotFound(format!("участника «{id}» нет")));
+    };
+    let mut events = state.store.viewer_events(&state.forum.id, &id).await?;
+    events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
+    let facts = Facts::build(&events);
+    let Some(v) = facts.viewer(&id) else {
+        return Ok(Json(
+            json!({ "viewer": viewer, "connections": [], "sessions": [] }),
+        ));
+    };
+    let plan = Plan::new(&state.forum, &facts);
+    let eval = evaluate_viewer(&plan, &facts, v);
+    let hall = |h: u32| facts.halls[h as usize].clone();
+    let connections: Vec<Value> = v
+        .conns
+        .iter()
+        .map(|c| json!({ "conn": c.id, "hall": hall(c.hall), "start": c.start, "end": c.end, "closed": c.closed }))
+        .collect();
+    let active: Vec<Value> = eval
+        .active
+        .iter()
+        .map(|a| json!({ "hall": hall(a.hall), "start": a.span.start, "end": a.span.end }))
+        .collect();
+    let confirms: Vec<Value> = v
+        .confirms
+        .iter()
+        .zip(&eval.checks)
+        .map(|(c, check)| {
+            json!({ "ts": c.ts, "prompt": c.prompt_id, "conn": v.conns[c.conn as usize].id,
+                    "check": check, "reason": check.describe_ru() })
+        })
+        .collect();
+    let viewer_halls: Vec<u32> = v.conns.iter().map(|c| c.hall).collect();
+    let prompts: Vec<Value> = facts
+        .prompts
+        .iter()
+        .filter(|p| viewer_halls.contains(&p.hall))
+        .map(|p| json!({ "prompt": p.id, "hall": hall(p.hall), "ts": p.ts, "closes": p.closes }))
+        .collect();
+    let sessions: Vec<Value> = eval
+        .sessions
+        .iter()
+        .map(|r| {
+            let ids = |list: &[u32]| -> Vec<String> {
+                list.iter()
+                    .map(|i| facts.prompts[*i as usize].id.clone())
+                    .collect()
+            };
+            json!({
+                "session": r.session, "seconds": r.seconds(), "minutes": r.minutes(),
+                "counted": r.counted, "paused_ms": r.paused_ms,
+                "prompts": ids(&r.prompts_shown), "confirmed": ids(&r.confirmed_prompts),
+                "missed": ids(&r.missed_prompts), "required": r.required,
+                "eligible": r.eligible, "reasons": r.reasons,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "viewer": viewer, "connections": connections, "active": active,
+        "prompts": prompts, "confirms": confirms, "sessions": sessions,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct CodesQuery {
+    pub session: String,
+}
+
+/// Imports the commission's pool of codes for a session (text, one code per line).
+pub async fn import_pool(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<CodesQuery>,
+    body: String,
+) -> ApiResult<Json<Value>> {
+    check_session(&state, Some(&q.session))?;
+    let _one_at_a_time = state.codes_lock.lock().await;
+    let (mut book, _) = codebook(&state).await?;
+    let before = book.pool_status(&q.session).map_or(0, |s| s.size);
+    let report = book
+        .import_pool(&q.session, &body)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let pool = book.to_parts().pools.remove(&q.session).unwrap_or_default();
+    let rows: Vec<CodeRow> = pool
+        .iter()
+        .enumerate()
+        .skip(before)
+        .map(|(i, code)| CodeRow {
+            session: q.session.clone(),
+            code: code.as_str().to_owned(),
+            viewer: None,
+            pooled: true,
+            position: Some(i as i64),
+            issued_at: None,
+        })
+        .collect();
+    state.store.save_codes(&state.forum.id, &rows).await?;
+    tracing::info!(organiser = %organiser.login, session = %q.session, added = report.added, "code pool imported");
+    Ok(Json(
+        json!({ "session": q.session, "added": report.added, "size": report.size, "left": report.left }),
+    ))
+}
+
+/// Issues codes to every eligible viewer of a session who has none yet.
+pub async fn issue_codes(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<CodesQuery>,
+) -> ApiResult<Json<Value>> {
+    check_session(&state, Some(&q.session))?;
+    let _one_at_a_time = state.codes_lock.lock().await;
+    let eligible: Vec<String> = verdicts(&state, Some(&q.session))
+        .await?
+        .into_iter()
+        .filter(|v| v.eligible)
+        .map(|v| v.viewer)
+        .collect();
+    let (mut book, rows) = codebook(&state).await?;
+    let positions: HashMap<&str, Option<i64>> =
+        rows.iter().map(|r| (r.code.as_str(), r.position)).collect();
+    let issued = book
+        .issue(&q.session, &eligible, &mut rand::rng())
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let now = state.clock.now();
+    let new_rows: Vec<CodeRow> = issued
+        .iter()
+        .filter(|i| i.is_new())
+        .map(|i| CodeRow {
+            session: q.session.clone(),
+            code: i.code.as_str().to_owned(),
+            viewer: Some(i.viewer.clone()),
+            pooled: i.source == Source::Pool,
+            position: positions.get(i.code.as_str()).copied().flatten(),
+            issued_at: Some(now),
+        })
+        .collect();
+    state.store.save_codes(&state.forum.id, &new_rows).await?;
+    tracing::info!(organiser = %organiser.login, session = %q.session, new = new_rows.len(), "codes issued");
+    Ok(Json(json!({
+        "session": q.session,
+        "eligible": eligible.len(),
+        "issued_now": new_rows.len(),
+        "codes": issued.iter().map(|i| json!({ "viewer": i.viewer, "code": i.code.as_str(), "new": i.is_new() })).collect::<Vec<_>>(),
+    })))
+}

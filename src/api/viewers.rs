@@ -1,0 +1,236 @@
+//! Viewers: the public programme, self-registration, the personal-link landing data, and the
+//! organiser's CSV import of pre-registered viewers.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::{Organiser, new_token, token_hash};
+use super::error::{ApiError, ApiResult};
+use crate::domain::forum::{Education, Forum};
+use crate::domain::registration::{FieldError, RegistrationForm, validate};
+use crate::domain::time::{format_clock, format_local};
+use crate::store::ViewerRow;
+
+/// The forum's halls and sessions, grouped by local day; `viewer` marks which sessions are
+/// accredited for them.
+pub fn programme_json(forum: &Forum, viewer: Option<&ViewerRow>) -> Value {
+    let tz = forum.tz();
+    let mut days: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut sessions: Vec<_> = forum.sessions.iter().collect();
+    sessions.sort_by_key(|s| (s.starts, s.hall.clone()));
+    for s in sessions {
+        let date = format_local(s.starts, &tz)[..10].to_owned();
+        let accredited = viewer.map(|v| s.audience.admits(v.education, &v.specialty));
+        let item = json!({
+            "id": s.id, "hall": s.hall, "title": s.title,
+            "starts": s.starts, "ends": s.ends,
+            "time": format!("{}–{}", format_clock(s.starts, &tz), format_clock(s.ends, &tz)),
+            "credits": s.credits, "min_minutes": s.min_minutes,
+            "prompts": s.prompts, "prompts_required": s.prompts_required,
+            "audience": s.audience, "accredited": accredited,
+        });
+        match days.iter_mut().find(|(d, _)| *d == date) {
+            Some((_, list)) => list.push(item),
+            None => days.push((date, vec![item])),
+        }
+    }
+    json!({
+        "forum": { "id": forum.id, "title": forum.title, "timezone": forum.timezone },
+        "halls": forum.halls,
+        "days": days.into_iter().map(|(date, sessions)| json!({"date": date, "sessions": sessions})).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn programme(State(state): State<AppState>) -> Json<Value> {
+    Json(programme_json(&state.forum, None))
+}
+
+pub async fn catalogue(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "higher": state.catalogue.list(Education::Higher),
+        "secondary": state.catalogue.list(Education::Secondary),
+    }))
+}
+
+fn viewer_json(state: &AppState, v: &ViewerRow) -> Value {
+    json!({
+        "id": v.id, "name": v.name, "email": v.email, "phone": v.phone,
+        "education": v.education, "specialty": v.specialty,
+        "programme": programme_json(&state.forum, Some(v)),
+    })
+}
+
+fn link(state: &AppState, token: &str) -> String {
+    format!("{}/watch?token={token}", state.public_url)
+}
+
+/// Registers one validated form; returns the row and the new personal-link token.
+async fn register_one(
+    state: &AppState,
+    form: &RegistrationForm,
+) -> Result<(ViewerRow, String), ApiError> {
+    let reg = validate(form, &state.catalogue).map_err(|fields| ApiError::Invalid {
+        message: "проверьте поля формы".into(),
+        fields,
+    })?;
+    let token = new_token();
+    let id = format!("v-{}", &new_token()[..16]);
+    let row = state
+        .store
+        .insert_viewer(
+            &state.forum.id,
+            &id,
+            &reg,
+            &token_hash(&token),
+            state.clock.now(),
+        )
+        .await?;
+    Ok((row, token))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    Json(form): Json<RegistrationForm>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (row, token) = register_one(&state, &form).await?;
+    tracing::info!(viewer = %row.id, "viewer registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "viewer": viewer_json(&state, &row), "token": token, "link": link(&state, &token) }),
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    pub token: String,
+}
+
+/// The personal-link landing: who I am and what is accredited for me.
+pub async fn me(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Json<Value>> {
+    match state
+        .store
+        .viewer_by_token_hash(&state.forum.id, &token_hash(q.token.trim()))
+        .await?
+    {
+        Some(v) => Ok(Json(viewer_json(&state, &v))),
+        None => Err(ApiError::Unauthorized(
+            "ссылка недействительна: возможно, организатор выдал вам новую".into(),
+        )),
+    }
+}
+
+/// CSV of pre-registered viewers: a header row with `name, email, phone, education,
+/// specialty` and optionally `snils`; `,` or `;` separated. The organiser confirms that
+/// consents were collected by importing. Every bad row is reported and then nothing is
+/// imported, so a corrected file can simply be uploaded again; e-mails already registered are
+/// skipped, not duplicated.
+pub async fn import_csv(
+    _organiser: Organiser,
+    State(state): State<AppState>,
+    body: String,
+) -> ApiResult<Json<Value>> {
+    let text = body.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| ApiError::BadRequest(format!("не удалось прочитать заголовок CSV: {e}")))?
+        .iter()
+        .map(str::to_lowercase)
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let required = ["name", "email", "phone", "education", "specialty"];
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| col(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "в заголовке CSV нет столбцов: {}",
+            missing.join(", ")
+        )));
+    }
+    let mut forms = Vec::new();
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(FieldError {
+                    field: "csv",
+                    message: format!("строка {line}: {e}"),
+                });
+                continue;
+            }
+        };
+        let get = |name: &str| {
+            col(name)
+                .and_then(|c| record.get(c))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let form = RegistrationForm {
+            name: get("name"),
+            email: get("email"),
+            phone: get("phone"),
+            education: get("education"),
+            specialty: get("specialty"),
+            snils: Some(get("snils")),
+            consent_personal_data: true,
+            consent_terms: true,
+        };
+        match validate(&form, &state.catalogue) {
+            Ok(_) => forms.push((line, form)),
+            Err(fields) => errors.extend(fields.into_iter().map(|f| FieldError {
+                field: f.field,
+                message: format!("строка {line}, {}: {}", f.field, f.message),
+            })),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid {
+            message: format!("в файле {} ошибок; ничего не импортировано", errors.len()),
+            fields: errors,
+        });
+    }
+    let mut created = Vec::new();
+    let mut skipped = Vec::new();
+    for (line, form) in forms {
+        match register_one(&state, &form).await {
+            Ok((row, token)) => created.push(json!({
+                "line": line, "id": row.id, "name": row.name, "email": row.email,
+                "link": link(&state, &token),
+            })),
+            Err(ApiError::Conflict(message)) => {
+                skipped.push(json!({ "line": line, "message": message }))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::info!(
+        created = created.len(),
+        skipped = skipped.len(),
+        "viewers imported"
+    );
+    Ok(Json(json!({ "created": created, "skipped": skipped })))
+}

@@ -1,0 +1,84 @@
+//! The websocket entry: `/ws?token=…&hall=…` (protocol in `docs/protocol.md`).
+//!
+//! A bad token or hall still gets a websocket, closed at once with a code and a Russian
+//! reason, because a browser cannot read the HTTP status of a refused upgrade and the player
+//! must be able to tell the viewer what is wrong. Only overload is refused before the upgrade.
+
+use axum::Json;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::auth::token_hash;
+use crate::hub::Hub;
+
+/// Close code for a personal link that does not (or no longer) work.
+pub const CLOSE_BAD_TOKEN: u16 = 4401;
+/// Close code for a hall that does not exist.
+pub const CLOSE_UNKNOWN_HALL: u16 = 4404;
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    pub token: Option<String>,
+    pub hall: Option<String>,
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(q): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(admission) = state.hub.try_admit() else {
+        tracing::warn!("websocket refused: connection limit reached");
+        metrics::counter!("yavka_ws_refused_total").increment(1);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "сервер перегружен; переподключитесь через минуту" })),
+        )
+            .into_response();
+    };
+    let token = q.token.unwrap_or_default();
+    let viewer = match state
+        .store
+        .viewer_by_token_hash(&state.forum.id, &token_hash(token.trim()))
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "websocket: viewer lookup failed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({ "error": "сервер временно недоступен; переподключитесь через минуту" }),
+                ),
+            )
+                .into_response();
+        }
+    };
+    let hall = q.hall.unwrap_or_default();
+    let hall_known = state.forum.hall(&hall).is_some();
+    let hub = state.hub.clone();
+    hub.configure(upgrade)
+        .on_upgrade(move |socket| async move {
+            match viewer {
+                None => {
+                    tracing::info!("websocket closed: unknown or revoked token");
+                    Hub::reject(
+                        socket,
+                        CLOSE_BAD_TOKEN,
+                        "ссылка недействительна: возможно, организатор выдал вам новую",
+                    )
+                    .await;
+                }
+                Some(_) if !hall_known => {
+                    Hub::reject(socket, CLOSE_UNKNOWN_HALL, "такого зала нет").await;
+                }
+                Some(viewer) => hub.serve(socket, viewer, hall, admission).await,
+            }
+        })
+        .into_response()
+}

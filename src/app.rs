@@ -1,0 +1,162 @@
+//! The running server: store, writer, broker, hub, prompter and HTTP, wired together.
+//!
+//! `App::build` does all the fallible start-up (database, forum, schedules, binding the port)
+//! so that tests can start the real server on port 0, read its port, and drive its prompter;
+//! `run_until_stopped` serves until the shutdown future resolves, then closes every socket,
+//! records the disconnects and drains the writer before returning.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::api::{AppState, router};
+use crate::broker::Broker;
+use crate::clock::Clock;
+use crate::domain::forum::Forum;
+use crate::domain::forum::catalogue::Catalogue;
+use crate::hub::Hub;
+use crate::prompter::Prompter;
+use crate::settings::Settings;
+use crate::store::{EventWriter, Store, WriterConfig};
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    writer_task: tokio::task::JoinHandle<()>,
+    /// Russian lines about sessions whose configuration changed after they were frozen.
+    pub notices: Vec<String>,
+}
+
+/// The process-wide Prometheus recorder (a process can install only one; tests build many apps).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+impl App {
+    pub async fn build(
+        settings: Settings,
+        forum: Forum,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
+        let store = Store::connect(&settings.store.url)
+            .await
+            .with_context(|| "не удалось открыть базу данных (store.url / DATABASE_URL)")?;
+        let report = store.sync_forum(&forum, clock.now()).await?;
+        for line in &report.ignored_changes {
+            tracing::warn!("{line}");
+        }
+        if !report.newly_frozen.is_empty() {
+            tracing::info!(sessions = ?report.newly_frozen, "session rules frozen");
+        }
+        let forum = Arc::new(report.effective);
+        let (writer, writer_task) = EventWriter::spawn(
+            store.clone(),
+            &forum.id,
+            WriterConfig {
+                queue: settings.writer.queue,
+                max_batch: settings.writer.max_batch,
+                max_delay_ms: settings.writer.max_delay_ms,
+            },
+        );
+        let broker = Broker::memory(settings.broker.capacity);
+        let hub = Hub::new(
+            forum.clone(),
+            store.clone(),
+            writer,
+            broker,
+            clock.clone(),
+            settings.hub.clone(),
+        );
+        let prompter =
+            Prompter::start(forum.clone(), store.clone(), hub.clone(), clock.clone()).await?;
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("не удалось занять адрес {address}"))?;
+        let port = listener.local_addr()?.port();
+        let public_url = settings.public_url(port);
+        let state = AppState {
+            forum,
+            catalogue: Arc::new(Catalogue::shipped()),
+            store,
+            hub,
+            prompter,
+            clock,
+            settings: Arc::new(settings),
+            metrics: metrics_handle(),
+            public_url,
+            codes_lock: Arc::new(tokio::sync::Mutex::new(())),
+        };
+        Ok(App {
+            listener,
+            state,
+            writer_task,
+            notices: report.ignored_changes,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; the prompter ticks every half second of real time.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            listener,
+            state,
+            writer_task,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let prompter = state.prompter.clone();
+        let mut prompter_stop = stop_rx.clone();
+        let prompter_task = tokio::spawn(prompter.run(Duration::from_millis(500), async move {
+            let _ = prompter_stop.wait_for(|s| *s).await;
+        }));
+        let hub = state.hub.clone();
+        let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
+        let app = router(state.clone());
+        let mut http_stop = stop_rx.clone();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        });
+        let server_task = tokio::spawn(async move { server.await });
+        shutdown.await;
+        tracing::info!("shutting down: closing viewer connections");
+        let _ = stop_tx.send(true);
+        // Websockets are long-lived: the HTTP server waits for them, so close them first.
+        hub.shutdown().await;
+        if tokio::time::timeout(grace, server_task).await.is_err() {
+            tracing::warn!("HTTP connections did not finish within the grace period");
+        }
+        let _ = prompter_task.await;
+        // The writer ends once every handle (the hub's, the state's) is gone.
+        drop(hub);
+        drop(state);
+        if tokio::time::timeout(grace, writer_task).await.is_err() {
+            tracing::error!("the event writer did not drain within the grace period");
+        }
+        Ok(())
+    }
+}

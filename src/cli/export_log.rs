@@ -1,0 +1,74 @@
+//! `yavka export-log`: the stored attendance log as the core's JSON Lines, for the whole forum
+//! or a time range. `yavka evaluate` on the export gives the server's verdicts.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::domain::forum::config;
+use crate::domain::log::jsonl;
+use crate::domain::time::{Span, parse_local, parse_rfc3339};
+use crate::settings::Settings;
+use crate::store::Store;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// From this instant (RFC 3339, or local time of the forum like 2026-04-01T09:00).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to (not including) this instant.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Output file; standard output when absent.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "config/yavka.toml")]
+    pub settings: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&args.settings)?;
+    let forum = match config::load(&settings.forum.config) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let tz = forum.tz();
+    let instant = |text: &str| {
+        parse_rfc3339(text)
+            .or_else(|_| parse_local(text, &tz))
+            .map_err(|e| anyhow::anyhow!(e))
+    };
+    let range = match (&args.from, &args.to) {
+        (None, None) => None,
+        (from, to) => Some(Span::new(
+            from.as_deref()
+                .map(instant)
+                .transpose()?
+                .unwrap_or(i64::MIN),
+            to.as_deref().map(instant).transpose()?.unwrap_or(i64::MAX),
+        )),
+    };
+    let events = tokio::runtime::Runtime::new()?.block_on(async {
+        let store = Store::connect(&settings.store.url).await?;
+        let events = store.events(&forum.id, range).await?;
+        store.close().await;
+        anyhow::Ok(events)
+    })?;
+    match &args.out {
+        Some(path) => {
+            let mut out = BufWriter::new(std::fs::File::create(path)?);
+            jsonl::write(&mut out, &events, &tz)?;
+            out.flush()?;
+        }
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            jsonl::write(&mut out, &events, &tz)?;
+            out.flush()?;
+        }
+    }
+    eprintln!("выгружено событий: {}", events.len());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,81 @@
+//! `yavka serve` (also what `yavka` with no command does): run the forum live.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::domain::forum::config;
+use crate::settings::Settings;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Server settings file; environment variables override it (see README).
+    #[arg(long, default_value = "config/yavka.toml")]
+    pub settings: PathBuf,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args {
+            settings: PathBuf::from("config/yavka.toml"),
+        }
+    }
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let settings = Settings::load(&args.settings)?;
+    let forum = match config::load(&settings.forum.config) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let app = App::build(settings.clone(), forum, Arc::new(SystemClock)).await?;
+        let state = app.state();
+        let url = state.public_url.clone();
+        println!("Явка: форум «{}» ({})", state.forum.title, state.forum.id);
+        println!("  регистрация и плеер: {url}/");
+        println!("  панель организатора: {url}/org");
+        println!("  здоровье: {url}/healthz, готовность: {url}/readyz, метрики: {url}/metrics");
+        println!("  база: {}", redact(&settings.store.url));
+        println!(
+            "  вход организатора: учётную запись создаёт команда `yavka create-organiser ЛОГИН` \
+             (cargo run --release -- create-organiser admin)"
+        );
+        for line in &app.notices {
+            println!("  внимание: {line}");
+        }
+        app.run_until_stopped(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database URL without its password, for printing.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

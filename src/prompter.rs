@@ -1,0 +1,176 @@
+//! The prompter: plans each session's presence prompts and fires them when their time comes.
+//!
+//! A schedule is planned once per session from a fresh CSPRNG seed and stored; every node
+//! reads back the stored one, so all nodes agree. Each planned prompt is claimed in the store
+//! before it fires, so it fires once however many nodes tick. Time comes only from the clock:
+//! tests advance a manual clock and call [`Prompter::tick`].
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::domain::forum::Forum;
+use crate::domain::schedule::{Seed, plan};
+use crate::domain::time::Millis;
+use crate::hub::Hub;
+use crate::store::{Store, StoredSchedule};
+
+/// One planned prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub session: String,
+    pub hall: String,
+    pub index: u32,
+    pub at: Millis,
+    pub window_ms: Millis,
+    /// The prompt id it fires as: derived from the session and index, so every node uses the
+    /// same one and a retried claim cannot create a second prompt.
+    pub prompt_id: String,
+}
+
+#[derive(Clone)]
+pub struct Prompter {
+    forum: Arc<Forum>,
+    store: Store,
+    hub: Hub,
+    clock: Arc<dyn Clock>,
+    /// Planned prompts not yet fired (or claimed elsewhere), in time order. A `std` mutex: it is
+    /// never held across an await.
+    pending: Arc<Mutex<Vec<Planned>>>,
+    schedules: Arc<Vec<StoredSchedule>>,
+}
+
+impl Prompter {
+    /// Plans (or loads) every session's schedule.
+    pub async fn start(
+        forum: Arc<Forum>,
+        store: Store,
+        hub: Hub,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Prompter> {
+        let mut schedules = Vec::new();
+        let mut pending = Vec::new();
+        for s in &forum.sessions {
+            let seed = Seed::random();
+            let times = plan(s, forum.prompt_min_gap_ms, forum.prompt_margin_ms, &seed)?;
+            let stored = store
+                .schedule_or_insert(
+                    &forum.id,
+                    &StoredSchedule {
+                        session: s.id.clone(),
+                        seed,
+                        times,
+                    },
+                )
+                .await?;
+            for (i, at) in stored.times.iter().enumerate() {
+                pending.push(Planned {
+                    session: s.id.clone(),
+                    hall: s.hall.clone(),
+                    index: i as u32,
+                    at: *at,
+                    window_ms: s.prompt_window_ms,
+                    prompt_id: format!("{}-{}", s.id, i + 1),
+                });
+            }
+            schedules.push(stored);
+        }
+        pending.sort_by_key(|p| p.at);
+        Ok(Prompter {
+            forum,
+            store,
+            hub,
+            clock,
+            pending: Arc::new(Mutex::new(pending)),
+            schedules: Arc::new(schedules),
+        })
+    }
+
+    pub fn schedules(&self) -> &[StoredSchedule] {
+        &self.schedules
+    }
+
+    /// Planned prompts still to come, soonest first.
+    pub fn upcoming(&self, limit: usize) -> Vec<Planned> {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.iter().take(limit).cloned().collect()
+    }
+
+    /// Fires every planned prompt that is due. A prompt missed while no node was running
+    /// still fires late if its session has time left for it, because viewers need their quota;
+    /// one whose window would outlast the session is dropped.
+    pub async fn tick(&self) -> Vec<String> {
+        let now = self.clock.now();
+        let due: Vec<Planned> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let split = pending.partition_point(|p| p.at <= now);
+            pending.drain(..split).collect()
+        };
+        let mut fired = Vec::new();
+        for p in due {
+            let Some(session) = self.forum.session(&p.session) else {
+                continue;
+            };
+            if now + p.window_ms > session.ends {
+                tracing::warn!(session = %p.session, index = p.index, "planned prompt skipped: too late to fire");
+                continue;
+            }
+            let claimed = match self
+                .store
+                .claim_planned_prompt(&self.forum.id, &p.session, p.index, &p.prompt_id)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    // Not claimed by anyone we know of: put it back and try on the next tick.
+                    tracing::error!(error = %e, prompt = %p.prompt_id, "claiming a planned prompt failed");
+                    self.requeue(p);
+                    continue;
+                }
+            };
+            if !claimed {
+                continue;
+            }
+            match self
+                .hub
+                .fire_prompt(&p.hall, p.window_ms, Some(p.prompt_id.clone()))
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(session = %p.session, prompt = %p.prompt_id, "planned prompt fired");
+                    fired.push(p.prompt_id);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, prompt = %p.prompt_id, "a claimed planned prompt could not be fired");
+                }
+            }
+        }
+        fired
+    }
+
+    fn requeue(&self, p: Planned) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let at = pending.partition_point(|q| q.at <= p.at);
+        pending.insert(at, p);
+    }
+
+    /// Ticks every `period` until `stop` resolves.
+    pub async fn run(
+        self,
+        period: std::time::Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = interval.tick() => {
+                    self.tick().await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Server settings: `config/yavka.toml` (optional; every key has a default), then environment
+//! variables on top.
+//!
+//! `YAVKA__SECTION__KEY=value` overrides any key (`YAVKA__SERVER__PORT=9000`); the usual
+//! `DATABASE_URL` and `REDIS_URL` are honoured too. A typo in a key is an error, not a silent
+//! default, because a mistyped `max_connections` would otherwise go unnoticed until the day.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::hub::HubSettings;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub forum: ForumSettings,
+    pub hub: HubSettings,
+    pub writer: WriterSettings,
+    pub organiser: OrganiserSettings,
+    pub broker: BrokerSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 asks the OS for a free port (tests).
+    pub port: u16,
+    /// How viewers reach the server, for personal links; defaults to `http://host:port`.
+    pub public_url: Option<String>,
+    /// Largest HTTP request body accepted, in bytes (CSV imports are the largest).
+    pub max_body_bytes: usize,
+    /// Seconds to wait for connections to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite://data/yavka.db` (default) or `postgres://…`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForumSettings {
+    /// The forum configuration file.
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterSettings {
+    pub queue: usize,
+    pub max_batch: usize,
+    pub max_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrganiserSettings {
+    /// How long an organiser stays signed in.
+    pub session_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// Unset: in-process messaging (one node). Set: Redis, shared by every node of the forum.
+    pub redis_url: Option<String>,
+    /// Messages buffered per subscriber before it counts as lagging.
+    pub capacity: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            store: StoreSettings::default(),
+            forum: ForumSettings::default(),
+            hub: HubSettings::default(),
+            writer: WriterSettings::default(),
+            organiser: OrganiserSettings::default(),
+            broker: BrokerSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            max_body_bytes: 8 * 1024 * 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            url: "sqlite://data/yavka.db".into(),
+        }
+    }
+}
+
+impl Default for ForumSettings {
+    fn default() -> Self {
+        ForumSettings {
+            config: PathBuf::from("config/forum.toml"),
+        }
+    }
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            queue: 65_536,
+            max_batch: 2_000,
+            max_delay_ms: 100,
+        }
+    }
+}
+
+impl Default for OrganiserSettings {
+    fn default() -> Self {
+        OrganiserSettings { session_hours: 12 }
+    }
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            redis_url: None,
+            capacity: 4_096,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `path` if it exists, then applies the environment.
+    pub fn load(path: &Path) -> anyhow::Result<Settings> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(e).with_context(|| format!("не удалось прочитать {}", path.display()));
+            }
+        };
+        Self::from_parts(&text, std::env::vars(), &path.display().to_string())
+    }
+
+    /// Settings from file text and an environment, for tests and for `load`.
+    pub fn from_parts(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        origin: &str,
+    ) -> anyhow::Result<Settings> {
+        let mut root: toml::Table =
+            toml::from_str(text).with_context(|| format!("{origin}: ошибка TOML"))?;
+        for (key, value) in env {
+            let path: Vec<String> = if key == "DATABASE_URL" {
+                vec!["store".into(), "url".into()]
+            } else if key == "REDIS_URL" {
+                vec!["broker".into(), "redis_url".into()]
+            } else if let Some(rest) = key.strip_prefix("YAVKA__") {
+                rest.split("__").map(str::to_lowercase).collect()
+            } else {
+                continue;
+            };
+            if value.is_empty() {
+                continue;
+            }
+            set(&mut root, &path, &value).with_context(|| format!("переменная окружения {key}"))?;
+        }
+        let settings: Settings = toml::Value::Table(root)
+            .try_into()
+            .with_context(|| format!("{origin}: неверные настройки"))?;
+        Ok(settings)
+    }
+
+    /// The address viewers use, for personal links.
+    pub fn public_url(&self, bound_port: u16) -> String {
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{bound_port}", self.server.host))
+    }
+}
+
+/// Sets `path` in `root` to `value`, read as a TOML integer, float or boolean when it is one.
+fn set(root: &mut toml::Table, path: &[String], value: &str) -> anyhow::Result<()> {
+    let Some((last, parents)) = path.split_last() else {
+        bail!("пустое имя настройки");
+    };
+    let mut table = root;
+    for p in parents {
+        let entry = table
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(t) = entry.as_table_mut() else {
+            bail!("{p} не раздел");
+        };
+        table = t;
+    }
+    let parsed = if let Ok(i) = value.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(b) = value.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else if let Ok(f) = value.parse::<f64>() {
+        toml::Value::Float(f)
+    } else {
+        toml::Value::String(value.to_owned())
+    };
+    table.insert(last.clone(), parsed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let s = Settings::from_parts("", env(&[]), "x").unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.store.url, "sqlite://data/yavka.db");
+        assert!(s.broker.redis_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let s = Settings::from_parts(
+            "[server]\nport = 9000\n",
+            env(&[
+                ("YAVKA__SERVER__PORT", "0"),
+                ("DATABASE_URL", "postgres://127.0.0.1/test"),
+                ("YAVKA__HUB__MAX_CONNECTIONS", "10"),
+                ("PATH", "/bin"),
+            ]),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 0);
+        assert_eq!(s.store.url, "postgres://127.0.0.1/test");
+        assert_eq!(s.hub.max_connections, 10);
+    }
+
+    #[test]
+    fn a_typo_is_an_error() {
+        let err = Settings::from_parts("[server]\nprot = 1\n", env(&[]), "yavka.toml").unwrap_err();
+        assert!(format!("{err:#}").contains("prot"), "{err:#}");
+        assert!(Settings::from_parts("", env(&[("YAVKA__SERVER__PORTT", "1")]), "x").is_err());
+    }
+}
