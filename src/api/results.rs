@@ -139,7 +139,7 @@ pub async fn evidence(
     };
     let plan = Plan::new(&state.forum, &facts);
     let eval = evaluate_viewer(&plan, &facts, v);
-    let hall = |h: u32| facts.halls[h as usize].clone();
+    let hall = |h: u32| facts.halls[h as usize];
     let connections: Vec<Value> = v
         .conns
         .iter()
@@ -172,7 +172,7 @@ pub async fn evidence(
         .map(|r| {
             let ids = |list: &[u32]| -> Vec<String> {
                 list.iter()
-                    .map(|i| facts.prompts[*i as usize].id.clone())
+                    .map(|i| facts.prompts[*i as usize].id.to_owned())
                     .collect()
             };
             json!({

@@ -97,15 +97,6 @@ pub fn subtract(spans: &[Span], holes: &[Span]) -> Vec<Span> {
     out
 }
 
-/// The parts of sorted, disjoint `spans` that lie inside `window`.
-pub fn clip(spans: &[Span], window: Span) -> Vec<Span> {
-    spans
-        .iter()
-        .map(|s| s.intersect(&window))
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 /// Parses an RFC 3339 instant with an offset (`2026-04-01T09:15:00.250+03:00` or `…Z`).
 /// Sub-millisecond digits are truncated towards the past.
 pub fn parse_rfc3339(text: &str) -> Result<Millis, String> {

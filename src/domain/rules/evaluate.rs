@@ -6,8 +6,8 @@
 use super::facts::{ConfirmFact, Facts, HallIx, PromptFact, ViewerFacts};
 use super::timeline::{ActiveSpan, active_conn_at, active_spans};
 use super::verdict::{ConfirmCheck, SessionResult, reasons};
-use crate::domain::forum::{Forum, Session};
-use crate::domain::time::{Span, clip, measure, normalize, subtract};
+use crate::domain::forum::{Education, Forum, Session, specialty_key};
+use crate::domain::time::{Span, measure, normalize, subtract};
 
 /// A session prepared for evaluation against one set of facts.
 #[derive(Debug, Clone)]
@@ -19,6 +19,19 @@ pub struct PlannedSession<'f> {
     pub counted_parts: Vec<Span>,
     /// Indices into `Facts::prompts` of the prompts of this session, in log order.
     pub prompts: Vec<u32>,
+    /// The audience as comparison keys, higher then secondary: computed once here rather
+    /// than per viewer.
+    audience: [Vec<String>; 2],
+}
+
+impl PlannedSession<'_> {
+    fn admits(&self, education: Education, key: &str) -> bool {
+        let list = match education {
+            Education::Higher => &self.audience[0],
+            Education::Secondary => &self.audience[1],
+        };
+        list.iter().any(|a| a == key)
+    }
 }
 
 /// The forum's sessions matched with the facts' halls and prompts.
@@ -42,11 +55,13 @@ impl<'f> Plan<'f> {
                     .filter(|(_, p)| Some(p.hall) == hall && window.contains(p.ts))
                     .map(|(i, _)| i as u32)
                     .collect();
+                let keys = |list: &[String]| list.iter().map(|x| specialty_key(x)).collect();
                 PlannedSession {
                     session: s,
                     hall,
                     counted_parts: s.counted_parts(),
                     prompts,
+                    audience: [keys(&s.audience.higher), keys(&s.audience.secondary)],
                 }
             })
             .collect();
@@ -102,10 +117,11 @@ pub fn evaluate_viewer(plan: &Plan, facts: &Facts, v: &ViewerFacts) -> ViewerEva
         .filter(|(_, ch)| **ch == ConfirmCheck::Valid)
         .filter_map(|(c, _)| c.prompt.map(|p| (c.ts, p)))
         .collect();
+    let who = v.profile.map(|p| (p.education, specialty_key(p.specialty)));
     let sessions = plan
         .sessions
         .iter()
-        .filter_map(|ps| evaluate_session(ps, facts, v, &active, &valid))
+        .filter_map(|ps| evaluate_session(ps, facts, v, who.as_ref(), &active, &valid))
         .collect();
     ViewerEvaluation {
         active,
@@ -118,19 +134,25 @@ fn evaluate_session(
     ps: &PlannedSession,
     facts: &Facts,
     v: &ViewerFacts,
+    who: Option<&(Education, String)>,
     active: &[ActiveSpan],
     valid: &[(i64, u32)],
 ) -> Option<SessionResult> {
     let s = ps.session;
     let hall = ps.hall?;
-    let in_hall: Vec<Span> = active
-        .iter()
-        .filter(|a| a.hall == hall)
-        .map(|a| a.span)
-        .collect();
+    let window = s.window();
     let mut counted = Vec::new();
-    for part in &ps.counted_parts {
-        counted.extend(clip(&in_hall, *part));
+    for a in active
+        .iter()
+        .filter(|a| a.hall == hall && a.span.overlaps(&window))
+    {
+        // Active spans and counted parts are both sorted and disjoint, so this stays sorted.
+        for part in &ps.counted_parts {
+            let x = a.span.intersect(part);
+            if !x.is_empty() {
+                counted.push(x);
+            }
+        }
     }
     let confirmed_prompts: Vec<u32> = ps
         .prompts
@@ -172,10 +194,7 @@ fn evaluate_session(
     }
     let counted_ms = measure(&counted);
 
-    let admitted = v
-        .profile
-        .as_ref()
-        .is_some_and(|p| s.audience.admits(p.education, &p.specialty));
+    let admitted = who.is_some_and(|(education, key)| ps.admits(*education, key));
     let confirmed = confirmed_prompts.len() as u32;
     let eligible = counted_ms >= s.min_ms() && confirmed >= s.prompts_required && admitted;
     let mut result = SessionResult {

@@ -4,7 +4,7 @@
 //! This is the only place that reads events in order. Everything after it works on intervals,
 //! so the verdicts depend on what happened, never on how the log happened to be ordered.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::domain::forum::Education;
 use crate::domain::log::{Event, EventBody};
@@ -14,18 +14,18 @@ use crate::domain::time::Millis;
 pub type HallIx = u32;
 
 /// A viewer's latest `viewer` record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    pub name: String,
-    pub email: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
     pub education: Education,
-    pub specialty: String,
+    pub specialty: &'a str,
 }
 
 /// One connection and the closed interval `[start, end]` during which it was alive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnFact {
-    pub id: String,
+pub struct ConnFact<'a> {
+    pub id: &'a str,
     pub hall: HallIx,
     pub start: Millis,
     /// The first `disconnect`, or else the last sign of life (heartbeat or own confirm), or else
@@ -36,7 +36,7 @@ pub struct ConnFact {
     pub closed: bool,
 }
 
-impl ConnFact {
+impl ConnFact<'_> {
     /// Alive at `t`, both ends included (rule 4).
     pub fn alive_at(&self, t: Millis) -> bool {
         self.start <= t && t <= self.end
@@ -45,8 +45,8 @@ impl ConnFact {
 
 /// A prompt as first announced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PromptFact {
-    pub id: String,
+pub struct PromptFact<'a> {
+    pub id: &'a str,
     pub hall: HallIx,
     pub ts: Millis,
     pub closes: Millis,
@@ -54,23 +54,23 @@ pub struct PromptFact {
 
 /// A confirm pressed by its viewer on one of their own connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmFact {
+pub struct ConfirmFact<'a> {
     pub ts: Millis,
     /// Index into the viewer's `conns`.
     pub conn: u32,
     /// Index into [`Facts::prompts`]; `None` when no such prompt was ever announced.
     pub prompt: Option<u32>,
-    pub prompt_id: String,
+    pub prompt_id: &'a str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ViewerFacts {
-    pub id: String,
-    pub profile: Option<Profile>,
+pub struct ViewerFacts<'a> {
+    pub id: &'a str,
+    pub profile: Option<Profile<'a>>,
     /// Connections in the order they were opened: a later one wins the active hall.
-    pub conns: Vec<ConnFact>,
+    pub conns: Vec<ConnFact<'a>>,
     /// Confirms in log order.
-    pub confirms: Vec<ConfirmFact>,
+    pub confirms: Vec<ConfirmFact<'a>>,
 }
 
 /// What the log contained that cannot be credited. Counted and reported; never credited and
@@ -134,23 +134,23 @@ impl Anomalies {
 
 /// Everything the rules need, replayed from a log.
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub halls: Vec<String>,
-    pub viewers: Vec<ViewerFacts>,
+pub struct Facts<'a> {
+    pub halls: Vec<&'a str>,
+    pub viewers: Vec<ViewerFacts<'a>>,
     /// First announcements, in log order.
-    pub prompts: Vec<PromptFact>,
+    pub prompts: Vec<PromptFact<'a>>,
     pub anomalies: Anomalies,
 }
 
-impl Facts {
+impl<'a> Facts<'a> {
     pub fn hall_ix(&self, name: &str) -> Option<HallIx> {
         self.halls
             .iter()
-            .position(|h| h == name)
+            .position(|h| *h == name)
             .map(|i| i as HallIx)
     }
 
-    pub fn viewer(&self, id: &str) -> Option<&ViewerFacts> {
+    pub fn viewer(&self, id: &str) -> Option<&ViewerFacts<'a>> {
         self.viewers.iter().find(|v| v.id == id)
     }
 
@@ -167,72 +167,99 @@ impl Facts {
     }
 
     /// Replays `events` in the rules' order: by `ts`, keeping the given order for equal times.
-    pub fn build(events: &[Event]) -> Facts {
-        let mut order: Vec<(Millis, u32)> = events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.ts, i as u32))
-            .collect();
-        // Unstable sort on (ts, index) is the stable order by ts, and faster.
-        order.sort_unstable();
-        Replay::default().run(events, &order)
+    pub fn build(events: &'a [Event]) -> Facts<'a> {
+        Replay::new(events).run()
     }
 }
 
-/// State of one replay; borrows ids from the events to avoid copying them per lookup.
+const NONE: u32 = u32::MAX;
+
+/// An event with its ids interned: 32 bytes, so millions of them sort and replay quickly
+/// without touching strings or hash tables.
+#[derive(Clone, Copy)]
+struct Rec {
+    ts: Millis,
+    /// Position in the input: the tie-breaker for equal times.
+    seq: u32,
+    kind: Kind,
+    /// Viewer index (viewer, connect, confirm).
+    viewer: u32,
+    /// Connection index (connect, heartbeat, disconnect, confirm) or prompt index (prompt).
+    id: u32,
+    /// Hall index (connect, prompt), prompt index (confirm) or profile index (viewer).
+    other: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Viewer,
+    Connect,
+    Heartbeat,
+    Disconnect,
+    Prompt,
+    Confirm,
+}
+
+/// Interning tables; they borrow ids from the events.
 #[derive(Default)]
+struct Names<'a> {
+    map: FxHashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn intern(&mut self, name: &'a str) -> u32 {
+        let next = self.names.len() as u32;
+        *self.map.entry(name).or_insert_with(|| {
+            self.names.push(name);
+            next
+        })
+    }
+}
+
+/// One replay of a log: interning in file order (sequential over the events), then a sort of
+/// compact records, then a pass with plain array lookups.
 struct Replay<'a> {
-    facts: Facts,
-    halls: HashMap<&'a str, HallIx>,
-    viewers: HashMap<&'a str, u32>,
-    /// conn id → (viewer index, index in that viewer's conns).
-    conns: HashMap<&'a str, (u32, u32)>,
-    prompts: HashMap<&'a str, u32>,
-    /// Confirms whose prompt is resolved after the replay, against the first announcements.
-    pending: Vec<(u32, usize, &'a str)>,
+    facts: Facts<'a>,
+    recs: Vec<Rec>,
+    viewers: Names<'a>,
+    conns: Names<'a>,
+    prompts: Names<'a>,
+    halls: Names<'a>,
+    closes: Vec<Millis>,
+    profiles: Vec<Profile<'a>>,
 }
 
 impl<'a> Replay<'a> {
-    fn run(mut self, events: &'a [Event], order: &[(Millis, u32)]) -> Facts {
-        for &(_, i) in order {
-            let e = &events[i as usize];
-            self.apply(e);
+    fn new(events: &'a [Event]) -> Replay<'a> {
+        let mut r = Replay {
+            facts: Facts::default(),
+            recs: Vec::with_capacity(events.len()),
+            viewers: Names::default(),
+            conns: Names::default(),
+            prompts: Names::default(),
+            halls: Names::default(),
+            closes: Vec::new(),
+            profiles: Vec::new(),
+        };
+        // Most events name a connection; sizing the table up front avoids rehashing millions.
+        r.conns.map.reserve(events.len() / 4);
+        for (seq, e) in events.iter().enumerate() {
+            let rec = r.intern(seq as u32, e);
+            r.recs.push(rec);
         }
-        for (viewer, confirm, prompt) in std::mem::take(&mut self.pending) {
-            let ix = self.prompts.get(prompt).copied();
-            if ix.is_none() {
-                self.facts.anomalies.unknown_prompt += 1;
-                self.facts
-                    .anomalies
-                    .note(|| format!("подтверждение необъявленного prompt «{prompt}»"));
-            }
-            self.facts.viewers[viewer as usize].confirms[confirm].prompt = ix;
-        }
-        self.facts
+        r
     }
 
-    fn hall(&mut self, name: &'a str) -> HallIx {
-        let next = self.facts.halls.len() as HallIx;
-        *self.halls.entry(name).or_insert_with(|| {
-            self.facts.halls.push(name.to_owned());
-            next
-        })
-    }
-
-    fn viewer(&mut self, id: &'a str) -> u32 {
-        let next = self.facts.viewers.len() as u32;
-        *self.viewers.entry(id).or_insert_with(|| {
-            self.facts.viewers.push(ViewerFacts {
-                id: id.to_owned(),
-                ..ViewerFacts::default()
-            });
-            next
-        })
-    }
-
-    fn apply(&mut self, e: &'a Event) {
-        let ts = e.ts;
-        let anomalies = &mut self.facts.anomalies;
+    fn intern(&mut self, seq: u32, e: &'a Event) -> Rec {
+        let mut rec = Rec {
+            ts: e.ts,
+            seq,
+            kind: Kind::Heartbeat,
+            viewer: NONE,
+            id: NONE,
+            other: NONE,
+        };
         match &e.body {
             EventBody::Viewer {
                 viewer,
@@ -241,104 +268,200 @@ impl<'a> Replay<'a> {
                 education,
                 specialty,
             } => {
-                let v = self.viewer(viewer);
-                self.facts.viewers[v as usize].profile = Some(Profile {
-                    name: name.clone(),
-                    email: email.clone(),
+                rec.kind = Kind::Viewer;
+                rec.viewer = self.viewers.intern(viewer);
+                rec.other = self.profiles.len() as u32;
+                self.profiles.push(Profile {
+                    name,
+                    email,
                     education: *education,
-                    specialty: specialty.clone(),
+                    specialty,
                 });
             }
             EventBody::Connect { viewer, conn, hall } => {
-                if self.conns.contains_key(conn.as_str()) {
-                    anomalies.reused_conn += 1;
-                    anomalies.note(|| format!("повторный connect для conn «{conn}»"));
-                    return;
-                }
-                let h = self.hall(hall);
-                let v = self.viewer(viewer);
-                let list = &mut self.facts.viewers[v as usize].conns;
-                self.conns.insert(conn, (v, list.len() as u32));
-                list.push(ConnFact {
-                    id: conn.clone(),
-                    hall: h,
-                    start: ts,
-                    end: ts,
-                    closed: false,
-                });
+                rec.kind = Kind::Connect;
+                rec.viewer = self.viewers.intern(viewer);
+                rec.id = self.conns.intern(conn);
+                rec.other = self.halls.intern(hall);
             }
-            EventBody::Heartbeat { conn } | EventBody::Disconnect { conn } => {
-                let Some(&(v, c)) = self.conns.get(conn.as_str()) else {
-                    anomalies.unknown_conn += 1;
-                    anomalies.note(|| format!("{} для неизвестного conn «{conn}»", e.body.kind()));
-                    return;
-                };
-                let fact = &mut self.facts.viewers[v as usize].conns[c as usize];
-                if fact.closed {
-                    anomalies.after_disconnect += 1;
-                    anomalies.note(|| format!("{} после disconnect conn «{conn}»", e.body.kind()));
-                    return;
-                }
-                fact.end = ts;
-                fact.closed = matches!(e.body, EventBody::Disconnect { .. });
+            EventBody::Heartbeat { conn } => rec.id = self.conns.intern(conn),
+            EventBody::Disconnect { conn } => {
+                rec.kind = Kind::Disconnect;
+                rec.id = self.conns.intern(conn);
             }
             EventBody::Prompt {
                 prompt,
                 hall,
                 closes,
             } => {
-                if self.prompts.contains_key(prompt.as_str()) {
-                    anomalies.duplicate_prompt += 1;
-                    anomalies.note(|| format!("повторное объявление prompt «{prompt}»"));
-                    return;
-                }
-                let h = self.hall(hall);
-                self.prompts.insert(prompt, self.facts.prompts.len() as u32);
-                self.facts.prompts.push(PromptFact {
-                    id: prompt.clone(),
-                    hall: h,
-                    ts,
-                    closes: *closes,
-                });
+                rec.kind = Kind::Prompt;
+                rec.id = self.prompts.intern(prompt);
+                rec.other = self.halls.intern(hall);
+                rec.viewer = self.closes.len() as u32;
+                self.closes.push(*closes);
             }
             EventBody::Confirm {
                 viewer,
                 conn,
                 prompt,
             } => {
-                let Some(&(v, c)) = self.conns.get(conn.as_str()) else {
-                    anomalies.unknown_conn += 1;
-                    anomalies.note(|| format!("confirm для неизвестного conn «{conn}»"));
+                rec.kind = Kind::Confirm;
+                rec.viewer = self.viewers.intern(viewer);
+                rec.id = self.conns.intern(conn);
+                rec.other = self.prompts.intern(prompt);
+            }
+        }
+        rec
+    }
+
+    fn run(mut self) -> Facts<'a> {
+        let mut recs = std::mem::take(&mut self.recs);
+        recs.sort_unstable_by_key(|r| (r.ts, r.seq));
+        self.facts.halls = std::mem::take(&mut self.halls.names);
+        self.facts.viewers = self
+            .viewers
+            .names
+            .iter()
+            .map(|v| ViewerFacts {
+                id: v,
+                ..ViewerFacts::default()
+            })
+            .collect();
+        // conn index → (viewer, index in that viewer's conns), once opened.
+        let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.names.len()];
+        // prompt index → index in facts.prompts, once announced.
+        let mut announced: Vec<u32> = vec![NONE; self.prompts.names.len()];
+        // Confirms whose prompt is resolved after the replay, against the first announcements.
+        let mut pending: Vec<(u32, usize, u32)> = Vec::new();
+        for r in &recs {
+            self.apply(r, &mut opened, &mut announced, &mut pending);
+        }
+        for (viewer, confirm, prompt) in pending {
+            let ix = announced[prompt as usize];
+            if ix == NONE {
+                let name = self.prompts.names[prompt as usize];
+                self.facts.anomalies.unknown_prompt += 1;
+                self.facts
+                    .anomalies
+                    .note(|| format!("подтверждение необъявленного prompt «{name}»"));
+            }
+            let fact = &mut self.facts.viewers[viewer as usize].confirms[confirm];
+            fact.prompt = (ix != NONE).then_some(ix);
+        }
+        self.facts
+    }
+
+    fn apply(
+        &mut self,
+        r: &Rec,
+        opened: &mut [(u32, u32)],
+        announced: &mut [u32],
+        pending: &mut Vec<(u32, usize, u32)>,
+    ) {
+        let ts = r.ts;
+        let anomalies = &mut self.facts.anomalies;
+        let conn_name = |ix: u32| self.conns.names[ix as usize];
+        match r.kind {
+            Kind::Viewer => {
+                self.facts.viewers[r.viewer as usize].profile =
+                    Some(self.profiles[r.other as usize]);
+            }
+            Kind::Connect => {
+                if opened[r.id as usize].0 != NONE {
+                    anomalies.reused_conn += 1;
+                    anomalies.note(|| format!("повторный connect для conn «{}»", conn_name(r.id)));
                     return;
+                }
+                let list = &mut self.facts.viewers[r.viewer as usize].conns;
+                opened[r.id as usize] = (r.viewer, list.len() as u32);
+                list.push(ConnFact {
+                    id: conn_name(r.id),
+                    hall: r.other,
+                    start: ts,
+                    end: ts,
+                    closed: false,
+                });
+            }
+            Kind::Heartbeat | Kind::Disconnect => {
+                let kind = if r.kind == Kind::Heartbeat {
+                    "heartbeat"
+                } else {
+                    "disconnect"
                 };
-                let owner = &mut self.facts.viewers[v as usize];
-                if owner.id != *viewer {
+                let (v, c) = opened[r.id as usize];
+                if v == NONE {
+                    anomalies.unknown_conn += 1;
+                    anomalies
+                        .note(|| format!("{kind} для неизвестного conn «{}»", conn_name(r.id)));
+                    return;
+                }
+                let fact = &mut self.facts.viewers[v as usize].conns[c as usize];
+                if fact.closed {
+                    anomalies.after_disconnect += 1;
+                    anomalies
+                        .note(|| format!("{kind} после disconnect conn «{}»", conn_name(r.id)));
+                    return;
+                }
+                fact.end = ts;
+                fact.closed = r.kind == Kind::Disconnect;
+            }
+            Kind::Prompt => {
+                if announced[r.id as usize] != NONE {
+                    anomalies.duplicate_prompt += 1;
+                    let name = self.prompts.names[r.id as usize];
+                    anomalies.note(|| format!("повторное объявление prompt «{name}»"));
+                    return;
+                }
+                announced[r.id as usize] = self.facts.prompts.len() as u32;
+                self.facts.prompts.push(PromptFact {
+                    id: self.prompts.names[r.id as usize],
+                    hall: r.other,
+                    ts,
+                    closes: self.closes[r.viewer as usize],
+                });
+            }
+            Kind::Confirm => {
+                let (v, c) = opened[r.id as usize];
+                if v == NONE {
+                    anomalies.unknown_conn += 1;
+                    anomalies
+                        .note(|| format!("confirm для неизвестного conn «{}»", conn_name(r.id)));
+                    return;
+                }
+                if v != r.viewer {
                     anomalies.viewer_mismatch += 1;
+                    let (who, owner) = (
+                        self.viewers.names[r.viewer as usize],
+                        self.viewers.names[v as usize],
+                    );
                     anomalies.note(|| {
                         format!(
-                            "confirm зрителя «{viewer}» на conn «{conn}» зрителя «{}»",
-                            owner.id
+                            "confirm зрителя «{who}» на conn «{}» зрителя «{owner}»",
+                            conn_name(r.id)
                         )
                     });
                     return;
                 }
+                let owner = &mut self.facts.viewers[v as usize];
                 let fact = &mut owner.conns[c as usize];
                 if fact.closed {
                     // Pressed after the disconnect: kept (it is alive at the disconnect instant
                     // itself), but it cannot extend a closed connection's life.
                     if ts > fact.end {
                         anomalies.after_disconnect += 1;
-                        anomalies.note(|| format!("confirm после disconnect conn «{conn}»"));
+                        anomalies.note(|| {
+                            format!("confirm после disconnect conn «{}»", conn_name(r.id))
+                        });
                     }
                 } else {
                     fact.end = ts;
                 }
-                self.pending.push((v, owner.confirms.len(), prompt));
+                pending.push((v, owner.confirms.len(), r.other));
                 owner.confirms.push(ConfirmFact {
                     ts,
                     conn: c,
                     prompt: None,
-                    prompt_id: prompt.clone(),
+                    prompt_id: self.prompts.names[r.other as usize],
                 });
             }
         }

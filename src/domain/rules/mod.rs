@@ -18,6 +18,8 @@ mod properties;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 pub use evaluate::{Plan, ViewerEvaluation, evaluate_viewer};
@@ -52,7 +54,7 @@ impl Verdict {
     fn new(v: &facts::ViewerFacts, r: &SessionResult) -> Verdict {
         let p = v.profile.as_ref();
         Verdict {
-            viewer: v.id.clone(),
+            viewer: v.id.to_owned(),
             session: r.session.clone(),
             seconds: r.seconds(),
             minutes: r.minutes(),
@@ -61,10 +63,10 @@ impl Verdict {
             prompts: r.prompts_shown.len() as u32,
             eligible: r.eligible,
             reasons: r.reasons.clone(),
-            name: p.map(|p| p.name.clone()),
-            email: p.map(|p| p.email.clone()),
+            name: p.map(|p| p.name.to_owned()),
+            email: p.map(|p| p.email.to_owned()),
             education: p.map(|p| p.education),
-            specialty: p.map(|p| p.specialty.clone()),
+            specialty: p.map(|p| p.specialty.to_owned()),
         }
     }
 }
@@ -89,11 +91,17 @@ pub fn evaluate(forum: &Forum, events: &[Event]) -> Evaluation {
 /// order, then by viewer id.
 pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
     let plan = Plan::new(forum, facts);
-    let judge = |viewers: &[facts::ViewerFacts]| -> Vec<Verdict> {
+    let order: HashMap<&str, usize> = forum
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let judge = |viewers: &[facts::ViewerFacts]| -> Vec<(usize, Verdict)> {
         let mut out = Vec::new();
         for v in viewers {
             for r in evaluate_viewer(&plan, facts, v).sessions {
-                out.push(Verdict::new(v, &r));
+                out.push((order[r.session.as_str()], Verdict::new(v, &r)));
             }
         }
         out
@@ -101,7 +109,7 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
     // Viewers are independent, so the work splits across cores with no shared state.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = facts.viewers.len().div_ceil(threads).max(4096);
-    let mut rows: Vec<Verdict> = if facts.viewers.len() <= chunk {
+    let mut rows: Vec<(usize, Verdict)> = if facts.viewers.len() <= chunk {
         judge(&facts.viewers)
     } else {
         std::thread::scope(|scope| {
@@ -116,14 +124,6 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
                 .collect()
         })
     };
-    let order: std::collections::HashMap<&str, usize> = forum
-        .sessions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    rows.sort_by(|a, b| {
-        (order[a.session.as_str()], &a.viewer).cmp(&(order[b.session.as_str()], &b.viewer))
-    });
-    rows
+    rows.sort_unstable_by(|(a, x), (b, y)| (a, &x.viewer).cmp(&(b, &y.viewer)));
+    rows.into_iter().map(|(_, v)| v).collect()
 }

@@ -78,9 +78,9 @@ pub fn active_conn_at(conns: &[ConnFact], t: Millis) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn conn(hall: HallIx, start: Millis, end: Millis) -> ConnFact {
+    fn conn(hall: HallIx, start: Millis, end: Millis) -> ConnFact<'static> {
         ConnFact {
-            id: format!("c{start}"),
+            id: "c",
             hall,
             start,
             end,

@@ -1,0 +1,315 @@
+//! The real server on port 0 with a manual clock, and typed helpers for what a viewer and an
+//! organiser do with it: register, connect, confirm, sign in, read results.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yavka::api::AppState;
+use yavka::api::auth::hash_password;
+use yavka::app::App;
+use yavka::clock::{Clock, ManualClock};
+use yavka::domain::forum::catalogue::Catalogue;
+use yavka::domain::forum::{Forum, config};
+use yavka::domain::time::{MINUTE, Millis, parse_rfc3339};
+use yavka::settings::Settings;
+
+/// A forum of two halls with one short session each, on 1 April 2026 (Moscow time):
+/// `s1` in hall 1 and `s2` in hall 2, both 10:00–10:30, two prompts each.
+pub const TEST_FORUM: &str = r#"
+[forum]
+id = "test-forum"
+title = "Тестовый форум"
+timezone = "Europe/Moscow"
+prompt_window_seconds = 120
+prompt_min_gap_minutes = 5
+prompt_margin_minutes = 2
+
+[[hall]]
+id = "hall-1"
+title = "Зал №1"
+stream_url = "https://example.org/hall-1.m3u8"
+
+[[hall]]
+id = "hall-2"
+title = "Зал №2"
+stream_url = "https://example.org/hall-2.m3u8"
+
+[[session]]
+id = "s1"
+hall = "hall-1"
+title = "Первая сессия"
+starts = "2026-04-01T10:00"
+ends = "2026-04-01T10:30"
+credits = 1
+min_minutes = 20
+prompts = 2
+prompts_required = 2
+audience.higher = ["рентгенология"]
+
+[[session]]
+id = "s2"
+hall = "hall-2"
+title = "Вторая сессия"
+starts = "2026-04-01T10:00"
+ends = "2026-04-01T10:30"
+credits = 1
+min_minutes = 20
+prompts = 2
+prompts_required = 1
+audience.higher = ["рентгенология"]
+"#;
+
+pub fn test_forum() -> Forum {
+    config::parse(TEST_FORUM, "test-forum.toml", &Catalogue::shipped()).expect("the test forum is valid")
+}
+
+/// 2026-04-01T10:00+03:00 plus `minutes`.
+pub fn at(minutes: i64) -> Millis {
+    parse_rfc3339("2026-04-01T10:00:00+03:00").unwrap() + minutes * MINUTE
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub clock: ManualClock,
+    pub state: AppState,
+    /// Carries the organiser's cookie once signed in.
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.shutdown_grace_secs = 5;
+    s.store.url = db_url.to_owned();
+    s.writer.max_delay_ms = 20;
+    s
+}
+
+impl TestApp {
+    pub async fn spawn(db_url: &str) -> TestApp {
+        Self::spawn_with(test_settings(db_url), test_forum(), at(-5)).await
+    }
+
+    pub async fn spawn_with(settings: Settings, forum: Forum, now: Millis) -> TestApp {
+        let clock = ManualClock::new(now);
+        let app = App::build(settings, forum, Arc::new(clock.clone()) as Arc<dyn Clock>)
+            .await
+            .expect("the app starts");
+        let port = app.port();
+        let state = app.state().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            clock,
+            state,
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server the way Ctrl-C does and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(20), task)
+                .await
+                .expect("the server stops in time")
+                .expect("the server task did not panic")
+                .expect("the server stopped cleanly");
+        }
+        self.state.store.close().await;
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    /// Registers a doctor (рентгенология) and returns (viewer id, token).
+    pub async fn register(&self, name: &str, email: &str) -> (String, String) {
+        let (status, body) = self
+            .post(
+                "/api/register",
+                json!({
+                    "name": name, "email": email, "phone": "+7 916 123-45-67",
+                    "education": "higher", "specialty": "рентгенология",
+                    "consent_personal_data": true, "consent_terms": true,
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "registration: {body}");
+        (
+            body["viewer"]["id"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Creates an organiser account (as the CLI does) and signs this client in.
+    pub async fn sign_in_organiser(&self) {
+        let hash = hash_password("организатор-пароль").unwrap();
+        self.state
+            .store
+            .insert_organiser("admin", &hash, self.clock.now())
+            .await
+            .unwrap();
+        let (status, body) = self
+            .post("/api/org/login", json!({"login": "admin", "password": "организатор-пароль"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub async fn connect(&self, token: &str, hall: &str) -> Viewer {
+        let url = format!("ws://127.0.0.1:{}/ws?token={token}&hall={hall}", self.port);
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
+        Viewer { ws }
+    }
+
+    /// Fires every planned prompt due at `t` after moving the clock there.
+    pub async fn tick_at(&self, t: Millis) -> Vec<String> {
+        self.clock.set(t);
+        self.state.prompter.tick().await
+    }
+
+    /// Planned prompts of a session, in time order.
+    pub fn planned(&self, session: &str) -> Vec<Millis> {
+        self.state
+            .prompter
+            .upcoming(1000)
+            .into_iter()
+            .filter(|p| p.session == session)
+            .map(|p| p.at)
+            .collect()
+    }
+
+    /// Polls the stored log until `check` holds (the writer commits within tens of ms).
+    pub async fn wait_for_log(&self, check: impl Fn(&[yavka::domain::log::Event]) -> bool) {
+        for _ in 0..200 {
+            let events = self.state.store.events(&self.state.forum.id, None).await.unwrap();
+            if check(&events) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the stored log never satisfied the check");
+    }
+}
+
+/// A viewer's websocket.
+pub struct Viewer {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Viewer {
+    /// The next JSON message (pings are answered by the library), within five seconds.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("a message arrives in time")
+                .expect("the socket is open")
+                .expect("a valid frame");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).expect("JSON"),
+                Message::Close(frame) => {
+                    return json!({"type": "__closed", "code": frame.as_ref().map(|f| u16::from(f.code)), "reason": frame.map(|f| f.reason.to_string())});
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips messages until one of type `ty` arrives.
+    pub async fn expect(&mut self, ty: &str) -> Value {
+        for _ in 0..20 {
+            let m = self.next().await;
+            if m["type"] == ty {
+                return m;
+            }
+            assert_ne!(m["type"], "__closed", "closed while waiting for {ty}: {m}");
+        }
+        panic!("no {ty} message");
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws.send(Message::text(v.to_string())).await.expect("sent");
+    }
+
+    /// Answers a prompt message correctly.
+    pub async fn confirm(&mut self, prompt: &Value) {
+        let answer = prompt["challenge"]["ask"].clone();
+        self.send(json!({"type": "confirm", "prompt": prompt["id"], "answer": answer}))
+            .await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        // Read until the server's close frame so the close is processed before we go on.
+        while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    }
+}
