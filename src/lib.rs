@@ -12,6 +12,7 @@ pub mod app;
 pub mod broker;
 pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod hub;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::domain::forum::config;
 use crate::settings::Settings;
 
@@ -14,12 +14,17 @@ pub struct Args {
     /// Server settings file; environment variables override it (see README).
     #[arg(long, default_value = "config/yavka.toml")]
     pub settings: PathBuf,
+    /// Move the shipped forum so a session is live now, fire a prompt every few minutes and
+    /// run a few simulated viewers (uses data/demo.db unless DATABASE_URL is set).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 impl Default for Args {
     fn default() -> Self {
         Args {
             settings: PathBuf::from("config/yavka.toml"),
+            demo: false,
         }
     }
 }
@@ -33,14 +38,22 @@ pub fn init_tracing() {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let settings = Settings::load(&args.settings)?;
-    let forum = match config::load(&settings.forum.config) {
+    let mut settings = Settings::load(&args.settings)?;
+    let mut forum = match config::load(&settings.forum.config) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
+    if args.demo {
+        crate::demo::shift_to_now(&mut forum, SystemClock.now());
+        if std::env::var_os("DATABASE_URL").is_none() {
+            // A fresh demo every time: the shifted forum's rules freeze anew.
+            let _ = std::fs::remove_file("data/demo.db");
+            settings.store.url = "sqlite://data/demo.db".into();
+        }
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = App::build(settings.clone(), forum, Arc::new(SystemClock)).await?;
@@ -57,6 +70,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         for line in &app.notices {
             println!("  внимание: {line}");
+        }
+        if args.demo {
+            let password = crate::api::auth::new_token()[..16].to_owned();
+            let hash = crate::api::auth::hash_password(&password)?;
+            state.store.insert_organiser("demo", &hash, SystemClock.now()).await?;
+            println!("  демонстрация: вход организатора — логин demo, пароль {password}");
+            tokio::spawn(crate::demo::run(state.clone(), app.port()));
         }
         app.run_until_stopped(async {
             let _ = tokio::signal::ctrl_c().await;
