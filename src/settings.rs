@@ -260,6 +260,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_settings_file_reads_and_says_the_defaults() {
+        let shipped = Settings::from_parts(include_str!("../config/yavka.toml"), env(&[]), "yavka.toml").unwrap();
+        let defaults = Settings::default();
+        assert_eq!(format!("{shipped:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn a_typo_is_an_error() {
         let err = Settings::from_parts("[server]\nprot = 1\n", env(&[]), "yavka.toml").unwrap_err();
         assert!(format!("{err:#}").contains("prot"), "{err:#}");
