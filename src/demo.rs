@@ -61,7 +61,13 @@ pub async fn run(state: AppState, port: u16) {
         let id = format!("demo-{}", i + 1);
         match state
             .store
-            .insert_viewer(&state.forum.id, &id, &reg, &token_hash(&token), state.clock.now())
+            .insert_viewer(
+                &state.forum.id,
+                &id,
+                &reg,
+                &token_hash(&token),
+                state.clock.now(),
+            )
             .await
         {
             Ok(_) => {
@@ -76,10 +82,13 @@ pub async fn run(state: AppState, port: u16) {
         every.tick().await;
         let now = state.clock.now();
         for hall in &state.forum.halls {
-            if let Some(s) = state.forum.session_at(&hall.id, now) {
-                if let Err(e) = state.hub.fire_prompt(&hall.id, s.prompt_window_ms, None).await {
-                    tracing::warn!(error = %e, "demo prompt not fired");
-                }
+            if let Some(s) = state.forum.session_at(&hall.id, now)
+                && let Err(e) = state
+                    .hub
+                    .fire_prompt(&hall.id, s.prompt_window_ms, None)
+                    .await
+            {
+                tracing::warn!(error = %e, "demo prompt not fired");
             }
         }
     }
@@ -115,7 +124,8 @@ async fn bot(port: u16, token: String, halls: Vec<String>, n: usize) {
             if m["type"] == "prompt" && rand::rng().random_range(0..10) < 8 {
                 let pause = Duration::from_secs(rand::rng().random_range(3..40));
                 tokio::time::sleep(pause).await;
-                let reply = json!({"type": "confirm", "prompt": m["prompt"], "answer": m["challenge"]["ask"]});
+                let reply =
+                    json!({"type": "confirm", "prompt": m["id"], "answer": m["challenge"]["ask"]});
                 if tx.send(Message::text(reply.to_string())).await.is_err() {
                     break;
                 }

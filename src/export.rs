@@ -7,13 +7,16 @@ use std::io::Write;
 
 use crate::domain::rules::Verdict;
 
+/// Gives a row's НМО code, if it has one.
+pub type CodeOf<'a> = &'a dyn Fn(&Verdict) -> Option<String>;
+
 /// Writes verdicts as CSV with a UTF-8 byte-order mark (without it Excel garbles Cyrillic).
 /// `code` adds a `code` column with each row's НМО code, when given.
 pub fn write_verdicts_csv<W: Write>(
     out: &mut W,
     rows: &[Verdict],
     delimiter: char,
-    code: Option<&dyn Fn(&Verdict) -> Option<String>>,
+    code: Option<CodeOf<'_>>,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         delimiter == ',' || delimiter == ';',

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::hub::HubSettings;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -74,20 +74,6 @@ pub struct BrokerSettings {
     pub redis_url: Option<String>,
     /// Messages buffered per subscriber before it counts as lagging.
     pub capacity: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: ServerSettings::default(),
-            store: StoreSettings::default(),
-            forum: ForumSettings::default(),
-            hub: HubSettings::default(),
-            writer: WriterSettings::default(),
-            organiser: OrganiserSettings::default(),
-            broker: BrokerSettings::default(),
-        }
-    }
 }
 
 impl Default for ServerSettings {
@@ -261,7 +247,9 @@ mod tests {
 
     #[test]
     fn the_shipped_settings_file_reads_and_says_the_defaults() {
-        let shipped = Settings::from_parts(include_str!("../config/yavka.toml"), env(&[]), "yavka.toml").unwrap();
+        let shipped =
+            Settings::from_parts(include_str!("../config/yavka.toml"), env(&[]), "yavka.toml")
+                .unwrap();
         let defaults = Settings::default();
         assert_eq!(format!("{shipped:?}"), format!("{defaults:?}"));
     }

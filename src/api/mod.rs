@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod organiser;
+mod pages;
 mod results;
 mod viewers;
 mod ws;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/register", post(viewers::register))
         .route("/api/me", get(viewers::me))
         .nest("/api/org", org)
+        .merge(pages::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

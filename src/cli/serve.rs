@@ -74,7 +74,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.demo {
             let password = crate::api::auth::new_token()[..16].to_owned();
             let hash = crate::api::auth::hash_password(&password)?;
-            state.store.insert_organiser("demo", &hash, SystemClock.now()).await?;
+            state
+                .store
+                .insert_organiser("demo", &hash, SystemClock.now())
+                .await?;
             println!("  демонстрация: вход организатора — логин demo, пароль {password}");
             tokio::spawn(crate::demo::run(state.clone(), app.port()));
         }

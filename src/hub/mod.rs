@@ -1,27 +1,63 @@
-//! STUB (lead's local placeholder until the hub lands): the agreed signatures only.
-#![allow(unused_variables, dead_code)]
+//! The hub: this process's live websocket connections of viewers.
+//!
+//! One task per socket (see [`connection`]); shared state is a cheap clonable [`Hub`] handle.
+//! The hub records connects, heartbeats, disconnects and confirms through the store's event
+//! writer, fans prompts out to the viewers of a hall, keeps each connected viewer's tally as the
+//! rules compute it, and talks to the hubs of other nodes only through the [`Broker`].
+//!
+//! - [`protocol`]: the messages on the wire and the close codes (`docs/protocol.md`).
+//! - [`connection`]: the per-socket task.
+//! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
+//! - [`viewer`]: a viewer's live state and tally through the rules.
+//! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
-use std::sync::Arc;
+pub mod bus;
+pub mod challenge;
+mod connection;
+pub mod limits;
+mod listener;
+pub mod prompts;
+pub mod protocol;
+pub mod registry;
+pub mod viewer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, watch};
 
-use crate::broker::Broker;
+use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
-use crate::domain::forum::Forum;
+use crate::domain::forum::{Forum, Session};
+use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
-use crate::store::{EventWriter, Store, ViewerRow};
+use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+use bus::BusEvent;
+use prompts::PromptBook;
+use registry::{CloseReason, Registry};
+use viewer::ViewerLive;
+
+/// Tuning of the hub; the app's settings file embeds it as a section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HubSettings {
+    /// The server sends a protocol ping this often.
     pub ping_interval_ms: u64,
+    /// A connection silent for this long is closed with 4408.
     pub pong_timeout_ms: u64,
+    /// Messages waiting for one client; when full, the client is closed as too slow.
     pub outbound_queue: usize,
+    /// Longest accepted client message; longer ones close the connection with 1009.
     pub max_message_bytes: usize,
+    /// Sustained client messages per second, and the burst allowed above it.
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// Sockets this process accepts (one file descriptor each; the machine allows ~20,000).
     pub max_connections: usize,
+    /// Websocket buffers per connection: they dominate memory at scale.
     pub read_buffer: usize,
     pub write_buffer: usize,
     pub max_write_buffer: usize,
@@ -44,9 +80,24 @@ impl Default for HubSettings {
     }
 }
 
-pub struct Admission;
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("нет зала «{0}»")]
+    UnknownHall(String),
+    #[error("окно подтверждения должно быть открыто дольше нуля миллисекунд")]
+    BadWindow,
+    #[error("окно подтверждения «{0}» уже было")]
+    DuplicatePrompt(String),
+    #[error("сервер останавливается")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
 
-#[derive(Debug, Clone, Serialize)]
+/// A fired prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PromptInfo {
     pub id: String,
     pub hall: String,
@@ -54,19 +105,78 @@ pub struct PromptInfo {
     pub closes: Millis,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HubError {
-    #[error("{0}")]
-    Store(#[from] crate::store::StoreError),
+/// Permission to hold one socket; returned when dropped.
+#[derive(Debug)]
+pub struct Admission {
+    _permit: OwnedSemaphorePermit,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct HubStats {}
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HubStats {
+    pub halls: Vec<HallStats>,
+    pub prompts: Vec<PromptStats>,
+}
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HallStats {
+    pub hall: String,
+    /// Distinct viewers with a live connection in this hall on this node.
+    pub viewers: usize,
+    pub peak_viewers: usize,
+    pub connections: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromptStats {
+    pub id: String,
+    pub hall: String,
+    pub ts: Millis,
+    pub closes: Millis,
+    /// Local connections it was sent to.
+    pub delivered: u64,
+    /// Confirms accepted on this node.
+    pub confirmed: u64,
+}
+
+/// Handle to this process's hub; cheap to clone.
 #[derive(Clone)]
-pub struct Hub(Arc<()>);
+pub struct Hub(Arc<Inner>);
+
+struct Inner {
+    forum: Arc<Forum>,
+    store: Store,
+    writer: EventWriter,
+    broker: Broker,
+    clock: Arc<dyn Clock>,
+    settings: HubSettings,
+    admissions: Arc<Semaphore>,
+    registry: Registry,
+    /// Live state of the viewers connected to this node. A std mutex: never held across await.
+    viewers: Mutex<HashMap<String, Arc<Mutex<ViewerLive>>>>,
+    /// A std mutex: never held across await.
+    prompts: Mutex<PromptBook>,
+    prompts_loaded: OnceCell<()>,
+    /// Pending "prompt closed" tally pushes: hall → the instant they are for.
+    tally_pushes: Mutex<HashMap<String, Millis>>,
+    /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
+    live: watch::Sender<usize>,
+    stopping: watch::Sender<bool>,
+}
+
+const SHUTDOWN: CloseReason = CloseReason {
+    code: protocol::close::GOING_AWAY,
+    reason: "сервер перезапускается",
+    metric: "shutdown",
+};
+
+const REVOKED: CloseReason = CloseReason {
+    code: protocol::close::UNAUTHORIZED,
+    reason: "ссылка отозвана",
+    metric: "revoked",
+};
 
 impl Hub {
+    /// Builds the hub and starts its broker listener.
     pub fn new(
         forum: Arc<Forum>,
         store: Store,
@@ -75,17 +185,69 @@ impl Hub {
         clock: Arc<dyn Clock>,
         settings: HubSettings,
     ) -> Hub {
-        todo!()
+        let subscription = broker.subscribe();
+        let hub = Hub(Arc::new(Inner {
+            admissions: Arc::new(Semaphore::new(settings.max_connections)),
+            forum,
+            store,
+            writer,
+            broker,
+            clock,
+            settings,
+            registry: Registry::default(),
+            viewers: Mutex::default(),
+            prompts: Mutex::default(),
+            prompts_loaded: OnceCell::new(),
+            tally_pushes: Mutex::default(),
+            live: watch::channel(0).0,
+            stopping: watch::channel(false).0,
+        }));
+        tokio::spawn(listener::listen(
+            Arc::downgrade(&hub.0),
+            subscription,
+            hub.0.stopping.subscribe(),
+        ));
+        hub
     }
+
     pub fn settings(&self) -> &HubSettings {
-        todo!()
+        &self.0.settings
     }
+
+    pub fn forum(&self) -> &Arc<Forum> {
+        &self.0.forum
+    }
+
+    /// Applies the buffer and size limits of the settings to an upgrade. The hard frame and
+    /// message limit is twice `max_message_bytes`: the hub itself closes anything over
+    /// `max_message_bytes` with 1009, and the library's limit only guards memory.
     pub fn configure(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-        todo!()
+        let s = &self.0.settings;
+        let hard = s.max_message_bytes.saturating_mul(2).max(256);
+        upgrade
+            .read_buffer_size(s.read_buffer)
+            .write_buffer_size(s.write_buffer)
+            .max_write_buffer_size(s.max_write_buffer.max(s.write_buffer + 1))
+            .max_message_size(hard)
+            .max_frame_size(hard)
     }
+
+    /// A place for one more socket, or `None` at the cap or during shutdown (answer 503).
     pub fn try_admit(&self) -> Option<Admission> {
-        todo!()
+        match self.0.admissions.clone().try_acquire_owned() {
+            Ok(permit) => Some(Admission { _permit: permit }),
+            Err(_) => {
+                tracing::warn!(
+                    max = self.0.settings.max_connections,
+                    "connection refused: hub full or stopping"
+                );
+                metrics::counter!("yavka_ws_errors_total", "reason" => "full").increment(1);
+                None
+            }
+        }
     }
+
+    /// Runs one viewer's socket in `hall` until it closes.
     pub async fn serve(
         &self,
         socket: WebSocket,
@@ -93,26 +255,276 @@ impl Hub {
         hall: String,
         admission: Admission,
     ) {
-        todo!()
+        connection::run(self.clone(), socket, viewer, hall, admission).await;
     }
+
+    /// Refuses a socket: an error message, then a close frame with `code`. `reason_ru` is
+    /// shortened to fit a close frame (123 bytes).
     pub async fn reject(socket: WebSocket, code: u16, reason_ru: &str) {
-        todo!()
+        connection::reject(socket, code, reason_ru).await;
     }
+
+    /// Fires a prompt in `hall`, open for `window_ms` from now: records it durably, then
+    /// publishes it so every node shows it to its viewers of that hall.
     pub async fn fire_prompt(
         &self,
         hall: &str,
         window_ms: Millis,
         prompt_id: Option<String>,
     ) -> Result<PromptInfo, HubError> {
-        todo!()
+        if *self.0.stopping.borrow() {
+            return Err(HubError::ShuttingDown);
+        }
+        if self.0.forum.hall(hall).is_none() {
+            return Err(HubError::UnknownHall(hall.to_owned()));
+        }
+        if window_ms <= 0 {
+            return Err(HubError::BadWindow);
+        }
+        self.ensure_prompts().await?;
+        let id = prompt_id.unwrap_or_else(|| random_hex(8));
+        if self.lock_prompts().get(&id).is_some() {
+            return Err(HubError::DuplicatePrompt(id));
+        }
+        let ts = self.now();
+        let info = PromptInfo {
+            id,
+            hall: hall.to_owned(),
+            ts,
+            closes: ts + window_ms,
+        };
+        let event = Event::new(
+            ts,
+            EventBody::Prompt {
+                prompt: info.id.clone(),
+                hall: info.hall.clone(),
+                closes: info.closes,
+            },
+        );
+        self.0.writer.record_durable(event).await?;
+        metrics::counter!("yavka_prompts_fired_total").increment(1);
+        tracing::info!(prompt = %info.id, hall, closes = info.closes, "prompt fired");
+        self.publish(&BusEvent::Prompt {
+            prompt: info.id.clone(),
+            hall: info.hall.clone(),
+            ts: info.ts,
+            closes: info.closes,
+        })?;
+        Ok(info)
     }
+
+    /// What this node holds now.
     pub fn stats(&self) -> HubStats {
-        todo!()
+        let halls = self
+            .0
+            .forum
+            .halls
+            .iter()
+            .map(|h| {
+                let c = self.0.registry.counts(&h.id);
+                HallStats {
+                    hall: h.id.clone(),
+                    viewers: c.viewers,
+                    peak_viewers: c.peak_viewers,
+                    connections: c.connections,
+                }
+            })
+            .collect();
+        let prompts = self
+            .lock_prompts()
+            .entries()
+            .iter()
+            .map(|p| PromptStats {
+                id: p.id.clone(),
+                hall: p.hall.clone(),
+                ts: p.ts,
+                closes: p.closes,
+                delivered: p.delivered,
+                confirmed: p.confirmed,
+            })
+            .collect();
+        HubStats { halls, prompts }
     }
+
+    /// Closes every socket of `viewer` on every node with 4401 (their link was replaced).
     pub fn revoke_viewer(&self, viewer: &str) {
-        todo!()
+        let event = BusEvent::Revoked {
+            viewer: viewer.to_owned(),
+        };
+        if let Err(e) = self.publish(&event) {
+            tracing::error!(viewer, error = %e, "could not publish a revocation; closing local sockets only");
+            self.close_viewer(viewer, REVOKED);
+        }
     }
+
+    /// Closes every socket with 1001, records their disconnects and returns when all are done.
+    /// New sockets are refused from the start of the call.
     pub async fn shutdown(&self) {
-        todo!()
+        self.0.stopping.send_replace(true);
+        self.0.admissions.close();
+        for h in self.0.registry.snapshot(|_| true) {
+            h.close(SHUTDOWN);
+        }
+        let mut live = self.0.live.subscribe();
+        let _ = live.wait_for(|n| *n == 0).await;
+    }
+
+    // ---- shared with the submodules ----
+
+    fn now(&self) -> Millis {
+        self.0.clock.now()
+    }
+
+    fn lock_prompts(&self) -> std::sync::MutexGuard<'_, PromptBook> {
+        self.0.prompts.lock().expect("prompt book lock")
+    }
+
+    fn publish(&self, event: &BusEvent) -> Result<(), BrokerError> {
+        self.0.broker.publish(event.to_message())
+    }
+
+    /// Loads the day's prompts from the store, once.
+    async fn ensure_prompts(&self) -> Result<(), StoreError> {
+        self.0
+            .prompts_loaded
+            .get_or_try_init(|| async {
+                let (day_start, _) = day_bounds(&self.0.forum, self.now());
+                let events = self
+                    .0
+                    .store
+                    .prompts_since(&self.0.forum.id, day_start)
+                    .await?;
+                // Loaded prompts were fanned out before this node knew them (or by another
+                // node): mark them so a late broker echo does not send them again.
+                let mut book = self.lock_prompts();
+                for e in &events {
+                    if let EventBody::Prompt {
+                        prompt,
+                        hall,
+                        closes,
+                    } = &e.body
+                    {
+                        book.add(prompt, hall, e.ts, *closes).fanned_out = true;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The live state of a viewer connected here, if any.
+    fn viewer_state(&self, viewer: &str) -> Option<Arc<Mutex<ViewerLive>>> {
+        self.0
+            .viewers
+            .lock()
+            .expect("viewers lock")
+            .get(viewer)
+            .cloned()
+    }
+
+    /// The session a tab in `hall` is about at `now`: the one running, else the next one
+    /// today, else the last one today (so the viewer still sees their final tally).
+    fn session_for(&self, hall: &str, now: Millis) -> Option<&Session> {
+        let forum = &self.0.forum;
+        if let Some(s) = forum.session_at(hall, now) {
+            return Some(s);
+        }
+        let (start, end) = day_bounds(forum, now);
+        let today = forum
+            .sessions
+            .iter()
+            .filter(|s| s.hall == hall && s.starts < end && s.ends > start);
+        let next = today
+            .clone()
+            .filter(|s| s.starts > now)
+            .min_by_key(|s| s.starts);
+        next.or_else(|| today.filter(|s| s.ends <= now).max_by_key(|s| s.ends))
+    }
+
+    /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
+    fn tally_json(&self, viewer: &Mutex<ViewerLive>, hall: &str) -> Option<String> {
+        let now = self.now();
+        let session = self.session_for(hall, now)?;
+        let prompts = self.lock_prompts().hall_events(&session.hall);
+        let tally =
+            viewer
+                .lock()
+                .expect("viewer lock")
+                .tally(&self.0.forum, session, &prompts, now);
+        Some(protocol::ServerMsg::Tally(tally).to_json())
+    }
+
+    fn close_viewer(&self, viewer: &str, reason: CloseReason) {
+        for h in self.0.registry.snapshot(|h| &*h.viewer == viewer) {
+            h.close(reason);
+        }
+    }
+}
+
+/// `bytes` random bytes from the OS-seeded CSPRNG, in lower-case hex.
+fn random_hex(bytes: usize) -> String {
+    use rand::RngExt;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    hex::encode(buf)
+}
+
+/// Start and end of the forum's local day containing `now`.
+fn day_bounds(forum: &Forum, now: Millis) -> (Millis, Millis) {
+    let zoned = jiff::Timestamp::from_millisecond(now)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(forum.tz());
+    let start = zoned
+        .start_of_day()
+        .map_or(now, |z| z.timestamp().as_millisecond());
+    let end = zoned
+        .tomorrow()
+        .and_then(|t| t.start_of_day())
+        .map_or(now + 86_400_000, |z| z.timestamp().as_millisecond());
+    (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_and_partial_files() {
+        let s: HubSettings = toml::from_str("ping_interval_ms = 5000").unwrap();
+        assert_eq!(s.ping_interval_ms, 5000);
+        assert_eq!(s.outbound_queue, 64);
+        assert_eq!(s.max_connections, 19_000);
+        assert!(toml::from_str::<HubSettings>("ping_intervl_ms = 1").is_err());
+    }
+
+    #[test]
+    fn random_ids_are_hex_of_the_asked_length() {
+        let a = random_hex(16);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, random_hex(16));
+    }
+
+    #[test]
+    fn the_local_day_is_the_forum_zone_day() {
+        let forum = Forum {
+            id: "f".into(),
+            title: "f".into(),
+            timezone: "Europe/Moscow".into(),
+            prompt_window_ms: 0,
+            prompt_min_gap_ms: 0,
+            prompt_margin_ms: 0,
+            halls: vec![],
+            sessions: vec![],
+        };
+        // 2026-04-01T00:30+03:00 is still 31 March in UTC.
+        let t = crate::domain::time::parse_rfc3339("2026-04-01T00:30:00+03:00").unwrap();
+        let (start, end) = day_bounds(&forum, t);
+        assert_eq!(
+            start,
+            crate::domain::time::parse_rfc3339("2026-04-01T00:00:00+03:00").unwrap()
+        );
+        assert_eq!(end - start, 86_400_000);
     }
 }

@@ -1,15 +1,34 @@
 //! The store: the durable attendance log and everything else that must survive a restart,
 //! on SQLite (embedded default) or Postgres, behind one type with the same behaviour on both.
 //!
-//! STUB: signatures agreed for issue 3; bodies are being written.
+//! One code base serves both backends through sqlx's `Any` driver: the same SQL text (with
+//! `$1` placeholders) runs on each, and only the migrations differ (`migrations/sqlite`,
+//! `migrations/postgres`). `Any` moves only integers, floats, text and bytes, so times are
+//! Unix milliseconds, flags are integers and structured values are JSON text.
+//!
+//! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
+//! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
+//! prompt claims), `viewers.rs`, `organisers.rs`, `codes.rs` — and `writer.rs` is the batched
+//! event writer.
 
-#![allow(unused_variables)]
+mod codes;
+mod forum;
+mod log;
+mod organisers;
+mod viewers;
+mod writer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::domain::forum::{Education, Forum};
-use crate::domain::log::Event;
-use crate::domain::registration::Registration;
 use crate::domain::schedule::Seed;
-use crate::domain::time::{Millis, Span};
+use crate::domain::time::Millis;
+
+pub use writer::{EventWriter, WriterConfig};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -79,192 +98,147 @@ pub struct CodeRow {
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Store {}
+pub struct Store {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
     /// Connects to `sqlite://path/to/file.db` (created with its folder if missing) or
     /// `postgres://…`, and runs the migrations for that backend.
     pub async fn connect(url: &str) -> StoreResult<Store> {
-        todo!()
+        install_default_drivers();
+        let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
+        let store = if postgres {
+            let pool = AnyPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            Store { pool, postgres }
+        } else {
+            let url = sqlite_url(url)?;
+            // SQLite has one writer at a time; a few connections serve concurrent readers
+            // (WAL lets them read while the writer commits) without piling up lock waits.
+            let pool = AnyPoolOptions::new()
+                .min_connections(1)
+                .max_connections(6)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        // FULL: a committed confirmation survives a power cut, not only a crash.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
+            Store { pool, postgres }
+        };
+        tracing::info!(backend = store.backend(), "store connected");
+        Ok(store)
     }
+
     pub fn is_postgres(&self) -> bool {
-        todo!()
+        self.postgres
     }
+
+    fn backend(&self) -> &'static str {
+        if self.postgres { "postgres" } else { "sqlite" }
+    }
+
     /// Cheap round trip for `/readyz`.
     pub async fn ping(&self) -> StoreResult<()> {
-        todo!()
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
+
     pub async fn close(&self) {
-        todo!()
+        self.pool.close().await;
     }
 
-    // ---- the attendance log ----
-
-    /// Appends events in one transaction.
-    pub async fn append(&self, forum: &str, events: &[Event]) -> StoreResult<()> {
-        todo!()
-    }
-    /// The forum's log in the rules' order (ts, then insertion), optionally only events with
-    /// `ts` in `range`. Heartbeats are kept as each connection's last sign of life and come back
-    /// as one heartbeat per connection without a disconnect, which the rules treat identically.
-    pub async fn events(&self, forum: &str, range: Option<Span>) -> StoreResult<Vec<Event>> {
-        todo!()
-    }
-    /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
-    /// (as above), disconnect, and their confirms. No prompts.
-    pub async fn viewer_events(&self, forum: &str, viewer: &str) -> StoreResult<Vec<Event>> {
-        todo!()
-    }
-    /// Prompt events of the forum with `ts >= since`, in order.
-    pub async fn prompts_since(&self, forum: &str, since: Millis) -> StoreResult<Vec<Event>> {
-        todo!()
-    }
-
-    // ---- forum and frozen rules ----
-
-    /// Stores the forum configuration and freezes the rules of every session that has started
-    /// by `now`. A frozen session's rules never change afterwards.
-    pub async fn sync_forum(&self, forum: &Forum, now: Millis) -> StoreResult<SyncReport> {
-        todo!()
-    }
-
-    // ---- prompt schedules ----
-
-    /// Stores a session's schedule unless one is stored already; returns the stored one
-    /// (first writer wins, so several nodes agree on one schedule).
-    pub async fn schedule_or_insert(
-        &self,
-        forum: &str,
-        schedule: &StoredSchedule,
-    ) -> StoreResult<StoredSchedule> {
-        todo!()
-    }
-    /// Claims planned prompt `index` of `session` for firing as `prompt_id`; true for exactly
-    /// one caller, however many nodes try.
-    pub async fn claim_planned_prompt(
-        &self,
-        forum: &str,
-        session: &str,
-        index: u32,
-        prompt_id: &str,
-    ) -> StoreResult<bool> {
-        todo!()
-    }
-
-    // ---- viewers ----
-
-    /// Inserts a viewer with their personal-link token hash, and appends their `viewer` event,
-    /// in one transaction. Conflict (Russian message) if the e-mail is already registered.
-    pub async fn insert_viewer(
-        &self,
-        forum: &str,
-        id: &str,
-        reg: &Registration,
-        token_hash: &str,
-        now: Millis,
-    ) -> StoreResult<ViewerRow> {
-        todo!()
-    }
-    pub async fn viewer_by_token_hash(
-        &self,
-        forum: &str,
-        token_hash: &str,
-    ) -> StoreResult<Option<ViewerRow>> {
-        todo!()
-    }
-    pub async fn viewer(&self, forum: &str, id: &str) -> StoreResult<Option<ViewerRow>> {
-        todo!()
-    }
-    pub async fn viewers(&self, forum: &str) -> StoreResult<Vec<ViewerRow>> {
-        todo!()
-    }
-    /// Replaces a viewer's token hash (the old link stops working). False if no such viewer.
-    pub async fn set_token_hash(
-        &self,
-        forum: &str,
-        viewer: &str,
-        token_hash: &str,
-    ) -> StoreResult<bool> {
-        todo!()
-    }
-
-    // ---- organisers ----
-
-    /// Conflict if the login exists.
-    pub async fn insert_organiser(
-        &self,
-        login: &str,
-        password_hash: &str,
-        now: Millis,
-    ) -> StoreResult<()> {
-        todo!()
-    }
-    pub async fn organiser_password_hash(&self, login: &str) -> StoreResult<Option<String>> {
-        todo!()
-    }
-    pub async fn insert_login(
-        &self,
-        token_hash: &str,
-        login: &str,
-        expires: Millis,
-    ) -> StoreResult<()> {
-        todo!()
-    }
-    /// The organiser signed in with this session token, if it has not expired at `now`.
-    pub async fn login_by_token_hash(
-        &self,
-        token_hash: &str,
-        now: Millis,
-    ) -> StoreResult<Option<String>> {
-        todo!()
-    }
-    pub async fn delete_login(&self, token_hash: &str) -> StoreResult<()> {
-        todo!()
-    }
-
-    // ---- НМО codes ----
-
-    pub async fn codes(&self, forum: &str) -> StoreResult<Vec<CodeRow>> {
-        todo!()
-    }
-    /// Inserts new pooled and/or issued code rows and marks pooled codes as issued, all in one
-    /// transaction: on any conflict nothing is written.
-    pub async fn save_codes(&self, forum: &str, rows: &[CodeRow]) -> StoreResult<()> {
-        todo!()
+    /// A transaction that is going to write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later can fail
+    /// with "database is locked" without waiting, because its snapshot may be stale.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+        Ok(if self.postgres {
+            self.pool.begin().await?
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        })
     }
 }
 
-/// Sender side of the batched event writer; cheap to clone. The writer task commits queued
-/// events in batches (at most `max_batch` events or `max_delay_ms` after the first queued one).
-#[derive(Clone, Debug)]
-pub struct EventWriter {}
-
-/// Tuning of the batched writer.
-#[derive(Debug, Clone)]
-pub struct WriterConfig {
-    /// Capacity of the queue in front of the writer; `record` waits when it is full.
-    pub queue: usize,
-    pub max_batch: usize,
-    pub max_delay_ms: u64,
+/// Adds `mode=rwc` (create if missing) to a SQLite URL and creates the file's folder.
+fn sqlite_url(url: &str) -> StoreResult<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            StoreError::Db(sqlx::Error::Configuration(
+                format!("unsupported database URL «{url}»: use sqlite://… or postgres://…").into(),
+            ))
+        })?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:"
+        && let Some(dir) = Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    Ok(if query.contains("mode=") {
+        url.to_string()
+    } else if query.is_empty() {
+        format!("sqlite://{path}?mode=rwc")
+    } else {
+        format!("sqlite://{path}?{query}&mode=rwc")
+    })
 }
 
-impl EventWriter {
-    /// Starts the writer task for `forum`. It ends, after committing everything queued, when
-    /// every `EventWriter` clone has been dropped; await the handle for a clean shutdown.
-    pub fn spawn(
-        store: Store,
-        forum: &str,
-        config: WriterConfig,
-    ) -> (EventWriter, tokio::task::JoinHandle<()>) {
-        todo!()
-    }
-    /// Queues an event; returns once queued (durable within about `max_delay_ms`).
-    pub async fn record(&self, event: Event) -> StoreResult<()> {
-        todo!()
-    }
-    /// Queues an event and returns only after its batch is committed: an acknowledged
-    /// confirmation is never lost.
-    pub async fn record_durable(&self, event: Event) -> StoreResult<()> {
-        todo!()
+/// Whether `e` is a unique-constraint violation (turned into [`StoreError::Conflict`]).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("JSON: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let url = format!("sqlite://{}/a/b.db", dir.display());
+        assert_eq!(
+            sqlite_url(&url).unwrap(),
+            format!("sqlite://{}/a/b.db?mode=rwc", dir.display())
+        );
+        assert!(dir.join("a").is_dir());
+        assert_eq!(
+            sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite://:memory:?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+        assert!(sqlite_url("mysql://x").is_err());
     }
 }

@@ -67,7 +67,8 @@ audience.higher = ["рентгенология"]
 "#;
 
 pub fn test_forum() -> Forum {
-    config::parse(TEST_FORUM, "test-forum.toml", &Catalogue::shipped()).expect("the test forum is valid")
+    config::parse(TEST_FORUM, "test-forum.toml", &Catalogue::shipped())
+        .expect("the test forum is valid")
 }
 
 /// 2026-04-01T10:00+03:00 plus `minutes`.
@@ -213,7 +214,10 @@ impl TestApp {
             .await
             .unwrap();
         let (status, body) = self
-            .post("/api/org/login", json!({"login": "admin", "password": "организатор-пароль"}))
+            .post(
+                "/api/org/login",
+                json!({"login": "admin", "password": "организатор-пароль"}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }
@@ -246,7 +250,12 @@ impl TestApp {
     /// Polls the stored log until `check` holds (the writer commits within tens of ms).
     pub async fn wait_for_log(&self, check: impl Fn(&[yavka::domain::log::Event]) -> bool) {
         for _ in 0..200 {
-            let events = self.state.store.events(&self.state.forum.id, None).await.unwrap();
+            let events = self
+                .state
+                .store
+                .events(&self.state.forum.id, None)
+                .await
+                .unwrap();
             if check(&events) {
                 return;
             }
@@ -293,7 +302,10 @@ impl Viewer {
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.ws.send(Message::text(v.to_string())).await.expect("sent");
+        self.ws
+            .send(Message::text(v.to_string()))
+            .await
+            .expect("sent");
     }
 
     /// Answers a prompt message correctly.
@@ -306,7 +318,9 @@ impl Viewer {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
         // Read until the server's close frame so the close is processed before we go on.
-        while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await {
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await
+        {
             if matches!(m, Message::Close(_)) {
                 break;
             }

@@ -258,7 +258,7 @@ proptest! {
         let younger_alive = v.conns.iter().any(|o| o.start > c.start && o.start <= m && o.end >= m);
         prop_assume!(!younger_alive);
         let before = verdicts(&events);
-        let after = verdicts(&split(&events, &c.id, m));
+        let after = verdicts(&split(&events, c.id, m));
         prop_assert_eq!(before, after);
     }
 

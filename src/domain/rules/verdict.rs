@@ -103,7 +103,7 @@ pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec
         ),
         Some(p) => {
             let other = p.education.other();
-            if s.audience.admits(other, &p.specialty) {
+            if s.audience.admits(other, p.specialty) {
                 format!(
                     "специальность «{}» аккредитована для этой сессии только для уровня «{}», а у участника — «{}»",
                     p.specialty.trim(),

@@ -1,0 +1,145 @@
+//! The browser pages: `web/` embedded in the binary, so a forum runs offline from one file.
+//!
+//! `/` is the programme and registration, `/watch` the personal-link player, `/org` the
+//! organiser's dashboard; `/assets/*` and `/vendor/*` are their scripts, styles and the
+//! vendored hls.js and uPlot. HTML is `no-cache` so a redeploy reaches every open browser at
+//! its next load; every file carries an ETag, so revalidating costs a 304, not the file.
+//!
+//! In debug builds rust-embed reads the files from disk at request time (edit and reload);
+//! release builds carry them inside the binary.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_embed::Embed;
+
+use super::AppState;
+
+/// npm's working files live in `web/` too; only what the pages load is embedded. (The
+/// exclusions need rust-embed's `include-exclude` feature; without it they are ignored.)
+#[derive(Embed)]
+#[folder = "web/"]
+#[exclude = "node_modules/*"]
+#[exclude = "package*.json"]
+struct Web;
+
+/// Asset URLs carry no content hash, so they are cached briefly and then revalidated.
+const ASSET_CACHE: &str = "public, max-age=300, must-revalidate";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/",
+            get(|h: HeaderMap| async move { serve(&h, "index.html", "no-cache") }),
+        )
+        .route(
+            "/watch",
+            get(|h: HeaderMap| async move { serve(&h, "watch.html", "no-cache") }),
+        )
+        .route(
+            "/org",
+            get(|h: HeaderMap| async move { serve(&h, "org.html", "no-cache") }),
+        )
+        .route(
+            "/assets/{*path}",
+            get(|h: HeaderMap, Path(p): Path<String>| async move {
+                serve(&h, &format!("assets/{p}"), ASSET_CACHE)
+            }),
+        )
+        .route(
+            "/vendor/{*path}",
+            get(|h: HeaderMap, Path(p): Path<String>| async move {
+                serve(&h, &format!("vendor/{p}"), ASSET_CACHE)
+            }),
+        )
+}
+
+fn serve(request: &HeaderMap, path: &str, cache: &'static str) -> Response {
+    let Some(file) = Web::get(path) else {
+        return (StatusCode::NOT_FOUND, "не найдено").into_response();
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
+    let cache_headers = [
+        (header::CACHE_CONTROL, cache.to_owned()),
+        (header::ETAG, etag.clone()),
+    ];
+    let matches = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache_headers).into_response();
+    }
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    // mime_guess names no charset; every text file here is UTF-8 (and Russian).
+    let textual = mime.type_() == mime_guess::mime::TEXT
+        || mime.subtype() == mime_guess::mime::JAVASCRIPT
+        || mime.subtype() == mime_guess::mime::JSON;
+    let content_type = if textual {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
+    (
+        cache_headers,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        file.data,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_of(r: &Response, name: header::HeaderName) -> &str {
+        r.headers()[name].to_str().unwrap()
+    }
+
+    #[test]
+    fn pages_and_assets_have_types_and_cache_headers() {
+        let none = HeaderMap::new();
+        let r = serve(&none, "index.html", "no-cache");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            header_of(&r, header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(header_of(&r, header::CACHE_CONTROL), "no-cache");
+        let r = serve(&none, "assets/player.js", ASSET_CACHE);
+        assert!(header_of(&r, header::CONTENT_TYPE).contains("javascript; charset=utf-8"));
+        let r = serve(&none, "vendor/uPlot.min.css", ASSET_CACHE);
+        assert_eq!(
+            header_of(&r, header::CONTENT_TYPE),
+            "text/css; charset=utf-8"
+        );
+        assert_eq!(
+            serve(&none, "assets/nope.js", ASSET_CACHE).status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn a_matching_etag_gets_304() {
+        let first = serve(&HeaderMap::new(), "watch.html", "no-cache");
+        let mut again = HeaderMap::new();
+        again.insert(header::IF_NONE_MATCH, first.headers()[header::ETAG].clone());
+        assert_eq!(
+            serve(&again, "watch.html", "no-cache").status(),
+            StatusCode::NOT_MODIFIED
+        );
+    }
+
+    #[test]
+    fn npm_files_are_not_embedded() {
+        assert!(Web::get("package.json").is_none());
+        assert!(Web::get("package-lock.json").is_none());
+        assert!(Web::iter().all(|p| !p.starts_with("node_modules/")));
+        assert!(Web::get("vendor/hls.min.js").is_some());
+    }
+}

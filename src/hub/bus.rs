@@ -1,0 +1,89 @@
+//! What hubs tell each other through the broker: the internal payloads, as JSON.
+//!
+//! Each node's hub subscribes to everything and routes by content; a message caused by this
+//! node comes back to it too, which is harmless because applying it is idempotent.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::broker::{BusMessage, Topic};
+use crate::domain::log::Event;
+use crate::domain::time::Millis;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusEvent {
+    /// A prompt was fired (already recorded durably) in `hall`.
+    Prompt {
+        prompt: String,
+        hall: String,
+        ts: Millis,
+        closes: Millis,
+    },
+    /// One of `viewer`'s connect, disconnect or confirm events (already recorded).
+    Viewer { viewer: String, event: Event },
+    /// `viewer`'s link was revoked: close their sockets everywhere.
+    Revoked { viewer: String },
+}
+
+impl BusEvent {
+    pub fn topic(&self) -> Topic {
+        match self {
+            BusEvent::Prompt { hall, .. } => Topic::Hall(hall.clone()),
+            BusEvent::Viewer { viewer, .. } | BusEvent::Revoked { viewer } => {
+                Topic::Viewer(viewer.clone())
+            }
+        }
+    }
+
+    pub fn to_message(&self) -> BusMessage {
+        BusMessage {
+            topic: self.topic(),
+            payload: Bytes::from(serde_json::to_vec(self).expect("bus events always serialise")),
+        }
+    }
+
+    pub fn from_message(msg: &BusMessage) -> Result<BusEvent, serde_json::Error> {
+        serde_json::from_slice(&msg.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::log::EventBody;
+
+    #[test]
+    fn round_trips_and_routes_by_topic() {
+        let events = [
+            BusEvent::Prompt {
+                prompt: "p".into(),
+                hall: "h1".into(),
+                ts: 1,
+                closes: 2,
+            },
+            BusEvent::Viewer {
+                viewer: "v".into(),
+                event: Event::new(3, EventBody::Disconnect { conn: "c".into() }),
+            },
+            BusEvent::Revoked { viewer: "v".into() },
+        ];
+        for e in events {
+            let m = e.to_message();
+            assert_eq!(BusEvent::from_message(&m).unwrap(), e);
+        }
+        assert_eq!(
+            BusEvent::Revoked { viewer: "v".into() }.topic(),
+            Topic::Viewer("v".into())
+        );
+        let raw = br#"{"kind":"prompt","prompt":"x","hall":"h2","ts":5,"closes":9}"#;
+        let m = BusMessage {
+            topic: Topic::Hall("h2".into()),
+            payload: Bytes::from_static(raw),
+        };
+        assert!(matches!(
+            BusEvent::from_message(&m).unwrap(),
+            BusEvent::Prompt { closes: 9, .. }
+        ));
+    }
+}

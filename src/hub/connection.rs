@@ -1,0 +1,648 @@
+//! One socket, from its welcome to its recorded disconnect.
+//!
+//! One task per socket, split into a reader and a writer half run under one `select!`: whichever
+//! ends first ends the other. The writer owns the bounded outbound queue, the protocol pings and
+//! the close signal; the reader parses, rate-limits and answers client messages. Every way out
+//! (a close, an error, a vanished client, a panic, the task being dropped) records exactly one
+//! `disconnect`, through [`DisconnectGuard`].
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::domain::log::{Event, EventBody};
+use crate::domain::time::Millis;
+use crate::store::ViewerRow;
+
+use super::bus::BusEvent;
+use super::challenge;
+use super::limits::TokenBucket;
+use super::protocol::{
+    BadInput, ClientMsg, ErrorCode, HallInfo, ServerMsg, SessionInfo, ViewerInfo, Welcome, close,
+    parse_client,
+};
+use super::registry::{CloseReason, ConnHandle};
+use super::viewer::ViewerLive;
+use super::{Admission, Hub, random_hex};
+
+/// The client did not read fast enough: its outbound queue filled up.
+pub(super) const SLOW: CloseReason = CloseReason {
+    code: close::TOO_SLOW,
+    reason: "клиент не успевает получать сообщения",
+    metric: "slow_client",
+};
+const FLOOD: CloseReason = CloseReason {
+    code: close::POLICY,
+    reason: "слишком много сообщений",
+    metric: "rate_limited",
+};
+const GARBAGE: CloseReason = CloseReason {
+    code: close::POLICY,
+    reason: "слишком много непонятных сообщений",
+    metric: "bad_message",
+};
+const TOO_BIG: CloseReason = CloseReason {
+    code: close::TOO_BIG,
+    reason: "сообщение слишком длинное",
+    metric: "oversize",
+};
+const PONG_TIMEOUT: CloseReason = CloseReason {
+    code: close::PONG_TIMEOUT,
+    reason: "нет ответа на ping",
+    metric: "pong_timeout",
+};
+
+/// Unreadable messages tolerated per connection (each answered with an error) before closing.
+const MAX_BAD_MESSAGES: u32 = 5;
+/// How long a close frame may take to leave before the socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+pub(super) async fn reject(mut socket: WebSocket, code: u16, reason_ru: &str) {
+    let error = match code {
+        close::UNAUTHORIZED => ErrorCode::Unauthorized,
+        close::UNKNOWN_HALL => ErrorCode::UnknownHall,
+        close::GOING_AWAY => ErrorCode::ShuttingDown,
+        _ => ErrorCode::Unavailable,
+    };
+    let text = serde_json::json!({"type": "error", "code": error, "message": reason_ru});
+    let frame = CloseFrame {
+        code,
+        reason: truncate_utf8(reason_ru, 123).into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        socket.send(Message::Text(text.to_string().into())).await?;
+        socket.send(Message::Close(Some(frame))).await
+    })
+    .await;
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// How a socket ended.
+enum Ending {
+    /// The server closes it, with this reason.
+    Close(CloseReason),
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The client vanished without one.
+    Gone,
+    /// Reading or writing failed (metric label).
+    Failed(&'static str),
+}
+
+pub(super) async fn run(
+    hub: Hub,
+    socket: WebSocket,
+    viewer: ViewerRow,
+    hall: String,
+    admission: Admission,
+) {
+    let _admission = admission;
+    if *hub.0.stopping.borrow() {
+        return reject(socket, close::GOING_AWAY, "сервер перезапускается").await;
+    }
+    let Some(hall_info) = hub.0.forum.hall(&hall) else {
+        return reject(socket, close::UNKNOWN_HALL, "такого зала нет").await;
+    };
+    let hall_info = HallInfo {
+        id: hall_info.id.clone(),
+        title: hall_info.title.clone(),
+        stream_url: hall_info.stream_url.clone(),
+    };
+    let conn: Arc<str> = random_hex(16).into();
+    let live = LiveToken::new(&hub);
+    let connect = Event::new(
+        hub.now(),
+        EventBody::Connect {
+            viewer: viewer.id.clone(),
+            conn: conn.to_string(),
+            hall: hall.clone(),
+        },
+    );
+    // Durable before the viewer is told they are counted.
+    if let Err(e) = hub.0.writer.record_durable(connect.clone()).await {
+        tracing::error!(viewer = %viewer.id, error = %e, "could not record a connect");
+        metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
+        return reject(socket, close::INTERNAL, "ошибка сервера, повторите позже").await;
+    }
+    let state = hub.viewer_enter(&viewer.id);
+    let mut guard = DisconnectGuard(Some(Cleanup {
+        hub: hub.clone(),
+        conn: conn.clone(),
+        viewer: viewer.id.clone(),
+        hall: hall.clone(),
+        state: state.clone(),
+        _live: live,
+    }));
+    state.lock().expect("viewer lock").apply(&connect);
+    hub.publish_logged(&BusEvent::Viewer {
+        viewer: viewer.id.clone(),
+        event: connect,
+    });
+    hub.load_viewer(&viewer.id, &state).await;
+    if let Err(e) = hub.ensure_prompts().await {
+        tracing::warn!(error = %e, "could not load the day's prompts");
+    }
+
+    let (tx, rx) = mpsc::channel(hub.0.settings.outbound_queue.max(4));
+    let (closer, close_rx) = watch::channel(None);
+    let now = hub.now();
+    let open: Vec<_> = hub
+        .lock_prompts()
+        .open_in(&hall, now)
+        .into_iter()
+        .cloned()
+        .collect();
+    let (active_hall, open, paused) = {
+        let st = state.lock().expect("viewer lock");
+        let open: Vec<_> = open
+            .into_iter()
+            .filter(|p| !st.has_confirmed(&p.id))
+            .collect();
+        (
+            st.active_hall().map(str::to_owned),
+            open,
+            st.paused_for(&hall).is_some(),
+        )
+    };
+    let welcome_prompt = open.last().map(|p| p.to_msg());
+    let welcome = ServerMsg::Welcome(Box::new(Welcome {
+        conn: conn.to_string(),
+        viewer: ViewerInfo {
+            id: viewer.id.clone(),
+            name: viewer.name.clone(),
+        },
+        hall: hall_info,
+        session: hub.session_for(&hall, now).map(|s| SessionInfo {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            starts: s.starts,
+            ends: s.ends,
+            min_minutes: s.min_minutes,
+            prompts: s.prompts,
+            prompts_required: s.prompts_required,
+        }),
+        active_hall,
+        prompt: welcome_prompt.clone(),
+        now,
+    }));
+    // The queue is new and holds at least four: these cannot fail.
+    let _ = tx.try_send(welcome.to_json().into());
+    if let Some(t) = hub.tally_json(&state, &hall) {
+        let _ = tx.try_send(t.into());
+    }
+    let handle = ConnHandle {
+        conn: conn.clone(),
+        viewer: viewer.id.as_str().into(),
+        hall: hall.as_str().into(),
+        tx: tx.clone(),
+        closer: Arc::new(closer),
+        paused: Arc::new(AtomicBool::new(paused)),
+    };
+    hub.0.registry.insert(handle.clone());
+    // A prompt fanned out between building the welcome and registering would be missed.
+    for p in hub.lock_prompts().open_in(&hall, hub.now()) {
+        let sent = welcome_prompt.as_ref().is_some_and(|w| w.id == p.id);
+        if p.fanned_out && !sent && !state.lock().expect("viewer lock").has_confirmed(&p.id) {
+            handle.offer(ServerMsg::Prompt(p.to_msg()).to_json().into(), SLOW);
+        }
+    }
+    // Older tabs of this viewer, here and (through the broker) elsewhere, learn they are paused.
+    hub.viewer_changed(&viewer.id, Some(&conn), None);
+    tracing::debug!(conn = %conn, viewer = %viewer.id, hall, "connection open");
+
+    let ctx = Ctx {
+        hub: hub.clone(),
+        conn,
+        viewer: viewer.id.clone(),
+        hall,
+        state,
+        tx,
+        handle,
+        started: Instant::now(),
+        last_seen: AtomicU64::new(0),
+        last_seen_clock: AtomicI64::new(now),
+        last_heartbeat: AtomicI64::new(now),
+    };
+    let (mut sink, mut stream) = socket.split();
+    let ending = tokio::select! {
+        e = ctx.read_loop(&mut stream) => e,
+        e = ctx.write_loop(&mut sink, rx, close_rx) => e,
+    };
+    let mut disconnect_at = hub.now();
+    match ending {
+        Ending::Close(reason) => {
+            if !matches!(reason.metric, "shutdown" | "revoked") {
+                metrics::counter!("yavka_ws_errors_total", "reason" => reason.metric).increment(1);
+            }
+            if reason.metric == PONG_TIMEOUT.metric {
+                // The viewer was last seen then, not now.
+                disconnect_at = ctx.last_seen_clock.load(Ordering::Relaxed);
+            }
+            let frame = CloseFrame {
+                code: reason.code,
+                reason: Utf8Bytes::from_static(reason.reason),
+            };
+            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+        }
+        Ending::Failed(metric) => {
+            metrics::counter!("yavka_ws_errors_total", "reason" => metric).increment(1);
+        }
+        Ending::ClientClosed | Ending::Gone => {}
+    }
+    drop(ctx);
+    guard.finish(disconnect_at).await;
+}
+
+/// What the two halves share.
+struct Ctx {
+    hub: Hub,
+    conn: Arc<str>,
+    viewer: String,
+    hall: String,
+    state: Arc<Mutex<ViewerLive>>,
+    /// For replies to the client's own messages: these wait for room rather than close.
+    tx: mpsc::Sender<Utf8Bytes>,
+    handle: ConnHandle,
+    started: Instant,
+    /// Milliseconds after `started` of the last frame from the client.
+    last_seen: AtomicU64,
+    /// The same instant on the hub's clock, for the log.
+    last_seen_clock: AtomicI64,
+    last_heartbeat: AtomicI64,
+}
+
+impl Ctx {
+    async fn read_loop(&self, stream: &mut SplitStream<WebSocket>) -> Ending {
+        let s = &self.hub.0.settings;
+        let mut bucket = TokenBucket::new(s.rate_per_sec, s.rate_burst, 0);
+        let mut bad = 0;
+        loop {
+            let msg = match stream.next().await {
+                None => return Ending::Gone,
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    if text.contains("Space limit exceeded") || text.contains("too long") {
+                        return Ending::Close(TOO_BIG);
+                    }
+                    tracing::debug!(conn = %self.conn, error = %text, "read failed");
+                    return Ending::Failed("read_error");
+                }
+                Some(Ok(m)) => m,
+            };
+            self.seen().await;
+            let text = match msg {
+                // Pongs answer our pings (one per interval); they are not rate limited.
+                Message::Pong(_) => continue,
+                Message::Close(_) => return Ending::ClientClosed,
+                other => {
+                    if !bucket.try_take(self.started.elapsed().as_millis() as u64) {
+                        return Ending::Close(FLOOD);
+                    }
+                    match other {
+                        Message::Text(t) => t,
+                        Message::Binary(_) => {
+                            bad += 1;
+                            if bad > MAX_BAD_MESSAGES {
+                                return Ending::Close(GARBAGE);
+                            }
+                            metrics::counter!("yavka_ws_errors_total", "reason" => "binary")
+                                .increment(1);
+                            self.reply(ServerMsg::error(ErrorCode::BinaryNotSupported))
+                                .await;
+                            continue;
+                        }
+                        _ => continue, // pings are answered by the library
+                    }
+                }
+            };
+            match parse_client(&text, s.max_message_bytes) {
+                Err(BadInput::TooBig) => return Ending::Close(TOO_BIG),
+                Err(BadInput::Garbage) => {
+                    bad += 1;
+                    if bad > MAX_BAD_MESSAGES {
+                        return Ending::Close(GARBAGE);
+                    }
+                    metrics::counter!("yavka_ws_errors_total", "reason" => "bad_message")
+                        .increment(1);
+                    self.reply(ServerMsg::error(ErrorCode::BadMessage)).await;
+                }
+                Ok(ClientMsg::Ping) => {
+                    let now = self.hub.now();
+                    self.reply(ServerMsg::Pong { now }).await;
+                }
+                Ok(ClientMsg::Confirm { prompt, answer }) => {
+                    if let Err(code) = self.confirm(&prompt, &answer).await {
+                        self.reply(ServerMsg::error(code)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn write_loop(
+        &self,
+        sink: &mut SplitSink<WebSocket, Message>,
+        mut rx: mpsc::Receiver<Utf8Bytes>,
+        mut close_rx: watch::Receiver<Option<CloseReason>>,
+    ) -> Ending {
+        let s = &self.hub.0.settings;
+        let period = Duration::from_millis(s.ping_interval_ms.max(1));
+        let timeout = Duration::from_millis(s.pong_timeout_ms);
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let write = tokio::select! {
+                biased;
+                _ = close_rx.changed() => return Ending::Close(close_rx.borrow().unwrap_or(SLOW)),
+                m = rx.recv() => {
+                    let Some(first) = m else { return Ending::Gone };
+                    Some(first)
+                }
+                _ = ping.tick() => {
+                    let silent = self.started.elapsed()
+                        .saturating_sub(Duration::from_millis(self.last_seen.load(Ordering::Relaxed)));
+                    if silent > timeout {
+                        return Ending::Close(PONG_TIMEOUT);
+                    }
+                    None
+                }
+            };
+            // Whatever is queued goes out in one flush. Writing waits for the client; a close
+            // request (e.g. the queue overflowed meanwhile) cuts the wait short.
+            let io = async {
+                match write {
+                    Some(first) => {
+                        sink.feed(Message::Text(first)).await?;
+                        while let Ok(more) = rx.try_recv() {
+                            sink.feed(Message::Text(more)).await?;
+                        }
+                        sink.flush().await
+                    }
+                    None => sink.send(Message::Ping(Bytes::new())).await,
+                }
+            };
+            tokio::select! {
+                r = io => if r.is_err() { return Ending::Failed("write_error") },
+                _ = close_rx.changed() => return Ending::Close(close_rx.borrow().unwrap_or(SLOW)),
+            }
+        }
+    }
+
+    /// A frame arrived: the client is alive. Records a heartbeat at most once per ping interval.
+    async fn seen(&self) {
+        let now = self.hub.now();
+        self.last_seen
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_seen_clock.store(now, Ordering::Relaxed);
+        let interval = self.hub.0.settings.ping_interval_ms as Millis;
+        let last = self.last_heartbeat.load(Ordering::Relaxed);
+        if now - last >= interval {
+            self.last_heartbeat.store(now, Ordering::Relaxed);
+            let event = Event::new(
+                now,
+                EventBody::Heartbeat {
+                    conn: self.conn.to_string(),
+                },
+            );
+            if let Err(e) = self.hub.0.writer.record(event).await {
+                tracing::warn!(conn = %self.conn, error = %e, "could not record a heartbeat");
+            }
+        }
+    }
+
+    async fn reply(&self, msg: ServerMsg) {
+        let _ = self.tx.send(msg.to_json().into()).await;
+    }
+
+    /// Checks a confirm, records it durably and only then acknowledges it.
+    async fn confirm(&self, prompt: &str, answer: &str) -> Result<(), ErrorCode> {
+        let hub = &self.hub;
+        let now = hub.now();
+        let entry = hub
+            .lock_prompts()
+            .get(prompt)
+            .cloned()
+            .ok_or(ErrorCode::UnknownPrompt)?;
+        if !entry.open_at(now) {
+            return Err(ErrorCode::PromptClosed);
+        }
+        if entry.hall != self.hall {
+            return Err(ErrorCode::WrongHall);
+        }
+        {
+            let mut st = self.state.lock().expect("viewer lock");
+            if st.active_hall() != Some(self.hall.as_str()) {
+                return Err(ErrorCode::NotActive);
+            }
+            if st.has_confirmed(prompt) {
+                return Err(ErrorCode::AlreadyConfirmed);
+            }
+            let (challenge, _) = challenge::for_prompt(prompt);
+            if !challenge::is_right(&challenge, answer) {
+                return Err(ErrorCode::WrongAnswer);
+            }
+            st.begin_confirm(prompt);
+        }
+        let event = Event::new(
+            now,
+            EventBody::Confirm {
+                viewer: self.viewer.clone(),
+                conn: self.conn.to_string(),
+                prompt: prompt.to_owned(),
+            },
+        );
+        let recorded = hub.0.writer.record_durable(event.clone()).await;
+        {
+            let mut st = self.state.lock().expect("viewer lock");
+            if recorded.is_ok() {
+                st.apply(&event);
+            }
+            st.end_confirm(prompt);
+        }
+        if let Err(e) = recorded {
+            tracing::error!(conn = %self.conn, prompt, error = %e, "could not record a confirm");
+            return Err(ErrorCode::Unavailable);
+        }
+        metrics::counter!("yavka_confirms_total").increment(1);
+        if let Some(p) = hub.lock_prompts().get_mut(prompt) {
+            p.confirmed += 1;
+        }
+        hub.publish_logged(&BusEvent::Viewer {
+            viewer: self.viewer.clone(),
+            event,
+        });
+        self.reply(ServerMsg::Confirmed {
+            prompt: prompt.to_owned(),
+        })
+        .await;
+        if let Some(t) = hub.tally_json(&self.state, &self.hall) {
+            let _ = self.tx.send(t.into()).await;
+        }
+        hub.viewer_changed(&self.viewer, Some(&self.conn), Some(prompt));
+        Ok(())
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // Whatever ended the socket, stop fan-out to it before the disconnect is recorded.
+        self.handle.close(SLOW);
+    }
+}
+
+/// Keeps `Hub::shutdown` waiting while a socket has not recorded its disconnect.
+struct LiveToken(Hub);
+
+impl LiveToken {
+    fn new(hub: &Hub) -> LiveToken {
+        hub.0.live.send_modify(|n| *n += 1);
+        LiveToken(hub.clone())
+    }
+}
+
+impl Drop for LiveToken {
+    fn drop(&mut self) {
+        self.0.0.live.send_modify(|n| *n -= 1);
+    }
+}
+
+struct Cleanup {
+    hub: Hub,
+    conn: Arc<str>,
+    viewer: String,
+    hall: String,
+    state: Arc<Mutex<ViewerLive>>,
+    _live: LiveToken,
+}
+
+impl Cleanup {
+    async fn run(self, at: Millis) {
+        let hub = &self.hub;
+        hub.0.registry.remove(&self.hall, &self.conn);
+        let event = Event::new(
+            at,
+            EventBody::Disconnect {
+                conn: self.conn.to_string(),
+            },
+        );
+        if let Err(e) = hub.0.writer.record_durable(event.clone()).await {
+            tracing::error!(conn = %self.conn, error = %e, "could not record a disconnect");
+            metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
+        }
+        let changed = self.state.lock().expect("viewer lock").apply(&event);
+        hub.publish_logged(&BusEvent::Viewer {
+            viewer: self.viewer.clone(),
+            event,
+        });
+        if changed {
+            hub.viewer_changed(&self.viewer, None, None);
+        }
+        hub.viewer_leave(&self.viewer);
+        tracing::debug!(conn = %self.conn, viewer = %self.viewer, "connection closed");
+    }
+}
+
+/// Records the disconnect exactly once: by [`DisconnectGuard::finish`] on the normal path, or
+/// from `Drop` (a panic, or the task dropped mid-way) on a fresh task.
+struct DisconnectGuard(Option<Cleanup>);
+
+impl DisconnectGuard {
+    async fn finish(&mut self, at: Millis) {
+        if let Some(c) = self.0.take() {
+            c.run(at).await;
+        }
+    }
+}
+
+impl Drop for DisconnectGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let at = c.hub.now();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(c.run(at));
+                }
+                Err(_) => tracing::error!(conn = %c.conn, "disconnect not recorded: no runtime"),
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// The viewer's live state, created if this is their first socket here.
+    fn viewer_enter(&self, viewer: &str) -> Arc<Mutex<ViewerLive>> {
+        let mut map = self.0.viewers.lock().expect("viewers lock");
+        let state = map
+            .entry(viewer.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(ViewerLive::new(viewer))));
+        state.lock().expect("viewer lock").local += 1;
+        state.clone()
+    }
+
+    /// Drops the viewer's live state with their last socket here.
+    fn viewer_leave(&self, viewer: &str) {
+        let mut map = self.0.viewers.lock().expect("viewers lock");
+        if let Some(state) = map.get(viewer) {
+            let mut st = state.lock().expect("viewer lock");
+            st.local -= 1;
+            if st.local == 0 {
+                drop(st);
+                map.remove(viewer);
+            }
+        }
+    }
+
+    /// Merges the viewer's stored events, once per live state.
+    async fn load_viewer(&self, viewer: &str, state: &Mutex<ViewerLive>) {
+        if state.lock().expect("viewer lock").loaded {
+            return;
+        }
+        match self.0.store.viewer_events(&self.0.forum.id, viewer).await {
+            Ok(events) => {
+                let mut st = state.lock().expect("viewer lock");
+                for e in &events {
+                    st.apply(e);
+                }
+                st.loaded = true;
+            }
+            // The tally shown may be short until the next connection; the log is intact.
+            Err(e) => tracing::warn!(viewer, error = %e, "could not load a viewer's events"),
+        }
+    }
+
+    fn publish_logged(&self, event: &BusEvent) {
+        if let Err(e) = self.publish(event) {
+            tracing::warn!(error = %e, "could not publish to the broker");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        for r in [SLOW, FLOOD, GARBAGE, TOO_BIG, PONG_TIMEOUT] {
+            assert!(r.reason.len() <= 123, "{}", r.reason);
+        }
+        let long = "я".repeat(100);
+        let t = truncate_utf8(&long, 123);
+        assert!(t.len() <= 123 && t.chars().all(|c| c == 'я'));
+    }
+}

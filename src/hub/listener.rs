@@ -1,0 +1,183 @@
+//! What the hub does with broker messages (its own included): fan prompts out to the hall,
+//! keep connected viewers' state current and tell their tabs, close revoked viewers' sockets.
+
+use std::sync::Weak;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::watch;
+
+use crate::broker::{RecvError, Subscription};
+use crate::domain::log::EventBody;
+
+use super::bus::BusEvent;
+use super::connection::SLOW;
+use super::protocol::ServerMsg;
+use super::{Hub, Inner, REVOKED};
+
+/// Runs until the hub is dropped or shut down, or the broker closes.
+pub(super) async fn listen(
+    hub: Weak<Inner>,
+    mut sub: Subscription,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        let received = tokio::select! {
+            r = sub.recv() => r,
+            _ = stopping.wait_for(|s| *s) => return,
+        };
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        let hub = Hub(inner);
+        match received {
+            Ok(msg) => match BusEvent::from_message(&msg) {
+                Ok(event) => hub.on_bus(event),
+                Err(e) => tracing::warn!(error = %e, "unreadable broker message ignored"),
+            },
+            Err(RecvError::Lagged(n)) => {
+                // Lost prompts or viewer events: tabs of this node may miss a prompt or show a
+                // stale tally until their next event. The log itself is complete.
+                tracing::warn!(lost = n, "hub fell behind the broker");
+                metrics::counter!("yavka_ws_errors_total", "reason" => "broker_lagged")
+                    .increment(n);
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+impl Hub {
+    fn on_bus(&self, event: BusEvent) {
+        match event {
+            BusEvent::Prompt {
+                prompt,
+                hall,
+                ts,
+                closes,
+            } => self.fan_out_prompt(&prompt, &hall, ts, closes),
+            BusEvent::Viewer { viewer, event } => {
+                let Some(state) = self.viewer_state(&viewer) else {
+                    return;
+                };
+                let changed = state.lock().expect("viewer lock").apply(&event);
+                if changed {
+                    let confirmed = match &event.body {
+                        EventBody::Confirm { prompt, .. } => Some(prompt.as_str()),
+                        _ => None,
+                    };
+                    self.viewer_changed(&viewer, None, confirmed);
+                }
+            }
+            BusEvent::Revoked { viewer } => self.close_viewer(&viewer, REVOKED),
+        }
+    }
+
+    /// Sends a prompt to every local connection of its hall, once per node, serialised once.
+    fn fan_out_prompt(&self, id: &str, hall: &str, ts: i64, closes: i64) {
+        let msg = {
+            let mut book = self.lock_prompts();
+            let entry = book.add(id, hall, ts, closes);
+            if entry.fanned_out {
+                return;
+            }
+            entry.fanned_out = true;
+            entry.to_msg()
+        };
+        let text = Utf8Bytes::from(ServerMsg::Prompt(msg).to_json());
+        let mut delivered = 0;
+        self.0.registry.for_each_in_hall(hall, |h| {
+            if h.offer(text.clone(), SLOW) {
+                delivered += 1;
+            }
+        });
+        if let Some(p) = self.lock_prompts().get_mut(id) {
+            p.delivered += delivered;
+        }
+        tracing::debug!(prompt = id, hall, delivered, "prompt delivered");
+
+        // When it closes, every tab of the hall gets its tally (a miss may pause counting).
+        // Prompts of a hall closing at the same instant share one push.
+        {
+            let mut pushes = self.0.tally_pushes.lock().expect("tally pushes lock");
+            if pushes.get(hall) == Some(&closes) {
+                return;
+            }
+            pushes.insert(hall.to_owned(), closes);
+        }
+        let weak = std::sync::Arc::downgrade(&self.0);
+        let wait = (closes - self.now()).max(0) as u64 + 1;
+        let hall = hall.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            if let Some(inner) = weak.upgrade() {
+                let hub = Hub(inner);
+                {
+                    let mut pushes = hub.0.tally_pushes.lock().expect("tally pushes lock");
+                    if pushes.get(&hall) == Some(&closes) {
+                        pushes.remove(&hall);
+                    }
+                }
+                hub.push_tallies(&hall);
+            }
+        });
+    }
+
+    /// Sends every local tab of `hall` its tally.
+    fn push_tallies(&self, hall: &str) {
+        for h in self.0.registry.snapshot(|h| &*h.hall == hall) {
+            let Some(state) = self.viewer_state(&h.viewer) else {
+                continue;
+            };
+            if let Some(tally) = self.tally_json(&state, &h.hall) {
+                h.offer(tally.into(), SLOW);
+            }
+        }
+    }
+
+    /// Tells `viewer`'s local tabs what changed: paused or resumed when the active hall moved,
+    /// and `confirmed` (to all but `except`, the tab that confirmed), each followed by a tally.
+    pub(super) fn viewer_changed(
+        &self,
+        viewer: &str,
+        except: Option<&str>,
+        confirmed: Option<&str>,
+    ) {
+        let Some(state) = self.viewer_state(viewer) else {
+            return;
+        };
+        for h in self.0.registry.snapshot(|h| &*h.viewer == viewer) {
+            let paused_for = state
+                .lock()
+                .expect("viewer lock")
+                .paused_for(&h.hall)
+                .map(str::to_owned);
+            let was_paused = h.paused.swap(paused_for.is_some(), Ordering::SeqCst);
+            let mut tally = false;
+            match (was_paused, paused_for) {
+                (false, Some(active_hall)) => {
+                    h.offer(ServerMsg::Paused { active_hall }.to_json().into(), SLOW);
+                    tally = true;
+                }
+                (true, None) => {
+                    h.offer(ServerMsg::Resumed.to_json().into(), SLOW);
+                    tally = true;
+                }
+                _ => {}
+            }
+            if let Some(prompt) = confirmed
+                && except != Some(&*h.conn)
+            {
+                let msg = ServerMsg::Confirmed {
+                    prompt: prompt.to_owned(),
+                };
+                h.offer(msg.to_json().into(), SLOW);
+                tally = true;
+            }
+            if tally && let Some(t) = self.tally_json(&state, &h.hall) {
+                h.offer(t.into(), SLOW);
+            }
+        }
+    }
+}

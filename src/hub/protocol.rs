@@ -1,0 +1,285 @@
+//! The websocket protocol between the player page and the hub: message types both ways, error
+//! codes with the Russian text the viewer reads, and close codes. `docs/protocol.md` is the
+//! human version of this file; keep them in step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::time::Millis;
+
+/// Close codes the server uses. Codes 4xxx mirror the HTTP status with the same meaning.
+pub mod close {
+    /// The server is shutting down (or restarting): reconnect with backoff.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Too many messages (rate limit) or repeated garbage: a broken or hostile client.
+    pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed (the store refused to record the connection): reconnect with backoff.
+    pub const INTERNAL: u16 = 1011;
+    /// Unknown, replaced or revoked personal link: do not reconnect, show the message.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// No such hall in this forum: do not reconnect.
+    pub const UNKNOWN_HALL: u16 = 4404;
+    /// No pong for `pong_timeout_ms`: the network or the device went away. Reconnect.
+    pub const PONG_TIMEOUT: u16 = 4408;
+    /// The client did not read its messages fast enough and its queue filled up. Reconnect.
+    pub const TOO_SLOW: u16 = 4409;
+}
+
+/// A message from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// «Подтвердить участие» with the chosen answer of the prompt's challenge.
+    Confirm { prompt: String, answer: String },
+    /// Application-level ping (optional; the protocol ping/pong is what keeps the connection
+    /// alive). Answered with `pong` carrying the server time.
+    Ping,
+}
+
+/// What was wrong with a client message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInput {
+    /// Longer than the limit: the connection is closed with [`close::TOO_BIG`].
+    TooBig,
+    /// Not JSON, or not a message we know: answered with an error.
+    Garbage,
+}
+
+/// Parses one text frame of at most `max_bytes` bytes.
+pub fn parse_client(text: &str, max_bytes: usize) -> Result<ClientMsg, BadInput> {
+    if text.len() > max_bytes {
+        return Err(BadInput::TooBig);
+    }
+    serde_json::from_str(text).map_err(|_| BadInput::Garbage)
+}
+
+/// Error codes of `{"type":"error"}` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    UnknownPrompt,
+    PromptClosed,
+    WrongHall,
+    NotActive,
+    AlreadyConfirmed,
+    WrongAnswer,
+    BadMessage,
+    BinaryNotSupported,
+    Unavailable,
+    Unauthorized,
+    UnknownHall,
+    ShuttingDown,
+}
+
+impl ErrorCode {
+    /// What the viewer reads.
+    pub fn message_ru(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownPrompt => "Такого окна подтверждения нет.",
+            ErrorCode::PromptClosed => "Окно подтверждения уже закрыто.",
+            ErrorCode::WrongHall => "Это окно подтверждения относится к другому залу.",
+            ErrorCode::NotActive => {
+                "Трансляция этого зала приостановлена: вы смотрите другой зал. Нажмите «Смотреть здесь»."
+            }
+            ErrorCode::AlreadyConfirmed => "Участие уже подтверждено.",
+            ErrorCode::WrongAnswer => "Выбран неверный ответ. Попробуйте ещё раз.",
+            ErrorCode::BadMessage => "Непонятное сообщение от страницы. Обновите страницу.",
+            ErrorCode::BinaryNotSupported => "Двоичные сообщения не поддерживаются.",
+            ErrorCode::Unavailable => {
+                "Не удалось сохранить подтверждение. Нажмите ещё раз через несколько секунд."
+            }
+            ErrorCode::Unauthorized => "Ссылка недействительна. Запросите новую ссылку.",
+            ErrorCode::UnknownHall => "Такого зала нет.",
+            ErrorCode::ShuttingDown => "Сервер перезапускается. Переподключение…",
+        }
+    }
+}
+
+/// The anti-auto-click task of a prompt: press the choice equal to `ask`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub ask: String,
+    pub choices: Vec<String>,
+}
+
+/// The viewer's standing in a session, as the rules compute it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub session: String,
+    pub counted_ms: Millis,
+    pub min_ms: Millis,
+    pub confirmed: u32,
+    pub required: u32,
+    pub prompts_shown: u32,
+    /// Time is accruing right now: the client may add elapsed time to `counted_ms` locally
+    /// until the session's end or the next tally.
+    pub counting: bool,
+    pub as_of: Millis,
+}
+
+/// A prompt as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromptMsg {
+    pub id: String,
+    pub hall: String,
+    pub ts: Millis,
+    pub closes: Millis,
+    pub challenge: Challenge,
+    /// 0..4: the page varies the dialog's position and wording with it.
+    pub variant: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ViewerInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HallInfo {
+    pub id: String,
+    pub title: String,
+    pub stream_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub title: String,
+    pub starts: Millis,
+    pub ends: Millis,
+    pub min_minutes: u32,
+    pub prompts: u32,
+    pub prompts_required: u32,
+}
+
+/// The first message on every connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Welcome {
+    pub conn: String,
+    pub viewer: ViewerInfo,
+    pub hall: HallInfo,
+    /// The hall's session now, else its next one today, else its last one today.
+    pub session: Option<SessionInfo>,
+    /// The viewer's active hall (this one, as this connection is the newest).
+    pub active_hall: Option<String>,
+    /// An open prompt of this hall the viewer has not confirmed yet.
+    pub prompt: Option<PromptMsg>,
+    pub now: Millis,
+}
+
+/// A message from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Boxed: by far the largest message, sent once per connection.
+    Welcome(Box<Welcome>),
+    Tally(Tally),
+    Prompt(PromptMsg),
+    Confirmed {
+        prompt: String,
+    },
+    Paused {
+        active_hall: String,
+    },
+    Resumed,
+    Pong {
+        now: Millis,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'static str,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode) -> ServerMsg {
+        ServerMsg::Error {
+            code,
+            message: code.message_ru(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_messages() {
+        assert_eq!(
+            parse_client(r#"{"type":"confirm","prompt":"p1","answer":"47"}"#, 4096),
+            Ok(ClientMsg::Confirm {
+                prompt: "p1".into(),
+                answer: "47".into()
+            })
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"ping"}"#, 4096),
+            Ok(ClientMsg::Ping)
+        );
+    }
+
+    #[test]
+    fn refuses_garbage_unknown_types_and_missing_fields() {
+        for text in [
+            "",
+            "+",
+            "not json",
+            r#"{"type":"dance"}"#,
+            r#"{"prompt":"p1"}"#,
+            r#"{"type":"confirm","prompt":"p1"}"#,
+            r#"{"type":"confirm","prompt":1,"answer":"2"}"#,
+            "[1,2,3]",
+        ] {
+            assert_eq!(parse_client(text, 4096), Err(BadInput::Garbage), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_oversize_before_parsing() {
+        let big = format!(
+            r#"{{"type":"confirm","prompt":"{}","answer":"1"}}"#,
+            "x".repeat(5000)
+        );
+        assert_eq!(parse_client(&big, 4096), Err(BadInput::TooBig));
+        assert!(parse_client(&big, 10_000).is_ok());
+    }
+
+    #[test]
+    fn server_messages_have_the_documented_shape() {
+        let t = ServerMsg::Tally(Tally {
+            session: "s1".into(),
+            counted_ms: 60_000,
+            min_ms: 270 * 60_000,
+            confirmed: 1,
+            required: 4,
+            prompts_shown: 2,
+            counting: true,
+            as_of: 5,
+        });
+        let v: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
+        assert_eq!(v["type"], "tally");
+        assert_eq!(v["session"], "s1");
+        assert_eq!(v["counting"], true);
+        let e: serde_json::Value =
+            serde_json::from_str(&ServerMsg::error(ErrorCode::AlreadyConfirmed).to_json()).unwrap();
+        assert_eq!(e["type"], "error");
+        assert_eq!(e["code"], "already_confirmed");
+        assert_eq!(e["message"], "Участие уже подтверждено.");
+        let p: serde_json::Value = serde_json::from_str(
+            &ServerMsg::Paused {
+                active_hall: "h2".into(),
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(p, serde_json::json!({"type":"paused","active_hall":"h2"}));
+        assert_eq!(ServerMsg::Resumed.to_json(), r#"{"type":"resumed"}"#);
+    }
+}

@@ -1,0 +1,210 @@
+//! Who is connected to this node: every live socket by hall, with its outbound queue.
+//!
+//! The map sits behind a `std::sync::Mutex` and not a Tokio one because nothing awaits while
+//! holding it: fan-out only does `try_send` on bounded queues, and anything slower works on a
+//! snapshot of cloned handles taken under the lock.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, watch};
+
+/// Why the server closes a socket: the close frame and the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+    pub metric: &'static str,
+}
+
+/// One live socket as the rest of the hub sees it; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    pub conn: Arc<str>,
+    pub viewer: Arc<str>,
+    pub hall: Arc<str>,
+    /// Bounded: a client that does not keep up is closed, never buffered for.
+    pub tx: mpsc::Sender<Utf8Bytes>,
+    /// Tells the socket's task to close; the first reason wins.
+    pub closer: Arc<watch::Sender<Option<CloseReason>>>,
+    /// Whether this tab was last told it is paused.
+    pub paused: Arc<AtomicBool>,
+}
+
+impl ConnHandle {
+    /// Asks the socket's task to close with `reason`, unless a close is already under way.
+    pub fn close(&self, reason: CloseReason) {
+        self.closer.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Queues a message; a full queue means the client is too slow, and it is closed.
+    /// False when the message was not queued.
+    pub fn offer(&self, text: Utf8Bytes, slow: CloseReason) -> bool {
+        match self.tx.try_send(text) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.closer.borrow().is_none() {
+                    metrics::counter!("yavka_dropped_slow_clients_total").increment(1);
+                    tracing::info!(conn = %self.conn, viewer = %self.viewer, "closing a slow client");
+                }
+                self.close(slow);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HallConns {
+    conns: HashMap<Arc<str>, ConnHandle>,
+    /// Live connections per viewer: its length is the number of viewers now.
+    viewers: HashMap<Arc<str>, usize>,
+    peak_viewers: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallCounts {
+    pub viewers: usize,
+    pub peak_viewers: usize,
+    pub connections: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    halls: Mutex<HashMap<Arc<str>, HallConns>>,
+}
+
+impl Registry {
+    pub fn insert(&self, handle: ConnHandle) {
+        let mut halls = self.halls.lock().expect("registry lock");
+        let hall = halls.entry(handle.hall.clone()).or_default();
+        *hall.viewers.entry(handle.viewer.clone()).or_default() += 1;
+        hall.peak_viewers = hall.peak_viewers.max(hall.viewers.len());
+        let name = handle.hall.to_string();
+        hall.conns.insert(handle.conn.clone(), handle);
+        metrics::gauge!("yavka_connections", "hall" => name).set(hall.conns.len() as f64);
+    }
+
+    pub fn remove(&self, hall: &str, conn: &str) {
+        let mut halls = self.halls.lock().expect("registry lock");
+        let Some(h) = halls.get_mut(hall) else {
+            return;
+        };
+        if let Some(handle) = h.conns.remove(conn)
+            && let Some(n) = h.viewers.get_mut(&handle.viewer)
+        {
+            *n -= 1;
+            if *n == 0 {
+                h.viewers.remove(&handle.viewer);
+            }
+        }
+        metrics::gauge!("yavka_connections", "hall" => hall.to_owned()).set(h.conns.len() as f64);
+    }
+
+    /// Runs `f` on every connection in `hall`, under the lock: `f` must not block.
+    pub fn for_each_in_hall(&self, hall: &str, mut f: impl FnMut(&ConnHandle)) {
+        let halls = self.halls.lock().expect("registry lock");
+        if let Some(h) = halls.get(hall) {
+            h.conns.values().for_each(&mut f);
+        }
+    }
+
+    /// Handles matching `keep`, cloned out so the caller can take its time.
+    pub fn snapshot(&self, keep: impl Fn(&ConnHandle) -> bool) -> Vec<ConnHandle> {
+        let halls = self.halls.lock().expect("registry lock");
+        halls
+            .values()
+            .flat_map(|h| h.conns.values())
+            .filter(|c| keep(c))
+            .cloned()
+            .collect()
+    }
+
+    pub fn counts(&self, hall: &str) -> HallCounts {
+        let halls = self.halls.lock().expect("registry lock");
+        halls.get(hall).map_or(
+            HallCounts {
+                viewers: 0,
+                peak_viewers: 0,
+                connections: 0,
+            },
+            |h| HallCounts {
+                viewers: h.viewers.len(),
+                peak_viewers: h.peak_viewers,
+                connections: h.conns.len(),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(conn: &str, viewer: &str, hall: &str, queue: usize) -> ConnHandle {
+        let (tx, rx) = mpsc::channel(queue);
+        std::mem::forget(rx);
+        ConnHandle {
+            conn: conn.into(),
+            viewer: viewer.into(),
+            hall: hall.into(),
+            tx,
+            closer: Arc::new(watch::channel(None).0),
+            paused: Arc::default(),
+        }
+    }
+
+    const SLOW: CloseReason = CloseReason {
+        code: 4409,
+        reason: "slow",
+        metric: "slow_client",
+    };
+
+    #[test]
+    fn counts_distinct_viewers_and_keeps_the_peak() {
+        let r = Registry::default();
+        r.insert(handle("c1", "v1", "h1", 4));
+        r.insert(handle("c2", "v1", "h1", 4));
+        r.insert(handle("c3", "v2", "h1", 4));
+        assert_eq!(
+            r.counts("h1"),
+            HallCounts {
+                viewers: 2,
+                peak_viewers: 2,
+                connections: 3
+            }
+        );
+        r.remove("h1", "c1");
+        r.remove("h1", "c3");
+        assert_eq!(
+            r.counts("h1"),
+            HallCounts {
+                viewers: 1,
+                peak_viewers: 2,
+                connections: 1
+            }
+        );
+        assert_eq!(r.counts("h2").connections, 0);
+    }
+
+    #[test]
+    fn a_full_queue_closes_the_slow_client_once() {
+        let h = handle("c1", "v1", "h1", 1);
+        assert!(h.offer("a".into(), SLOW));
+        assert!(!h.offer("b".into(), SLOW));
+        assert_eq!(*h.closer.borrow(), Some(SLOW));
+        let other = CloseReason { code: 1001, ..SLOW };
+        h.close(other);
+        assert_eq!(*h.closer.borrow(), Some(SLOW), "the first reason wins");
+    }
+}

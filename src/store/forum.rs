@@ -1,0 +1,155 @@
+//! The forum configuration, frozen session rules, prompt schedules and prompt claims.
+//!
+//! Everything here is decided "first writer wins": insert if absent, then read back what is
+//! stored. That is how several processes sharing one database agree without locks on which
+//! rules a session runs under, which schedule it follows and who fires each planned prompt.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, StoreResult, StoredSchedule, SyncReport, from_json, to_json};
+use crate::domain::forum::{Forum, Session};
+use crate::domain::schedule::Seed;
+use crate::domain::time::Millis;
+
+impl Store {
+    /// Stores the forum configuration and freezes the rules of every session that has started
+    /// by `now`. A frozen session's rules never change afterwards.
+    pub async fn sync_forum(&self, forum: &Forum, now: Millis) -> StoreResult<SyncReport> {
+        sqlx::query(
+            "INSERT INTO forums (id, config, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET config = excluded.config, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&forum.id)
+        .bind(to_json(forum)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+
+        let mut newly_frozen = Vec::new();
+        for s in forum.sessions.iter().filter(|s| s.starts <= now) {
+            let inserted = sqlx::query(
+                "INSERT INTO sessions_frozen (forum, session, rules, frozen_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (forum, session) DO NOTHING",
+            )
+            .bind(&forum.id)
+            .bind(&s.id)
+            .bind(to_json(s)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                tracing::info!(forum = forum.id, session = s.id, "session rules frozen");
+                newly_frozen.push(s.id.clone());
+            }
+        }
+
+        let rows = sqlx::query(
+            "SELECT session, rules FROM sessions_frozen WHERE forum = $1 \
+             ORDER BY frozen_at, session",
+        )
+        .bind(&forum.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut frozen: Vec<Session> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("session")?;
+            let rules: String = row.try_get("rules")?;
+            frozen.push(from_json(&format!("frozen rules of «{id}»"), &rules)?);
+        }
+
+        let (effective, ignored_changes) = apply_frozen(forum, frozen);
+        Ok(SyncReport {
+            effective,
+            newly_frozen,
+            ignored_changes,
+        })
+    }
+
+    /// Stores a session's schedule unless one is stored already; returns the stored one
+    /// (first writer wins, so several nodes agree on one schedule).
+    pub async fn schedule_or_insert(
+        &self,
+        forum: &str,
+        schedule: &StoredSchedule,
+    ) -> StoreResult<StoredSchedule> {
+        sqlx::query(
+            "INSERT INTO schedules (forum, session, seed, times) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (forum, session) DO NOTHING",
+        )
+        .bind(forum)
+        .bind(&schedule.session)
+        .bind(schedule.seed.to_hex())
+        .bind(to_json(&schedule.times)?)
+        .execute(&self.pool)
+        .await?;
+        let row =
+            sqlx::query("SELECT seed, times FROM schedules WHERE forum = $1 AND session = $2")
+                .bind(forum)
+                .bind(&schedule.session)
+                .fetch_one(&self.pool)
+                .await?;
+        let seed: String = row.try_get("seed")?;
+        let times: String = row.try_get("times")?;
+        Ok(StoredSchedule {
+            session: schedule.session.clone(),
+            seed: Seed::from_hex(&seed).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            times: from_json("schedule times", &times)?,
+        })
+    }
+
+    /// Claims planned prompt `index` of `session` for firing as `prompt_id`; true for exactly
+    /// one caller, however many nodes try.
+    pub async fn claim_planned_prompt(
+        &self,
+        forum: &str,
+        session: &str,
+        index: u32,
+        prompt_id: &str,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO planned_prompts (forum, session, idx, prompt_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (forum, session, idx) DO NOTHING",
+        )
+        .bind(forum)
+        .bind(session)
+        .bind(i64::from(index))
+        .bind(prompt_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+}
+
+/// The configuration with frozen rules in place of configured ones, and a Russian line for
+/// every frozen session whose configuration was changed or removed. A frozen session missing
+/// from the configuration is kept: its attendance is judged under the rules it started with.
+fn apply_frozen(config: &Forum, frozen: Vec<Session>) -> (Forum, Vec<String>) {
+    let mut effective = config.clone();
+    let mut ignored = Vec::new();
+    for rules in frozen {
+        match effective.sessions.iter_mut().find(|s| s.id == rules.id) {
+            Some(s) => {
+                if *s != rules {
+                    ignored.push(format!(
+                        "сессия «{}» уже началась: её правила заморожены, изменения в \
+                         конфигурации не применяются",
+                        rules.id
+                    ));
+                }
+                *s = rules;
+            }
+            None => {
+                ignored.push(format!(
+                    "сессия «{}» уже началась: её правила заморожены, она остаётся, хотя \
+                     удалена из конфигурации",
+                    rules.id
+                ));
+                effective.sessions.push(rules);
+            }
+        }
+    }
+    (effective, ignored)
+}

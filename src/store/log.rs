@@ -1,0 +1,352 @@
+//! The attendance log in the `events` table, and heartbeats in `conn_seen`.
+//!
+//! Heartbeats are most of the log's volume (one per connection every few seconds) but the rules
+//! only use each connection's last one, and only while the connection has no disconnect: a
+//! connection lives from its connect to its first disconnect, or, if never closed, up to its
+//! last heartbeat or confirm. So a heartbeat is stored as `conn_seen.last_seen = max(old, ts)`
+//! and read back as one synthesized heartbeat per unclosed connection, which gives the rules
+//! exactly the same intervals. (Anomaly counts can differ: a heartbeat for an unknown or closed
+//! connection is dropped here instead of being counted.)
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::{Store, StoreError, StoreResult, from_json, to_json};
+use crate::domain::forum::Education;
+use crate::domain::log::{Event, EventBody};
+use crate::domain::time::{Millis, Span};
+
+/// Rows per multi-row INSERT: 9 parameters each stays far below SQLite's and Postgres' limits.
+const ROWS_PER_INSERT: usize = 200;
+
+const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, prompt, closes, data";
+
+/// Unclosed connections whose last sign of life is after their (first) connect. A disconnect
+/// stamped before the first connect is ignored by the rules, so it does not close either.
+const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
+     WHERE s.forum = $1 AND s.last_seen >= $2 AND s.last_seen < $3 \
+     AND EXISTS (SELECT 1 FROM events c WHERE c.forum = s.forum AND c.conn = s.conn \
+         AND c.kind = 'connect' AND c.ts < s.last_seen) \
+     AND NOT EXISTS (SELECT 1 FROM events d WHERE d.forum = s.forum AND d.conn = s.conn \
+         AND d.kind = 'disconnect' AND d.ts >= (SELECT MIN(f.ts) FROM events f \
+             WHERE f.forum = s.forum AND f.conn = s.conn AND f.kind = 'connect'))";
+
+/// The profile fields of a `viewer` event, kept as JSON in `data`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ViewerData {
+    name: String,
+    email: String,
+    education: Education,
+    specialty: String,
+}
+
+impl Store {
+    /// Appends events in one transaction.
+    pub async fn append(&self, forum: &str, events: &[Event]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        write_events(&mut tx, forum, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The forum's log in the rules' order (ts, then insertion), optionally only events with
+    /// `ts` in `range`. Heartbeats are kept as each connection's last sign of life and come back
+    /// as one heartbeat per connection without a disconnect, which the rules treat identically.
+    pub async fn events(&self, forum: &str, range: Option<Span>) -> StoreResult<Vec<Event>> {
+        let span = range.unwrap_or(Span::new(Millis::MIN, Millis::MAX));
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND ts >= $2 AND ts < $3 \
+             ORDER BY ts, seq"
+        )))
+        .bind(forum)
+        .bind(span.start)
+        .bind(span.end)
+        .fetch_all(&self.pool)
+        .await?;
+        let beats = sqlx::query(AssertSqlSafe(format!(
+            "{LAST_SEEN} ORDER BY s.last_seen, s.conn"
+        )))
+        .bind(forum)
+        .bind(span.start)
+        .bind(span.end)
+        .fetch_all(&self.pool)
+        .await?;
+        merge(&rows, &beats)
+    }
+
+    /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
+    /// (as above), disconnect, and their confirms. No prompts.
+    pub async fn viewer_events(&self, forum: &str, viewer: &str) -> StoreResult<Vec<Event>> {
+        // Disconnect rows carry only the connection; its owner is on the connect row.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.forum = $1 AND e.kind <> 'prompt' \
+             AND (e.viewer = $2 OR (e.kind = 'disconnect' AND e.conn IN \
+                 (SELECT c.conn FROM events c WHERE c.forum = $1 AND c.kind = 'connect' \
+                  AND c.viewer = $2))) \
+             ORDER BY e.ts, e.seq"
+        )))
+        .bind(forum)
+        .bind(viewer)
+        .fetch_all(&self.pool)
+        .await?;
+        let beats = sqlx::query(AssertSqlSafe(format!(
+            "{LAST_SEEN} AND EXISTS (SELECT 1 FROM events o WHERE o.forum = s.forum \
+                 AND o.conn = s.conn AND o.kind = 'connect' AND o.viewer = $4) \
+             ORDER BY s.last_seen, s.conn"
+        )))
+        .bind(forum)
+        .bind(Millis::MIN)
+        .bind(Millis::MAX)
+        .bind(viewer)
+        .fetch_all(&self.pool)
+        .await?;
+        merge(&rows, &beats)
+    }
+
+    /// Prompt events of the forum with `ts >= since`, in order.
+    pub async fn prompts_since(&self, forum: &str, since: Millis) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND kind = 'prompt' \
+             AND ts >= $2 ORDER BY ts, seq"
+        )))
+        .bind(forum)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+}
+
+/// Writes events inside the caller's transaction: non-heartbeats as multi-row INSERTs in the
+/// given order (so `seq` follows it), heartbeats folded into one `last_seen` upsert per
+/// connection. Returns the number of event rows inserted.
+pub(super) async fn write_events(
+    conn: &mut AnyConnection,
+    forum: &str,
+    events: &[Event],
+) -> StoreResult<usize> {
+    let mut seen: BTreeMap<&str, Millis> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        match &e.body {
+            EventBody::Heartbeat { conn } => {
+                let t = seen.entry(conn.as_str()).or_insert(e.ts);
+                *t = (*t).max(e.ts);
+            }
+            _ => rows.push(e),
+        }
+    }
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO events (forum, ts, kind, viewer, conn, hall, prompt, closes, data) \
+             VALUES {}",
+            placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for e in chunk {
+            let c = Columns::of(e)?;
+            q = q
+                .bind(forum)
+                .bind(e.ts)
+                .bind(e.body.kind())
+                .bind(c.viewer)
+                .bind(c.conn)
+                .bind(c.hall)
+                .bind(c.prompt)
+                .bind(c.closes)
+                .bind(c.data);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let seen: Vec<(&str, Millis)> = seen.into_iter().collect();
+    for chunk in seen.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO conn_seen (forum, conn, last_seen) VALUES {} \
+             ON CONFLICT (forum, conn) DO UPDATE SET last_seen = CASE \
+             WHEN excluded.last_seen > conn_seen.last_seen THEN excluded.last_seen \
+             ELSE conn_seen.last_seen END",
+            placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for (c, ts) in chunk {
+            q = q.bind(forum).bind(*c).bind(*ts);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(rows.len())
+}
+
+/// `($1, $2, $3), ($4, $5, $6)` for 2 rows of 3.
+fn placeholders(rows: usize, per_row: usize) -> String {
+    let mut out = String::with_capacity(rows * per_row * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..per_row {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * per_row + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The nullable columns of one event row.
+#[derive(Default)]
+struct Columns {
+    viewer: Option<String>,
+    conn: Option<String>,
+    hall: Option<String>,
+    prompt: Option<String>,
+    closes: Option<Millis>,
+    data: Option<String>,
+}
+
+impl Columns {
+    fn of(e: &Event) -> StoreResult<Columns> {
+        let c = |s: &String| Some(s.clone());
+        Ok(match &e.body {
+            EventBody::Viewer {
+                viewer,
+                name,
+                email,
+                education,
+                specialty,
+            } => Columns {
+                viewer: c(viewer),
+                data: Some(to_json(&ViewerData {
+                    name: name.clone(),
+                    email: email.clone(),
+                    education: *education,
+                    specialty: specialty.clone(),
+                })?),
+                ..Columns::default()
+            },
+            EventBody::Connect { viewer, conn, hall } => Columns {
+                viewer: c(viewer),
+                conn: c(conn),
+                hall: c(hall),
+                ..Columns::default()
+            },
+            EventBody::Heartbeat { conn } | EventBody::Disconnect { conn } => Columns {
+                conn: c(conn),
+                ..Columns::default()
+            },
+            EventBody::Prompt {
+                prompt,
+                hall,
+                closes,
+            } => Columns {
+                hall: c(hall),
+                prompt: c(prompt),
+                closes: Some(*closes),
+                ..Columns::default()
+            },
+            EventBody::Confirm {
+                viewer,
+                conn,
+                prompt,
+            } => Columns {
+                viewer: c(viewer),
+                conn: c(conn),
+                prompt: c(prompt),
+                ..Columns::default()
+            },
+        })
+    }
+}
+
+fn decode(row: &AnyRow) -> StoreResult<Event> {
+    let seq: i64 = row.try_get("seq")?;
+    let ts: Millis = row.try_get("ts")?;
+    let kind: String = row.try_get("kind")?;
+    let text = |name: &str| -> StoreResult<String> {
+        row.try_get::<Option<String>, _>(name)?
+            .ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
+    };
+    let body = match kind.as_str() {
+        "viewer" => {
+            let d: ViewerData = from_json("viewer event data", &text("data")?)?;
+            EventBody::Viewer {
+                viewer: text("viewer")?,
+                name: d.name,
+                email: d.email,
+                education: d.education,
+                specialty: d.specialty,
+            }
+        }
+        "connect" => EventBody::Connect {
+            viewer: text("viewer")?,
+            conn: text("conn")?,
+            hall: text("hall")?,
+        },
+        "heartbeat" => EventBody::Heartbeat {
+            conn: text("conn")?,
+        },
+        "disconnect" => EventBody::Disconnect {
+            conn: text("conn")?,
+        },
+        "prompt" => EventBody::Prompt {
+            prompt: text("prompt")?,
+            hall: text("hall")?,
+            closes: row
+                .try_get::<Option<Millis>, _>("closes")?
+                .ok_or_else(|| StoreError::Corrupt(format!("prompt event {seq} has no closes")))?,
+        },
+        "confirm" => EventBody::Confirm {
+            viewer: text("viewer")?,
+            conn: text("conn")?,
+            prompt: text("prompt")?,
+        },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "event {seq} has unknown kind «{other}»"
+            )));
+        }
+    };
+    Ok(Event { ts, body })
+}
+
+/// Stored rows and synthesized heartbeats, both sorted by time, merged in the rules' order.
+/// A heartbeat goes after rows of the same instant; there it changes nothing for the rules,
+/// since its connection has no disconnect and only its latest sign of life counts.
+fn merge(rows: &[AnyRow], beats: &[AnyRow]) -> StoreResult<Vec<Event>> {
+    let mut out = Vec::with_capacity(rows.len() + beats.len());
+    let mut beats = beats.iter().peekable();
+    for row in rows {
+        let e = decode(row)?;
+        while let Some(b) =
+            beats.next_if(|b| b.try_get::<Millis, _>("last_seen").is_ok_and(|t| t < e.ts))
+        {
+            out.push(heartbeat(b)?);
+        }
+        out.push(e);
+    }
+    for b in beats {
+        out.push(heartbeat(b)?);
+    }
+    Ok(out)
+}
+
+fn heartbeat(row: &AnyRow) -> StoreResult<Event> {
+    Ok(Event::new(
+        row.try_get("last_seen")?,
+        EventBody::Heartbeat {
+            conn: row.try_get("conn")?,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_rows_in_order() {
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+}

@@ -1,0 +1,178 @@
+//! Registered viewers and their personal-link tokens.
+//!
+//! Only a hash of a viewer's token is stored, so a leaked database does not leak working links.
+//! The registration itself is also a `viewer` event in the log, written in the same
+//! transaction, because the rules read profiles from the log and nothing else.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::log::write_events;
+use super::{Store, StoreError, StoreResult, ViewerRow, is_unique_violation};
+use crate::domain::forum::Education;
+use crate::domain::log::{Event, EventBody};
+use crate::domain::registration::Registration;
+use crate::domain::time::Millis;
+
+const VIEWER_COLUMNS: &str = "SELECT id, name, email, phone, education, specialty, snils, consent_at, created_at \
+     FROM viewers";
+
+impl Store {
+    /// Inserts a viewer with their personal-link token hash, and appends their `viewer` event,
+    /// in one transaction. Conflict (Russian message) if the e-mail is already registered.
+    pub async fn insert_viewer(
+        &self,
+        forum: &str,
+        id: &str,
+        reg: &Registration,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<ViewerRow> {
+        let row = ViewerRow {
+            id: id.to_string(),
+            name: reg.name.clone(),
+            email: reg.email.trim().to_lowercase(),
+            phone: reg.phone.clone(),
+            education: reg.education,
+            specialty: reg.specialty.clone(),
+            snils: reg.snils.clone(),
+            consent_at: now,
+            created_at: now,
+        };
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO viewers (forum, id, name, email, phone, education, specialty, snils, \
+             consent_at, created_at, token_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(forum)
+        .bind(&row.id)
+        .bind(&row.name)
+        .bind(&row.email)
+        .bind(&row.phone)
+        .bind(row.education.as_str())
+        .bind(&row.specialty)
+        .bind(row.snils.clone())
+        .bind(row.consent_at)
+        .bind(row.created_at)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return Err(self.viewer_conflict(forum, &row).await);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let event = Event::new(
+            now,
+            EventBody::Viewer {
+                viewer: row.id.clone(),
+                name: row.name.clone(),
+                email: row.email.clone(),
+                education: row.education,
+                specialty: row.specialty.clone(),
+            },
+        );
+        write_events(&mut tx, forum, &[event]).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Says which uniqueness rule a refused viewer broke.
+    async fn viewer_conflict(&self, forum: &str, row: &ViewerRow) -> StoreError {
+        let email_taken = sqlx::query("SELECT 1 FROM viewers WHERE forum = $1 AND email = $2")
+            .bind(forum)
+            .bind(&row.email)
+            .fetch_optional(&self.pool)
+            .await;
+        match email_taken {
+            Ok(Some(_)) => StoreError::Conflict(format!(
+                "участник с адресом {} уже зарегистрирован",
+                row.email
+            )),
+            Ok(None) => StoreError::Conflict(format!(
+                "участник с идентификатором «{}» или такой ссылкой уже есть",
+                row.id
+            )),
+            Err(e) => e.into(),
+        }
+    }
+
+    pub async fn viewer_by_token_hash(
+        &self,
+        forum: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<ViewerRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VIEWER_COLUMNS} WHERE forum = $1 AND token_hash = $2"
+        )))
+        .bind(forum)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    pub async fn viewer(&self, forum: &str, id: &str) -> StoreResult<Option<ViewerRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VIEWER_COLUMNS} WHERE forum = $1 AND id = $2"
+        )))
+        .bind(forum)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// All viewers of the forum, by id.
+    pub async fn viewers(&self, forum: &str) -> StoreResult<Vec<ViewerRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VIEWER_COLUMNS} WHERE forum = $1 ORDER BY id"
+        )))
+        .bind(forum)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Replaces a viewer's token hash (the old link stops working). False if no such viewer.
+    pub async fn set_token_hash(
+        &self,
+        forum: &str,
+        viewer: &str,
+        token_hash: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE viewers SET token_hash = $1 WHERE forum = $2 AND id = $3")
+            .bind(token_hash)
+            .bind(forum)
+            .bind(viewer)
+            .execute(&self.pool)
+            .await;
+        match done {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+                "такая ссылка уже выдана другому участнику".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn decode(row: &AnyRow) -> StoreResult<ViewerRow> {
+    let education: String = row.try_get("education")?;
+    Ok(ViewerRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        education: Education::parse(&education)
+            .ok_or_else(|| StoreError::Corrupt(format!("education «{education}»")))?,
+        specialty: row.try_get("specialty")?,
+        snils: row.try_get("snils")?,
+        consent_at: row.try_get("consent_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

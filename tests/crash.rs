@@ -1,0 +1,252 @@
+//! `kill -9` in the middle of a session: after a restart nothing acknowledged is missing, and
+//! an open connection's time counts up to its last recorded sign of life. Runs the real binary
+//! (real clock) on SQLite and on Postgres.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::TestDb;
+use tokio_tungstenite::tungstenite::Message;
+use yavka::domain::forum::catalogue::Catalogue;
+use yavka::domain::forum::config;
+use yavka::domain::log::EventBody;
+use yavka::domain::rules;
+use yavka::store::Store;
+
+/// A one-hall forum whose session started ten minutes ago (Moscow time) and runs an hour.
+fn live_forum_toml() -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+    let now = jiff::Timestamp::now().to_zoned(tz);
+    let fmt = |z: &jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M").to_string();
+    let starts = now
+        .checked_sub(jiff::SignedDuration::from_mins(10))
+        .unwrap();
+    let ends = now
+        .checked_add(jiff::SignedDuration::from_mins(60))
+        .unwrap();
+    format!(
+        r#"[forum]
+id = "crash-forum"
+title = "Форум для проверки сбоя"
+timezone = "Europe/Moscow"
+prompt_window_seconds = 120
+
+[[hall]]
+id = "hall-1"
+title = "Зал №1"
+stream_url = "https://example.org/hall-1.m3u8"
+
+[[session]]
+id = "live"
+hall = "hall-1"
+title = "Идущая сессия"
+starts = "{}"
+ends = "{}"
+credits = 1
+min_minutes = 30
+prompts = 2
+prompts_required = 1
+audience.higher = ["рентгенология"]
+"#,
+        fmt(&starts),
+        fmt(&ends)
+    )
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    port: u16,
+}
+
+impl Drop for Server {
+    /// A failed assertion must not leave a server running after the test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yavka"));
+    cmd.current_dir(dir)
+        .env("YAVKA__SERVER__PORT", port.to_string())
+        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
+        .env("YAVKA__WRITER__MAX_DELAY_MS", "50")
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+async fn start(dir: &Path, db_url: &str, port: u16) -> Server {
+    let child = yavka(dir, db_url, port)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+async fn crash_and_restart(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("forum.toml"), live_forum_toml()).unwrap();
+    let port = free_port();
+    let mut server = start(dir.path(), &db.url, port).await;
+
+    // An organiser account, made the documented way.
+    let mut create = yavka(dir.path(), &db.url, port)
+        .args(["create-organiser", "admin", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"very-secret-password\n")
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    let org = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = org
+        .post(format!("{}/api/org/login", server.base))
+        .json(&json!({"login": "admin", "password": "very-secret-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A viewer registers, connects, gets a prompt and confirms it; the server acknowledges.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/register", server.base))
+        .json(
+            &json!({"name": "Сидорова Мария Ивановна", "email": "maria@example.org",
+            "phone": "+79161234567", "education": "higher", "specialty": "рентгенология",
+            "consent_personal_data": true, "consent_terms": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws?token={token}&hall=hall-1",
+        server.port
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut next = async || loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str::<Value>(&t).unwrap(),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no message: {other:?}"),
+        }
+    };
+    // The welcome first: a prompt fired before the connection is registered would arrive
+    // inside the welcome instead of on its own.
+    assert_eq!(next().await["type"], "welcome");
+    let r = org
+        .post(format!("{}/api/org/prompts", server.base))
+        .json(&json!({"hall": "hall-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let prompt = loop {
+        let m = next().await;
+        if m["type"] == "prompt" {
+            break m;
+        }
+    };
+    ws.send(Message::text(
+        json!({"type": "confirm", "prompt": prompt["id"], "answer": prompt["challenge"]["ask"]})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let m = match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Value>(&t).unwrap(),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no confirmation: {other:?}"),
+        };
+        if m["type"] == "confirmed" {
+            break;
+        }
+    }
+
+    // kill -9: no shutdown, no disconnect recorded.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    drop(ws);
+
+    // After a restart the acknowledged confirm is there, and the open connection counts up to
+    // its last sign of life (at least the confirm).
+    let _server = start(dir.path(), &db.url, port).await;
+    let forum = config::parse(&live_forum_toml(), "forum.toml", &Catalogue::shipped()).unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    let events = store.events("crash-forum", None).await.unwrap();
+    let confirm = events
+        .iter()
+        .find(|e| matches!(&e.body, EventBody::Confirm { prompt: p, .. } if Some(p.as_str()) == prompt["id"].as_str()))
+        .expect("the acknowledged confirm survived the crash");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::Disconnect { .. })),
+        "nobody recorded a disconnect for the killed server"
+    );
+    let connect = events
+        .iter()
+        .find(|e| matches!(e.body, EventBody::Connect { .. }))
+        .unwrap();
+    let verdicts = rules::evaluate(&forum, &events).verdicts;
+    let v = &verdicts[0];
+    assert_eq!(v.confirmed, 1);
+    assert!(
+        v.seconds * 1000 >= confirm.ts - connect.ts - 1000,
+        "time counts up to the last sign of life: {v:?}"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
+    for db in TestDb::all().await {
+        crash_and_restart(&db).await;
+        db.drop().await;
+    }
+}

@@ -1,0 +1,112 @@
+// Helpers shared by the three pages: JSON requests with the server's Russian errors, times in
+// the forum's own time zone, and a tiny DOM builder that never parses HTML (so names and
+// messages from the server cannot inject markup).
+
+/** An HTTP error with the server's message and, for 422, the per-field messages. */
+export class ApiError extends Error {
+  constructor(status, message, fields = []) {
+    super(message);
+    this.status = status;
+    this.fields = fields;
+  }
+}
+
+/**
+ * Fetches JSON. `body` is sent as JSON unless it is a string (then as plain text, for CSV and
+ * code pools). Throws ApiError with the server's `{error}` text, or a Russian fallback.
+ */
+export async function api(path, { method = 'GET', body } = {}) {
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    const text = typeof body === 'string';
+    init.headers['Content-Type'] = text ? 'text/plain; charset=utf-8' : 'application/json';
+    init.body = text ? body : JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.');
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const message = data?.error || `Сервер ответил ошибкой ${res.status}. Попробуйте ещё раз.`;
+    throw new ApiError(res.status, message, data?.fields || []);
+  }
+  return data;
+}
+
+/**
+ * Creates an element. `attrs` keys: `class`, `text`, `on<event>` handlers, `dataset`, boolean
+ * attributes (true/false), anything else as an attribute. Children may be strings or nodes.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+/** Formats Unix milliseconds in a time zone; the zone is always the forum's, never the device's. */
+export function formatter(timeZone, options) {
+  const f = new Intl.DateTimeFormat('ru-RU', { timeZone, ...options });
+  return (ms) => (ms === null || ms === undefined ? '—' : f.format(new Date(ms)));
+}
+
+export const clockIn = (tz) => formatter(tz, { hour: '2-digit', minute: '2-digit' });
+export const clockSecondsIn = (tz) =>
+  formatter(tz, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+export const dateTimeIn = (tz) =>
+  formatter(tz, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** "Europe/Moscow (GMT+3)": organisers must see which zone a time is in. */
+export function zoneLabel(tz) {
+  const part = new Intl.DateTimeFormat('ru-RU', { timeZone: tz, timeZoneName: 'shortOffset' })
+    .formatToParts(new Date())
+    .find((p) => p.type === 'timeZoneName');
+  return part ? `${tz} (${part.value})` : tz;
+}
+
+/** "2026-04-01" → "1 апреля, среда". The date is a calendar date; UTC noon avoids zone shifts. */
+export function dayTitle(isoDate) {
+  const d = new Date(`${isoDate}T12:00:00Z`);
+  return new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', weekday: 'long', timeZone: 'UTC' }).format(d);
+}
+
+/** Today's date (YYYY-MM-DD) in a time zone. */
+export function todayIn(tz) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(new Date());
+}
+
+export const EDUCATION = { higher: 'высшее', secondary: 'среднее' };
+
+/** Russian plural: plural(5, 'минута', 'минуты', 'минут') → 'минут'. */
+export function plural(n, one, few, many) {
+  const m10 = n % 10;
+  const m100 = n % 100;
+  if (m10 === 1 && m100 !== 11) return one;
+  if (m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14)) return few;
+  return many;
+}
+
+/** The session's accredited specialties as one readable line per education level. */
+export function audienceLines(audience) {
+  const lines = [];
+  if (audience?.higher?.length) lines.push(['Врачи (высшее образование)', audience.higher]);
+  if (audience?.secondary?.length) lines.push(['Средний медперсонал', audience.secondary]);
+  return lines;
+}
+
+/** Shows a message in a status element (role=status or role=alert set in the HTML). */
+export function say(node, message, kind = 'info') {
+  node.textContent = message || '';
+  node.dataset.kind = kind;
+  node.hidden = !message;
+}

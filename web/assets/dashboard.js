@@ -1,0 +1,442 @@
+// The organiser's page: sign-in, live halls and prompts, the day's viewer chart, session
+// results with НМО codes, viewer search, link reissue, CSV import and one viewer's evidence.
+
+import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION } from './common.js';
+import { timeline } from './timeline.js';
+
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 5000;
+
+const state = { programme: null, tz: 'Europe/Moscow', pollTimer: null, chart: null, samples: [] };
+
+const hallTitle = (id) => state.programme?.halls.find((h) => h.id === id)?.title || id;
+const sessions = () => state.programme.days.flatMap((d) => d.sessions);
+const sessionTitle = (id) => {
+  const s = sessions().find((x) => x.id === id);
+  return s ? `${s.time} ${hallTitle(s.hall)} · ${s.title}` : id;
+};
+
+// ---- sign-in ----
+
+async function init() {
+  try {
+    state.programme = await api('/api/forum');
+  } catch (e) {
+    say($('page-status'), `Не удалось загрузить форум: ${e.message}`, 'error');
+    return;
+  }
+  state.tz = state.programme.forum.timezone;
+  $('forum-title').textContent = state.programme.forum.title;
+  try {
+    const me = await api('/api/org/me');
+    showDashboard(me);
+  } catch (e) {
+    if (e.status === 401) showLogin();
+    else say($('page-status'), e.message, 'error');
+  }
+}
+
+function showLogin() {
+  stopPolling();
+  say($('page-status'), '');
+  $('dash').hidden = true;
+  $('logout').hidden = true;
+  $('who').textContent = '';
+  $('login').hidden = false;
+  $('login-name').focus();
+}
+
+async function login(event) {
+  event.preventDefault();
+  say($('login-status'), '');
+  $('login-submit').disabled = true;
+  try {
+    await api('/api/org/login', { method: 'POST', body: { login: $('login-name').value.trim(), password: $('login-password').value } });
+    $('login-password').value = '';
+    showDashboard(await api('/api/org/me'));
+  } catch (e) {
+    say($('login-status'), e.message, 'error');
+    $('login-password').focus();
+  } finally {
+    $('login-submit').disabled = false;
+  }
+}
+
+async function logout() {
+  try { await api('/api/org/logout', { method: 'POST' }); } catch { /* signed out either way */ }
+  showLogin();
+}
+
+/** Any 401 while working means the session expired: back to the sign-in form. */
+function guard(e, statusNode) {
+  if (e.status === 401) showLogin();
+  else say(statusNode, e.message, 'error');
+}
+
+function showDashboard(me) {
+  $('login').hidden = true;
+  say($('page-status'), '');
+  $('dash').hidden = false;
+  $('logout').hidden = false;
+  $('who').textContent = me?.login ? `Вы вошли как ${me.login}` : '';
+  $('tz-note').textContent = `Все времена на этой странице — по часовому поясу форума: ${zoneLabel(state.tz)}.`;
+  fillSessions();
+  loadSamples();
+  poll();
+  search();
+}
+
+// ---- live statistics ----
+
+/**
+ * The hub's statistics in the shape this page draws. The hub's JSON is still settling, so
+ * every name it might use is mapped here and nowhere else.
+ */
+function adaptHub(hub = {}) {
+  return {
+    halls: (hub.halls || []).map((h) => ({
+      hall: h.hall ?? h.id,
+      viewers: h.viewers_now ?? h.viewers ?? 0,
+      peak: h.peak ?? h.peak_viewers ?? 0,
+      connections: h.connections ?? 0,
+    })),
+    prompts: (hub.prompts || []).map((p) => ({
+      id: p.id ?? p.prompt,
+      hall: p.hall,
+      ts: p.ts,
+      closes: p.closes,
+      delivered: p.delivered ?? 0,
+      confirmed: p.confirmed ?? 0,
+    })),
+  };
+}
+
+function stopPolling() {
+  clearTimeout(state.pollTimer);
+  state.pollTimer = null;
+}
+
+async function poll() {
+  stopPolling();
+  try {
+    const stats = await api('/api/org/stats');
+    const hub = adaptHub(stats.hub);
+    renderHalls(hub.halls);
+    renderPrompts(hub.prompts, stats.now);
+    renderUpcoming(stats.upcoming || []);
+    addSample(stats.now, hub.halls);
+    $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}`;
+    if ($('live-status').dataset.kind === 'error') say($('live-status'), '');
+  } catch (e) {
+    if (e.status === 401) { showLogin(); return; }
+    say($('live-status'), `Статистика не обновляется: ${e.message}`, 'error');
+  }
+  state.pollTimer = setTimeout(poll, POLL_MS);
+}
+
+function renderHalls(live) {
+  const byHall = Object.fromEntries(live.map((h) => [h.hall, h]));
+  $('hall-stats').replaceChildren(...state.programme.halls.map((hall) => {
+    const h = byHall[hall.id] || { viewers: 0, peak: 0, connections: 0 };
+    return el('div', { class: 'hall-stat' },
+      el('h3', { text: hall.title }),
+      el('div', { class: 'big-number', text: String(h.viewers) }),
+      el('div', { class: 'muted small', text: `зрителей сейчас · пик ${h.peak} · соединений ${h.connections}` }),
+      el('button', { type: 'button', class: 'small', style: 'margin-top:.75rem', onclick: () => firePrompt(hall) }, 'Запросить подтверждение сейчас'));
+  }));
+}
+
+async function firePrompt(hall) {
+  if (!(await confirmAction(`Показать окно подтверждения всем зрителям зала «${hall.title}»?`))) return;
+  try {
+    const p = await api('/api/org/prompts', { method: 'POST', body: { hall: hall.id } });
+    say($('live-status'), `Окно подтверждения отправлено в «${hall.title}», закроется в ${clockSecondsIn(state.tz)(p.closes)}.`, 'ok');
+    poll();
+  } catch (e) {
+    guard(e, $('live-status'));
+  }
+}
+
+function renderPrompts(prompts, now) {
+  const clock = clockIn(state.tz);
+  const rows = [...prompts].sort((a, b) => b.ts - a.ts).map((p) => {
+    const rate = p.delivered ? Math.round((p.confirmed / p.delivered) * 100) : null;
+    const open = p.closes > now;
+    return el('tr', {},
+      el('td', {}, clock(p.ts), open ? el('span', { class: 'badge warn', style: 'margin-left:.4em', text: 'открыто' }) : null),
+      el('td', { text: hallTitle(p.hall) }),
+      el('td', { class: 'num', text: String(p.delivered) }),
+      el('td', { class: 'num', text: String(p.confirmed) }),
+      el('td', { class: 'num', text: rate === null ? '—' : `${rate}%` }));
+  });
+  $('prompts-body').replaceChildren(...(rows.length ? rows : [emptyRow(5, 'Окон подтверждения пока не было.')]));
+}
+
+function renderUpcoming(upcoming) {
+  const clock = clockIn(state.tz);
+  const rows = upcoming.map((u) => el('tr', {},
+    el('td', { text: clock(u.at) }),
+    el('td', { text: hallTitle(u.hall) }),
+    el('td', { text: `${sessions().find((s) => s.id === u.session)?.title || u.session}, №${u.index + 1}` }),
+    el('td', { class: 'num', text: `${Math.round(u.window_ms / 60_000 * 10) / 10} мин` })));
+  $('upcoming-body').replaceChildren(...(rows.length ? rows : [emptyRow(4, 'Запланированных окон нет.')]));
+}
+
+const emptyRow = (cols, text) => el('tr', {}, el('td', { colspan: cols, class: 'muted', text }));
+
+// ---- the day's chart: samples kept by this page, one per poll ----
+
+const MAX_SAMPLES = 12_000; // 16 hours at one sample per 5 s
+const sampleKey = () => `yavka:samples:${state.programme.forum.id}:${todayIn(state.tz)}`;
+
+function loadSamples() {
+  // Only today's samples are kept; older days' keys of this forum are dropped to bound storage.
+  const prefix = `yavka:samples:${state.programme.forum.id}:`;
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith(prefix) && key !== sampleKey()) localStorage.removeItem(key);
+  }
+  try { state.samples = JSON.parse(localStorage.getItem(sampleKey())) || []; } catch { state.samples = []; }
+  drawChart();
+}
+
+function addSample(now, live) {
+  const counts = Object.fromEntries(live.map((h) => [h.hall, h.viewers]));
+  state.samples.push([Math.floor(now / 1000), ...state.programme.halls.map((h) => counts[h.id] ?? 0)]);
+  if (state.samples.length > MAX_SAMPLES) state.samples.splice(0, state.samples.length - MAX_SAMPLES);
+  try { localStorage.setItem(sampleKey(), JSON.stringify(state.samples)); } catch { /* full: keep in memory */ }
+  drawChart();
+}
+
+const HALL_COLOURS = ['#1d5aa6', '#c05a00', '#6a3d9a', '#1b7f79', '#a4231b'];
+
+function drawChart() {
+  const uPlot = window.uPlot;
+  const box = $('chart');
+  if (!uPlot) return;
+  const data = [state.samples.map((s) => s[0]), ...state.programme.halls.map((_, i) => state.samples.map((s) => s[i + 1] ?? 0))];
+  if (state.chart) {
+    state.chart.setData(data);
+    return;
+  }
+  const tz = state.tz;
+  state.chart = new uPlot({
+    width: box.clientWidth || 600,
+    height: 260,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz), // the axis in the forum's zone
+    scales: { y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.1))] } },
+    axes: [{}, { label: 'зрителей' }],
+    series: [
+      { label: 'Время', value: (_u, v) => (v == null ? '—' : clockSecondsIn(tz)(v * 1000)) },
+      ...state.programme.halls.map((h, i) => ({ label: h.title, stroke: HALL_COLOURS[i % HALL_COLOURS.length], width: 2 })),
+    ],
+  }, data, box);
+  new ResizeObserver(() => state.chart.setSize({ width: box.clientWidth, height: 260 })).observe(box);
+}
+
+// ---- a confirmation step for anything that affects viewers ----
+
+function confirmAction(text) {
+  const dialog = $('confirm-dialog');
+  $('confirm-text').textContent = text;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
+  });
+}
+
+// ---- results and codes ----
+
+function fillSessions() {
+  const select = $('session');
+  select.replaceChildren(...state.programme.days.map((d) => el('optgroup', { label: d.date },
+    d.sessions.map((s) => el('option', { value: s.id, text: `${s.time} · ${hallTitle(s.hall)} · ${s.title}` })))));
+  const now = Date.now();
+  const current = sessions().find((s) => s.starts <= now && now < s.ends) || sessions().filter((s) => s.ends <= now).pop();
+  if (current) select.value = current.id;
+  updateCsvLink();
+}
+
+function updateCsvLink() {
+  const q = new URLSearchParams({ session: $('session').value, delimiter: ';' });
+  $('results-csv').href = `/api/org/results.csv?${q}`;
+}
+
+async function loadResults() {
+  const session = $('session').value;
+  say($('results-status'), 'Считаем…');
+  try {
+    const { rows } = await api(`/api/org/results?session=${encodeURIComponent(session)}`);
+    const eligible = rows.filter((r) => r.eligible).length;
+    say($('results-status'), `${sessionTitle(session)}: участников ${rows.length}, выполнили условия ${eligible}.`, 'info');
+    $('results-body').replaceChildren(...(rows.length ? rows.map(resultRow) : [emptyRow(8, 'В этой сессии пока никого нет.')]));
+  } catch (e) {
+    guard(e, $('results-status'));
+  }
+}
+
+function resultRow(r) {
+  return el('tr', {},
+    el('td', {}, el('div', { text: r.name || r.viewer }), el('div', { class: 'muted small', text: r.email || '' })),
+    el('td', { text: r.specialty ? `${r.specialty} (${EDUCATION[r.education] || r.education})` : '—' }),
+    el('td', { class: 'num', text: String(r.minutes) }),
+    el('td', { class: 'num', text: `${r.confirmed} из ${r.required}` }),
+    el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' })),
+    el('td', { class: 'small' }, r.reasons?.length ? el('ul', { style: 'margin:0;padding-left:1em' }, r.reasons.map((x) => el('li', { text: x }))) : '—'),
+    el('td', { style: 'font-family:monospace', text: r.code || '—' }),
+    el('td', {}, el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(r.viewer) }, 'Доказательства')));
+}
+
+async function importPool() {
+  const session = $('session').value;
+  try {
+    const r = await api(`/api/org/codes/pool?session=${encodeURIComponent(session)}`, { method: 'POST', body: $('pool').value });
+    say($('codes-status'), `Добавлено кодов: ${r.added}. В пуле: ${r.size}, свободно: ${r.left}.`, 'ok');
+    $('pool').value = '';
+  } catch (e) {
+    guard(e, $('codes-status'));
+  }
+}
+
+async function issueCodes() {
+  const session = $('session').value;
+  if (!(await confirmAction(`Выдать коды НМО всем, кто выполнил условия сессии «${sessionTitle(session)}»?`))) return;
+  try {
+    const r = await api(`/api/org/codes/issue?session=${encodeURIComponent(session)}`, { method: 'POST' });
+    say($('codes-status'), `Выполнили условия: ${r.eligible}. Выдано сейчас: ${r.issued_now}.`, 'ok');
+    loadResults();
+  } catch (e) {
+    guard(e, $('codes-status'));
+  }
+}
+
+// ---- viewers ----
+
+async function search(event) {
+  event?.preventDefault();
+  const q = $('q').value.trim();
+  try {
+    const r = await api(`/api/org/viewers?q=${encodeURIComponent(q)}`);
+    $('search-status').textContent = `Найдено: ${r.viewers.length} (всего зарегистрировано ${r.total}).`;
+    $('viewers-body').replaceChildren(...(r.viewers.length ? r.viewers.map(viewerRow) : [emptyRow(5, 'Никого не нашли.')]));
+  } catch (e) {
+    guard(e, $('search-status'));
+  }
+}
+
+function viewerRow(v) {
+  const linkCell = el('div');
+  return el('tr', {},
+    el('td', { text: v.name }),
+    el('td', { text: v.email }),
+    el('td', { text: v.phone || '' }),
+    el('td', { text: `${v.specialty} (${EDUCATION[v.education] || v.education})` }),
+    el('td', {},
+      el('div', { class: 'row' },
+        el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(v.id) }, 'Доказательства'),
+        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка')),
+      linkCell));
+}
+
+async function reissue(v, cell) {
+  if (!(await confirmAction(`Выдать новую ссылку участнику ${v.name}? Старая ссылка перестанет работать, открытые вкладки закроются.`))) return;
+  try {
+    const { link } = await api(`/api/org/viewers/${encodeURIComponent(v.id)}/link`, { method: 'POST' });
+    const input = el('input', { type: 'text', readonly: true, value: link, 'aria-label': `Новая ссылка: ${v.name}`, onfocus: (e) => e.target.select() });
+    cell.replaceChildren(el('p', { class: 'small', style: 'margin:.5em 0 .2em', text: 'Новая ссылка (отправьте её участнику):' }), input);
+    input.focus();
+  } catch (e) {
+    cell.replaceChildren(el('p', { class: 'field-error', text: e.message }));
+    if (e.status === 401) showLogin();
+  }
+}
+
+async function importViewers() {
+  const out = $('import-result');
+  const file = $('import-file').files[0];
+  const text = file ? await file.text() : $('import-text').value;
+  if (!text.trim()) {
+    out.replaceChildren(el('p', { class: 'notice', dataset: { kind: 'warn' }, text: 'Выберите файл или вставьте текст CSV.' }));
+    return;
+  }
+  try {
+    const r = await api('/api/org/viewers/import', { method: 'POST', body: text });
+    out.replaceChildren(
+      el('p', { class: 'notice', dataset: { kind: 'ok' }, text: `Создано: ${r.created.length}. Пропущено (уже зарегистрированы): ${r.skipped.length}.` }),
+      r.created.length ? el('div', { class: 'table-wrap' }, el('table', {},
+        el('thead', {}, el('tr', {}, el('th', { text: 'Строка' }), el('th', { text: 'ФИО' }), el('th', { text: 'E-mail' }), el('th', { text: 'Личная ссылка' }))),
+        el('tbody', {}, r.created.map((c) => el('tr', {},
+          el('td', { class: 'num', text: String(c.line) }), el('td', { text: c.name }), el('td', { text: c.email }),
+          el('td', { class: 'small', style: 'word-break:break-all', text: c.link })))))) : null,
+      r.skipped.length ? el('ul', {}, r.skipped.map((s) => el('li', { text: `строка ${s.line}: ${s.message}` }))) : null);
+    search();
+  } catch (e) {
+    if (e.status === 401) { showLogin(); return; }
+    out.replaceChildren(
+      el('p', { class: 'notice', dataset: { kind: 'error' }, text: e.message }),
+      e.fields.length ? el('ul', { class: 'field-error' }, e.fields.map((f) => el('li', { text: f.message }))) : null);
+  }
+}
+
+// ---- one viewer's evidence trail ----
+
+async function showEvidence(id) {
+  const section = $('evidence');
+  const body = $('evidence-body');
+  section.hidden = false;
+  body.replaceChildren(el('p', { class: 'muted', text: 'Загружаем…' }));
+  section.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  section.focus({ preventScroll: true });
+  let ev;
+  try {
+    ev = await api(`/api/org/viewers/${encodeURIComponent(id)}/evidence`);
+  } catch (e) {
+    body.replaceChildren(el('p', { class: 'notice', dataset: { kind: 'error' }, text: e.message }));
+    if (e.status === 401) showLogin();
+    return;
+  }
+  const v = ev.viewer || {};
+  const at = dateTimeIn(state.tz);
+  const confirmedIds = new Set((ev.sessions || []).flatMap((s) => s.confirmed));
+  const missedIds = new Set((ev.sessions || []).flatMap((s) => s.missed));
+  body.replaceChildren(
+    el('p', {}, el('strong', { text: v.name || id }), ` · ${v.email || ''} · ${v.phone || ''} · ${v.specialty || ''} (${EDUCATION[v.education] || v.education || ''}) · id ${v.id || id}`),
+    el('p', { class: 'muted small', text: `Время — ${zoneLabel(state.tz)}.` }),
+    timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), confirmedIds, missedIds, colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
+    el('h3', { style: 'margin-top:1rem', text: 'Сессии' }),
+    table(['Сессия', 'Минут', 'Подтверждено', 'Пропущено', 'Пауза', 'Итог', 'Причины'], (ev.sessions || []).map((s) => [
+      sessionTitle(s.session), String(s.minutes), `${s.confirmed.length} из ${s.required} (показано ${s.prompts.length})`,
+      String(s.missed.length), `${Math.round((s.paused_ms || 0) / 60_000)} мин`,
+      el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' }),
+      s.reasons.join('; ') || '—'])),
+    el('h3', { style: 'margin-top:1rem', text: 'Подключения' }),
+    table(['Соединение', 'Зал', 'Начало', 'Конец', ''], (ev.connections || []).map((c) => [
+      c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])),
+    el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения и ответы' }),
+    table(['Показано', 'Закрылось', 'Зал', 'Окно', 'Итог'], (ev.prompts || []).map((p) => [
+      at(p.ts), at(p.closes), hallTitle(p.hall), p.prompt,
+      confirmedIds.has(p.prompt) ? el('span', { class: 'badge ok', text: 'подтверждено' })
+        : missedIds.has(p.prompt) ? el('span', { class: 'badge bad', text: 'пропущено' }) : el('span', { class: 'badge', text: 'вне сессии' })])),
+    el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
+    table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])));
+}
+
+function table(headers, rows) {
+  if (!rows.length) return el('p', { class: 'muted', text: 'Нет записей.' });
+  return el('div', { class: 'table-wrap', style: 'margin-bottom:.75rem' }, el('table', {},
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { text: h })))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c)))))));
+}
+
+// ---- wiring ----
+
+$('login-form').addEventListener('submit', login);
+$('logout').addEventListener('click', logout);
+$('session').addEventListener('change', updateCsvLink);
+$('results-load').addEventListener('click', loadResults);
+$('pool-import').addEventListener('click', importPool);
+$('codes-issue').addEventListener('click', issueCodes);
+$('search-form').addEventListener('submit', search);
+$('import-send').addEventListener('click', importViewers);
+
+init();
