@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::AppState;
-use crate::api::auth::{new_token, token_hash};
+use crate::api::viewers::create_viewer;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::registration::Registration;
 use crate::domain::time::{MINUTE, Millis};
@@ -49,7 +49,6 @@ const NAMES: [&str; 6] = [
 /// Runs the demo's prompts and viewers until the process ends.
 pub async fn run(state: AppState, port: u16) {
     for (i, name) in NAMES.iter().enumerate() {
-        let token = new_token();
         let reg = Registration {
             name: (*name).into(),
             email: format!("demo{}@example.org", i + 1),
@@ -58,19 +57,8 @@ pub async fn run(state: AppState, port: u16) {
             specialty: "рентгенология".into(),
             snils: None,
         };
-        let id = format!("demo-{}", i + 1);
-        match state
-            .store
-            .insert_viewer(
-                &state.forum.id,
-                &id,
-                &reg,
-                &token_hash(&token),
-                state.clock.now(),
-            )
-            .await
-        {
-            Ok(_) => {
+        match create_viewer(&state, &reg).await {
+            Ok((_, token)) => {
                 let halls: Vec<String> = state.forum.halls.iter().map(|h| h.id.clone()).collect();
                 tokio::spawn(bot(port, token, halls, i));
             }

@@ -10,7 +10,7 @@ mod health;
 mod organiser;
 mod pages;
 mod results;
-mod viewers;
+pub mod viewers;
 mod ws;
 
 use std::sync::Arc;

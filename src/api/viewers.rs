@@ -11,9 +11,9 @@ use super::AppState;
 use super::auth::{Organiser, new_token, token_hash};
 use super::error::{ApiError, ApiResult};
 use crate::domain::forum::{Education, Forum};
-use crate::domain::registration::{FieldError, RegistrationForm, validate};
+use crate::domain::registration::{FieldError, Registration, RegistrationForm, validate};
 use crate::domain::time::{format_clock, format_local};
-use crate::store::ViewerRow;
+use crate::store::{StoreError, ViewerRow};
 
 /// The forum's halls and sessions, grouped by local day; `viewer` marks which sessions are
 /// accredited for them.
@@ -77,6 +77,15 @@ async fn register_one(
         message: "проверьте поля формы".into(),
         fields,
     })?;
+    create_viewer(state, &reg).await.map_err(ApiError::from)
+}
+
+/// Stores a registration with a fresh viewer id and personal-link token; returns the row and
+/// the token (only its hash is kept).
+pub async fn create_viewer(
+    state: &AppState,
+    reg: &Registration,
+) -> Result<(ViewerRow, String), StoreError> {
     let token = new_token();
     let id = format!("v-{}", &new_token()[..16]);
     let row = state
@@ -84,7 +93,7 @@ async fn register_one(
         .insert_viewer(
             &state.forum.id,
             &id,
-            &reg,
+            reg,
             &token_hash(&token),
             state.clock.now(),
         )

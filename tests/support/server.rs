@@ -141,45 +141,34 @@ impl TestApp {
         self.state.store.close().await;
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent");
+    /// Sends a request and reads a JSON answer (`null` when the body is not JSON).
+    async fn json(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = request.send().await.expect("request sent");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.json(self.http.post(self.url(path)).json(&body)).await
     }
 
     pub async fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .body(body.to_owned())
-            .send()
+        self.json(self.http.post(self.url(path)).body(body.to_owned()))
             .await
-            .expect("request sent");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request sent");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.json(self.http.get(self.url(path))).await
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let r = self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(self.url(path))
             .send()
             .await
             .expect("request sent");
