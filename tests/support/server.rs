@@ -127,18 +127,24 @@ impl TestApp {
     }
 
     /// Stops the server the way Ctrl-C does and waits for it to finish.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
+    pub async fn stop(self) {
+        let TestApp {
+            state, stop, task, ..
+        } = self;
+        // The event writer drains and ends once every handle to the app is gone: ours too.
+        let store = state.store.clone();
+        drop(state);
+        if let Some(stop) = stop {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
+        if let Some(task) = task {
             tokio::time::timeout(Duration::from_secs(20), task)
                 .await
                 .expect("the server stops in time")
                 .expect("the server task did not panic")
                 .expect("the server stopped cleanly");
         }
-        self.state.store.close().await;
+        store.close().await;
     }
 
     /// Sends a request and reads a JSON answer (`null` when the body is not JSON).

@@ -1,0 +1,551 @@
+//! The organiser's side of the live server, on SQLite and on Postgres: the CSV import of
+//! pre-registered viewers, НМО code pools and issuance, one viewer's evidence trail, reissued
+//! personal links, the CLI's exported log against the server's verdicts, and the connection cap.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::TestDb;
+use support::server::{TEST_FORUM, TestApp, Viewer, at, test_forum, test_settings};
+use tokio_tungstenite::tungstenite;
+use yavka::domain::log::{Event, EventBody};
+use yavka::domain::time::{MINUTE, Millis};
+
+/// Runs `story` once per backend, each with a fresh database and a signed-in organiser.
+macro_rules! on_every_backend {
+    ($story:ident) => {
+        for db in TestDb::all().await {
+            let app = TestApp::spawn(&db.url).await;
+            app.sign_in_organiser().await;
+            $story(&app, db.backend).await;
+            app.stop().await;
+            db.drop().await;
+        }
+    };
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+/// The token of a personal link `…/watch?token=…`.
+fn token_of(link: &Value) -> String {
+    let link = link.as_str().expect("a link");
+    link.split_once("token=")
+        .unwrap_or_else(|| panic!("no token in {link}"))
+        .1
+        .to_owned()
+}
+
+/// A viewers CSV with the organiser's header, `;`-separated.
+fn viewers_csv(rows: &[&str]) -> String {
+    let mut text = String::from("name;email;phone;education;specialty;snils\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+/// The `messages` of a 422 answer.
+fn field_messages(body: &Value) -> Vec<String> {
+    body["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields: {body}"))
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// How many viewers the organiser's search sees.
+async fn viewer_total(app: &TestApp) -> u64 {
+    let (status, body) = app.get("/api/org/viewers").await;
+    assert_eq!(status, 200, "{body}");
+    body["total"].as_u64().unwrap()
+}
+
+/// Registers a viewer and opens one tab in `hall`, waiting for the welcome.
+async fn join(app: &TestApp, name: &str, email: &str, hall: &str) -> (String, String, Viewer) {
+    let (id, token) = app.register(name, email).await;
+    let mut tab = app.connect(&token, hall).await;
+    assert_eq!(tab.expect("welcome").await["hall"]["id"], hall);
+    (id, token, tab)
+}
+
+/// Moves the clock to a planned prompt of s1 and fires it.
+async fn fire_s1(app: &TestApp, t: Millis) {
+    let fired = app.tick_at(t).await;
+    assert!(
+        fired.iter().any(|id| id.starts_with("s1-")),
+        "a prompt of s1 fired at its planned time: {fired:?}"
+    );
+}
+
+/// Waits for the next prompt on `tab` and confirms it.
+async fn answer(tab: &mut Viewer) {
+    let prompt = tab.expect("prompt").await;
+    tab.confirm(&prompt).await;
+    assert_eq!(tab.expect("confirmed").await["prompt"], prompt["id"]);
+}
+
+/// Plays both planned prompts of s1; tab `i` confirms the prompts listed in `confirms[i]`
+/// and lets the others pass.
+async fn play_s1(app: &TestApp, tabs: &mut [Viewer], confirms: &[&[usize]]) {
+    let times = app.planned("s1");
+    assert_eq!(times.len(), 2, "two planned prompts for s1");
+    for (k, t) in times.into_iter().enumerate() {
+        fire_s1(app, t).await;
+        for (tab, wanted) in tabs.iter_mut().zip(confirms) {
+            if wanted.contains(&k) {
+                answer(tab).await;
+            } else {
+                tab.expect("prompt").await;
+            }
+        }
+    }
+}
+
+fn count(events: &[Event], pick: fn(&EventBody) -> bool) -> usize {
+    events.iter().filter(|e| pick(&e.body)).count()
+}
+
+/// The session is over: the clock goes to 10:31, every tab closes, and the log holds a
+/// disconnect for every connect.
+async fn close_all(app: &TestApp, tabs: Vec<Viewer>) {
+    app.clock.set(at(31));
+    for tab in tabs {
+        tab.close().await;
+    }
+    app.wait_for_log(|events| {
+        let connects = count(events, |b| matches!(b, EventBody::Connect { .. }));
+        connects > 0 && connects == count(events, |b| matches!(b, EventBody::Disconnect { .. }))
+    })
+    .await;
+}
+
+/// Each viewer's code for `session` in the organiser's results.
+async fn codes_in_results(app: &TestApp, session: &str) -> Vec<(String, Option<String>)> {
+    let (status, results) = app
+        .get(&format!("/api/org/results?session={session}"))
+        .await;
+    assert_eq!(status, 200, "{results}");
+    results["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["viewer"].as_str().unwrap().to_owned(),
+                r["code"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// What must agree between the server and the offline evaluation.
+type VerdictKey = (String, String, i64, u64, bool);
+
+fn verdict_keys(rows: &Value) -> BTreeSet<VerdictKey> {
+    rows.as_array()
+        .unwrap_or_else(|| panic!("not a list of verdicts: {rows}"))
+        .iter()
+        .map(|r| {
+            (
+                r["viewer"].as_str().unwrap().to_owned(),
+                r["session"].as_str().unwrap().to_owned(),
+                r["seconds"].as_i64().unwrap(),
+                r["confirmed"].as_u64().unwrap(),
+                r["eligible"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs the `yavka` binary with the test forum and `db_url`; panics unless it succeeds.
+fn yavka(dir: &Path, db_url: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_yavka"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", db_url)
+        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "yavka {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+// ---- 1. CSV import -------------------------------------------------------------------------
+
+async fn import_viewers_from_csv(app: &TestApp, backend: &str) {
+    let good = "Иванова Анна Сергеевна;anna@example.org;+7 916 123-45-67;higher;рентгенология;";
+    let bad = "Петров Пётр Петрович;petr-at-example.org;89161234567;higher;астрология;";
+    let fixed = "Петров Пётр Петрович;petr@example.org;89161234567;higher;рентгенология;";
+
+    // One bad row (line 3): every problem named by line, and nothing imported.
+    let (status, body) = app
+        .post_text("/api/org/viewers/import", &viewers_csv(&[good, bad]))
+        .await;
+    assert_eq!(status, 422, "{backend}: {body}");
+    let messages = field_messages(&body);
+    assert!(
+        messages.iter().all(|m| m.starts_with("строка 3")),
+        "{backend}: only line 3 is bad: {messages:?}"
+    );
+    for field in ["email", "specialty"] {
+        assert!(
+            messages.iter().any(|m| m.contains(field)),
+            "{backend}: {field} reported: {messages:?}"
+        );
+    }
+    assert_eq!(viewer_total(app).await, 0, "{backend}: nothing imported");
+
+    // The corrected file: both rows created, each with a personal link.
+    let file = viewers_csv(&[good, fixed]);
+    let (status, body) = app.post_text("/api/org/viewers/import", &file).await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    let created = body["created"].as_array().unwrap();
+    assert_eq!(created.len(), 2, "{backend}: {body}");
+    assert_eq!(body["skipped"].as_array().unwrap().len(), 0, "{body}");
+    assert_eq!(viewer_total(app).await, 2);
+
+    // The links work.
+    for (row, (line, email)) in created
+        .iter()
+        .zip([(2, "anna@example.org"), (3, "petr@example.org")])
+    {
+        assert_eq!(row["line"], line, "{row}");
+        let (status, me) = app
+            .get(&format!("/api/me?token={}", token_of(&row["link"])))
+            .await;
+        assert_eq!(status, 200, "{backend}: {me}");
+        assert_eq!(me["email"], email);
+        assert_eq!(me["id"], row["id"]);
+    }
+
+    // The same file again: all skipped, none duplicated.
+    let (status, body) = app.post_text("/api/org/viewers/import", &file).await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    assert_eq!(body["created"].as_array().unwrap().len(), 0, "{body}");
+    assert_eq!(body["skipped"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(viewer_total(app).await, 2, "{backend}: not duplicated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organiser_imports_viewers_from_csv_all_or_nothing() {
+    on_every_backend!(import_viewers_from_csv);
+}
+
+// ---- 2. Code pool --------------------------------------------------------------------------
+
+async fn code_pool_and_issuance(app: &TestApp, backend: &str) {
+    const FIRST: &str = "ABCDEF123456";
+    const SECOND: &str = "ZYXWVU987654";
+    const NEVER: &str = "QWERTY123456";
+
+    // A bad line refuses the whole file, naming the line.
+    let (status, body) = app
+        .post_text(
+            "/api/org/codes/pool?session=s1",
+            &format!("{NEVER}\nBAD-CODE\n"),
+        )
+        .await;
+    assert_eq!(status, 400, "{backend}: {body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("строка 2"),
+        "{backend}: {body}"
+    );
+
+    // A pool of one code: its size proves the bad file added nothing.
+    let (status, body) = app.post_text("/api/org/codes/pool?session=s1", FIRST).await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    assert_eq!(
+        (body["added"].as_u64(), body["size"].as_u64()),
+        (Some(1), Some(1)),
+        "{body}"
+    );
+
+    // Two viewers earn s1.
+    let (_, _, anna) = join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (_, _, petr) = join(app, "Петров Пётр Петрович", "petr@example.org", "hall-1").await;
+    let mut tabs = vec![anna, petr];
+    play_s1(app, &mut tabs, &[&[0, 1], &[0, 1]]).await;
+    close_all(app, tabs).await;
+    let rows = codes_in_results(app, "s1").await;
+    assert_eq!(rows.len(), 2, "{backend}: {rows:?}");
+
+    // One code for two eligible viewers: refused, and nobody gets one.
+    let (status, body) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
+    assert_eq!(status, 409, "{backend}: pool exhausted: {body}");
+    assert!(
+        codes_in_results(app, "s1")
+            .await
+            .iter()
+            .all(|(_, c)| c.is_none()),
+        "{backend}: no code issued"
+    );
+
+    // A second code: both eligible viewers get one, from the pool.
+    let (status, body) = app
+        .post_text("/api/org/codes/pool?session=s1", SECOND)
+        .await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    assert_eq!(
+        (body["added"].as_u64(), body["size"].as_u64()),
+        (Some(1), Some(2)),
+        "{body}"
+    );
+    let (status, issued) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
+    assert_eq!(status, 200, "{backend}: {issued}");
+    assert_eq!(issued["issued_now"], 2, "{issued}");
+    let given: BTreeSet<String> = codes_in_results(app, "s1")
+        .await
+        .into_iter()
+        .map(|(v, c)| c.unwrap_or_else(|| panic!("{backend}: {v} has no code")))
+        .collect();
+    assert_eq!(
+        given,
+        BTreeSet::from([FIRST.into(), SECOND.into()]),
+        "{backend}"
+    );
+
+    // Issuing again changes nothing.
+    let before = codes_in_results(app, "s1").await;
+    let (status, again) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
+    assert_eq!(status, 200, "{backend}: {again}");
+    assert_eq!(again["issued_now"], 0, "{again}");
+    assert_eq!(codes_in_results(app, "s1").await, before, "{backend}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_come_from_the_pool_all_or_nothing() {
+    on_every_backend!(code_pool_and_issuance);
+}
+
+// ---- 3. Evidence trail ---------------------------------------------------------------------
+
+async fn evidence_trail(app: &TestApp, backend: &str) {
+    let (id, token, mut hall1) =
+        join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let times = app.planned("s1");
+    assert_eq!(times.len(), 2);
+
+    // She confirms the first prompt in hall 1…
+    fire_s1(app, times[0]).await;
+    answer(&mut hall1).await;
+
+    // …opens hall 2 in a second tab a minute later…
+    let switched = times[0] + MINUTE;
+    app.clock.set(switched);
+    let mut hall2 = app.connect(&token, "hall-2").await;
+    hall2.expect("welcome").await;
+    assert_eq!(hall1.expect("paused").await["active_hall"], "hall-2");
+
+    // …misses the second prompt of hall 1 there, and comes back after it closed.
+    fire_s1(app, times[1]).await;
+    hall1.expect("prompt").await;
+    let back = times[1] + 3 * MINUTE;
+    app.clock.set(back);
+    hall2.close().await;
+    hall1.expect("resumed").await;
+    close_all(app, vec![hall1]).await;
+
+    let (status, ev) = app.get(&format!("/api/org/viewers/{id}/evidence")).await;
+    assert_eq!(status, 200, "{backend}: {ev}");
+    let list = |key: &str| {
+        ev[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key}: {ev}"))
+            .clone()
+    };
+
+    let halls = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|c| c["hall"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let connections = list("connections");
+    assert_eq!(halls(&connections), ["hall-1", "hall-2"], "{backend}: {ev}");
+    assert_eq!(connections[1]["start"], switched, "{ev}");
+    assert_eq!(connections[1]["end"], back, "{ev}");
+
+    let active = list("active");
+    let mut switches = halls(&active);
+    switches.dedup();
+    assert_eq!(switches, ["hall-1", "hall-2", "hall-1"], "{backend}: {ev}");
+    let in_hall2: Vec<&Value> = active.iter().filter(|a| a["hall"] == "hall-2").collect();
+    assert_eq!(in_hall2.len(), 1, "{ev}");
+    assert_eq!(
+        (&in_hall2[0]["start"], &in_hall2[0]["end"]),
+        (&json!(switched), &json!(back))
+    );
+
+    let confirms = list("confirms");
+    assert_eq!(confirms.len(), 1, "{backend}: {ev}");
+    assert_eq!(confirms[0]["check"], "valid", "{ev}");
+    assert_eq!(confirms[0]["conn"], connections[0]["conn"], "{ev}");
+
+    let sessions = list("sessions");
+    let s1 = sessions
+        .iter()
+        .find(|s| s["session"] == "s1")
+        .unwrap_or_else(|| panic!("{backend}: no s1 in {ev}"));
+    assert_eq!(s1["eligible"], false, "{s1}");
+    assert_eq!(s1["confirmed"].as_array().unwrap().len(), 1, "{s1}");
+    assert_eq!(s1["prompts"].as_array().unwrap().len(), 2, "{s1}");
+    // The unconfirmed prompt fired while she watched hall 2: it counts against her tally but
+    // is not "missed" in the rules' sense (missed = unconfirmed while counted in that hall).
+    assert_eq!(s1["missed"], json!([]), "{s1}");
+    let reasons: Vec<&str> = s1["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"подтверждено 1 из 2 (нужно 2)"),
+        "{backend}: {reasons:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_evidence_trail_shows_halls_confirms_and_reasons() {
+    on_every_backend!(evidence_trail);
+}
+
+// ---- 4. Reissued link ----------------------------------------------------------------------
+
+async fn reissue_link(app: &TestApp, backend: &str) {
+    let (id, old, mut open_tab) =
+        join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+
+    let (status, body) = app
+        .post(&format!("/api/org/viewers/{id}/link"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    let new = token_of(&body["link"]);
+    assert_ne!(new, old);
+
+    // The tab open with the old link closes; the old link opens nothing any more.
+    assert_eq!(open_tab.expect("__closed").await["code"], 4401, "{backend}");
+    let (status, body) = app.get(&format!("/api/me?token={old}")).await;
+    assert_eq!(status, 401, "{backend}: {body}");
+    let mut stale = app.connect(&old, "hall-1").await;
+    assert_eq!(stale.expect("__closed").await["code"], 4401, "{backend}");
+
+    // The new one works.
+    let (status, me) = app.get(&format!("/api/me?token={new}")).await;
+    assert_eq!(status, 200, "{backend}: {me}");
+    assert_eq!(me["id"], id.as_str());
+    let mut tab = app.connect(&new, "hall-1").await;
+    assert_eq!(tab.expect("welcome").await["viewer"]["id"], id.as_str());
+    tab.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reissued_link_replaces_the_old_one() {
+    on_every_backend!(reissue_link);
+}
+
+// ---- 5. Exported log = server's verdicts ---------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exported_log_evaluates_to_the_servers_verdicts() {
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(&db.url).await;
+        app.sign_in_organiser().await;
+        let (_, _, anna) = join(&app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+        let (_, _, petr) = join(&app, "Петров Пётр Петрович", "petr@example.org", "hall-1").await;
+        let mut tabs = vec![anna, petr];
+        play_s1(&app, &mut tabs, &[&[0, 1], &[0]]).await;
+        close_all(&app, tabs).await;
+        let (status, results) = app.get("/api/org/results").await;
+        assert_eq!(status, 200, "{backend}: {results}");
+        let server = verdict_keys(&results["rows"]);
+        assert!(
+            server.iter().any(|k| k.4) && server.iter().any(|k| !k.4),
+            "{backend}: one eligible and one not: {server:?}"
+        );
+        app.stop().await;
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("forum.toml"), TEST_FORUM).unwrap();
+        yavka(
+            dir.path(),
+            &db.url,
+            &[
+                "export-log",
+                "--settings",
+                "absent.toml",
+                "--out",
+                "log.jsonl",
+            ],
+        );
+        let out = yavka(
+            dir.path(),
+            &db.url,
+            &[
+                "evaluate",
+                "--forum",
+                "forum.toml",
+                "--events",
+                "log.jsonl",
+                "--format",
+                "json",
+            ],
+        );
+        let offline: Value = serde_json::from_slice(&out).expect("JSON verdicts");
+        assert_eq!(verdict_keys(&offline), server, "{backend}");
+        db.drop().await;
+    }
+}
+
+// ---- 6. Connection cap ---------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_connection_cap_the_upgrade_is_refused_with_503() {
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let mut settings = test_settings(&db.url);
+        settings.hub.max_connections = 1;
+        let app = TestApp::spawn_with(settings, test_forum(), at(-5)).await;
+        let (_, token, first) =
+            join(&app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+
+        let url = format!("ws://127.0.0.1:{}/ws?token={token}&hall=hall-1", app.port);
+        match tokio_tungstenite::connect_async(&url).await {
+            Err(tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 503, "{backend}")
+            }
+            Err(e) => panic!("{backend}: expected HTTP 503, got {e}"),
+            Ok(_) => panic!("{backend}: a second socket was admitted over the cap of 1"),
+        }
+
+        // The place is given back once the first socket has closed (the permit is released
+        // as its task ends, just after the disconnect is recorded, hence the short retry).
+        first.close().await;
+        let mut again = None;
+        for _ in 0..200 {
+            if let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await {
+                again = Some(Viewer { ws });
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let mut again = again.unwrap_or_else(|| panic!("{backend}: the cap was never freed"));
+        again.expect("welcome").await;
+        again.close().await;
+
+        app.stop().await;
+        db.drop().await;
+    }
+}
