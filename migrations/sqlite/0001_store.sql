@@ -16,8 +16,8 @@ CREATE TABLE events (
     data    TEXT
 );
 CREATE INDEX events_by_ts     ON events (forum, ts, seq);
-CREATE INDEX events_by_viewer ON events (forum, viewer);
-CREATE INDEX events_by_conn   ON events (forum, conn);
+CREATE INDEX events_by_viewer ON events (forum, viewer, kind);
+CREATE INDEX events_by_conn   ON events (forum, conn, kind, ts);
 CREATE INDEX events_by_kind   ON events (forum, kind, ts);
 
 -- Each connection's last sign of life: heartbeats collapse into this one row.

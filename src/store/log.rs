@@ -25,13 +25,27 @@ const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, prompt, closes, 
 
 /// Unclosed connections whose last sign of life is after their (first) connect. A disconnect
 /// stamped before the first connect is ignored by the rules, so it does not close either.
+/// Every lookup goes through `events_by_conn (forum, conn, kind, ts)`, one connection at a
+/// time, so the cost follows the number of connections asked about, not the size of the log.
 const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
+     JOIN events c ON c.forum = s.forum AND c.conn = s.conn AND c.kind = 'connect' \
      WHERE s.forum = $1 AND s.last_seen >= $2 AND s.last_seen < $3 \
-     AND EXISTS (SELECT 1 FROM events c WHERE c.forum = s.forum AND c.conn = s.conn \
-         AND c.kind = 'connect' AND c.ts < s.last_seen) \
+     AND c.ts = (SELECT MIN(f.ts) FROM events f WHERE f.forum = s.forum AND f.conn = s.conn \
+         AND f.kind = 'connect') \
+     AND c.ts < s.last_seen \
      AND NOT EXISTS (SELECT 1 FROM events d WHERE d.forum = s.forum AND d.conn = s.conn \
-         AND d.kind = 'disconnect' AND d.ts >= (SELECT MIN(f.ts) FROM events f \
-             WHERE f.forum = s.forum AND f.conn = s.conn AND f.kind = 'connect'))";
+         AND d.kind = 'disconnect' AND d.ts >= c.ts)";
+
+/// The same for one viewer, driven from their own connect rows (`events_by_viewer`).
+const VIEWER_LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM events c \
+     JOIN conn_seen s ON s.forum = c.forum AND s.conn = c.conn \
+     WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
+     AND c.ts = (SELECT MIN(f.ts) FROM events f WHERE f.forum = c.forum AND f.conn = c.conn \
+         AND f.kind = 'connect') \
+     AND c.ts < s.last_seen \
+     AND NOT EXISTS (SELECT 1 FROM events d WHERE d.forum = c.forum AND d.conn = c.conn \
+         AND d.kind = 'disconnect' AND d.ts >= c.ts) \
+     ORDER BY s.last_seen, s.conn";
 
 /// The profile fields of a `viewer` event, kept as JSON in `data`.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -79,29 +93,37 @@ impl Store {
     /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
     /// (as above), disconnect, and their confirms. No prompts.
     pub async fn viewer_events(&self, forum: &str, viewer: &str) -> StoreResult<Vec<Event>> {
-        // Disconnect rows carry only the connection; its owner is on the connect row.
+        // Disconnect rows carry only the connection; its owner is on the connect row. Two
+        // indexed halves rather than one `viewer = $2 OR …`, which no index can serve: this
+        // runs on every new websocket, so it must not read the whole log.
+        let cols = |t: &str| {
+            EVENT_COLUMNS
+                .split(", ")
+                .map(|c| format!("{t}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.forum = $1 AND e.kind <> 'prompt' \
-             AND (e.viewer = $2 OR (e.kind = 'disconnect' AND e.conn IN \
-                 (SELECT c.conn FROM events c WHERE c.forum = $1 AND c.kind = 'connect' \
-                  AND c.viewer = $2))) \
-             ORDER BY e.ts, e.seq"
+            "SELECT {own} FROM events e WHERE e.forum = $1 AND e.viewer = $2 \
+                 AND e.kind <> 'prompt' \
+             UNION ALL \
+             SELECT {closed} FROM events c JOIN events d ON d.forum = c.forum \
+                 AND d.conn = c.conn AND d.kind = 'disconnect' \
+             WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
+                 AND d.viewer IS NULL \
+             ORDER BY 2, 1",
+            own = cols("e"),
+            closed = cols("d"),
         )))
         .bind(forum)
         .bind(viewer)
         .fetch_all(&self.pool)
         .await?;
-        let beats = sqlx::query(AssertSqlSafe(format!(
-            "{LAST_SEEN} AND EXISTS (SELECT 1 FROM events o WHERE o.forum = s.forum \
-                 AND o.conn = s.conn AND o.kind = 'connect' AND o.viewer = $4) \
-             ORDER BY s.last_seen, s.conn"
-        )))
-        .bind(forum)
-        .bind(Millis::MIN)
-        .bind(Millis::MAX)
-        .bind(viewer)
-        .fetch_all(&self.pool)
-        .await?;
+        let beats = sqlx::query(VIEWER_LAST_SEEN)
+            .bind(forum)
+            .bind(viewer)
+            .fetch_all(&self.pool)
+            .await?;
         merge(&rows, &beats)
     }
 
