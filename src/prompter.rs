@@ -64,7 +64,9 @@ impl Prompter {
                     },
                 )
                 .await?;
-            for (i, at) in stored.times.iter().enumerate() {
+            // A session already over has nothing left to fire (a forum loaded after its dates).
+            let over = clock.now() >= s.ends;
+            for (i, at) in stored.times.iter().enumerate().filter(|_| !over) {
                 pending.push(Planned {
                     session: s.id.clone(),
                     hall: s.hall.clone(),

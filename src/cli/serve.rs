@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let app = App::build(settings.clone(), forum, Arc::new(SystemClock)).await?;
         let state = app.state();
         let url = state.public_url.clone();
-        println!("Явка: форум «{}» ({})", state.forum.title, state.forum.id);
+        println!("Явка: {} ({})", state.forum.title, state.forum.id);
         println!("  регистрация и плеер: {url}/");
         println!("  панель организатора: {url}/org");
         println!("  здоровье: {url}/healthz, готовность: {url}/readyz, метрики: {url}/metrics");
