@@ -33,62 +33,6 @@ const INSERT_PARALLEL: usize = 16;
 const ORG_LOGIN: &str = "bench";
 const ORG_PASSWORD: &str = "bench-password-123";
 
-fn live_forum_toml() -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
-    let now = jiff::Timestamp::now().to_zoned(tz);
-    let fmt = |z: &jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M").to_string();
-    let starts = now
-        .checked_sub(jiff::SignedDuration::from_mins(10))
-        .unwrap();
-    let ends = now
-        .checked_add(jiff::SignedDuration::from_mins(60))
-        .unwrap();
-    format!(
-        r#"[forum]
-id = "{FORUM_ID}"
-title = "Форум для замеров"
-timezone = "Europe/Moscow"
-prompt_window_seconds = 120
-
-[[hall]]
-id = "hall-1"
-title = "Зал №1"
-stream_url = "https://example.org/hall-1.m3u8"
-
-[[hall]]
-id = "hall-2"
-title = "Зал №2"
-stream_url = "https://example.org/hall-2.m3u8"
-
-[[session]]
-id = "live-1"
-hall = "hall-1"
-title = "Идущая сессия"
-starts = "{s}"
-ends = "{e}"
-credits = 1
-min_minutes = 30
-prompts = 2
-prompts_required = 1
-audience.higher = ["рентгенология"]
-
-[[session]]
-id = "live-2"
-hall = "hall-2"
-title = "Идущая сессия во втором зале"
-starts = "{s}"
-ends = "{e}"
-credits = 1
-min_minutes = 30
-prompts = 2
-prompts_required = 1
-audience.higher = ["рентгенология"]
-"#,
-        s = fmt(&starts),
-        e = fmt(&ends)
-    )
-}
-
 /// The server process; killed when dropped so a failed run leaves nothing behind.
 struct Server {
     child: Child,
@@ -371,7 +315,11 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
 
 async fn run(n: usize) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("forum.toml"), live_forum_toml()).unwrap();
+    std::fs::write(
+        dir.path().join("forum.toml"),
+        yavka::domain::sim::live_forum_toml(FORUM_ID, jiff::Timestamp::now().as_millisecond()),
+    )
+    .unwrap();
     let db_url = format!("sqlite://{}/bench.db", dir.path().display());
 
     // One extra viewer for the warm-up connection.

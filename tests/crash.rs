@@ -16,47 +16,8 @@ use yavka::domain::forum::catalogue::Catalogue;
 use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
 use yavka::domain::rules;
+use yavka::domain::sim::live_forum_toml;
 use yavka::store::Store;
-
-/// A one-hall forum whose session started ten minutes ago (Moscow time) and runs an hour.
-fn live_forum_toml() -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
-    let now = jiff::Timestamp::now().to_zoned(tz);
-    let fmt = |z: &jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M").to_string();
-    let starts = now
-        .checked_sub(jiff::SignedDuration::from_mins(10))
-        .unwrap();
-    let ends = now
-        .checked_add(jiff::SignedDuration::from_mins(60))
-        .unwrap();
-    format!(
-        r#"[forum]
-id = "crash-forum"
-title = "Форум для проверки сбоя"
-timezone = "Europe/Moscow"
-prompt_window_seconds = 120
-
-[[hall]]
-id = "hall-1"
-title = "Зал №1"
-stream_url = "https://example.org/hall-1.m3u8"
-
-[[session]]
-id = "live"
-hall = "hall-1"
-title = "Идущая сессия"
-starts = "{}"
-ends = "{}"
-credits = 1
-min_minutes = 30
-prompts = 2
-prompts_required = 1
-audience.higher = ["рентгенология"]
-"#,
-        fmt(&starts),
-        fmt(&ends)
-    )
-}
 
 struct Server {
     child: Child,
@@ -115,7 +76,8 @@ async fn start(dir: &Path, db_url: &str, port: u16) -> Server {
 
 async fn crash_and_restart(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("forum.toml"), live_forum_toml()).unwrap();
+    let forum_toml = live_forum_toml("crash-forum", jiff::Timestamp::now().as_millisecond());
+    std::fs::write(dir.path().join("forum.toml"), &forum_toml).unwrap();
     let port = free_port();
     let mut server = start(dir.path(), &db.url, port).await;
 
@@ -216,7 +178,7 @@ async fn crash_and_restart(db: &TestDb) {
     // After a restart the acknowledged confirm is there, and the open connection counts up to
     // its last sign of life (at least the confirm).
     let _server = start(dir.path(), &db.url, port).await;
-    let forum = config::parse(&live_forum_toml(), "forum.toml", &Catalogue::shipped()).unwrap();
+    let forum = config::parse(&forum_toml, "forum.toml", &Catalogue::shipped()).unwrap();
     let store = Store::connect(&db.url).await.unwrap();
     let events = store.events("crash-forum", None).await.unwrap();
     let confirm = events

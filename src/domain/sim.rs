@@ -176,3 +176,54 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
     }
     events
 }
+
+/// A two-hall forum whose sessions (`live-1` in `hall-1`, `live-2` in `hall-2`) started ten
+/// minutes before `now` and run for an hour, Moscow time: for tests and benchmarks that run
+/// the real server on the real clock.
+pub fn live_forum_toml(id: &str, now: Millis) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = |t: Millis| {
+        jiff::Timestamp::from_millisecond(t)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(tz.clone())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let (starts, ends) = (local(now - 10 * MINUTE), local(now + 60 * MINUTE));
+    let mut text = format!(
+        "[forum]\nid = \"{id}\"\ntitle = \"Форум для проверок\"\ntimezone = \"Europe/Moscow\"\nprompt_window_seconds = 120\n"
+    );
+    for n in 1..=2 {
+        text += &format!(
+            "\n[[hall]]\nid = \"hall-{n}\"\ntitle = \"Зал №{n}\"\nstream_url = \"https://example.org/hall-{n}.m3u8\"\n"
+        );
+    }
+    for n in 1..=2 {
+        text += &format!(
+            "\n[[session]]\nid = \"live-{n}\"\nhall = \"hall-{n}\"\ntitle = \"Идущая сессия в зале {n}\"\n\
+             starts = \"{starts}\"\nends = \"{ends}\"\ncredits = 1\nmin_minutes = 30\nprompts = 2\n\
+             prompts_required = 1\naudience.higher = [\"рентгенология\"]\n"
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::forum::catalogue::Catalogue;
+    use crate::domain::forum::config;
+
+    #[test]
+    fn the_live_forum_is_valid_and_live() {
+        let now = crate::domain::time::parse_rfc3339("2026-11-23T01:00:00Z").unwrap();
+        let forum = config::parse(
+            &live_forum_toml("f", now),
+            "live.toml",
+            &Catalogue::shipped(),
+        )
+        .unwrap();
+        assert_eq!(forum.sessions.len(), 2);
+        assert!(forum.sessions.iter().all(|s| s.window().contains(now)));
+    }
+}
