@@ -10,8 +10,6 @@
 //! Then an organiser fires a prompt in `hall-1` and every connection reports when it arrives;
 //! then every connection confirms it and the `confirmed` acknowledgements are counted.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,32 +24,16 @@ use yavka::domain::forum::Education;
 use yavka::domain::registration::Registration;
 use yavka::store::Store;
 
+#[path = "../tests/support/process.rs"]
+mod process;
+use process::free_port;
+
 const FORUM_ID: &str = "bench-forum";
 const HALL: &str = "hall-1";
 const CONNECT_PARALLEL: usize = 200;
 const INSERT_PARALLEL: usize = 16;
 const ORG_LOGIN: &str = "bench";
 const ORG_PASSWORD: &str = "bench-password-123";
-
-/// The server process; killed when dropped so a failed run leaves nothing behind.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `VmRSS` of a process, in KiB.
 fn rss_kib(pid: u32) -> u64 {
@@ -287,32 +269,6 @@ async fn register(db_url: &str, n: usize) -> Vec<String> {
     tokens
 }
 
-fn start_server(dir: &Path, db_url: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_yavka"))
-        .current_dir(dir)
-        .env("YAVKA__SERVER__PORT", port.to_string())
-        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
-        .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "warn")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    Server { child }
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..400 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready");
-}
-
 async fn run(n: usize) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -327,14 +283,13 @@ async fn run(n: usize) {
     let warm_token = tokens.pop().unwrap();
 
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = start_server(dir.path(), &db_url, port);
+    let server = process::start(dir.path(), &db_url, port).await;
+    let base = server.base.clone();
     let pid = server.child.id();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
-    wait_ready(&http, &base).await;
     let rss_start = rss_kib(pid);
 
     let ws_url = |token: &str| format!("ws://127.0.0.1:{port}/ws?token={token}&hall={HALL}");

@@ -127,3 +127,30 @@ async fn bot(port: u16, token: String, halls: Vec<String>, n: usize) {
         tokio::time::sleep(pause).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::forum::config;
+    use std::path::Path;
+
+    #[test]
+    fn the_shifted_forum_is_live_now_under_its_own_id() {
+        let mut forum = config::load(Path::new("config/forum.toml")).unwrap();
+        let original = forum.clone();
+        let now = crate::domain::time::parse_rfc3339("2026-11-23T12:34:56Z").unwrap();
+        shift_to_now(&mut forum, now);
+        assert_eq!(forum.id, "online-diagnostics-3-demo");
+        assert!(forum.sessions.iter().any(|s| s.window().contains(now)));
+        let first = forum.sessions.iter().map(|s| s.starts).min().unwrap();
+        assert!((now - 16 * MINUTE..=now - 15 * MINUTE).contains(&first));
+        for (a, b) in forum.sessions.iter().zip(&original.sessions) {
+            assert_eq!(
+                a.ends - a.starts,
+                b.ends - b.starts,
+                "windows keep their length"
+            );
+            assert_eq!(a.min_minutes, b.min_minutes, "norms are untouched");
+        }
+    }
+}

@@ -4,13 +4,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::TestDb;
+use support::process::{free_port, start, yavka};
 use tokio_tungstenite::tungstenite::Message;
 use yavka::domain::forum::catalogue::Catalogue;
 use yavka::domain::forum::config;
@@ -18,61 +18,6 @@ use yavka::domain::log::EventBody;
 use yavka::domain::rules;
 use yavka::domain::sim::live_forum_toml;
 use yavka::store::Store;
-
-struct Server {
-    child: Child,
-    base: String,
-    port: u16,
-}
-
-impl Drop for Server {
-    /// A failed assertion must not leave a server running after the test.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yavka"));
-    cmd.current_dir(dir)
-        .env("YAVKA__SERVER__PORT", port.to_string())
-        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
-        .env("YAVKA__WRITER__MAX_DELAY_MS", "50")
-        .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
-async fn start(dir: &Path, db_url: &str, port: u16) -> Server {
-    let child = yavka(dir, db_url, port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-    };
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
-            && r.status().is_success()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready");
-}
 
 async fn crash_and_restart(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();

@@ -36,7 +36,7 @@ use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
 use bus::BusEvent;
-use prompts::PromptBook;
+use prompts::{PromptBook, PromptEntry};
 use registry::{CloseReason, Registry};
 use viewer::ViewerLive;
 
@@ -114,7 +114,7 @@ pub struct Admission {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HubStats {
     pub halls: Vec<HallStats>,
-    pub prompts: Vec<PromptStats>,
+    pub prompts: Vec<PromptEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,18 +124,6 @@ pub struct HallStats {
     pub viewers: usize,
     pub peak_viewers: usize,
     pub connections: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PromptStats {
-    pub id: String,
-    pub hall: String,
-    pub ts: Millis,
-    pub closes: Millis,
-    /// Local connections it was sent to.
-    pub delivered: u64,
-    /// Confirms accepted on this node.
-    pub confirmed: u64,
 }
 
 /// Handle to this process's hub; cheap to clone.
@@ -330,19 +318,7 @@ impl Hub {
                 }
             })
             .collect();
-        let prompts = self
-            .lock_prompts()
-            .entries()
-            .iter()
-            .map(|p| PromptStats {
-                id: p.id.clone(),
-                hall: p.hall.clone(),
-                ts: p.ts,
-                closes: p.closes,
-                delivered: p.delivered,
-                confirmed: p.confirmed,
-            })
-            .collect();
+        let prompts = self.lock_prompts().entries().to_vec();
         HubStats { halls, prompts }
     }
 

@@ -10,7 +10,8 @@ use crate::domain::time::Millis;
 use super::challenge;
 use super::protocol::PromptMsg;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A prompt this node knows, with its delivery figures; `/api/org/stats` shows it as is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PromptEntry {
     pub id: String,
     pub hall: String,
@@ -21,6 +22,7 @@ pub struct PromptEntry {
     /// Confirmed on this node this many times.
     pub confirmed: u64,
     /// Whether this node has sent it to its connections (once per node).
+    #[serde(skip)]
     pub fanned_out: bool,
 }
 

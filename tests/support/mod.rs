@@ -183,4 +183,5 @@ async fn ensure_postgres_running() {
         }
     }
 }
+pub mod process;
 pub mod server;

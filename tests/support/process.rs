@@ -1,0 +1,64 @@
+//! The real `yavka` binary as a child process on the real clock, for the crash test and the
+//! hub benchmark (which includes this file by path).
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running server; killed when dropped, so a failed assertion leaves nothing running.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub port: u16,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `yavka` run in `dir` with `dir/forum.toml`, the given database and port.
+pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yavka"));
+    cmd.current_dir(dir)
+        .env("YAVKA__SERVER__PORT", port.to_string())
+        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Starts `yavka serve` and waits until `/readyz` answers.
+pub async fn start(dir: &Path, db_url: &str, port: u16) -> ServerProcess {
+    let child = yavka(dir, db_url, port)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let server = ServerProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+    for _ in 0..400 {
+        if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
+}
