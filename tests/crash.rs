@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::TestDb;
-use support::process::{free_port, start, yavka};
+use support::process::{create_organiser, free_port, start};
 use tokio_tungstenite::tungstenite::Message;
 use yavka::domain::forum::catalogue::Catalogue;
 use yavka::domain::forum::config;
@@ -26,21 +25,7 @@ async fn crash_and_restart(db: &TestDb) {
     let port = free_port();
     let mut server = start(dir.path(), &db.url, port).await;
 
-    // An organiser account, made the documented way.
-    let mut create = yavka(dir.path(), &db.url, port)
-        .args(["create-organiser", "admin", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"very-secret-password\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+    create_organiser(dir.path(), &db.url, "admin", "very-secret-password");
     let org = reqwest::Client::builder()
         .cookie_store(true)
         .build()

@@ -178,8 +178,9 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
 }
 
 /// A two-hall forum whose sessions (`live-1` in `hall-1`, `live-2` in `hall-2`) started ten
-/// minutes before `now` and run for an hour, Moscow time: for tests and benchmarks that run
-/// the real server on the real clock.
+/// minutes before `now` and run for three hours, Moscow time: for tests and benchmarks that run
+/// the real server on the real clock. A one-hour prompt margin keeps planned prompts out of
+/// the first fifty minutes, so every prompt a test sees is one it fired itself.
 pub fn live_forum_toml(id: &str, now: Millis) -> String {
     let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC);
     let local = |t: Millis| {
@@ -189,9 +190,9 @@ pub fn live_forum_toml(id: &str, now: Millis) -> String {
             .strftime("%Y-%m-%dT%H:%M")
             .to_string()
     };
-    let (starts, ends) = (local(now - 10 * MINUTE), local(now + 60 * MINUTE));
+    let (starts, ends) = (local(now - 10 * MINUTE), local(now + 170 * MINUTE));
     let mut text = format!(
-        "[forum]\nid = \"{id}\"\ntitle = \"Форум для проверок\"\ntimezone = \"Europe/Moscow\"\nprompt_window_seconds = 120\n"
+        "[forum]\nid = \"{id}\"\ntitle = \"Форум для проверок\"\ntimezone = \"Europe/Moscow\"\nprompt_window_seconds = 120\nprompt_margin_minutes = 60\n"
     );
     for n in 1..=2 {
         text += &format!(
@@ -225,5 +226,6 @@ mod tests {
         .unwrap();
         assert_eq!(forum.sessions.len(), 2);
         assert!(forum.sessions.iter().all(|s| s.window().contains(now)));
+        assert_eq!(forum.prompt_margin_ms, 60 * MINUTE, "no planned prompt during a test");
     }
 }

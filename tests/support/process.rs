@@ -62,3 +62,21 @@ pub async fn start(dir: &Path, db_url: &str, port: u16) -> ServerProcess {
     }
     panic!("the server did not become ready");
 }
+
+/// Makes an organiser account the documented way: `yavka create-organiser LOGIN --password-stdin`.
+pub fn create_organiser(dir: &Path, db_url: &str, login: &str, password: &str) {
+    use std::io::Write;
+    let mut create = yavka(dir, db_url, 0)
+        .args(["create-organiser", login, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("create-organiser starts");
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(create.wait().unwrap().success(), "create-organiser failed");
+}

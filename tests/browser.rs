@@ -1,0 +1,75 @@
+//! The pages in a real headless Chromium, against the real binary on the real clock, on
+//! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
+//! whole story of a prompt fired from the dashboard and answered in the player
+//! (`tests/browser/story.mjs`).
+//!
+//! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
+//! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
+//! `YAVKA_SCREENSHOTS=docs/screenshots cargo test --test browser`).
+
+mod common_browser;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common_browser::{ensure_browser_tools, repo_root};
+use support::TestDb;
+use support::process::{create_organiser, free_port, start};
+use yavka::domain::sim::live_forum_toml;
+
+const PASSWORD: &str = "browser-story-password";
+
+fn node(script: &str, base: &str, shots: &Path) {
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/browser").join(script))
+        .env("BASE", base)
+        .env("SCREENSHOTS", shots)
+        .env("ORG_LOGIN", "admin")
+        .env("ORG_PASSWORD", PASSWORD)
+        .output()
+        .expect("node starts");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{script}:\n{text}");
+    assert!(out.status.success(), "{script} failed:\n{text}");
+}
+
+async fn pages_work(db: &TestDb, shots: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    std::fs::write(
+        dir.path().join("forum.toml"),
+        live_forum_toml("browser-forum", now),
+    )
+    .unwrap();
+    let port = free_port();
+    let server = start(dir.path(), &db.url, port).await;
+    create_organiser(dir.path(), &db.url, "admin", PASSWORD);
+    let base = server.base.clone();
+    let shots = shots.to_owned();
+    tokio::task::spawn_blocking(move || {
+        node("smoke.mjs", &base, &shots);
+        node("story.mjs", &base, &shots);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_confirms_a_prompt_fired_from_the_dashboard() {
+    ensure_browser_tools();
+    let temp = tempfile::tempdir().unwrap();
+    for db in TestDb::all().await {
+        // The README's pictures are taken from the SQLite run; Postgres's go to a temp folder.
+        let shots = match std::env::var_os("YAVKA_SCREENSHOTS") {
+            Some(dir) if db.backend == "sqlite" => repo_root().join(PathBuf::from(dir)),
+            _ => temp.path().join(db.backend),
+        };
+        pages_work(&db, &shots).await;
+        db.drop().await;
+    }
+}

@@ -1,0 +1,189 @@
+// The end-to-end story in a real browser, against a running `yavka serve` whose forum has a
+// session going on now in hall-1 (tests/browser.rs starts one):
+//
+//   BASE=http://127.0.0.1:8080 ORG_LOGIN=admin ORG_PASSWORD=… SCREENSHOTS=/tmp/shots \
+//     node tests/browser/story.mjs
+//
+// A doctor registers on the front page and opens the player from the personal link; a second
+// viewer watches the same hall in a background tab. The organiser, in another browser context,
+// signs in, sees both viewers live and fires a prompt with the confirmation step. The doctor
+// answers it and sees the tally grow; the background tab gets the prompt with a blinking title
+// and a system notification; the dashboard counts the confirmation; the evidence trail shows it.
+// Exits non-zero when a check fails. Saves screenshots of each page (desktop and phone).
+
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const BASE = (process.env.BASE || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const SHOTS = process.env.SCREENSHOTS || '/tmp/yavka-shots';
+const LOGIN = process.env.ORG_LOGIN || 'admin';
+const PASSWORD = process.env.ORG_PASSWORD || '';
+const WAIT = { timeout: 15_000 };
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const failures = [];
+function check(cond, what) {
+  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!cond) failures.push(what);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required'],
+});
+
+const scriptErrors = [];
+async function newPage(name, options = {}) {
+  const context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 860 }, ...options });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => scriptErrors.push(`${name}: ${e}`));
+  return page;
+}
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+// A tab the viewer has put in the background: the page sees `document.hidden`, and the
+// notifications it raises are recorded (headless Chromium shows none).
+const HIDDEN_TAB = () => {
+  Object.defineProperty(document, 'hidden', { get: () => true });
+  Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' });
+  window.__notifications = [];
+  window.Notification = class {
+    static permission = 'granted';
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, options) { window.__notifications.push({ title, ...options }); }
+    close() {}
+  };
+};
+
+try {
+  // ---- 1. The doctor registers on the front page ----
+  const doctor = await newPage('doctor');
+  await doctor.goto(`${BASE}/`);
+  await doctor.locator('.session').first().waitFor(WAIT);
+  await doctor.fill('#name', 'Петрова Анна Сергеевна');
+  await doctor.fill('#email', 'anna.petrova@example.org');
+  await doctor.fill('#phone', '+7 916 555-12-34');
+  await doctor.check('input[name=education][value=higher]');
+  await doctor.fill('#specialty-search', 'рентген');
+  await doctor.selectOption('#specialty', { label: 'рентгенология' });
+  await doctor.check('#consent_personal_data');
+  await doctor.check('#consent_terms');
+  await doctor.click('#submit');
+  await doctor.locator('#reg-done').waitFor({ state: 'visible', ...WAIT });
+  const link = await doctor.inputValue('#personal-link');
+  check(/\/watch\?token=[0-9a-f]{48}/.test(link), 'registration gives a personal link');
+  await shot(doctor, 'registered');
+
+  // ---- 2. She opens the player: connected, counting, tally shown ----
+  await doctor.click('#open-link');
+  await doctor.waitForURL(/\/watch\?token=/, WAIT);
+  await doctor.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
+  check(await doctor.isVisible('#player'), 'the player opens from the personal link');
+  check((await doctor.textContent('#status-text')).includes('засчитывается'), `the status line says time is counted: «${await doctor.textContent('#status-text')}»`);
+  await doctor.locator('#tally-body').waitFor({ state: 'visible', ...WAIT });
+  const confirmedBefore = Number(await doctor.textContent('#t-confirmed'));
+  check(confirmedBefore === 0, 'no confirmations yet');
+
+  // ---- 3. A second viewer watches hall-1 in a background tab ----
+  const reg = await fetch(`${BASE}/api/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Козлов Илья Петрович', email: 'kozlov@example.org', phone: '+79167770011',
+      education: 'higher', specialty: 'рентгенология', consent_personal_data: true, consent_terms: true }),
+  });
+  check(reg.status === 201, `a second viewer registers over the API (${reg.status})`);
+  const { token } = await reg.json();
+  const background = await newPage('background');
+  await background.addInitScript(HIDDEN_TAB);
+  await background.goto(`${BASE}/watch?token=${token}&hall=hall-1`);
+  await background.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
+
+  // ---- 4. The organiser signs in and sees both viewers live ----
+  const org = await newPage('organiser', { viewport: { width: 1366, height: 900 } });
+  await org.goto(`${BASE}/org`);
+  await org.locator('#login').waitFor({ state: 'visible', ...WAIT });
+  await org.fill('#login-name', LOGIN);
+  await org.fill('#login-password', 'wrong-password');
+  await org.click('#login-submit');
+  await org.locator('#login-status:not([hidden])').waitFor(WAIT);
+  check(await org.isHidden('#dash'), 'a wrong password does not open the dashboard');
+  await org.fill('#login-password', PASSWORD);
+  await org.click('#login-submit');
+  await org.locator('#dash').waitFor({ state: 'visible', ...WAIT });
+  const hall1 = org.locator('.hall-stat').first();
+  await hall1.locator('.big-number', { hasText: /^2$/ }).waitFor(WAIT);
+  check(true, 'the dashboard shows 2 viewers live in hall-1');
+
+  // ---- 5. The organiser fires a prompt, with the confirmation step ----
+  await hall1.getByRole('button', { name: 'Запросить подтверждение сейчас' }).click();
+  await org.locator('#confirm-dialog[open]').waitFor(WAIT);
+  check((await org.textContent('#confirm-text')).includes('Зал №1'), 'firing asks for confirmation naming the hall');
+  await org.click('#confirm-yes');
+  await org.locator('#live-status', { hasText: 'Окно подтверждения отправлено' }).waitFor(WAIT);
+
+  // ---- 6. The doctor answers it; the tally grows ----
+  await doctor.locator('#prompt[open]').waitFor(WAIT);
+  const ask = (await doctor.textContent('#prompt-ask strong')).trim();
+  const buttons = doctor.locator('#prompt-answers button');
+  check(await buttons.count() >= 2, 'the prompt offers several answers, not one button');
+  await shot(doctor, 'player-prompt');
+  const wrong = (await buttons.allTextContents()).find((t) => t.trim() !== ask);
+  await buttons.filter({ hasText: new RegExp(`^${wrong}$`) }).click();
+  await doctor.locator('#prompt-msg', { hasText: 'неверный' }).waitFor(WAIT);
+  check(true, 'a wrong answer is refused with a message and the prompt stays open');
+  await buttons.filter({ hasText: new RegExp(`^${ask}$`) }).click();
+  await doctor.locator('#t-confirmed', { hasText: String(confirmedBefore + 1) }).waitFor(WAIT);
+  check(true, 'after the right answer the tally shows one more confirmation');
+  await doctor.locator('#prompt').waitFor({ state: 'hidden', ...WAIT });
+  await shot(doctor, 'player');
+
+  // ---- 7. The background tab got the prompt and called for attention ----
+  await background.locator('#prompt[open]').waitFor(WAIT);
+  check(true, 'the hidden tab shows the prompt too');
+  const notes = await background.evaluate(() => window.__notifications);
+  check(notes.length === 1 && notes[0].title === 'Подтвердите участие', `the hidden tab raised a system notification (${JSON.stringify(notes)})`);
+  const titles = new Set();
+  for (let i = 0; i < 8; i++) { titles.add(await background.title()); await background.waitForTimeout(250); }
+  check(titles.size >= 2, `the hidden tab's title blinks (${[...titles].join(' | ')})`);
+
+  // ---- 8. The dashboard counts the confirmation ----
+  await org.locator('#prompts-body tr', { hasText: '50%' }).waitFor(WAIT);
+  const row = (await org.locator('#prompts-body tr').first().locator('td').allTextContents()).map((t) => t.trim());
+  check(row[2] === '2' && row[3] === '1', `the prompt row says shown to 2, confirmed by 1 (${row.join(' | ')})`);
+  await shot(org, 'dashboard');
+
+  // ---- 9. The organiser finds the doctor and opens her evidence trail ----
+  await org.fill('#q', 'Петрова');
+  await org.click('#search-form button[type=submit]');
+  const found = org.locator('#viewers-body tr', { hasText: 'Петрова Анна Сергеевна' });
+  await found.waitFor(WAIT);
+  await found.getByRole('button').first().click();
+  await org.locator('#evidence').waitFor({ state: 'visible', ...WAIT });
+  await org.locator('#evidence-body', { hasText: 'подтверждено' }).waitFor(WAIT);
+  check(true, 'the evidence trail shows the confirmed prompt');
+  await shot(org, 'dashboard-evidence');
+
+  // ---- 10. The phone layout of the player ----
+  const phone = await newPage('phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await phone.goto(link);
+  await phone.locator('#status[data-state]:not([data-state=offline])').waitFor({ state: 'attached', ...WAIT });
+  await phone.locator('#tally-body').waitFor({ state: 'visible', ...WAIT });
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `the player fits a phone's width (overflow ${overflow}px)`);
+  await shot(phone, 'player-phone');
+} catch (e) {
+  check(false, `story stopped: ${e.message.split('\n')[0]}`);
+}
+
+check(scriptErrors.length === 0, `no script errors${scriptErrors.length ? `: ${scriptErrors.join('; ')}` : ''}`);
+await browser.close();
+console.log(`screenshots: ${SHOTS}`);
+if (failures.length) {
+  console.error(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
