@@ -149,10 +149,7 @@ pub(super) async fn run(
         _live: live,
     }));
     state.lock().expect("viewer lock").apply(&connect);
-    hub.publish_logged(&BusEvent::Viewer {
-        viewer: viewer.id.clone(),
-        event: connect,
-    });
+    hub.publish_viewer_event(&viewer.id, connect);
     hub.load_viewer(&viewer.id, &state).await;
     if let Err(e) = hub.ensure_prompts().await {
         tracing::warn!(error = %e, "could not load the day's prompts");
@@ -433,11 +430,13 @@ impl Ctx {
     async fn confirm(&self, prompt: &str, answer: &str) -> Result<(), ErrorCode> {
         let hub = &self.hub;
         let now = hub.now();
-        let entry = hub
-            .lock_prompts()
-            .get(prompt)
-            .cloned()
-            .ok_or(ErrorCode::UnknownPrompt)?;
+        let mut entry = hub.lock_prompts().get(prompt).cloned();
+        if entry.is_none() {
+            // Fired on another node while the broker was away? The store knows every prompt.
+            hub.catch_up_prompts(true).await;
+            entry = hub.lock_prompts().get(prompt).cloned();
+        }
+        let entry = entry.ok_or(ErrorCode::UnknownPrompt)?;
         if !entry.open_at(now) {
             return Err(ErrorCode::PromptClosed);
         }
@@ -482,10 +481,7 @@ impl Ctx {
         if let Some(p) = hub.lock_prompts().get_mut(prompt) {
             p.confirmed += 1;
         }
-        hub.publish_logged(&BusEvent::Viewer {
-            viewer: self.viewer.clone(),
-            event,
-        });
+        hub.publish_viewer_event(&self.viewer, event);
         self.reply(ServerMsg::Confirmed {
             prompt: prompt.to_owned(),
         })
@@ -545,10 +541,7 @@ impl Cleanup {
             metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
         }
         let changed = self.state.lock().expect("viewer lock").apply(&event);
-        hub.publish_logged(&BusEvent::Viewer {
-            viewer: self.viewer.clone(),
-            event,
-        });
+        hub.publish_viewer_event(&self.viewer, event);
         if changed {
             hub.viewer_changed(&self.viewer, None, None);
         }
@@ -623,6 +616,15 @@ impl Hub {
             // The tally shown may be short until the next connection; the log is intact.
             Err(e) => tracing::warn!(viewer, error = %e, "could not load a viewer's events"),
         }
+    }
+
+    /// Tells every node about one of `viewer`'s recorded events, caused here.
+    fn publish_viewer_event(&self, viewer: &str, event: Event) {
+        self.publish_logged(&BusEvent::Viewer {
+            viewer: viewer.to_owned(),
+            event,
+            node: self.node().to_owned(),
+        });
     }
 
     fn publish_logged(&self, event: &BusEvent) {
