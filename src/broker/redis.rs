@@ -150,33 +150,25 @@ async fn send_loop(
     let mut dropped: u64 = 0;
     let mut batch = Vec::with_capacity(PIPELINE);
     while outbox.recv_many(&mut batch, PIPELINE).await > 0 {
-        if conn.is_none() && Instant::now() >= retry_at {
-            match timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await {
-                Ok(Ok(c)) => conn = Some(c),
-                Ok(Err(e)) => tracing::debug!(error = %e, "Redis sender: cannot connect"),
-                Err(_) => tracing::debug!("Redis sender: connect timed out"),
-            }
+        // Two tries: a connection from before a Redis restart fails only when used, and the
+        // batch then goes out on a fresh one. Between reconnection attempts the batch waits
+        // (the outbox fills meanwhile, boundedly) rather than being dropped unsent.
+        let mut sent = false;
+        for _ in 0..2 {
             if conn.is_none() {
-                retry_at = Instant::now() + RETRY_MIN;
+                tokio::time::sleep_until(retry_at).await;
+                conn = connect(&client).await;
+                if conn.is_none() {
+                    retry_at = Instant::now() + RETRY_MIN;
+                }
             }
+            let Some(c) = conn.as_mut() else { break };
+            if publish(c, &channel, &node, &batch).await {
+                sent = true;
+                break;
+            }
+            conn = None;
         }
-        let sent = match conn.as_mut() {
-            Some(c) => {
-                let mut pipe = redis::pipe();
-                for msg in &batch {
-                    pipe.publish(&channel, encode(&node, msg)).ignore();
-                }
-                match timeout(PUBLISH_TIMEOUT, pipe.query_async::<()>(c)).await {
-                    Ok(Ok(())) => true,
-                    Ok(Err(e)) => {
-                        tracing::debug!(error = %e, "Redis sender: publish failed");
-                        false
-                    }
-                    Err(_) => false,
-                }
-            }
-            None => false,
-        };
         if sent {
             if let Some(since) = down_since.take() {
                 tracing::info!(
@@ -187,8 +179,6 @@ async fn send_loop(
                 dropped = 0;
             }
         } else {
-            conn = None;
-            retry_at = retry_at.max(Instant::now() + RETRY_MIN);
             dropped += batch.len() as u64;
             metrics::counter!("yavka_broker_dropped_total", "reason" => "redis_down")
                 .increment(batch.len() as u64);
@@ -202,6 +192,40 @@ async fn send_loop(
             }
         }
         batch.clear();
+    }
+}
+
+async fn connect(client: &redis::Client) -> Option<redis::aio::MultiplexedConnection> {
+    match timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await {
+        Ok(Ok(c)) => Some(c),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "Redis sender: cannot connect");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("Redis sender: connect timed out");
+            None
+        }
+    }
+}
+
+async fn publish(
+    conn: &mut redis::aio::MultiplexedConnection,
+    channel: &str,
+    node: &str,
+    batch: &[BusMessage],
+) -> bool {
+    let mut pipe = redis::pipe();
+    for msg in batch {
+        pipe.publish(channel, encode(node, msg)).ignore();
+    }
+    match timeout(PUBLISH_TIMEOUT, pipe.query_async::<()>(conn)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "Redis sender: publish failed");
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -111,7 +111,14 @@ impl Hub {
         };
         for node in gone {
             tracing::warn!(%node, "a node went silent; its connections count as closed here");
-            let states: Vec<_> = self.0.viewers.lock().expect("viewers lock").clone().into_iter().collect();
+            let states: Vec<_> = self
+                .0
+                .viewers
+                .lock()
+                .expect("viewers lock")
+                .clone()
+                .into_iter()
+                .collect();
             for (viewer, state) in states {
                 let changed = state.lock().expect("viewer lock").close_node(&node);
                 if changed {
@@ -175,13 +182,21 @@ impl Hub {
     pub(super) async fn catch_up_prompts(&self, throttled: bool) {
         {
             let mut c = self.lock_cluster();
-            if throttled && c.last_catch_up.is_some_and(|t| t.elapsed() < CATCH_UP_EVERY) {
+            if throttled
+                && c.last_catch_up
+                    .is_some_and(|t| t.elapsed() < CATCH_UP_EVERY)
+            {
                 return;
             }
             c.last_catch_up = Some(Instant::now());
         }
         let (day_start, _) = day_bounds(&self.0.forum, self.now());
-        let events = match self.0.store.prompts_since(&self.0.forum.id, day_start).await {
+        let events = match self
+            .0
+            .store
+            .prompts_since(&self.0.forum.id, day_start)
+            .await
+        {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read prompts back from the store");
@@ -205,7 +220,9 @@ impl Hub {
                     self.fan_out_prompt(prompt, hall, e.ts, *closes);
                     shown += 1;
                 } else {
-                    self.lock_prompts().add(prompt, hall, e.ts, *closes).fanned_out = true;
+                    self.lock_prompts()
+                        .add(prompt, hall, e.ts, *closes)
+                        .fanned_out = true;
                 }
             }
         }
