@@ -36,13 +36,18 @@ impl Cluster {
     async fn start(db: &TestDb) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let now = jiff::Timestamp::now().as_millisecond();
-        std::fs::write(dir.path().join("forum.toml"), live_forum_toml(FORUM, now)).unwrap();
+        std::fs::write(
+            dir.path().join("forum.toml"),
+            live_forum_toml(FORUM, now) + &overdue_session(now),
+        )
+        .unwrap();
         let redis = RedisProcess::start().await;
         let url = redis.url();
         let env = [("REDIS_URL", url.as_str())];
-        // The first node migrates the database and loads the forum; the others join it.
-        let first = start_with(dir.path(), &db.url, free_port(), &env).await;
-        let (second, third) = tokio::join!(
+        // All three at once on an empty database, as an orchestrator would start them: they
+        // race to migrate, load the forum and fire the overdue planned prompts.
+        let (first, second, third) = tokio::join!(
+            start_with(dir.path(), &db.url, free_port(), &env),
             start_with(dir.path(), &db.url, free_port(), &env),
             start_with(dir.path(), &db.url, free_port(), &env)
         );
@@ -147,6 +152,28 @@ impl Cluster {
     }
 }
 
+/// A session in `hall-3` whose two planned prompts are all overdue when the nodes start (it
+/// began almost three hours ago; the one-hour margin keeps them out of its last hour), so
+/// every node's prompter wants to fire them late at once.
+fn overdue_session(now: i64) -> String {
+    let local = |t: i64| {
+        jiff::Timestamp::from_millisecond(t)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let minute = 60_000;
+    format!(
+        "\n[[hall]]\nid = \"hall-3\"\ntitle = \"Зал №3\"\nstream_url = \"https://example.org/hall-3.m3u8\"\n\
+         \n[[session]]\nid = \"overdue\"\nhall = \"hall-3\"\ntitle = \"Сессия с просроченными окнами\"\n\
+         starts = \"{}\"\nends = \"{}\"\ncredits = 1\nmin_minutes = 30\nprompts = 2\nprompts_required = 1\n\
+         audience.higher = [\"рентгенология\"]\n",
+        local(now - 170 * minute),
+        local(now + 4 * minute)
+    )
+}
+
 fn hall<'a>(stats: &'a Value, id: &str) -> &'a Value {
     stats["halls"]
         .as_array()
@@ -199,6 +226,32 @@ async fn everyone_gets_once(viewers: &mut [Viewer], id: &str) -> Vec<Value> {
 async fn one_forum_on_three_nodes() {
     let db = TestDb::postgres().await;
     let mut c = Cluster::start(&db).await;
+
+    // The overdue planned prompts were fired once each, by whichever node claimed them.
+    let overdue = async || {
+        let store = Store::connect(&c.db).await.unwrap();
+        let mut fired: Vec<String> = store
+            .events(FORUM, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::Prompt { prompt, hall, .. } if hall == "hall-3" => Some(prompt),
+                _ => None,
+            })
+            .collect();
+        store.close().await;
+        fired.sort();
+        fired
+    };
+    for _ in 0..100 {
+        if overdue().await.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(overdue().await, ["overdue-1", "overdue-2"], "each planned prompt fired once");
 
     // Six viewers in hall-1, two on each node.
     let mut tokens = Vec::new();

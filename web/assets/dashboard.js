@@ -125,8 +125,11 @@ async function poll() {
     renderPrompts(hub.prompts, stats.now);
     renderUpcoming(stats.upcoming || []);
     addSample(stats.now, hub.halls);
-    $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}`;
-    if ($('live-status').dataset.kind === 'error') say($('live-status'), '');
+    const nodes = stats.hub?.nodes ?? 1;
+    $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}${nodes > 1 ? ` · серверов: ${nodes}` : ''}`;
+    if (stats.hub?.broker_connected === false) {
+      say($('live-status'), 'Нет связи между серверами (Redis): зрители на связи и учёт идёт, но окна подтверждения с этого сервера видят только его зрители, а цифры — только его.', 'error');
+    } else if ($('live-status').dataset.kind === 'error') say($('live-status'), '');
   } catch (e) {
     if (e.status === 401) { showLogin(); return; }
     say($('live-status'), `Статистика не обновляется: ${e.message}`, 'error');
