@@ -251,7 +251,11 @@ async fn one_forum_on_three_nodes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(overdue().await, ["overdue-1", "overdue-2"], "each planned prompt fired once");
+    assert_eq!(
+        overdue().await,
+        ["overdue-1", "overdue-2"],
+        "each planned prompt fired once"
+    );
 
     // Six viewers in hall-1, two on each node.
     let mut tokens = Vec::new();
