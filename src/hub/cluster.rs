@@ -252,5 +252,10 @@ pub(super) async fn heartbeat(hub: std::sync::Weak<super::Inner>) {
             tracing::debug!(error = %e, "could not publish this node's figures");
         }
         hub.drop_silent_nodes();
+        metrics::gauge!("yavka_broker_connected").set(if hub.0.broker.connected() {
+            1.0
+        } else {
+            0.0
+        });
     }
 }

@@ -74,7 +74,7 @@ impl Default for HubSettings {
             rate_per_sec: 5,
             rate_burst: 20,
             max_connections: 19_000,
-            read_buffer: 4096,
+            read_buffer: 1024,
             write_buffer: 4096,
             max_write_buffer: 65_536,
         }
@@ -244,7 +244,8 @@ impl Hub {
         }
     }
 
-    /// Runs one viewer's socket in `hall` until it closes.
+    /// Opens one viewer's socket in `hall`; once it is live it runs in a task of its own until
+    /// it closes, and this returns.
     pub async fn serve(
         &self,
         socket: WebSocket,

@@ -16,6 +16,18 @@ pub struct ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        if std::env::var_os("YAVKA_SERVER_WRAPPER").is_some() {
+            // A profiler writes its report only when the server exits by itself.
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            for _ in 0..600 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -31,7 +43,16 @@ pub fn free_port() -> u16 {
 
 /// `yavka` run in `dir` with `dir/forum.toml`, the given database and port.
 pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yavka"));
+    // YAVKA_SERVER_WRAPPER="valgrind --tool=massif" runs the server under a profiler.
+    let mut cmd = match std::env::var("YAVKA_SERVER_WRAPPER") {
+        Ok(wrapper) if !wrapper.trim().is_empty() => {
+            let mut words = wrapper.split_whitespace();
+            let mut cmd = Command::new(words.next().unwrap());
+            cmd.args(words).arg(env!("CARGO_BIN_EXE_yavka"));
+            cmd
+        }
+        _ => Command::new(env!("CARGO_BIN_EXE_yavka")),
+    };
     cmd.current_dir(dir)
         .env("YAVKA__SERVER__PORT", port.to_string())
         .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
@@ -76,7 +97,7 @@ pub async fn start_with(
         base: format!("http://127.0.0.1:{port}"),
         port,
     };
-    for _ in 0..400 {
+    for _ in 0..1200 {
         if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
             && r.status().is_success()
         {
