@@ -1,5 +1,5 @@
 //! The real `yavka` binary as a child process on the real clock, for the crash test and the
-//! hub benchmark (which includes this file by path).
+//! load benchmark (which includes `tests/support` by path).
 
 #![allow(dead_code)]
 
@@ -42,7 +42,18 @@ pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
 
 /// Starts `yavka serve` and waits until `/readyz` answers.
 pub async fn start(dir: &Path, db_url: &str, port: u16) -> ServerProcess {
+    start_with_env(dir, db_url, port, &[]).await
+}
+
+/// The same with more environment variables (`REDIS_URL`, `YAVKA__HUB__…`), for the load bench.
+pub async fn start_with_env(
+    dir: &Path,
+    db_url: &str,
+    port: u16,
+    env: &[(String, String)],
+) -> ServerProcess {
     let child = yavka(dir, db_url, port)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("serve")
         .stdout(Stdio::null())
         .spawn()
