@@ -35,7 +35,7 @@ pub fn raise_nofile() -> (u64, u64) {
             }
         }
     }
-    (lim.rlim_cur as u64, lim.rlim_max as u64)
+    (lim.rlim_cur, lim.rlim_max)
 }
 
 /// A `Key: value kB` field of a /proc file (status, meminfo, smaps_rollup), in KiB; 0 if absent.
