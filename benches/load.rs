@@ -52,7 +52,7 @@ use tokio::sync::{mpsc, watch};
 
 use generator::{Collector, Command, ViewerSpec, WorkerConfig, WorkerReady, WorkerResult};
 use support::TestDb;
-use support::process::{ServerProcess, free_port, start_with_env};
+use support::process::{ServerProcess, free_port, start_with};
 use sys::{mono_ns, rss_kib, rss_split_kib};
 use yavka::api::auth::{hash_password, new_token, token_hash};
 use yavka::domain::forum::Education;
@@ -335,12 +335,13 @@ async fn start_yavka(opts: &Options, dir: &Path, db: &TestDb, forum: &str) -> Ta
     if nodes > 1 {
         env.push(("REDIS_URL".into(), opts.redis_url.clone()));
     }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut procs = Vec::new();
     let mut servers = Vec::new();
     // One after another: each start-up syncs the forum into the shared store.
     for node in 0..nodes {
         let port = free_port();
-        let server = start_with_env(dir, &db.url, port, &env).await;
+        let server = start_with(dir, &db.url, port, &env).await;
         println!(
             "yavka node {node}: pid {}, port {port}, open-file limit {}",
             server.child.id(),

@@ -72,7 +72,15 @@ impl App {
                 max_delay_ms: settings.writer.max_delay_ms,
             },
         );
-        let broker = Broker::memory(settings.broker.capacity);
+        let broker = match &settings.broker.redis_url {
+            None => Broker::memory(settings.broker.capacity),
+            Some(url) => {
+                let node = crate::api::auth::new_token()[..16].to_owned();
+                tracing::info!(%node, "messages between nodes go through Redis");
+                Broker::redis(url, &forum.id, &node, settings.broker.capacity)
+                    .map_err(|e| anyhow::anyhow!(e))?
+            }
+        };
         let hub = Hub::new(
             forum.clone(),
             store.clone(),

@@ -1,7 +1,8 @@
 //! The pages in a real headless Chromium, against the real binary on the real clock, on
 //! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
 //! whole story of a prompt fired from the dashboard and answered in the player
-//! (`tests/browser/story.mjs`).
+//! (`tests/browser/story.mjs`), and the player riding out a server restart
+//! (`tests/browser/reconnect.mjs`).
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
 //! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
@@ -11,11 +12,14 @@ mod common_browser;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use common_browser::{ensure_browser_tools, repo_root};
 use support::TestDb;
-use support::process::{create_organiser, free_port, start};
+use support::process::{ServerProcess, create_organiser, free_port, start};
 use yavka::domain::sim::live_forum_toml;
 
 const PASSWORD: &str = "browser-story-password";
@@ -50,13 +54,54 @@ async fn pages_work(db: &TestDb, shots: &Path) {
     let server = start(dir.path(), &db.url, port).await;
     create_organiser(dir.path(), &db.url, "admin", PASSWORD);
     let base = server.base.clone();
-    let shots = shots.to_owned();
+    let to = shots.to_owned();
     tokio::task::spawn_blocking(move || {
-        node("smoke.mjs", &base, &shots);
-        node("story.mjs", &base, &shots);
+        node("smoke.mjs", &base, &to);
+        node("story.mjs", &base, &to);
     })
     .await
     .unwrap();
+    server_goes_away(server, dir.path(), &db.url, shots).await;
+}
+
+/// The server is killed under a watching viewer and started again: `reconnect.mjs` checks the
+/// page at each step, told by lines on its stdin.
+async fn server_goes_away(server: ServerProcess, dir: &Path, db_url: &str, shots: &Path) {
+    let mut script = tokio::process::Command::new("node")
+        .arg(repo_root().join("tests/browser/reconnect.mjs"))
+        .env("BASE", &server.base)
+        .env("SCREENSHOTS", shots)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    let mut stdin = script.stdin.take().unwrap();
+    let mut out = BufReader::new(script.stdout.take().unwrap()).lines();
+    let mut said = String::new();
+    let mut until = async |word: &str| {
+        let wait = async {
+            while let Some(line) = out.next_line().await.unwrap() {
+                said += &format!("{line}\n");
+                if line == word {
+                    return;
+                }
+            }
+        };
+        let ok = tokio::time::timeout(Duration::from_secs(60), wait).await;
+        assert!(ok.is_ok(), "reconnect.mjs did not say {word}");
+    };
+    until("READY").await;
+    let port = server.port;
+    drop(server); // killed
+    stdin.write_all(b"KILLED\n").await.unwrap();
+    until("OFFLINE").await;
+    let _again = start(dir, db_url, port).await;
+    stdin.write_all(b"RESTARTED\n").await.unwrap();
+    until("DONE").await;
+    let status = script.wait().await.unwrap();
+    println!("reconnect.mjs:\n{said}");
+    assert!(status.success(), "reconnect.mjs failed:\n{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

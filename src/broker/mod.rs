@@ -1,22 +1,30 @@
 //! The broker: how the hubs of several nodes tell each other what happened.
 //!
 //! Every node's hub publishes what it causes (a prompt fired, a viewer's connection opened or
-//! closed, a confirm, a revoked link) and subscribes to everything, routing each message to its
-//! own sockets. Today there is one in-process implementation; Redis pub/sub will be another
-//! variant of [`Broker`] and the hub will not change. Enum dispatch rather than a `dyn` trait:
-//! the set of backends is closed and known, and `subscribe` returns a concrete type.
+//! closed, a confirm, a revoked link, its live figures) and subscribes to everything, routing
+//! each message to its own sockets. Two backends: in-process ([`Broker::memory`], one node) and
+//! Redis pub/sub ([`Broker::redis`], any number of nodes). Both deliver a node's own messages
+//! to it at once through an in-process channel, so a node works the same while Redis is down;
+//! only other nodes' news is missing then, and the subscription says so with
+//! [`RecvError::Gap`] when Redis returns, so the hub can catch up from the store.
+//!
+//! Enum dispatch rather than a `dyn` trait: the set of backends is closed and known.
+
+mod redis;
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-/// What a message is about; a backend with real channels (Redis) maps each to one channel.
+pub use self::redis::RedisBroker;
+
+/// What a message is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// Everything addressed to the viewers of one hall (prompts).
     Hall(String),
     /// Everything about one viewer (their connections, confirms, revocation).
     Viewer(String),
-    /// Forum-wide news.
+    /// Forum-wide news (nodes' live figures).
     Forum,
 }
 
@@ -40,15 +48,26 @@ pub enum RecvError {
     /// The subscriber fell behind and this many messages were lost for it.
     #[error("subscriber lagged behind by {0} messages")]
     Lagged(u64),
+    /// The connection to other nodes was lost and is back: their messages in between are lost.
+    #[error("messages from other nodes may have been lost while the broker was unreachable")]
+    Gap,
     /// The broker is gone; no message will ever come.
     #[error("broker closed")]
     Closed,
+}
+
+/// What the in-process channel carries to subscribers.
+#[derive(Debug, Clone)]
+enum Delivery {
+    Message(BusMessage),
+    Gap,
 }
 
 /// Publish/subscribe between the hubs of all nodes; cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Broker {
     Memory(MemoryBroker),
+    Redis(RedisBroker),
 }
 
 impl Broker {
@@ -57,17 +76,42 @@ impl Broker {
         Broker::Memory(MemoryBroker::new(capacity))
     }
 
-    /// Publishes to every subscriber, this node's included.
+    /// A broker through Redis at `url`, shared by every node of `forum`. Returns at once: it
+    /// connects (and reconnects) in the background, and works locally meanwhile.
+    pub fn redis(url: &str, forum: &str, node: &str, capacity: usize) -> Result<Broker, String> {
+        RedisBroker::start(url, forum, node, capacity).map(Broker::Redis)
+    }
+
+    /// Publishes to every subscriber, this node's included. Never waits: a network backend
+    /// queues the message (boundedly) for its sender task.
     pub fn publish(&self, msg: BusMessage) -> Result<(), BrokerError> {
         match self {
             Broker::Memory(b) => b.publish(msg),
+            Broker::Redis(b) => b.publish(msg),
         }
     }
 
     /// Everything published from now on.
     pub fn subscribe(&self) -> Subscription {
+        Subscription(match self {
+            Broker::Memory(b) => b.local.subscribe(),
+            Broker::Redis(b) => b.local.subscribe(),
+        })
+    }
+
+    /// This node's name on the bus (random per process).
+    pub fn node(&self) -> &str {
         match self {
-            Broker::Memory(b) => Subscription::Memory(b.tx.subscribe()),
+            Broker::Memory(b) => &b.node,
+            Broker::Redis(b) => &b.node,
+        }
+    }
+
+    /// Whether messages reach other nodes right now (always for the in-process broker).
+    pub fn connected(&self) -> bool {
+        match self {
+            Broker::Memory(_) => true,
+            Broker::Redis(b) => b.connected(),
         }
     }
 }
@@ -75,37 +119,39 @@ impl Broker {
 /// A broker inside one process: a tokio broadcast channel.
 #[derive(Debug, Clone)]
 pub struct MemoryBroker {
-    tx: broadcast::Sender<BusMessage>,
+    local: broadcast::Sender<Delivery>,
+    node: std::sync::Arc<str>,
 }
 
 impl MemoryBroker {
     pub fn new(capacity: usize) -> MemoryBroker {
-        let (tx, _) = broadcast::channel(capacity.max(1));
-        MemoryBroker { tx }
+        let (local, _) = broadcast::channel(capacity.max(1));
+        MemoryBroker {
+            local,
+            node: "local".into(),
+        }
     }
 
     fn publish(&self, msg: BusMessage) -> Result<(), BrokerError> {
         // No subscriber is not an error: nobody needed the message.
-        let _ = self.tx.send(msg);
+        let _ = self.local.send(Delivery::Message(msg));
         Ok(())
     }
 }
 
 /// The receiving end of [`Broker::subscribe`].
 #[derive(Debug)]
-pub enum Subscription {
-    Memory(broadcast::Receiver<BusMessage>),
-}
+pub struct Subscription(broadcast::Receiver<Delivery>);
 
 impl Subscription {
     /// The next message. A lagging subscriber gets [`RecvError::Lagged`] once and then the
     /// oldest message still buffered: the caller decides what losing messages means.
     pub async fn recv(&mut self) -> Result<BusMessage, RecvError> {
-        match self {
-            Subscription::Memory(rx) => rx.recv().await.map_err(|e| match e {
-                broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
-                broadcast::error::RecvError::Closed => RecvError::Closed,
-            }),
+        match self.0.recv().await {
+            Ok(Delivery::Message(m)) => Ok(m),
+            Ok(Delivery::Gap) => Err(RecvError::Gap),
+            Err(broadcast::error::RecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => Err(RecvError::Closed),
         }
     }
 }

@@ -226,6 +226,10 @@ mod tests {
         .unwrap();
         assert_eq!(forum.sessions.len(), 2);
         assert!(forum.sessions.iter().all(|s| s.window().contains(now)));
-        assert_eq!(forum.prompt_margin_ms, 60 * MINUTE, "no planned prompt during a test");
+        assert_eq!(
+            forum.prompt_margin_ms,
+            60 * MINUTE,
+            "no planned prompt during a test"
+        );
     }
 }

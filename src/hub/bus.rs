@@ -6,6 +6,8 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::HallStats;
+use super::cluster::PromptCount;
 use crate::broker::{BusMessage, Topic};
 use crate::domain::log::Event;
 use crate::domain::time::Millis;
@@ -20,10 +22,22 @@ pub enum BusEvent {
         ts: Millis,
         closes: Millis,
     },
-    /// One of `viewer`'s connect, disconnect or confirm events (already recorded).
-    Viewer { viewer: String, event: Event },
+    /// One of `viewer`'s connect, disconnect or confirm events (already recorded), caused on
+    /// `node` (empty from nodes of older versions).
+    Viewer {
+        viewer: String,
+        event: Event,
+        #[serde(default)]
+        node: String,
+    },
     /// `viewer`'s link was revoked: close their sockets everywhere.
     Revoked { viewer: String },
+    /// A node's live figures, every few seconds; also its sign of life.
+    NodeStats {
+        node: String,
+        halls: Vec<HallStats>,
+        prompts: Vec<PromptCount>,
+    },
 }
 
 impl BusEvent {
@@ -33,6 +47,7 @@ impl BusEvent {
             BusEvent::Viewer { viewer, .. } | BusEvent::Revoked { viewer } => {
                 Topic::Viewer(viewer.clone())
             }
+            BusEvent::NodeStats { .. } => Topic::Forum,
         }
     }
 
@@ -65,6 +80,7 @@ mod tests {
             BusEvent::Viewer {
                 viewer: "v".into(),
                 event: Event::new(3, EventBody::Disconnect { conn: "c".into() }),
+                node: "n1".into(),
             },
             BusEvent::Revoked { viewer: "v".into() },
         ];

@@ -37,11 +37,15 @@ pub(super) async fn listen(
                 Err(e) => tracing::warn!(error = %e, "unreadable broker message ignored"),
             },
             Err(RecvError::Lagged(n)) => {
-                // Lost prompts or viewer events: tabs of this node may miss a prompt or show a
-                // stale tally until their next event. The log itself is complete.
+                // Lost prompts or viewer events: prompts are read back from the store; tabs
+                // may show a stale tally until their next event. The log itself is complete.
                 tracing::warn!(lost = n, "hub fell behind the broker");
                 metrics::counter!("yavka_ws_errors_total", "reason" => "broker_lagged")
                     .increment(n);
+                tokio::spawn(async move { hub.catch_up_prompts(false).await });
+            }
+            Err(RecvError::Gap) => {
+                tokio::spawn(async move { hub.catch_up_prompts(false).await });
             }
             Err(RecvError::Closed) => return,
         }
@@ -57,11 +61,22 @@ impl Hub {
                 ts,
                 closes,
             } => self.fan_out_prompt(&prompt, &hall, ts, closes),
-            BusEvent::Viewer { viewer, event } => {
+            BusEvent::Viewer {
+                viewer,
+                event,
+                node,
+            } => {
                 let Some(state) = self.viewer_state(&viewer) else {
                     return;
                 };
-                let changed = state.lock().expect("viewer lock").apply(&event);
+                let changed = {
+                    let mut st = state.lock().expect("viewer lock");
+                    let changed = st.apply(&event);
+                    if let EventBody::Connect { conn, .. } = &event.body {
+                        st.set_node(conn, &node);
+                    }
+                    changed
+                };
                 if changed {
                     let confirmed = match &event.body {
                         EventBody::Confirm { prompt, .. } => Some(prompt.as_str()),
@@ -71,11 +86,16 @@ impl Hub {
                 }
             }
             BusEvent::Revoked { viewer } => self.close_viewer(&viewer, REVOKED),
+            BusEvent::NodeStats {
+                node,
+                halls,
+                prompts,
+            } => self.on_node_stats(node, halls, prompts),
         }
     }
 
     /// Sends a prompt to every local connection of its hall, once per node, serialised once.
-    fn fan_out_prompt(&self, id: &str, hall: &str, ts: i64, closes: i64) {
+    pub(super) fn fan_out_prompt(&self, id: &str, hall: &str, ts: i64, closes: i64) {
         let msg = {
             let mut book = self.lock_prompts();
             let entry = book.add(id, hall, ts, closes);

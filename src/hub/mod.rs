@@ -13,6 +13,7 @@
 
 pub mod bus;
 pub mod challenge;
+mod cluster;
 mod connection;
 pub mod limits;
 mod listener;
@@ -113,11 +114,15 @@ pub struct Admission {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HubStats {
+    /// Nodes whose figures are included (this one and those heard from recently).
+    pub nodes: usize,
+    /// Whether this node hears the other nodes now (always true without Redis).
+    pub broker_connected: bool,
     pub halls: Vec<HallStats>,
     pub prompts: Vec<PromptEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HallStats {
     pub hall: String,
     /// Distinct viewers with a live connection in this hall on this node.
@@ -144,6 +149,8 @@ struct Inner {
     /// A std mutex: never held across await.
     prompts: Mutex<PromptBook>,
     prompts_loaded: OnceCell<()>,
+    /// Other nodes' figures. A std mutex: never held across await.
+    cluster: Mutex<cluster::Cluster>,
     /// Pending "prompt closed" tally pushes: hall → the instant they are for.
     tally_pushes: Mutex<HashMap<String, Millis>>,
     /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
@@ -186,6 +193,7 @@ impl Hub {
             viewers: Mutex::default(),
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
+            cluster: Mutex::default(),
             tally_pushes: Mutex::default(),
             live: watch::channel(0).0,
             stopping: watch::channel(false).0,
@@ -195,6 +203,7 @@ impl Hub {
             subscription,
             hub.0.stopping.subscribe(),
         ));
+        tokio::spawn(cluster::heartbeat(Arc::downgrade(&hub.0)));
         hub
     }
 
@@ -301,10 +310,9 @@ impl Hub {
         Ok(info)
     }
 
-    /// What this node holds now.
-    pub fn stats(&self) -> HubStats {
-        let halls = self
-            .0
+    /// This node's own hall figures.
+    fn local_halls(&self) -> Vec<HallStats> {
+        self.0
             .forum
             .halls
             .iter()
@@ -317,9 +325,12 @@ impl Hub {
                     connections: c.connections,
                 }
             })
-            .collect();
-        let prompts = self.lock_prompts().entries().to_vec();
-        HubStats { halls, prompts }
+            .collect()
+    }
+
+    /// This node's name on the broker.
+    pub fn node(&self) -> &str {
+        self.0.broker.node()
     }
 
     /// Closes every socket of `viewer` on every node with 4401 (their link was replaced).

@@ -23,6 +23,9 @@ pub struct LiveConn {
     /// Latest sign of life known here (heartbeat or confirm).
     pub last_seen: Millis,
     pub closed_at: Option<Millis>,
+    /// The node holding it, when heard through the broker (not for connections loaded from
+    /// the store), so that a node's death closes its connections here.
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +74,7 @@ impl ViewerLive {
                         start: e.ts,
                         last_seen: e.ts,
                         closed_at: None,
+                        node: None,
                     },
                 );
                 true
@@ -113,6 +117,28 @@ impl ViewerLive {
             }
             EventBody::Viewer { .. } | EventBody::Prompt { .. } => false,
         }
+    }
+
+    /// Notes which node holds `conn`.
+    pub fn set_node(&mut self, conn: &str, node: &str) {
+        if let Some(c) = self.conn_mut(conn)
+            && !node.is_empty()
+        {
+            c.node = Some(node.to_owned());
+        }
+    }
+
+    /// Closes the open connections held by `node` at their last sign of life known here;
+    /// true when one was closed.
+    pub fn close_node(&mut self, node: &str) -> bool {
+        let mut changed = false;
+        for c in &mut self.conns {
+            if c.closed_at.is_none() && c.node.as_deref() == Some(node) {
+                c.closed_at = Some(c.last_seen);
+                changed = true;
+            }
+        }
+        changed
     }
 
     fn conn(&self, id: &str) -> Option<&LiveConn> {

@@ -8,7 +8,8 @@
 // viewer watches the same hall in a background tab. The organiser, in another browser context,
 // signs in, sees both viewers live and fires a prompt with the confirmation step. The doctor
 // answers it and sees the tally grow; the background tab gets the prompt with a blinking title
-// and a system notification; the dashboard counts the confirmation; the evidence trail shows it.
+// and a system notification; the dashboard counts the confirmation; a second tab in another
+// hall pauses the first, which offers to continue there; the evidence trail shows it all.
 // Exits non-zero when a check fails. Saves screenshots of each page (desktop and phone).
 
 import { createRequire } from 'node:module';
@@ -148,7 +149,7 @@ try {
   const notes = await background.evaluate(() => window.__notifications);
   check(notes.length === 1 && notes[0].title === 'Подтвердите участие', `the hidden tab raised a system notification (${JSON.stringify(notes)})`);
   const titles = new Set();
-  for (let i = 0; i < 8; i++) { titles.add(await background.title()); await background.waitForTimeout(250); }
+  for (let i = 0; i < 12; i++) { titles.add(await background.title()); await background.waitForTimeout(250); }
   check(titles.size >= 2, `the hidden tab's title blinks (${[...titles].join(' | ')})`);
 
   // ---- 8. The dashboard counts the confirmation ----
@@ -156,6 +157,21 @@ try {
   const row = (await org.locator('#prompts-body tr').first().locator('td').allTextContents()).map((t) => t.trim());
   check(row[2] === '2' && row[3] === '1', `the prompt row says shown to 2, confirmed by 1 (${row.join(' | ')})`);
   await shot(org, 'dashboard');
+
+  // ---- 8b. She opens hall 2 in a second tab: the first pauses and offers to continue ----
+  const second = await doctor.context().newPage();
+  second.on('pageerror', (e) => scriptErrors.push(`second tab: ${e}`));
+  await second.goto(`${link}&hall=hall-2`);
+  await second.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
+  await doctor.locator('#paused').waitFor({ state: 'visible', ...WAIT });
+  check((await doctor.textContent('#paused-h')).includes('Зал №2'), 'the older tab says where she is watching now');
+  check((await doctor.getAttribute('#status', 'data-state')) === 'idle', 'the older tab says its time is not counted');
+  await shot(doctor, 'player-paused');
+  await doctor.click('#watch-here');
+  await doctor.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
+  await second.locator('#paused').waitFor({ state: 'visible', ...WAIT });
+  check(true, '«Смотреть здесь» moves the counting back, and the other tab pauses');
+  await second.close();
 
   // ---- 9. The organiser finds the doctor and opens her evidence trail ----
   await org.fill('#q', 'Петрова');

@@ -19,7 +19,9 @@ pub fn repo_root() -> PathBuf {
 /// Installs Chromium (apt) and web/'s npm packages (`npm ci`) when they are absent.
 pub fn ensure_browser_tools() {
     if !Path::new(CHROMIUM).exists() {
-        eprintln!("browser tools: {CHROMIUM} is missing; running apt-get update && apt-get install -y chromium");
+        eprintln!(
+            "browser tools: {CHROMIUM} is missing; running apt-get update && apt-get install -y chromium"
+        );
         run(
             Command::new("sh").args(["-c", "apt-get update && apt-get install -y chromium"]),
             "install Chromium: run `apt-get update && apt-get install -y chromium` as root",
@@ -31,7 +33,10 @@ pub fn ensure_browser_tools() {
     }
     let web = repo_root().join("web");
     if !web.join("node_modules/playwright-core").exists() {
-        eprintln!("browser tools: web/node_modules/playwright-core is missing; running npm ci in {}", web.display());
+        eprintln!(
+            "browser tools: web/node_modules/playwright-core is missing; running npm ci in {}",
+            web.display()
+        );
         run(
             Command::new("npm").arg("ci").current_dir(&web),
             "install playwright-core: run `npm ci` in web/ (Node.js and npm must be installed)",

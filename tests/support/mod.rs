@@ -189,4 +189,5 @@ async fn ensure_postgres_running() {
     }
 }
 pub mod process;
+pub mod redis;
 pub mod server;

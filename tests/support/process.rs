@@ -42,20 +42,33 @@ pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
 
 /// Starts `yavka serve` and waits until `/readyz` answers.
 pub async fn start(dir: &Path, db_url: &str, port: u16) -> ServerProcess {
-    start_with_env(dir, db_url, port, &[]).await
+    start_with(dir, db_url, port, &[]).await
 }
 
-/// The same with more environment variables (`REDIS_URL`, `YAVKA__HUB__…`), for the load bench.
-pub async fn start_with_env(
+/// [`start`] with extra environment variables (e.g. `REDIS_URL` for a node of a cluster).
+pub async fn start_with(
     dir: &Path,
     db_url: &str,
     port: u16,
-    env: &[(String, String)],
+    env: &[(&str, &str)],
 ) -> ServerProcess {
-    let child = yavka(dir, db_url, port)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+    // YAVKA_TEST_SERVER_LOGS=DIR keeps each server's log (at info) in DIR/node-PORT.log.
+    let stdout = match std::env::var_os("YAVKA_TEST_SERVER_LOGS") {
+        Some(logs) => {
+            std::fs::create_dir_all(&logs).unwrap();
+            let file = std::fs::File::create(Path::new(&logs).join(format!("node-{port}.log")));
+            Stdio::from(file.unwrap())
+        }
+        None => Stdio::null(),
+    };
+    let mut cmd = yavka(dir, db_url, port);
+    if std::env::var_os("YAVKA_TEST_SERVER_LOGS").is_some() {
+        cmd.env("RUST_LOG", "info");
+    }
+    let child = cmd
+        .envs(env.iter().copied())
         .arg("serve")
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .spawn()
         .expect("the server starts");
     let server = ServerProcess {

@@ -218,11 +218,7 @@ impl TestApp {
     }
 
     pub async fn connect(&self, token: &str, hall: &str) -> Viewer {
-        let url = format!("ws://127.0.0.1:{}/ws?token={token}&hall={hall}", self.port);
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connects");
-        Viewer { ws }
+        Viewer::open(self.port, token, hall).await
     }
 
     /// Fires every planned prompt due at `t` after moving the clock there.
@@ -266,6 +262,30 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Opens a viewer's websocket to the server on `port`.
+    pub async fn open(port: u16, token: &str, hall: &str) -> Viewer {
+        let url = format!("ws://127.0.0.1:{port}/ws?token={token}&hall={hall}");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
+        Viewer { ws }
+    }
+
+    /// The next message if one arrives within `ms` (pings are answered meanwhile).
+    pub async fn within(&mut self, ms: u64) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(serde_json::from_str(&t).expect("JSON"));
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                    return Some(json!({"type": "__closed"}));
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
     /// The next JSON message (pings are answered by the library), within five seconds.
     pub async fn next(&mut self) -> Value {
         loop {

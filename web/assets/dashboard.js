@@ -125,8 +125,11 @@ async function poll() {
     renderPrompts(hub.prompts, stats.now);
     renderUpcoming(stats.upcoming || []);
     addSample(stats.now, hub.halls);
-    $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}`;
-    if ($('live-status').dataset.kind === 'error') say($('live-status'), '');
+    const nodes = stats.hub?.nodes ?? 1;
+    $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}${nodes > 1 ? ` · серверов: ${nodes}` : ''}`;
+    if (stats.hub?.broker_connected === false) {
+      say($('live-status'), 'Нет связи между серверами (Redis): зрители на связи и учёт идёт, но окна подтверждения с этого сервера видят только его зрители, а цифры — только его.', 'error');
+    } else if ($('live-status').dataset.kind === 'error') say($('live-status'), '');
   } catch (e) {
     if (e.status === 401) { showLogin(); return; }
     say($('live-status'), `Статистика не обновляется: ${e.message}`, 'error');
@@ -224,7 +227,13 @@ function drawChart() {
     height: 260,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz), // the axis in the forum's zone
     scales: { y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.1))] } },
-    axes: [{}, { label: 'зрителей' }],
+    // Russian 24-hour labels in the forum's zone; seconds only while the chart spans minutes.
+    axes: [{
+      values: (_u, splits) => {
+        const clock = splits.at(-1) - splits[0] < 600 ? clockSecondsIn(tz) : clockIn(tz);
+        return splits.map((s) => clock(s * 1000));
+      },
+    }, { label: 'зрителей' }],
     series: [
       { label: 'Время', value: (_u, v) => (v == null ? '—' : clockSecondsIn(tz)(v * 1000)) },
       ...state.programme.halls.map((h, i) => ({ label: h.title, stroke: HALL_COLOURS[i % HALL_COLOURS.length], width: 2 })),

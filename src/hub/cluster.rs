@@ -1,0 +1,256 @@
+//! What one node knows of the others: their live figures, whether they are still alive, and
+//! catching up on prompts this node did not hear about.
+//!
+//! Every node publishes its figures every [`STATS_EVERY`]; that message doubles as its
+//! heartbeat. The dashboard's figures are the sum over the nodes heard from recently. A node
+//! silent for [`NODE_GONE_AFTER`] is taken for dead: its connections are closed in the live
+//! state of this node's viewers (at their last sign of life known here), so an older tab here
+//! is not kept paused by a tab that no longer exists. The log needs no such step: the rules
+//! already count a dead node's connections up to their last recorded sign of life.
+//!
+//! Prompts missed while the broker was away (or lost to a lagging subscription) are read back
+//! from the store, where every prompt is recorded before it is published.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::bus::BusEvent;
+use super::prompts::PromptEntry;
+use super::{HallStats, Hub, HubStats, day_bounds};
+use crate::domain::log::EventBody;
+use crate::domain::time::Millis;
+
+pub const STATS_EVERY: Duration = Duration::from_secs(2);
+pub const NODE_GONE_AFTER: Duration = Duration::from_secs(10);
+/// The fallback for a confirm of an unknown prompt reads the store at most this often.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+
+/// A prompt's figures on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptCount {
+    pub id: String,
+    pub hall: String,
+    pub ts: Millis,
+    pub closes: Millis,
+    pub delivered: u64,
+    pub confirmed: u64,
+}
+
+/// Another node's latest figures, and when they arrived (this node's monotonic clock).
+#[derive(Debug)]
+pub(super) struct Peer {
+    heard: Instant,
+    halls: Vec<HallStats>,
+    prompts: Vec<PromptCount>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Cluster {
+    peers: HashMap<String, Peer>,
+    /// Highest sum of viewers seen per hall, across nodes.
+    peaks: HashMap<String, usize>,
+    last_catch_up: Option<Instant>,
+}
+
+impl Hub {
+    /// This node's figures, as published to the others.
+    pub(super) fn node_stats_event(&self) -> BusEvent {
+        BusEvent::NodeStats {
+            node: self.node().to_owned(),
+            halls: self.local_halls(),
+            prompts: self
+                .lock_prompts()
+                .entries()
+                .iter()
+                .map(|p| PromptCount {
+                    id: p.id.clone(),
+                    hall: p.hall.clone(),
+                    ts: p.ts,
+                    closes: p.closes,
+                    delivered: p.delivered,
+                    confirmed: p.confirmed,
+                })
+                .collect(),
+        }
+    }
+
+    pub(super) fn on_node_stats(
+        &self,
+        node: String,
+        halls: Vec<HallStats>,
+        prompts: Vec<PromptCount>,
+    ) {
+        if node == self.node() {
+            return;
+        }
+        let peer = Peer {
+            heard: Instant::now(),
+            halls,
+            prompts,
+        };
+        self.lock_cluster().peers.insert(node, peer);
+    }
+
+    /// Forgets nodes not heard from for [`NODE_GONE_AFTER`] and closes their connections in
+    /// this node's viewer states.
+    pub(super) fn drop_silent_nodes(&self) {
+        let gone: Vec<String> = {
+            let mut c = self.lock_cluster();
+            let gone: Vec<String> = c
+                .peers
+                .iter()
+                .filter(|(_, p)| p.heard.elapsed() > NODE_GONE_AFTER)
+                .map(|(n, _)| n.clone())
+                .collect();
+            for n in &gone {
+                c.peers.remove(n);
+            }
+            gone
+        };
+        for node in gone {
+            tracing::warn!(%node, "a node went silent; its connections count as closed here");
+            let states: Vec<_> = self
+                .0
+                .viewers
+                .lock()
+                .expect("viewers lock")
+                .clone()
+                .into_iter()
+                .collect();
+            for (viewer, state) in states {
+                let changed = state.lock().expect("viewer lock").close_node(&node);
+                if changed {
+                    self.viewer_changed(&viewer, None, None);
+                }
+            }
+        }
+    }
+
+    /// The figures of every node heard from recently, this one included.
+    pub fn stats(&self) -> HubStats {
+        let mut halls = self.local_halls();
+        let mut prompts: Vec<PromptEntry> = self.lock_prompts().entries().to_vec();
+        let mut c = self.lock_cluster();
+        let mut nodes = 1;
+        for peer in c.peers.values() {
+            if peer.heard.elapsed() > NODE_GONE_AFTER {
+                continue;
+            }
+            nodes += 1;
+            for h in &peer.halls {
+                if let Some(mine) = halls.iter_mut().find(|m| m.hall == h.hall) {
+                    mine.viewers += h.viewers;
+                    mine.connections += h.connections;
+                }
+            }
+            for p in &peer.prompts {
+                match prompts.iter_mut().find(|m| m.id == p.id) {
+                    Some(mine) => {
+                        mine.delivered += p.delivered;
+                        mine.confirmed += p.confirmed;
+                    }
+                    None => prompts.push(PromptEntry {
+                        id: p.id.clone(),
+                        hall: p.hall.clone(),
+                        ts: p.ts,
+                        closes: p.closes,
+                        delivered: p.delivered,
+                        confirmed: p.confirmed,
+                        fanned_out: false,
+                    }),
+                }
+            }
+        }
+        for h in &mut halls {
+            let peak = c.peaks.entry(h.hall.clone()).or_default();
+            *peak = (*peak).max(h.viewers).max(h.peak_viewers);
+            h.peak_viewers = *peak;
+        }
+        HubStats {
+            nodes,
+            broker_connected: self.0.broker.connected(),
+            halls,
+            prompts,
+        }
+    }
+
+    /// Reads the day's prompts back from the store and shows those still open that this node
+    /// never heard of. `throttled`: skip when another catch-up ran within a second (the
+    /// fallback of a confirm for an unknown prompt, which a client could repeat).
+    pub(super) async fn catch_up_prompts(&self, throttled: bool) {
+        {
+            let mut c = self.lock_cluster();
+            if throttled
+                && c.last_catch_up
+                    .is_some_and(|t| t.elapsed() < CATCH_UP_EVERY)
+            {
+                return;
+            }
+            c.last_catch_up = Some(Instant::now());
+        }
+        let (day_start, _) = day_bounds(&self.0.forum, self.now());
+        let events = match self
+            .0
+            .store
+            .prompts_since(&self.0.forum.id, day_start)
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read prompts back from the store");
+                return;
+            }
+        };
+        let now = self.now();
+        let mut shown = 0;
+        for e in &events {
+            if let EventBody::Prompt {
+                prompt,
+                hall,
+                closes,
+            } = &e.body
+            {
+                let known = self.lock_prompts().get(prompt).is_some();
+                if known {
+                    continue;
+                }
+                if *closes > now {
+                    self.fan_out_prompt(prompt, hall, e.ts, *closes);
+                    shown += 1;
+                } else {
+                    self.lock_prompts()
+                        .add(prompt, hall, e.ts, *closes)
+                        .fanned_out = true;
+                }
+            }
+        }
+        if shown > 0 {
+            tracing::info!(shown, "prompts missed on the broker shown from the store");
+        }
+    }
+
+    fn lock_cluster(&self) -> std::sync::MutexGuard<'_, Cluster> {
+        self.0.cluster.lock().expect("cluster lock")
+    }
+}
+
+/// Publishes this node's figures and checks for silent nodes until the hub stops.
+pub(super) async fn heartbeat(hub: std::sync::Weak<super::Inner>) {
+    let mut tick = tokio::time::interval(STATS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = hub.upgrade() else { return };
+        let hub = Hub(inner);
+        if *hub.0.stopping.borrow() {
+            return;
+        }
+        let event = hub.node_stats_event();
+        if let Err(e) = hub.publish(&event) {
+            tracing::debug!(error = %e, "could not publish this node's figures");
+        }
+        hub.drop_silent_nodes();
+    }
+}
