@@ -17,6 +17,8 @@
 //! - `--only yavka|bare`: measure one of the two; `--server-env KEY=VALUE` (repeatable): extra
 //!   environment for the yavka servers, e.g. `YAVKA__HUB__READ_BUFFER=1024` or
 //!   `MALLOC_ARENA_MAX=2`, for memory experiments;
+//! - `--confirm-spread-ms D`: each viewer confirms after a random pause of up to D ms (default
+//!   0: on arrival, the worst case, where confirms compete with the fan-out);
 //! - `--sources S` (default 4: 127.0.0.2 …), `--per-worker M` (default 10000 viewers per
 //!   generator process), `--connect-parallel P` (default 200), `--timeout-secs T` (default 60).
 //!
@@ -77,6 +79,7 @@ struct Options {
     sources: usize,
     per_worker: usize,
     connect_parallel: usize,
+    confirm_spread_ms: u64,
     timeout: Duration,
 }
 
@@ -94,6 +97,7 @@ impl Options {
             sources: 4,
             per_worker: 10_000,
             connect_parallel: 200,
+            confirm_spread_ms: 0,
             timeout: Duration::from_secs(60),
         };
         let mut it = args.iter();
@@ -126,6 +130,7 @@ impl Options {
                 "--sources" => o.sources = number(value()).clamp(1, 250),
                 "--per-worker" => o.per_worker = number(value()).clamp(1, 19_000),
                 "--connect-parallel" => o.connect_parallel = number(value()),
+                "--confirm-spread-ms" => o.confirm_spread_ms = number(value()) as u64,
                 "--timeout-secs" => o.timeout = Duration::from_secs(number(value()) as u64),
                 // `cargo bench` passes `--bench`; libtest-style filters are not used here.
                 "--bench" => {}
@@ -594,6 +599,7 @@ async fn measure(opts: &Options, target: &Target) -> Figures {
             })
             .collect(),
         connect_parallel: nodes,
+        confirm_spread_ms: 0,
     };
     generator::spawn_viewers(&warm, &tx, &stop_rx);
     drop(tx);
@@ -645,6 +651,7 @@ async fn measure(opts: &Options, target: &Target) -> Figures {
             servers: target.servers.clone(),
             viewers: chunk.to_vec(),
             connect_parallel: parallel,
+            confirm_spread_ms: opts.confirm_spread_ms,
         };
         workers.push(Worker::spawn(&config).await);
     }
@@ -786,6 +793,12 @@ async fn run(opts: Options) {
             "in-process broker".into()
         }
     );
+    if opts.confirm_spread_ms > 0 {
+        println!(
+            "viewers confirm after a random pause of up to {} ms",
+            opts.confirm_spread_ms
+        );
+    }
     if !opts.server_env.is_empty() {
         println!("extra server environment: {:?}", opts.server_env);
     }
@@ -837,8 +850,14 @@ fn report(opts: &Options, machine: &str, results: &[Figures]) {
     let (ours, bare) = (find("yavka"), find("bare"));
     println!();
     println!(
-        "=== load: {} viewers, {} node(s) ===",
-        opts.viewers, opts.nodes
+        "=== load: {} viewers, {} node(s), confirms {} ===",
+        opts.viewers,
+        opts.nodes,
+        if opts.confirm_spread_ms > 0 {
+            format!("spread over {} ms", opts.confirm_spread_ms)
+        } else {
+            "on arrival".to_owned()
+        }
     );
     println!("machine: {machine}");
     let cols: Vec<&Figures> = [ours, bare].into_iter().flatten().collect();
@@ -1037,7 +1056,10 @@ fn report(opts: &Options, machine: &str, results: &[Figures]) {
             "recorded": f.recorded, "all_recorded": f.every_confirm_recorded(),
         })
     };
-    let mut line = json!({"viewers": opts.viewers, "nodes": opts.nodes, "machine": machine});
+    let mut line = json!({
+        "viewers": opts.viewers, "nodes": opts.nodes, "machine": machine,
+        "confirm_spread_ms": opts.confirm_spread_ms,
+    });
     for f in &cols {
         line[f.name] = json_of(f);
     }

@@ -43,6 +43,10 @@ pub struct WorkerConfig {
     pub viewers: Vec<ViewerSpec>,
     /// Connections being opened at once by this worker.
     pub connect_parallel: usize,
+    /// Each viewer confirms after a random pause of up to this long (0: at once), as people
+    /// do, so that confirms need not compete with the fan-out they answer.
+    #[serde(default)]
+    pub confirm_spread_ms: u64,
 }
 
 /// First line of a worker: its connections are open (or failed).
@@ -163,6 +167,7 @@ async fn connect_from(
 pub async fn viewer(
     spec: ViewerSpec,
     server: SocketAddr,
+    confirm_spread_ms: u64,
     permits: Arc<Semaphore>,
     reports: mpsc::UnboundedSender<Report>,
     mut stop: watch::Receiver<bool>,
@@ -257,6 +262,10 @@ pub async fn viewer(
                 let id = v["id"].as_str().unwrap_or_default().to_owned();
                 if !seen.insert(id.clone()) {
                     continue; // the same prompt twice: the protocol says deduplicate
+                }
+                if confirm_spread_ms > 0 {
+                    let pause = rand::random_range(0..confirm_spread_ms);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
                 let answer = v["challenge"]["ask"].as_str().unwrap_or_default();
                 let confirm =
@@ -466,6 +475,7 @@ pub fn spawn_viewers(
         tokio::spawn(viewer(
             spec.clone(),
             server,
+            config.confirm_spread_ms,
             permits.clone(),
             reports.clone(),
             stop.clone(),
