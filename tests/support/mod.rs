@@ -70,8 +70,13 @@ impl TestDb {
     }
 
     pub async fn postgres() -> TestDb {
+        TestDb::postgres_named("yavka_t").await
+    }
+
+    /// A fresh Postgres database `<prefix>_<random hex>` (the load bench uses `yavka_bench`).
+    pub async fn postgres_named(prefix: &str) -> TestDb {
         ensure_postgres_running().await;
-        let name = format!("yavka_t_{:016x}", rand::random::<u64>());
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
         let mut admin = admin_connection().await;
         admin
             .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))

@@ -1,5 +1,5 @@
 //! The real `yavka` binary as a child process on the real clock, for the crash test and the
-//! hub benchmark (which includes this file by path).
+//! load benchmark (which includes `tests/support` by path).
 
 #![allow(dead_code)]
 
