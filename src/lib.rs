@@ -5,6 +5,7 @@
 //!   configuration, the attendance log, the rules engine, prompt schedules and НМО codes. No I/O,
 //!   no clock reads: time is always passed in.
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
+//! - [`reports`]: exports, certificates and evidence reports, as plain functions over data.
 //! - [`cli`]: the `yavka` command line.
 
 pub mod api;
@@ -14,8 +15,8 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod domain;
-pub mod export;
 pub mod hub;
 pub mod prompter;
+pub mod reports;
 pub mod settings;
 pub mod store;
