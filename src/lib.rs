@@ -6,6 +6,7 @@
 //!   no clock reads: time is always passed in.
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
 //! - [`reports`]: exports, certificates and evidence reports, as plain functions over data.
+//! - [`mail`]: the outbox worker that e-mails personal links and certificates over SMTP.
 //! - [`cli`]: the `yavka` command line.
 
 pub mod api;
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod hub;
+pub mod mail;
 pub mod prompter;
 pub mod reports;
 pub mod settings;
