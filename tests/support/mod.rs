@@ -185,3 +185,4 @@ async fn ensure_postgres_running() {
 }
 pub mod process;
 pub mod server;
+pub mod smtp;
