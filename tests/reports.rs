@@ -404,6 +404,12 @@ async fn verify_story(app: &TestApp, f: &Played, backend: &str) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
+    let (status, html) = page(format!("{}/verify?code=АВС-DEF123456", app.base)).await;
+    assert_eq!(
+        status, 400,
+        "{backend}: Cyrillic look-alikes survive the redirect"
+    );
+    assert!(html.contains("кириллическая"), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,7 +25,7 @@ pub async fn send_links(
     Ok(Json(json!({
         "kind": LINK, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
-            "в очередь поставлено писем: {}; остальным {} ссылка уже отправлялась",
+            "в очередь поставлено писем: {}; ещё {} — уже в очереди или отправлены раньше",
             q.queued, q.recipients - q.queued
         ),
     })))
@@ -46,7 +46,7 @@ pub async fn send_certificates(
     Ok(Json(json!({
         "kind": CERTIFICATE, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
-            "в очередь поставлено свидетельств: {}; остальным {} свидетельство с теми же кодами уже отправлялось",
+            "в очередь поставлено свидетельств: {}; ещё {} с теми же кодами — уже в очереди или отправлены раньше",
             q.queued, q.recipients - q.queued
         ),
     })))

@@ -37,8 +37,20 @@ fn wants_json(headers: &HeaderMap, q: &VerifyQuery) -> bool {
 pub async fn form(Query(q): Query<VerifyQuery>) -> Response {
     match q.code.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
-            let safe: String = code.chars().filter(|c| c.is_alphanumeric()).collect();
-            Redirect::to(&format!("/verify/{safe}")).into_response()
+            // Letters and digits only (Cyrillic look-alikes kept, so the code page can name
+            // them), percent-encoded: a Location header is ASCII.
+            let mut path = String::from("/verify/");
+            for c in code.chars().filter(|c| c.is_alphanumeric()).take(32) {
+                if c.is_ascii() {
+                    path.push(c);
+                } else {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        path.push_str(&format!("%{b:02X}"));
+                    }
+                }
+            }
+            Redirect::to(&path).into_response()
         }
         _ => page(
             StatusCode::OK,

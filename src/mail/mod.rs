@@ -17,6 +17,7 @@ pub mod smtp;
 pub mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 use tokio::sync::Notify;
 
@@ -43,6 +44,8 @@ struct Inner {
     worker: String,
     /// Wakes the worker when letters are queued, instead of waiting for the next poll.
     wake: Notify,
+    /// When stale claims were last looked for (they are rare: a worker died mid-letter).
+    last_sweep: AtomicI64,
 }
 
 /// What a "send" action queued.
@@ -78,6 +81,7 @@ impl Mailer {
                 public_url,
                 worker,
                 wake: Notify::new(),
+                last_sweep: AtomicI64::new(i64::MIN),
             }),
         })
     }

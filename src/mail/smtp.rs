@@ -115,11 +115,15 @@ fn smtp_error_ru(e: &lettre::transport::smtp::Error) -> String {
     } else {
         "не удалось связаться с SMTP-сервером"
     };
-    // lettre's Display is one line; its source (io error, server text) follows with ": ".
+    // lettre's Display is one line and sometimes already quotes its source; add each cause
+    // (io error, server text) only when it says something new.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        detail.push_str(&format!(": {s}"));
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(&format!(": {text}"));
+        }
         source = s.source();
     }
     format!("{what} ({detail})")

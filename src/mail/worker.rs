@@ -5,6 +5,7 @@
 //! more parallelism would buy little and risk a block. Several processes may run workers on
 //! one database; claiming in the store makes sure each letter goes to one of them.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -61,9 +62,15 @@ impl Mailer {
         let now = i.clock.now();
         // A claim older than this belongs to a worker that died mid-letter.
         let lease = (i.settings.timeout_secs as i64 * 4 * SECOND).max(10 * 60 * SECOND);
-        let stale = i.store.requeue_stale_mail(forum, now - lease, now).await?;
-        if stale > 0 {
-            tracing::warn!(letters = stale, "mail: stale claims queued again");
+        if now.saturating_sub(i.last_sweep.load(Ordering::Relaxed)) >= 60 * SECOND {
+            i.last_sweep.store(now, Ordering::Relaxed);
+            let stale = i.store.requeue_stale_mail(forum, now - lease, now).await?;
+            if stale > 0 {
+                tracing::warn!(letters = stale, "mail: stale claims queued again");
+            }
+        }
+        if !i.store.mail_due(forum, now).await? {
+            return Ok(Round::default());
         }
         let batch = i
             .store

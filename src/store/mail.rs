@@ -96,6 +96,20 @@ impl Store {
         Ok(added)
     }
 
+    /// Whether any letter is due by `now`: a read, so an idle worker's polling never takes
+    /// SQLite's write lock.
+    pub async fn mail_due(&self, forum: &str, now: Millis) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT id FROM mail_outbox WHERE forum = $1 AND status = 'queued' \
+             AND next_attempt_at <= $2 LIMIT 1",
+        )
+        .bind(forum)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Claims up to `limit` letters due by `now` for `worker`: each moves from `queued` to
     /// `sending` with one more attempt. No two workers ever claim the same letter.
     pub async fn claim_mail(
