@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::domain::forum::Forum;
 use crate::domain::forum::catalogue::Catalogue;
 use crate::hub::Hub;
+use crate::mail::Mailer;
 use crate::prompter::Prompter;
 use crate::settings::Settings;
 use crate::store::{EventWriter, Store, WriterConfig};
@@ -97,6 +98,14 @@ impl App {
             .with_context(|| format!("не удалось занять адрес {address}"))?;
         let port = listener.local_addr()?.port();
         let public_url = settings.public_url(port);
+        let mailer = Mailer::new(
+            store.clone(),
+            forum.clone(),
+            clock.clone(),
+            settings.mail.clone(),
+            public_url.clone(),
+        )
+        .context("настройки почты ([mail])")?;
         let state = AppState {
             forum,
             catalogue: Arc::new(Catalogue::shipped()),
@@ -108,6 +117,7 @@ impl App {
             metrics: metrics_handle(),
             public_url,
             codes_lock: Arc::new(tokio::sync::Mutex::new(())),
+            mailer,
         };
         Ok(App {
             listener,
@@ -142,6 +152,7 @@ impl App {
         let prompter_task = tokio::spawn(prompter.run(Duration::from_millis(500), async move {
             let _ = prompter_stop.wait_for(|s| *s).await;
         }));
+        let mail_task = tokio::spawn(state.mailer.clone().run(stop_rx.clone()));
         let hub = state.hub.clone();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         let app = router(state.clone());
@@ -159,6 +170,10 @@ impl App {
             tracing::warn!("HTTP connections did not finish within the grace period");
         }
         let _ = prompter_task.await;
+        // The mail worker finishes the letter in hand and hands back the rest of its batch.
+        if tokio::time::timeout(grace, mail_task).await.is_err() {
+            tracing::warn!("the mail worker did not stop within the grace period");
+        }
         // The writer ends once every handle (the hub's, the state's) is gone.
         drop(hub);
         drop(state);

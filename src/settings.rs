@@ -22,6 +22,7 @@ pub struct Settings {
     pub writer: WriterSettings,
     pub organiser: OrganiserSettings,
     pub broker: BrokerSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +75,57 @@ pub struct BrokerSettings {
     pub redis_url: Option<String>,
     /// Messages buffered per subscriber before it counts as lagging.
     pub capacity: usize,
+}
+
+/// SMTP and the outbox worker. The password is never in the file: `password_env` names the
+/// environment variable that holds it, so the settings can be printed and committed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none` (plain SMTP, for a relay on the same host), `starttls` or `tls`.
+    pub tls: String,
+    /// Login for SMTP AUTH; empty: no authentication.
+    pub user: String,
+    /// Name of the environment variable holding the SMTP password.
+    pub password_env: String,
+    /// `Name <address>` the letters come from.
+    pub from: String,
+    /// Letters sent per second at most (SMTP relays throttle bulk senders).
+    pub per_second: u32,
+    /// Attempts before a letter is marked failed; transient SMTP errors are retried.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled after each failed attempt.
+    pub retry_base_secs: u64,
+    /// Longest wait between retries.
+    pub retry_max_secs: u64,
+    /// Give up on one SMTP conversation after this long.
+    pub timeout_secs: u64,
+    /// How often the worker looks for due letters.
+    pub poll_ms: u64,
+    /// Letters claimed per round.
+    pub batch: u32,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 25,
+            tls: "none".into(),
+            user: String::new(),
+            password_env: "YAVKA_SMTP_PASSWORD".into(),
+            from: "Явка <noreply@localhost>".into(),
+            per_second: 5,
+            max_attempts: 5,
+            retry_base_secs: 60,
+            retry_max_secs: 3_600,
+            timeout_secs: 30,
+            poll_ms: 1_000,
+            batch: 20,
+        }
+    }
 }
 
 impl Default for ServerSettings {

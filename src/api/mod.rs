@@ -1,5 +1,6 @@
 //! The HTTP API: viewers' registration and personal links, the websocket entry, the
-//! organiser's JSON API, and health and metrics.
+//! organiser's JSON API, exports, certificates and mail, the public code check, and health
+//! and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
 //! Every error goes through [`error::ApiError`].
@@ -7,9 +8,12 @@
 pub mod auth;
 pub mod error;
 mod health;
+mod mail;
 mod organiser;
 mod pages;
+mod reports;
 mod results;
+mod verify;
 pub mod viewers;
 mod ws;
 
@@ -25,6 +29,7 @@ use crate::clock::Clock;
 use crate::domain::forum::Forum;
 use crate::domain::forum::catalogue::Catalogue;
 use crate::hub::Hub;
+use crate::mail::Mailer;
 use crate::prompter::Prompter;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -46,6 +51,8 @@ pub struct AppState {
     /// Code issuance and pool imports run one at a time on this node; the store's unique
     /// constraints guard across nodes.
     pub codes_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Queues letters; its worker is run by the app.
+    pub mailer: Mailer,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -64,7 +71,19 @@ pub fn router(state: AppState) -> Router {
         .route("/results", get(results::session_results))
         .route("/results.csv", get(results::results_csv))
         .route("/codes/pool", post(results::import_pool))
-        .route("/codes/issue", post(results::issue_codes));
+        .route("/codes/issue", post(results::issue_codes))
+        .route("/export.csv", get(reports::export_csv))
+        .route("/export.xlsx", get(reports::export_xlsx))
+        .route("/summary", get(reports::summary))
+        .route(
+            "/viewers/{id}/certificate.pdf",
+            get(reports::certificate_pdf),
+        )
+        .route("/viewers/{id}/report", get(reports::evidence_report))
+        .route("/mail/links", post(mail::send_links))
+        .route("/mail/certificates", post(mail::send_certificates))
+        .route("/mail/log", get(mail::log))
+        .route("/mail/{id}/resend", post(mail::resend));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -74,6 +93,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/catalogue", get(viewers::catalogue))
         .route("/api/register", post(viewers::register))
         .route("/api/me", get(viewers::me))
+        .route("/api/me/certificate.pdf", get(reports::my_certificate))
+        .route("/verify", get(verify::form))
+        .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)
         .merge(pages::routes())
         .layer(DefaultBodyLimit::max(max_body))

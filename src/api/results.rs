@@ -18,7 +18,7 @@ use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
 use crate::domain::rules::{self, Facts, Plan, Verdict, evaluate_viewer};
-use crate::export::write_verdicts_csv;
+use crate::reports::csv::write_verdicts_csv;
 use crate::store::CodeRow;
 
 #[derive(Deserialize)]

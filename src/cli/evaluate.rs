@@ -14,7 +14,7 @@ use anyhow::Context;
 use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
-use crate::export::write_verdicts_csv;
+use crate::reports::csv::write_verdicts_csv;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {

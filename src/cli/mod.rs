@@ -1,7 +1,9 @@
 //! The `yavka` command line: one subcommand per job, each in its own file.
 
+mod certificates;
 mod check_config;
 mod evaluate;
+mod export;
 mod export_log;
 mod organiser;
 pub mod serve;
@@ -34,6 +36,10 @@ enum Command {
     CheckConfig(check_config::Args),
     /// Evaluate an attendance log (JSON Lines) against a forum's rules.
     Evaluate(evaluate::Args),
+    /// The commission's report from the store: CSV (participants or --summary) or XLSX.
+    Export(export::Args),
+    /// Every participant's certificate PDF, into a folder.
+    Certificates(certificates::Args),
 }
 
 /// Parses the arguments and runs the chosen command. Errors are printed in full to stderr.
@@ -48,6 +54,8 @@ pub fn main() -> ExitCode {
         Command::ExportLog(args) => export_log::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Certificates(args) => certificates::run(args),
     };
     match result {
         Ok(code) => code,

@@ -45,11 +45,29 @@ impl Store {
             }
         }
 
+        let frozen = self.frozen_sessions(&forum.id).await?;
+        let (effective, ignored_changes) = apply_frozen(forum, frozen);
+        Ok(SyncReport {
+            effective,
+            newly_frozen,
+            ignored_changes,
+        })
+    }
+
+    /// The forum as the server judges it, without changing anything: the configuration with
+    /// every frozen session's stored rules in its place. For commands that read the store
+    /// while (or after) a server runs, such as exports.
+    pub async fn effective_forum(&self, forum: &Forum) -> StoreResult<Forum> {
+        let frozen = self.frozen_sessions(&forum.id).await?;
+        Ok(apply_frozen(forum, frozen).0)
+    }
+
+    async fn frozen_sessions(&self, forum: &str) -> StoreResult<Vec<Session>> {
         let rows = sqlx::query(
             "SELECT session, rules FROM sessions_frozen WHERE forum = $1 \
              ORDER BY frozen_at, session",
         )
-        .bind(&forum.id)
+        .bind(forum)
         .fetch_all(&self.pool)
         .await?;
         let mut frozen: Vec<Session> = Vec::with_capacity(rows.len());
@@ -58,13 +76,7 @@ impl Store {
             let rules: String = row.try_get("rules")?;
             frozen.push(from_json(&format!("frozen rules of «{id}»"), &rules)?);
         }
-
-        let (effective, ignored_changes) = apply_frozen(forum, frozen);
-        Ok(SyncReport {
-            effective,
-            newly_frozen,
-            ignored_changes,
-        })
+        Ok(frozen)
     }
 
     /// Stores a session's schedule unless one is stored already; returns the stored one

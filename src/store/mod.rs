@@ -8,13 +8,16 @@
 //!
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
 //! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
-//! prompt claims), `viewers.rs`, `organisers.rs`, `codes.rs` — and `writer.rs` is the batched
-//! event writer.
+//! prompt claims), `viewers.rs`, `organisers.rs`, `codes.rs`, `mail.rs` (the outbox and
+//! delivery log), `reports.rs` (reads for exports and certificates, e-mailed link tokens) —
+//! and `writer.rs` is the batched event writer.
 
 mod codes;
 mod forum;
 mod log;
+mod mail;
 mod organisers;
+mod reports;
 mod viewers;
 mod writer;
 
@@ -28,6 +31,8 @@ use crate::domain::forum::{Education, Forum};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
+pub use mail::{MailFilter, NewLetter, OutboxRow};
+pub use reports::IssuedRow;
 pub use writer::{EventWriter, WriterConfig};
 
 pub type StoreResult<T> = Result<T, StoreError>;

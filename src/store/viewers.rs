@@ -113,6 +113,19 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
+        if row.is_some() {
+            return row.as_ref().map(decode).transpose();
+        }
+        // A link minted for a letter (see `viewer_tokens`); looked up second so the usual
+        // case stays one indexed query.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VIEWER_COLUMNS} WHERE forum = $1 AND id = \
+             (SELECT viewer FROM viewer_tokens WHERE token_hash = $2 AND forum = $1)"
+        )))
+        .bind(forum)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(decode).transpose()
     }
 
@@ -138,19 +151,29 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
-    /// Replaces a viewer's token hash (the old link stops working). False if no such viewer.
+    /// Replaces a viewer's token hash: the old link, and every link e-mailed to them, stops
+    /// working. False if no such viewer.
     pub async fn set_token_hash(
         &self,
         forum: &str,
         viewer: &str,
         token_hash: &str,
     ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE viewers SET token_hash = $1 WHERE forum = $2 AND id = $3")
             .bind(token_hash)
             .bind(forum)
             .bind(viewer)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
+        if matches!(&done, Ok(r) if r.rows_affected() == 1) {
+            sqlx::query("DELETE FROM viewer_tokens WHERE forum = $1 AND viewer = $2")
+                .bind(forum)
+                .bind(viewer)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
         match done {
             Ok(r) => Ok(r.rows_affected() == 1),
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(

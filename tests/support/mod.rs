@@ -191,3 +191,4 @@ async fn ensure_postgres_running() {
 pub mod process;
 pub mod redis;
 pub mod server;
+pub mod smtp;

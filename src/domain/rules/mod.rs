@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use evaluate::{Plan, ViewerEvaluation, evaluate_viewer};
 pub use facts::{Anomalies, Facts, Profile};
-pub use verdict::{ConfirmCheck, SessionResult};
+pub use verdict::{ConfirmCheck, SessionResult, Tally, reasons_for};
 
 use crate::domain::forum::{Education, Forum};
 use crate::domain::log::Event;
@@ -90,6 +90,17 @@ pub fn evaluate(forum: &Forum, events: &[Event]) -> Evaluation {
 /// Judges every viewer of already replayed facts. Rows are ordered by the forum's session
 /// order, then by viewer id.
 pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
+    judge_each(forum, facts, |_, v, r| Some(Verdict::new(v, r)))
+}
+
+/// Judges every viewer and keeps what `keep` makes of each (viewer, session result), ordered by
+/// the forum's session order, then by viewer id. `keep` gets the viewer's index in
+/// `facts.viewers`; returning `None` drops the row (e.g. another session's).
+pub fn judge_each<T: Send>(
+    forum: &Forum,
+    facts: &Facts,
+    keep: impl Fn(u32, &facts::ViewerFacts, &SessionResult) -> Option<T> + Sync,
+) -> Vec<T> {
     let plan = Plan::new(forum, facts);
     let order: HashMap<&str, usize> = forum
         .sessions
@@ -97,11 +108,14 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let judge = |viewers: &[facts::ViewerFacts]| -> Vec<(usize, Verdict)> {
+    let judge = |first: usize, viewers: &[facts::ViewerFacts]| -> Vec<(usize, u32, T)> {
         let mut out = Vec::new();
-        for v in viewers {
+        for (k, v) in viewers.iter().enumerate() {
+            let ix = (first + k) as u32;
             for r in evaluate_viewer(&plan, facts, v).sessions {
-                out.push((order[r.session.as_str()], Verdict::new(v, &r)));
+                if let Some(t) = keep(ix, v, &r) {
+                    out.push((order[r.session.as_str()], ix, t));
+                }
             }
         }
         out
@@ -109,14 +123,16 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
     // Viewers are independent, so the work splits across cores with no shared state.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = facts.viewers.len().div_ceil(threads).max(4096);
-    let mut rows: Vec<(usize, Verdict)> = if facts.viewers.len() <= chunk {
-        judge(&facts.viewers)
+    let mut rows: Vec<(usize, u32, T)> = if facts.viewers.len() <= chunk {
+        judge(0, &facts.viewers)
     } else {
         std::thread::scope(|scope| {
+            let judge = &judge;
             let handles: Vec<_> = facts
                 .viewers
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || judge(part)))
+                .enumerate()
+                .map(|(n, part)| scope.spawn(move || judge(n * chunk, part)))
                 .collect();
             handles
                 .into_iter()
@@ -124,6 +140,7 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
                 .collect()
         })
     };
-    rows.sort_unstable_by(|(a, x), (b, y)| (a, &x.viewer).cmp(&(b, &y.viewer)));
-    rows.into_iter().map(|(_, v)| v).collect()
+    let id = |ix: u32| facts.viewers[ix as usize].id;
+    rows.sort_unstable_by(|(a, x, _), (b, y, _)| (a, id(*x)).cmp(&(b, id(*y))));
+    rows.into_iter().map(|(_, _, t)| t).collect()
 }

@@ -67,9 +67,45 @@ impl SessionResult {
     }
 }
 
+/// The few numbers a verdict's reasons are worded from: what an export keeps per row instead
+/// of the reasons' text, so 100,000 viewers' results stay small until each row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub counted_ms: Millis,
+    pub paused_ms: Millis,
+    pub confirmed: u32,
+    /// Prompts of the session shown in its hall.
+    pub shown: u32,
+    pub required: u32,
+    pub admitted: bool,
+}
+
+impl Tally {
+    pub fn of(r: &SessionResult) -> Tally {
+        Tally {
+            counted_ms: r.counted_ms,
+            paused_ms: r.paused_ms,
+            confirmed: r.confirmed,
+            shown: r.prompts_shown.len() as u32,
+            required: r.required,
+            admitted: r.admitted,
+        }
+    }
+
+    /// Whole minutes of counted time, rounded down.
+    pub fn minutes(&self) -> i64 {
+        self.counted_ms.div_euclid(MINUTE)
+    }
+}
+
 /// The reasons of a verdict, in Russian: time, confirmations, audience — always all three, so a
 /// participant sees what was met as well as what was not.
 pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec<String> {
+    reasons_for(s, profile, &Tally::of(r))
+}
+
+/// [`reasons`] from a [`Tally`].
+pub fn reasons_for(s: &Session, profile: Option<&Profile>, r: &Tally) -> Vec<String> {
     let mut out = Vec::with_capacity(4);
     let minutes = r.minutes();
     let time_ok = r.counted_ms >= s.min_ms();
@@ -90,9 +126,7 @@ pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec
     }
     out.push(format!(
         "подтверждено {} из {} (нужно {})",
-        r.confirmed,
-        r.prompts_shown.len(),
-        r.required
+        r.confirmed, r.shown, r.required
     ));
     out.push(match profile {
         None => "нет анкеты участника: специальность неизвестна".to_owned(),

@@ -1,0 +1,130 @@
+//! The organiser's mail actions: queue personal links, queue certificates, read the delivery
+//! log, resend one letter. Queueing is idempotent (see `store/mail.rs`), so a double click or a
+//! retried request never sends anything twice; the worker in `mail/` does the sending.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Organiser;
+use super::error::{ApiError, ApiResult};
+use crate::mail::letters::{CERTIFICATE, LINK};
+use crate::store::MailFilter;
+
+const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
+
+/// `POST /api/org/mail/links`
+pub async fn send_links(
+    organiser: Organiser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Value>> {
+    let q = state.mailer.queue_links().await?;
+    tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "personal links queued");
+    Ok(Json(json!({
+        "kind": LINK, "recipients": q.recipients, "queued": q.queued,
+        "message": format!(
+            "в очередь поставлено писем: {}; ещё {} — уже в очереди или отправлены раньше",
+            q.queued, q.recipients - q.queued
+        ),
+    })))
+}
+
+/// `POST /api/org/mail/certificates`
+pub async fn send_certificates(
+    organiser: Organiser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Value>> {
+    let q = state.mailer.queue_certificates().await?;
+    if q.recipients == 0 {
+        return Err(ApiError::Conflict(
+            "кодов НМО ещё не выдано никому: сначала выдайте коды по сессиям".into(),
+        ));
+    }
+    tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "certificates queued");
+    Ok(Json(json!({
+        "kind": CERTIFICATE, "recipients": q.recipients, "queued": q.queued,
+        "message": format!(
+            "в очередь поставлено свидетельств: {}; ещё {} с теми же кодами — уже в очереди или отправлены раньше",
+            q.queued, q.recipients - q.queued
+        ),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct LogQuery {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub viewer: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// `GET /api/org/mail/log?kind=&status=&viewer=&limit=`: letters newest first, with counts.
+pub async fn log(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<Value>> {
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let kind = blank(q.kind);
+    if let Some(k) = &kind
+        && k != LINK
+        && k != CERTIFICATE
+    {
+        return Err(ApiError::BadRequest(format!(
+            "вид письма «{k}» неизвестен: link или certificate"
+        )));
+    }
+    let status = blank(q.status);
+    if let Some(s) = &status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "статус «{s}» неизвестен: queued, sending, sent или failed"
+        )));
+    }
+    let limit = match blank(q.limit) {
+        None => 200,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "limit — число от 1 до 1000, а не «{text}»"
+                )));
+            }
+        },
+    };
+    let filter = MailFilter {
+        kind,
+        status,
+        viewer: blank(q.viewer),
+        limit,
+    };
+    let rows = state.store.mail_log(&state.forum.id, &filter).await?;
+    let counts: Vec<Value> = state
+        .store
+        .mail_counts(&state.forum.id)
+        .await?
+        .into_iter()
+        .map(|(kind, status, n)| json!({ "kind": kind, "status": status, "count": n }))
+        .collect();
+    Ok(Json(json!({ "counts": counts, "rows": rows })))
+}
+
+/// `POST /api/org/mail/{id}/resend`: queue one letter again, on purpose.
+pub async fn resend(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("номер письма «{id}» — не число")))?;
+    let Some(row) = state.mailer.resend(id).await? else {
+        return Err(ApiError::NotFound(format!("письма №{id} нет в журнале")));
+    };
+    tracing::info!(organiser = %organiser.login, id, viewer = %row.viewer, kind = %row.kind, "letter queued again");
+    Ok(Json(json!({ "letter": row })))
+}

@@ -1,0 +1,137 @@
+//! What the letters say: plain functions from a forum and a participant to a subject, a text
+//! body and an attachment. No SMTP here, so the wording is tested on its own.
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::forum::Forum;
+use crate::reports::certificate::{Certificate, INSTRUCTION};
+use crate::reports::{forum_dates, forum_zone_label};
+
+/// The two kinds of letter, as stored in the outbox.
+pub const LINK: &str = "link";
+pub const CERTIFICATE: &str = "certificate";
+
+/// A letter ready for any transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text: String,
+    pub attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The personal viewing link, sent before the forum.
+pub fn link_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
+    let text = format!(
+        "Здравствуйте, {name}!\n\n\
+         Вы зарегистрированы на {title} ({dates}).\n\n\
+         Ваша персональная ссылка для просмотра трансляции:\n{link}\n\n\
+         По этой ссылке система учитывает ваше присутствие для баллов НМО, поэтому не \
+         передавайте её другим. Время подключения и отключения фиксируется автоматически; \
+         во время трансляции периодически появляется кнопка «Подтвердить участие» — \
+         нажимайте её, иначе баллы не будут начислены. Расписание указано по времени {zone}.\n\n\
+         Ссылка из этого письма действует наравне с ранее полученной.\n",
+        title = forum.title,
+        dates = forum_dates(forum),
+        zone = forum_zone_label(forum),
+    );
+    Letter {
+        to_name: name.to_owned(),
+        to_email: email.to_owned(),
+        subject: format!("Ваша персональная ссылка: {}", forum.title),
+        text,
+        attachment: None,
+    }
+}
+
+/// The certificate with its codes, sent after the forum; the PDF is attached and the codes are
+/// repeated in the text, so a reader that cannot open the attachment still has them.
+pub fn certificate_letter(c: &Certificate, email: &str, pdf: Vec<u8>) -> Letter {
+    let mut codes = String::new();
+    for e in &c.entries {
+        codes.push_str(&format!(
+            "- {} {}, {}, «{}», {} ЗЕТ: {}\n",
+            e.date, e.time, e.hall, e.title, e.credits, e.code
+        ));
+    }
+    let steps: String = INSTRUCTION
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}\n", i + 1))
+        .collect();
+    let text = format!(
+        "Здравствуйте, {name}!\n\n\
+         Благодарим за участие в форуме {title}. Во вложении — ваше свидетельство с \
+         индивидуальными кодами НМО. Вы выполнили условия в следующих сессиях \
+         (время — {zone}):\n\n{codes}\nВсего: {total} ЗЕТ.\n\n\
+         Как зачислить баллы:\n{steps}\nПроверить подлинность кода: {verify}<код>\n",
+        name = c.participant.name,
+        title = c.forum_title,
+        zone = c.zone,
+        total = c.total_credits(),
+        verify = c.verify_base,
+    );
+    Letter {
+        to_name: c.participant.name.clone(),
+        to_email: email.to_owned(),
+        subject: format!("Свидетельство и коды НМО: {}", c.forum_title),
+        text,
+        attachment: Some(Attachment {
+            filename: "svidetelstvo-nmo.pdf".into(),
+            content_type: "application/pdf",
+            bytes: pdf,
+        }),
+    }
+}
+
+/// The outbox key of a certificate letter: it names the codes listed, so a second "send
+/// certificates" queues a letter only for someone whose codes changed since.
+pub fn certificate_dedup(codes: &[(String, String)]) -> String {
+    let mut sorted: Vec<String> = codes.iter().map(|(s, c)| format!("{s}={c}")).collect();
+    sorted.sort();
+    hex::encode(&Sha256::digest(sorted.join(",").as_bytes())[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::forum::config;
+
+    #[test]
+    fn the_link_letter_carries_the_link_and_the_zone() {
+        let forum =
+            config::load(std::path::Path::new("config/forum.toml")).expect("the shipped forum");
+        let l = link_letter(
+            &forum,
+            "Иванова Анна",
+            "anna@example.org",
+            "http://x/watch?token=t",
+        );
+        assert!(l.text.contains("http://x/watch?token=t"));
+        assert!(l.text.contains("Europe/Moscow"));
+        assert!(l.subject.contains(&forum.title));
+        assert_eq!(l.to_email, "anna@example.org");
+    }
+
+    #[test]
+    fn dedup_depends_on_the_set_of_codes_only() {
+        let a = vec![
+            ("s1".to_owned(), "A".to_owned()),
+            ("s2".to_owned(), "B".to_owned()),
+        ];
+        let b = vec![
+            ("s2".to_owned(), "B".to_owned()),
+            ("s1".to_owned(), "A".to_owned()),
+        ];
+        assert_eq!(certificate_dedup(&a), certificate_dedup(&b));
+        assert_ne!(certificate_dedup(&a), certificate_dedup(&a[..1]));
+    }
+}

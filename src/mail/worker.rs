@@ -1,0 +1,213 @@
+//! The outbox worker: claim due letters, compose and send each, record what happened.
+//!
+//! One worker per process sends one letter at a time, at most `per_second` a second: SMTP
+//! relays throttle bulk senders, and a certificate run is hours of letters, not seconds, so
+//! more parallelism would buy little and risk a block. Several processes may run workers on
+//! one database; claiming in the store makes sure each letter goes to one of them.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::letters::{CERTIFICATE, LINK, certificate_letter, link_letter};
+use super::smtp::SendFailure;
+use super::{Inner, Mailer};
+use crate::api::auth::{new_token, token_hash};
+use crate::domain::time::{Millis, SECOND};
+use crate::reports::certificate::{Participant, certificate, render_pdf};
+use crate::store::OutboxRow;
+
+/// Wait before attempt `attempt + 1` after `attempt` failed (1-based): `base`, doubled each
+/// time, at most `max`.
+pub fn backoff(attempt: u32, base: Millis, max: Millis) -> Millis {
+    let doubled = base.saturating_mul(1_i64 << attempt.saturating_sub(1).min(30));
+    doubled.min(max).max(0)
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub sent: u32,
+    pub retrying: u32,
+    pub failed: u32,
+}
+
+impl Mailer {
+    /// Runs rounds until `stop` turns true: after each poll interval, or at once when letters
+    /// are queued. A letter being sent when the stop comes is finished; letters claimed but
+    /// not started are handed back to the queue.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.inner.settings.poll_ms.max(10));
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if let Err(e) = self.round(&stop).await {
+                tracing::error!(error = format!("{e:#}"), "mail round failed");
+            }
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+
+    /// One round: take back stale claims, claim a batch of due letters, send them.
+    pub async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<Round> {
+        let i = &self.inner;
+        let forum = &i.forum.id;
+        let now = i.clock.now();
+        // A claim older than this belongs to a worker that died mid-letter.
+        let lease = (i.settings.timeout_secs as i64 * 4 * SECOND).max(10 * 60 * SECOND);
+        if now.saturating_sub(i.last_sweep.load(Ordering::Relaxed)) >= 60 * SECOND {
+            i.last_sweep.store(now, Ordering::Relaxed);
+            let stale = i.store.requeue_stale_mail(forum, now - lease, now).await?;
+            if stale > 0 {
+                tracing::warn!(letters = stale, "mail: stale claims queued again");
+            }
+        }
+        if !i.store.mail_due(forum, now).await? {
+            return Ok(Round::default());
+        }
+        let batch = i
+            .store
+            .claim_mail(forum, &i.worker, now, i.settings.batch.max(1))
+            .await?;
+        let gap = Duration::from_millis(1000 / u64::from(i.settings.per_second.max(1)));
+        let mut round = Round::default();
+        for (k, letter) in batch.iter().enumerate() {
+            if *stop.borrow() {
+                for rest in &batch[k..] {
+                    i.store
+                        .release_mail(rest.id, &i.worker, i.clock.now())
+                        .await?;
+                }
+                break;
+            }
+            if k > 0 {
+                tokio::time::sleep(gap).await;
+            }
+            let result = deliver(i, letter).await;
+            let now = i.clock.now();
+            match result {
+                Ok(()) => {
+                    i.store.mail_sent(letter.id, &i.worker, now).await?;
+                    tracing::info!(id = letter.id, kind = %letter.kind, viewer = %letter.viewer, "letter sent");
+                    round.sent += 1;
+                }
+                Err(f) => {
+                    let attempts = letter.attempts.max(1) as u32;
+                    let retry = (!f.permanent && attempts < i.settings.max_attempts).then(|| {
+                        now + backoff(
+                            attempts,
+                            i.settings.retry_base_secs as i64 * SECOND,
+                            i.settings.retry_max_secs as i64 * SECOND,
+                        )
+                    });
+                    i.store
+                        .mail_failed(letter.id, &i.worker, &f.message, retry, now)
+                        .await?;
+                    tracing::warn!(id = letter.id, kind = %letter.kind, viewer = %letter.viewer,
+                        attempts, retry_at = ?retry, error = %f.message, "letter not sent");
+                    if retry.is_some() {
+                        round.retrying += 1;
+                    } else {
+                        round.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(round)
+    }
+}
+
+/// Composes and sends one letter. A link letter mints a new link token first and withdraws it
+/// if the letter does not go; a certificate is drawn from the codes issued by now.
+async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
+    let store_error = |e: crate::store::StoreError| SendFailure {
+        message: format!("ошибка базы данных: {e}"),
+        permanent: false,
+    };
+    let Some(viewer) = i
+        .store
+        .viewer(&i.forum.id, &letter.viewer)
+        .await
+        .map_err(store_error)?
+    else {
+        return Err(SendFailure::permanent("участника больше нет в базе"));
+    };
+    match letter.kind.as_str() {
+        LINK => {
+            let token = new_token();
+            let hash = token_hash(&token);
+            i.store
+                .add_viewer_token(&i.forum.id, &viewer.id, &hash, i.clock.now())
+                .await
+                .map_err(store_error)?;
+            let link = format!("{}/watch?token={token}", i.public_url);
+            let result = i
+                .smtp
+                .send(&link_letter(&i.forum, &viewer.name, &viewer.email, &link))
+                .await;
+            if result.is_err()
+                && let Err(e) = i.store.remove_viewer_token(&hash).await
+            {
+                tracing::error!(error = %e, "an undelivered link token was not withdrawn");
+            }
+            result
+        }
+        CERTIFICATE => {
+            let codes = i
+                .store
+                .viewer_codes(&i.forum.id, &viewer.id)
+                .await
+                .map_err(store_error)?;
+            if codes.is_empty() {
+                return Err(SendFailure::permanent("у участника нет выданных кодов"));
+            }
+            let cert = certificate(
+                &i.forum,
+                Participant {
+                    name: viewer.name.clone(),
+                    education: Some(viewer.education),
+                    specialty: viewer.specialty.clone(),
+                },
+                &codes,
+                i.clock.now(),
+                &i.public_url,
+            );
+            // Laying out and subsetting a font is CPU work: keep it off the async workers.
+            let (cert, pdf) = tokio::task::spawn_blocking(move || {
+                let pdf = render_pdf(&cert);
+                (cert, pdf)
+            })
+            .await
+            .map_err(|e| SendFailure::permanent(format!("свидетельство не собрано: {e}")))?;
+            let pdf = pdf.map_err(SendFailure::permanent)?;
+            i.smtp
+                .send(&certificate_letter(&cert, &viewer.email, pdf))
+                .await
+        }
+        other => Err(SendFailure::permanent(format!(
+            "неизвестный вид письма «{other}»"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let s = SECOND;
+        assert_eq!(backoff(1, 60 * s, 3600 * s), 60 * s);
+        assert_eq!(backoff(2, 60 * s, 3600 * s), 120 * s);
+        assert_eq!(backoff(3, 60 * s, 3600 * s), 240 * s);
+        assert_eq!(backoff(10, 60 * s, 3600 * s), 3600 * s);
+        assert_eq!(backoff(200, 60 * s, 3600 * s), 3600 * s);
+    }
+}

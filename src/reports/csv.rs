@@ -1,0 +1,136 @@
+//! CSV that Russian Excel opens correctly: a UTF-8 byte-order mark (without it Excel reads the
+//! file as Windows-1251 and garbles Cyrillic) and `;` as the delimiter on request (Russian
+//! Excel splits columns on `;`, because `,` is its decimal separator).
+//!
+//! Rows are written one at a time to any `Write`; the caller decides whether that is a file,
+//! memory, or a bounded pipe to an HTTP response. Two tables: the commission's export (Russian
+//! headers, see `rows`) and the rules' verdicts with their English column names, which
+//! `yavka evaluate --format csv` and the results download keep for scripts.
+
+use std::io::Write;
+
+use super::rows::Cell;
+use crate::domain::rules::Verdict;
+
+/// The delimiter as a byte, or a Russian sentence saying what is allowed.
+pub fn delimiter(c: char) -> Result<u8, String> {
+    match c {
+        ',' | ';' => Ok(c as u8),
+        other => Err(format!(
+            "разделитель CSV «{other}» не поддерживается: используйте «;» (для русского Excel) или «,»"
+        )),
+    }
+}
+
+/// A CSV writer that has already written the byte-order mark.
+pub fn writer<W: Write>(mut out: W, delimiter: u8) -> std::io::Result<csv::Writer<W>> {
+    out.write_all("\u{feff}".as_bytes())?;
+    Ok(csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(out))
+}
+
+/// Writes a header and rows; returns how many rows were written.
+pub fn write_table<W: Write>(
+    out: W,
+    delimiter: u8,
+    header: &[String],
+    rows: impl IntoIterator<Item = Vec<Cell>>,
+) -> anyhow::Result<u64> {
+    let mut w = writer(out, delimiter)?;
+    w.write_record(header)?;
+    let mut n = 0;
+    for row in rows {
+        w.write_record(row.iter().map(|c| c.text().into_owned()))?;
+        n += 1;
+    }
+    w.flush()?;
+    Ok(n)
+}
+
+/// Gives a verdict's НМО code, if it has one.
+pub type CodeOf<'a> = &'a dyn Fn(&Verdict) -> Option<String>;
+
+/// Verdicts with the rules' own column names, as `yavka evaluate --format csv` and the
+/// organiser's results download have always written them (scripts read these names). `code`
+/// adds a `code` column, when given.
+pub fn write_verdicts_csv<W: Write>(
+    out: &mut W,
+    rows: &[Verdict],
+    delimiter: char,
+    code: Option<CodeOf<'_>>,
+) -> anyhow::Result<()> {
+    let delimiter = self::delimiter(delimiter).map_err(|e| anyhow::anyhow!(e))?;
+    let mut w = writer(out, delimiter)?;
+    let mut header = vec![
+        "viewer",
+        "session",
+        "seconds",
+        "minutes",
+        "confirmed",
+        "required",
+        "prompts",
+        "eligible",
+        "reasons",
+        "name",
+        "email",
+        "education",
+        "specialty",
+    ];
+    if code.is_some() {
+        header.push("code");
+    }
+    w.write_record(&header)?;
+    for v in rows {
+        let mut record = vec![
+            v.viewer.clone(),
+            v.session.clone(),
+            v.seconds.to_string(),
+            v.minutes.to_string(),
+            v.confirmed.to_string(),
+            v.required.to_string(),
+            v.prompts.to_string(),
+            v.eligible.to_string(),
+            v.reasons.join("; "),
+            v.name.clone().unwrap_or_default(),
+            v.email.clone().unwrap_or_default(),
+            v.education.map_or("", |e| e.as_str()).to_owned(),
+            v.specialty.clone().unwrap_or_default(),
+        ];
+        if let Some(code) = code {
+            record.push(code(v).unwrap_or_default());
+        }
+        w.write_record(&record)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_semicolons_and_quoting() {
+        let mut out = Vec::new();
+        let header = vec!["ФИО".to_owned(), "Причины".to_owned()];
+        let rows = vec![vec![
+            Cell::from("Иванова Анна"),
+            Cell::from("засчитано 5 из 20 мин; подтверждено 0 из 1"),
+        ]];
+        assert_eq!(write_table(&mut out, b';', &header, rows).unwrap(), 1);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        assert_eq!(
+            text.trim_start_matches('\u{feff}'),
+            "ФИО;Причины\nИванова Анна;\"засчитано 5 из 20 мин; подтверждено 0 из 1\"\n"
+        );
+    }
+
+    #[test]
+    fn only_known_delimiters() {
+        assert_eq!(delimiter(';'), Ok(b';'));
+        assert_eq!(delimiter(','), Ok(b','));
+        assert!(delimiter('|').unwrap_err().contains("«;»"));
+    }
+}

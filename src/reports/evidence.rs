@@ -1,0 +1,414 @@
+//! The evidence report for an appeal: one viewer's connections, active hall over time, every
+//! prompt shown in their halls and what they did with it, and each session's verdict with its
+//! reasons — as a printable HTML page an organiser can save as PDF and send to the participant
+//! or to the commission.
+//!
+//! [`build`] turns the rules' view of one viewer into lines of text (all times in the forum's
+//! zone, to the second); [`render_html`] prints them. Every value is HTML-escaped.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::{clock_seconds, date_ru, hall_title, session_when, zone_label};
+use crate::domain::forum::{Education, Forum};
+use crate::domain::rules::facts::ViewerFacts;
+use crate::domain::rules::timeline::active_conn_at;
+use crate::domain::rules::{ConfirmCheck, Facts, ViewerEvaluation};
+use crate::domain::time::{MINUTE, Millis, measure};
+
+/// Who the report is about, as registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewerInfo {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub education: Option<Education>,
+    pub specialty: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnLine {
+    pub hall: String,
+    pub start: String,
+    pub end: String,
+    /// «закрыто» or «обрыв: последний признак жизни».
+    pub ending: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveLine {
+    pub hall: String,
+    pub start: String,
+    pub end: String,
+    pub minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptLine {
+    pub id: String,
+    pub hall: String,
+    /// The session the prompt belonged to, if any.
+    pub session: String,
+    pub shown: String,
+    pub closes: String,
+    /// What the viewer did, in Russian.
+    pub outcome: String,
+    pub confirmed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLine {
+    pub title: String,
+    pub when: String,
+    pub min_minutes: u32,
+    pub minutes: i64,
+    /// Counted stretches, `10:00:00–10:30:00`.
+    pub counted: Vec<String>,
+    pub confirmed: u32,
+    pub shown: u32,
+    pub required: u32,
+    pub eligible: bool,
+    pub reasons: Vec<String>,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceReport {
+    pub forum_title: String,
+    pub zone: String,
+    pub generated: String,
+    pub viewer: ViewerInfo,
+    pub connections: Vec<ConnLine>,
+    pub active: Vec<ActiveLine>,
+    pub prompts: Vec<PromptLine>,
+    pub sessions: Vec<SessionLine>,
+}
+
+/// The report of one viewer. `v` and `eval` come from `facts` (the viewer's own events plus
+/// every prompt); `codes` are the viewer's (session, code); `now` is when it is generated.
+pub fn build(
+    forum: &Forum,
+    facts: &Facts,
+    v: Option<(&ViewerFacts, &ViewerEvaluation)>,
+    viewer: ViewerInfo,
+    codes: &[(String, String)],
+    now: Millis,
+) -> EvidenceReport {
+    let tz = forum.tz();
+    let at = |t: Millis| format!("{} {}", date_ru(t, &tz), clock_seconds(t, &tz));
+    let hall = |h: u32| hall_title(forum, facts.halls[h as usize]).to_owned();
+    let mut report = EvidenceReport {
+        forum_title: forum.title.clone(),
+        zone: zone_label(forum, now),
+        generated: at(now),
+        viewer,
+        connections: Vec::new(),
+        active: Vec::new(),
+        prompts: Vec::new(),
+        sessions: Vec::new(),
+    };
+    let Some((v, eval)) = v else {
+        return report;
+    };
+    report.connections = v
+        .conns
+        .iter()
+        .map(|c| ConnLine {
+            hall: hall(c.hall),
+            start: at(c.start),
+            end: at(c.end),
+            ending: if c.closed {
+                "закрыто"
+            } else {
+                "обрыв: последний признак жизни"
+            },
+        })
+        .collect();
+    report.active = eval
+        .active
+        .iter()
+        .map(|a| ActiveLine {
+            hall: hall(a.hall),
+            start: at(a.span.start),
+            end: at(a.span.end),
+            minutes: a.span.len() / MINUTE,
+        })
+        .collect();
+
+    // Prompts of the viewer's halls on the days they were connected: the ones they could have
+    // seen, including those they could not because they were elsewhere.
+    let halls: BTreeSet<u32> = v.conns.iter().map(|c| c.hall).collect();
+    let days: BTreeSet<String> = v
+        .conns
+        .iter()
+        .flat_map(|c| [date_ru(c.start, &tz), date_ru(c.end, &tz)])
+        .collect();
+    for (ix, p) in facts.prompts.iter().enumerate() {
+        if !halls.contains(&p.hall) || !days.contains(&date_ru(p.ts, &tz)) {
+            continue;
+        }
+        let mine: Vec<(usize, &ConfirmCheck)> = v
+            .confirms
+            .iter()
+            .zip(&eval.checks)
+            .enumerate()
+            .filter(|(_, (c, _))| c.prompt == Some(ix as u32))
+            .map(|(i, (_, check))| (i, check))
+            .collect();
+        let valid = mine.iter().find(|(_, ch)| **ch == ConfirmCheck::Valid);
+        let outcome = if let Some((i, _)) = valid {
+            format!("подтверждено в {}", clock_seconds(v.confirms[*i].ts, &tz))
+        } else if let Some((i, check)) = mine.first() {
+            format!(
+                "нажато в {}, не засчитано: {}",
+                clock_seconds(v.confirms[*i].ts, &tz),
+                check.describe_ru()
+            )
+        } else {
+            match active_conn_at(&v.conns, p.ts) {
+                Some(c) if v.conns[c].hall == p.hall => {
+                    "не подтверждено: зритель смотрел этот зал, окно закрылось без ответа".into()
+                }
+                Some(c) => format!(
+                    "не показано: зритель в это время смотрел {}",
+                    hall(v.conns[c].hall)
+                ),
+                None => "не показано: зритель не был подключён".into(),
+            }
+        };
+        report.prompts.push(PromptLine {
+            id: p.id.to_owned(),
+            hall: hall(p.hall),
+            session: forum
+                .session_at(facts.halls[p.hall as usize], p.ts)
+                .map_or(String::new(), |s| s.title.clone()),
+            shown: at(p.ts),
+            closes: clock_seconds(p.closes, &tz),
+            outcome,
+            confirmed: valid.is_some(),
+        });
+    }
+
+    for r in &eval.sessions {
+        let Some(s) = forum.session(&r.session) else {
+            continue;
+        };
+        debug_assert_eq!(measure(&r.counted), r.counted_ms);
+        report.sessions.push(SessionLine {
+            title: s.title.clone(),
+            when: session_when(s, &tz),
+            min_minutes: s.min_minutes,
+            minutes: r.minutes(),
+            counted: r
+                .counted
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}–{}",
+                        clock_seconds(c.start, &tz),
+                        clock_seconds(c.end, &tz)
+                    )
+                })
+                .collect(),
+            confirmed: r.confirmed,
+            shown: r.prompts_shown.len() as u32,
+            required: r.required,
+            eligible: r.eligible,
+            reasons: r.reasons.clone(),
+            code: codes
+                .iter()
+                .find(|(session, _)| *session == s.id)
+                .map(|(_, c)| c.clone()),
+        });
+    }
+    report
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:11pt;margin:2em;color:#111}\
+h1{font-size:16pt;margin:0 0 .2em}h2{font-size:13pt;margin:1.4em 0 .4em;border-bottom:1px solid #999}\
+table{border-collapse:collapse;width:100%;margin:.3em 0}th,td{border:1px solid #bbb;padding:.2em .4em;\
+text-align:left;vertical-align:top;font-size:10pt}th{background:#eef2f6}.ok{color:#155724}.no{color:#8a1c1c}\
+.muted{color:#555;font-size:9.5pt}ul{margin:.2em 0 .2em 1.2em;padding:0}\
+@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
+
+/// The report as a self-contained printable page (no scripts, no external files).
+pub fn render_html(r: &EvidenceReport) -> String {
+    let e = escape;
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
+         <title>Отчёт о присутствии — {name}</title><style>{STYLE}</style></head><body>\
+         <h1>Отчёт о присутствии участника</h1><p>{forum}</p>\
+         <p class=\"muted\">Все времена — {zone}. Отчёт сформирован {generated} по журналу \
+         подключений и подтверждений тем же расчётом, что и итоговые результаты.</p>\
+         <h2>Участник</h2><table><tr><th>ФИО</th><td>{name}</td></tr>\
+         <tr><th>ID</th><td>{id}</td></tr><tr><th>E-mail</th><td>{email}</td></tr>\
+         <tr><th>Уровень образования</th><td>{edu}</td></tr>\
+         <tr><th>Специальность</th><td>{spec}</td></tr></table>",
+        name = e(&r.viewer.name),
+        forum = e(&r.forum_title),
+        zone = e(&r.zone),
+        generated = e(&r.generated),
+        id = e(&r.viewer.id),
+        email = e(&r.viewer.email),
+        edu = r.viewer.education.map_or("", |x| x.label_ru()),
+        spec = e(&r.viewer.specialty),
+    );
+
+    h.push_str("<h2>Итоги по сессиям</h2>");
+    if r.sessions.is_empty() {
+        h.push_str("<p>Ни в одной сессии нет засчитанного времени или подтверждений.</p>");
+    }
+    for s in &r.sessions {
+        let (class, verdict) = if s.eligible {
+            ("ok", "условия выполнены")
+        } else {
+            ("no", "условия не выполнены")
+        };
+        let _ = write!(
+            h,
+            "<h3>{title} <span class=\"muted\">{when}</span></h3><table>\
+             <tr><th>Итог</th><td class=\"{class}\">{verdict}</td></tr>\
+             <tr><th>Засчитано минут</th><td>{minutes} из {min}</td></tr>\
+             <tr><th>Подтверждения</th><td>{confirmed} из {shown} показанных (нужно {required})</td></tr>\
+             <tr><th>Засчитанное время</th><td>{counted}</td></tr>\
+             <tr><th>Причины</th><td><ul>{reasons}</ul></td></tr>\
+             <tr><th>Код НМО</th><td>{code}</td></tr></table>",
+            title = e(&s.title),
+            when = e(&s.when),
+            minutes = s.minutes,
+            min = s.min_minutes,
+            confirmed = s.confirmed,
+            shown = s.shown,
+            required = s.required,
+            counted = if s.counted.is_empty() {
+                "—".to_owned()
+            } else {
+                e(&s.counted.join(", "))
+            },
+            reasons = s
+                .reasons
+                .iter()
+                .map(|x| format!("<li>{}</li>", e(x)))
+                .collect::<String>(),
+            code = s.code.as_deref().map_or("не выдан".to_owned(), e),
+        );
+    }
+
+    h.push_str(
+        "<h2>Окна «Подтвердить участие»</h2><table><tr><th>Показано</th><th>Закрылось</th>\
+         <th>Зал</th><th>Сессия</th><th>Окно</th><th>Что сделал участник</th></tr>",
+    );
+    for p in &r.prompts {
+        let class = if p.confirmed { "ok" } else { "no" };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
+            e(&p.shown),
+            e(&p.closes),
+            e(&p.hall),
+            e(&p.session),
+            e(&p.id),
+            e(&p.outcome)
+        );
+    }
+    if r.prompts.is_empty() {
+        h.push_str("<tr><td colspan=\"6\">Окон в залах участника не было.</td></tr>");
+    }
+    h.push_str("</table>");
+
+    h.push_str(
+        "<h2>Активный зал по времени</h2><p class=\"muted\">В каждый момент время идёт только \
+         в одном зале — в том, что участник открыл последним из открытых.</p><table>\
+         <tr><th>С</th><th>По</th><th>Зал</th><th>Минут</th></tr>",
+    );
+    for a in &r.active {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&a.start),
+            e(&a.end),
+            e(&a.hall),
+            a.minutes
+        );
+    }
+    h.push_str("</table>");
+
+    h.push_str(
+        "<h2>Подключения</h2><table><tr><th>Открыто</th><th>Закрыто</th><th>Зал</th>\
+         <th>Как закончилось</th></tr>",
+    );
+    for c in &r.connections {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&c.start),
+            e(&c.end),
+            e(&c.hall),
+            c.ending
+        );
+    }
+    if r.connections.is_empty() {
+        h.push_str("<tr><td colspan=\"4\">Подключений не было.</td></tr>");
+    }
+    h.push_str(
+        "</table><p class=\"muted\">Чтобы сохранить отчёт в PDF, выберите в браузере «Печать» \
+         → «Сохранить как PDF».</p></body></html>",
+    );
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<b>\"Иванова\" & 'Ко'</b>"),
+            "&lt;b&gt;&quot;Иванова&quot; &amp; &#39;Ко&#39;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn an_empty_report_renders_and_escapes_the_name() {
+        let r = EvidenceReport {
+            forum_title: "Форум".into(),
+            zone: "Europe/Moscow, UTC+03:00".into(),
+            generated: "01.04.2026 12:00:00".into(),
+            viewer: ViewerInfo {
+                id: "v-1".into(),
+                name: "<script>alert(1)</script>".into(),
+                email: "a@example.org".into(),
+                education: Some(Education::Higher),
+                specialty: "рентгенология".into(),
+            },
+            connections: vec![],
+            active: vec![],
+            prompts: vec![],
+            sessions: vec![],
+        };
+        let html = render_html(&r);
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("Подключений не было"));
+        assert!(html.contains("Europe/Moscow, UTC+03:00"));
+    }
+}

@@ -1,0 +1,89 @@
+//! The whole commission export from its inputs: replay the log, judge every viewer into
+//! compact outcomes, then write CSV or XLSX row by row. Shared by the HTTP download, the
+//! `yavka export` command and the export benchmark, so all three produce the same file.
+
+use std::io::Write;
+
+use super::rows::{self, Codes, Registered, Sources};
+use super::{csv, forum_dates, forum_zone_label, xlsx};
+use crate::domain::forum::Forum;
+use crate::domain::log::Event;
+use crate::domain::rules::Facts;
+
+/// What an export reads from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// The forum's log in the rules' order.
+    pub events: Vec<Event>,
+    pub codes: Codes,
+    pub registered: Vec<Registered>,
+}
+
+/// Which CSV table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// One row per (viewer, session).
+    Participants,
+    /// Per session and specialty.
+    Summary,
+}
+
+/// Writes the CSV of the forum (or one session); returns the number of rows.
+pub fn write_csv<W: Write>(
+    out: W,
+    forum: &Forum,
+    input: &Input,
+    session: Option<&str>,
+    delimiter: u8,
+    table: Table,
+) -> anyhow::Result<u64> {
+    let facts = Facts::build(&input.events);
+    let outcomes = rows::outcomes(forum, &facts, session);
+    let src = Sources::new(forum, &facts, &input.codes);
+    let zone = forum_zone_label(forum);
+    match table {
+        Table::Participants => csv::write_table(
+            out,
+            delimiter,
+            &rows::header(&zone),
+            outcomes.iter().map(|o| src.cells(o)),
+        ),
+        Table::Summary => {
+            let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+            csv::write_table(
+                out,
+                delimiter,
+                &rows::summary_header(&zone),
+                rows::summary_rows(forum, &sums),
+            )
+        }
+    }
+}
+
+/// Writes the XLSX workbook (summary and participants); returns the participant rows.
+pub fn write_xlsx<W: Write + Send>(
+    out: W,
+    forum: &Forum,
+    input: &Input,
+    session: Option<&str>,
+) -> anyhow::Result<u64> {
+    let facts = Facts::build(&input.events);
+    let outcomes = rows::outcomes(forum, &facts, session);
+    let src = Sources::new(forum, &facts, &input.codes);
+    let zone = forum_zone_label(forum);
+    let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+    let title = format!("{}, {}", forum.title, forum_dates(forum));
+    let note = format!("Время — {zone}");
+    let n = xlsx::write_workbook(
+        out,
+        &xlsx::Titles {
+            forum: &title,
+            zone_note: &note,
+        },
+        &rows::summary_header(&zone),
+        &rows::summary_rows(forum, &sums),
+        &rows::header(&zone),
+        outcomes.iter().map(|o| src.cells(o)),
+    )?;
+    Ok(n)
+}

@@ -1,0 +1,533 @@
+//! The commission's export as data: one row per (viewer, session) the rules have a result for,
+//! and a summary per session and specialty.
+//!
+//! A forum of 100,000 viewers has several hundred thousand rows. Their reasons and names are
+//! text that would take hundreds of megabytes if built at once, so evaluation keeps only an
+//! [`Outcome`] per row (a few numbers, 40 bytes) and each row's text is made when it is
+//! written, then dropped. Profiles are borrowed from the replayed facts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::tz::TimeZone;
+
+use super::{hall_title, session_when};
+use crate::domain::forum::{Education, Forum, Session, specialty_key};
+use crate::domain::rules::{self, Facts, Tally, reasons_for};
+
+/// Issued codes: session id → viewer id → code.
+pub type Codes = HashMap<String, HashMap<String, String>>;
+
+/// What the rules decided for one (viewer, session), without any text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Index into `Facts::viewers`.
+    pub viewer: u32,
+    /// Index into `Forum::sessions`.
+    pub session: u16,
+    pub tally: Tally,
+    pub eligible: bool,
+}
+
+/// Every outcome of the forum (or of one session), by session order then viewer id.
+pub fn outcomes(forum: &Forum, facts: &Facts, only: Option<&str>) -> Vec<Outcome> {
+    let index: HashMap<&str, u16> = forum
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i as u16))
+        .collect();
+    rules::judge_each(forum, facts, |ix, _, r| {
+        if only.is_some_and(|s| s != r.session) {
+            return None;
+        }
+        Some(Outcome {
+            viewer: ix,
+            session: index[r.session.as_str()],
+            tally: Tally::of(r),
+            eligible: r.eligible,
+        })
+    })
+}
+
+/// A cell of a table: numbers stay numbers in XLSX, so Excel can sum them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+}
+
+impl Cell {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Cell::Text(s) => s.as_str().into(),
+            Cell::Int(n) => n.to_string().into(),
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        Cell::Int(n)
+    }
+}
+
+impl From<u32> for Cell {
+    fn from(n: u32) -> Cell {
+        Cell::Int(i64::from(n))
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "да" } else { "нет" }
+}
+
+fn education_label(e: Option<Education>) -> &'static str {
+    e.map_or("", |e| e.label_ru())
+}
+
+/// The participants' table header; times are labelled with the forum's zone.
+pub fn header(zone: &str) -> Vec<String> {
+    [
+        "Сессия",
+        &format!("Дата и время ({zone})"),
+        "Зал",
+        "Название сессии",
+        "ЗЕТ",
+        "ID участника",
+        "ФИО",
+        "E-mail",
+        "Уровень образования",
+        "Специальность",
+        "Засчитано минут",
+        "Нужно минут",
+        "Подтверждено",
+        "Окон показано",
+        "Нужно подтверждений",
+        "Условия выполнены",
+        "Причины",
+        "Код НМО",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Everything the rows are made from; borrowed, cheap to pass around.
+pub struct Sources<'a> {
+    pub forum: &'a Forum,
+    pub facts: &'a Facts<'a>,
+    pub codes: &'a Codes,
+    pub tz: TimeZone,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(forum: &'a Forum, facts: &'a Facts<'a>, codes: &'a Codes) -> Sources<'a> {
+        Sources {
+            forum,
+            facts,
+            codes,
+            tz: forum.tz(),
+        }
+    }
+
+    pub fn session(&self, o: &Outcome) -> &'a Session {
+        &self.forum.sessions[o.session as usize]
+    }
+
+    pub fn code(&self, o: &Outcome) -> Option<&'a str> {
+        let viewer = self.facts.viewers[o.viewer as usize].id;
+        self.codes
+            .get(&self.session(o).id)
+            .and_then(|m| m.get(viewer))
+            .map(String::as_str)
+    }
+
+    /// The cells of one outcome's row, in [`header`] order.
+    pub fn cells(&self, o: &Outcome) -> Vec<Cell> {
+        let s = self.session(o);
+        let v = &self.facts.viewers[o.viewer as usize];
+        let p = v.profile.as_ref();
+        let reasons = reasons_for(s, p, &o.tally).join("; ");
+        vec![
+            s.id.as_str().into(),
+            session_when(s, &self.tz).into(),
+            hall_title(self.forum, &s.hall).into(),
+            s.title.as_str().into(),
+            s.credits.into(),
+            v.id.into(),
+            p.map_or("", |p| p.name).into(),
+            p.map_or("", |p| p.email).into(),
+            education_label(p.map(|p| p.education)).into(),
+            p.map_or("", |p| p.specialty.trim()).into(),
+            o.tally.minutes().into(),
+            s.min_minutes.into(),
+            o.tally.confirmed.into(),
+            o.tally.shown.into(),
+            o.tally.required.into(),
+            yes_no(o.eligible).into(),
+            reasons.into(),
+            self.code(o).unwrap_or("").into(),
+        ]
+    }
+}
+
+/// Registered viewers with one (education, specialty), as the store counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub education: Education,
+    pub specialty: String,
+    pub count: u64,
+}
+
+/// Counts for one (education, specialty) in a session, or for the whole session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Registered viewers; for a session's total, those whose specialty is accredited for it.
+    pub registered: u64,
+    /// Viewers the rules have a result for (counted time or a valid confirmation).
+    pub attended: u64,
+    pub eligible: u64,
+    pub codes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialtyLine {
+    /// `None` for viewers without a profile.
+    pub education: Option<Education>,
+    pub specialty: String,
+    /// Whether this (education, specialty) is accredited for the session.
+    pub accredited: bool,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary<'a> {
+    pub session: &'a Session,
+    pub total: Counts,
+    /// Accredited specialties (even with nobody registered), then any other that attended.
+    pub lines: Vec<SpecialtyLine>,
+}
+
+impl SessionSummary<'_> {
+    /// ЗЕТ earned in this session by everyone who met its conditions.
+    pub fn credits_earned(&self) -> u64 {
+        self.total.eligible * u64::from(self.session.credits)
+    }
+}
+
+/// The summary of each session (of `only`, when given), in forum order.
+pub fn summarise<'a>(
+    src: &Sources<'a>,
+    outcomes: &[Outcome],
+    registered: &[Registered],
+    only: Option<&str>,
+) -> Vec<SessionSummary<'a>> {
+    // Registered counts by (education, specialty key), merging spellings of one specialty.
+    let mut reg: HashMap<(Education, String), u64> = HashMap::new();
+    for r in registered {
+        *reg.entry((r.education, specialty_key(&r.specialty)))
+            .or_default() += r.count;
+    }
+    let mut out = Vec::new();
+    for (ix, s) in src.forum.sessions.iter().enumerate() {
+        if only.is_some_and(|id| id != s.id) {
+            continue;
+        }
+        // Keyed by (education, key) so lines sort by level, then name; the value keeps the
+        // name to show (the catalogue's spelling from the audience when there is one).
+        let mut lines: BTreeMap<(Option<Education>, String), SpecialtyLine> = BTreeMap::new();
+        for education in [Education::Higher, Education::Secondary] {
+            for name in s.audience.list(education) {
+                let key = specialty_key(name);
+                let registered = reg.get(&(education, key.clone())).copied().unwrap_or(0);
+                lines.insert(
+                    (Some(education), key),
+                    SpecialtyLine {
+                        education: Some(education),
+                        specialty: name.clone(),
+                        accredited: true,
+                        counts: Counts {
+                            registered,
+                            ..Counts::default()
+                        },
+                    },
+                );
+            }
+        }
+        let mut total = Counts {
+            registered: lines.values().map(|l| l.counts.registered).sum(),
+            ..Counts::default()
+        };
+        for o in outcomes.iter().filter(|o| o.session as usize == ix) {
+            let profile = src.facts.viewers[o.viewer as usize].profile.as_ref();
+            let key = profile.map_or((None, String::new()), |p| {
+                (Some(p.education), specialty_key(p.specialty))
+            });
+            let line = lines.entry(key.clone()).or_insert_with(|| SpecialtyLine {
+                education: key.0,
+                specialty: profile.map_or("без анкеты".to_owned(), |p| {
+                    p.specialty.trim().into()
+                }),
+                accredited: false,
+                counts: Counts {
+                    registered: key
+                        .0
+                        .map_or(0, |e| reg.get(&(e, key.1)).copied().unwrap_or(0)),
+                    ..Counts::default()
+                },
+            });
+            let has_code = src.code(o).is_some();
+            for c in [&mut line.counts, &mut total] {
+                c.attended += 1;
+                c.eligible += u64::from(o.eligible);
+                c.codes += u64::from(has_code);
+            }
+        }
+        out.push(SessionSummary {
+            session: s,
+            total,
+            lines: lines.into_values().collect(),
+        });
+    }
+    out
+}
+
+/// The summary table's header.
+pub fn summary_header(zone: &str) -> Vec<String> {
+    [
+        "Сессия",
+        &format!("Дата и время ({zone})"),
+        "Зал",
+        "Название сессии",
+        "ЗЕТ за сессию",
+        "Уровень образования",
+        "Специальность",
+        "Аккредитована",
+        "Зарегистрировано",
+        "Присутствовали",
+        "Выполнили условия",
+        "Выдано кодов",
+        "ЗЕТ выполнившим",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The summary as table rows: each session's total («Итого»), then its specialties.
+pub fn summary_rows(forum: &Forum, summaries: &[SessionSummary]) -> Vec<Vec<Cell>> {
+    let tz = forum.tz();
+    let mut rows = Vec::new();
+    for sum in summaries {
+        let s = sum.session;
+        let lead = |c: &mut Vec<Cell>| {
+            c.push(s.id.as_str().into());
+            c.push(session_when(s, &tz).into());
+            c.push(hall_title(forum, &s.hall).into());
+            c.push(s.title.as_str().into());
+            c.push(s.credits.into());
+        };
+        let counts = |c: &mut Vec<Cell>, n: &Counts| {
+            c.push(Cell::Int(n.registered as i64));
+            c.push(Cell::Int(n.attended as i64));
+            c.push(Cell::Int(n.eligible as i64));
+            c.push(Cell::Int(n.codes as i64));
+            c.push(Cell::Int((n.eligible * u64::from(s.credits)) as i64));
+        };
+        let mut total = Vec::with_capacity(13);
+        lead(&mut total);
+        total.extend(["все".into(), "Итого по сессии".into(), "".into()]);
+        counts(&mut total, &sum.total);
+        rows.push(total);
+        for line in &sum.lines {
+            let mut row = Vec::with_capacity(13);
+            lead(&mut row);
+            row.push(education_label(line.education).into());
+            row.push(line.specialty.as_str().into());
+            row.push(yes_no(line.accredited).into());
+            counts(&mut row, &line.counts);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::forum::catalogue::Catalogue;
+    use crate::domain::forum::config;
+    use crate::domain::log::{Event, EventBody};
+    use crate::domain::time::{MINUTE, parse_rfc3339};
+
+    const FORUM: &str = r#"
+[forum]
+id = "f"
+title = "Форум"
+timezone = "Europe/Moscow"
+prompt_window_seconds = 120
+
+[[hall]]
+id = "h1"
+title = "Зал №1"
+stream_url = "https://example.org/1.m3u8"
+
+[[session]]
+id = "s1"
+hall = "h1"
+title = "Первая"
+starts = "2026-04-01T10:00"
+ends = "2026-04-01T10:30"
+credits = 1
+min_minutes = 20
+prompts = 1
+prompts_required = 1
+audience.higher = ["рентгенология", "кардиология"]
+"#;
+
+    fn t(min: i64) -> i64 {
+        parse_rfc3339("2026-04-01T10:00:00+03:00").unwrap() + min * MINUTE
+    }
+
+    fn log() -> Vec<Event> {
+        let viewer = |id: &str, name: &str, spec: &str, edu| {
+            Event::new(
+                t(-60),
+                EventBody::Viewer {
+                    viewer: id.into(),
+                    name: name.into(),
+                    email: format!("{id}@example.org"),
+                    education: edu,
+                    specialty: spec.into(),
+                },
+            )
+        };
+        let mut ev = vec![
+            viewer("a", "Иванова Анна", "рентгенология", Education::Higher),
+            viewer("b", "Петров Пётр", "Рентгенология ", Education::Higher),
+            viewer("c", "Сидорова Вера", "рентгенология", Education::Secondary),
+            Event::new(
+                t(10),
+                EventBody::Prompt {
+                    prompt: "p1".into(),
+                    hall: "h1".into(),
+                    closes: t(12),
+                },
+            ),
+        ];
+        for (v, until) in [("a", 30), ("b", 5), ("c", 30)] {
+            let conn = format!("{v}-c");
+            ev.push(Event::new(
+                t(0),
+                EventBody::Connect {
+                    viewer: v.into(),
+                    conn: conn.clone(),
+                    hall: "h1".into(),
+                },
+            ));
+            ev.push(Event::new(
+                t(until),
+                EventBody::Disconnect { conn: conn.clone() },
+            ));
+        }
+        ev.push(Event::new(
+            t(11),
+            EventBody::Confirm {
+                viewer: "a".into(),
+                conn: "a-c".into(),
+                prompt: "p1".into(),
+            },
+        ));
+        ev
+    }
+
+    #[test]
+    fn rows_and_summary_of_a_small_forum() {
+        let forum = config::parse(FORUM, "f.toml", &Catalogue::shipped()).unwrap();
+        let events = log();
+        let facts = Facts::build(&events);
+        let codes: Codes = HashMap::from([(
+            "s1".to_owned(),
+            HashMap::from([("a".to_owned(), "ABCDEF123456".to_owned())]),
+        )]);
+        let src = Sources::new(&forum, &facts, &codes);
+        let outs = outcomes(&forum, &facts, None);
+        let rows: Vec<Vec<Cell>> = outs.iter().map(|o| src.cells(o)).collect();
+        assert_eq!(rows.len(), 3);
+        let by_id = |id: &str| rows.iter().find(|r| r[5].text() == id).unwrap();
+        let a = by_id("a");
+        assert_eq!(a.len(), header("Europe/Moscow").len());
+        assert_eq!(a[1].text(), "01.04.2026 10:00–10:30");
+        assert_eq!(a[2].text(), "Зал №1");
+        assert_eq!(a[6].text(), "Иванова Анна");
+        assert_eq!(a[8].text(), "высшее образование");
+        assert_eq!(a[10], Cell::Int(30));
+        assert_eq!((a[12].clone(), a[13].clone()), (Cell::Int(1), Cell::Int(1)));
+        assert_eq!(a[15].text(), "да");
+        assert_eq!(a[17].text(), "ABCDEF123456");
+        assert!(a[16].text().contains("засчитано 30 из 20 мин"), "{a:?}");
+        let b = by_id("b");
+        assert_eq!((b[10].clone(), b[15].text()), (Cell::Int(5), "нет".into()));
+        assert!(b[16].text().contains("не хватает 15 мин"), "{b:?}");
+        let c = by_id("c");
+        assert!(c[16].text().contains("только для уровня"), "{c:?}");
+
+        let registered = vec![
+            Registered {
+                education: Education::Higher,
+                specialty: "рентгенология".into(),
+                count: 2,
+            },
+            Registered {
+                education: Education::Secondary,
+                specialty: "рентгенология".into(),
+                count: 1,
+            },
+        ];
+        let sums = summarise(&src, &outs, &registered, None);
+        assert_eq!(sums.len(), 1);
+        let s = &sums[0];
+        assert_eq!(
+            s.total,
+            Counts {
+                registered: 2,
+                attended: 3,
+                eligible: 1,
+                codes: 1
+            }
+        );
+        assert_eq!(s.credits_earned(), 1);
+        let line = |e, name: &str| {
+            s.lines
+                .iter()
+                .find(|l| l.education == Some(e) && l.specialty == name)
+                .unwrap_or_else(|| panic!("no line {name}: {:?}", s.lines))
+        };
+        let radio = line(Education::Higher, "рентгенология");
+        assert!(radio.accredited);
+        assert_eq!((radio.counts.attended, radio.counts.eligible), (2, 1));
+        assert_eq!(
+            line(Education::Higher, "кардиология").counts,
+            Counts::default()
+        );
+        let nurses = line(Education::Secondary, "рентгенология");
+        assert!(!nurses.accredited);
+        assert_eq!((nurses.counts.registered, nurses.counts.attended), (1, 1));
+        let table = summary_rows(&forum, &sums);
+        assert_eq!(table.len(), 1 + s.lines.len());
+        assert_eq!(table[0][6].text(), "Итого по сессии");
+        assert!(table.iter().all(|r| r.len() == summary_header("x").len()));
+    }
+}

@@ -1,0 +1,551 @@
+//! After the forum, on SQLite and on Postgres: the commission's export (CSV with BOM and `;`,
+//! XLSX read back), a participant's PDF certificate, the public code check, the printable
+//! evidence report, and the same export and certificates from the command line.
+//!
+//! Each story plays session s1 of the test forum with two doctors: Anna confirms both prompts
+//! and earns a code, Pyotr confirms one of two and does not.
+
+mod support;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::process::Command;
+
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use serde_json::json;
+use support::TestDb;
+use support::server::{TEST_FORUM, TestApp, Viewer, at};
+use yavka::domain::log::EventBody;
+
+const ZONE_HEADER: &str = "Дата и время (Europe/Moscow, UTC+03:00)";
+
+/// Runs `story` once per backend, each with a fresh database, a played forum and a signed-in
+/// organiser.
+macro_rules! on_every_backend {
+    ($story:ident) => {
+        for db in TestDb::all().await {
+            let app = TestApp::spawn(&db.url).await;
+            app.sign_in_organiser().await;
+            let forum = play(&app).await;
+            $story(&app, &forum, db.backend).await;
+            app.stop().await;
+            db.drop().await;
+        }
+    };
+}
+
+/// Who did what in the played forum.
+struct Played {
+    anna: String,
+    anna_token: String,
+    petr: String,
+    code: String,
+}
+
+async fn join(app: &TestApp, name: &str, email: &str) -> (String, String, Viewer) {
+    let (id, token) = app.register(name, email).await;
+    let mut tab = app.connect(&token, "hall-1").await;
+    tab.expect("welcome").await;
+    (id, token, tab)
+}
+
+async fn answer(tab: &mut Viewer) {
+    let prompt = tab.expect("prompt").await;
+    tab.confirm(&prompt).await;
+    tab.expect("confirmed").await;
+}
+
+/// Plays s1 (Anna confirms both prompts, Pyotr only the first), closes every tab and issues
+/// the session's codes.
+async fn play(app: &TestApp) -> Played {
+    let (anna, anna_token, mut a) = join(app, "Иванова Анна Сергеевна", "anna@example.org").await;
+    let (petr, _, mut p) = join(app, "Петров Пётр Петрович", "petr@example.org").await;
+    let times = app.planned("s1");
+    assert_eq!(times.len(), 2);
+    for (k, t) in times.into_iter().enumerate() {
+        app.tick_at(t).await;
+        answer(&mut a).await;
+        if k == 0 {
+            answer(&mut p).await;
+        } else {
+            p.expect("prompt").await;
+        }
+    }
+    app.clock.set(at(31));
+    a.close().await;
+    p.close().await;
+    app.wait_for_log(|events| {
+        let n = |f: fn(&EventBody) -> bool| events.iter().filter(|e| f(&e.body)).count();
+        n(|b| matches!(b, EventBody::Disconnect { .. })) == 2
+    })
+    .await;
+    let (status, issued) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["issued_now"], 1, "only Anna earned s1: {issued}");
+    let code = issued["codes"][0]["code"].as_str().unwrap().to_owned();
+    Played {
+        anna,
+        anna_token,
+        petr,
+        code,
+    }
+}
+
+async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let r = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .expect("request sent");
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, ctype, r.bytes().await.unwrap().to_vec())
+}
+
+/// Parses a CSV download: it must start with a BOM; returns header and rows.
+fn read_csv(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::str::from_utf8(bytes).expect("UTF-8");
+    let body = text
+        .strip_prefix('\u{feff}')
+        .expect("a UTF-8 byte-order mark first");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(body.as_bytes());
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column «{name}» in {header:?}"))
+}
+
+// ---- 1. The export -------------------------------------------------------------------------
+
+async fn export_story(app: &TestApp, f: &Played, backend: &str) {
+    let (status, ctype, bytes) = get_bytes(app, "/api/org/export.csv?delimiter=%3B").await;
+    assert_eq!(
+        status,
+        200,
+        "{backend}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    let (header, rows) = read_csv(&bytes, b';');
+    assert!(header.contains(&ZONE_HEADER.to_owned()), "{header:?}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "{backend}: one row per viewer in s1: {rows:?}"
+    );
+    let get = |id: &str, col: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r[column(&header, "ID участника")] == id)
+            .unwrap_or_else(|| panic!("no row of {id}"));
+        row[column(&header, col)].clone()
+    };
+    assert_eq!(get(&f.anna, "ФИО"), "Иванова Анна Сергеевна");
+    assert_eq!(get(&f.anna, "E-mail"), "anna@example.org");
+    assert_eq!(get(&f.anna, "Уровень образования"), "высшее образование");
+    assert_eq!(get(&f.anna, "Специальность"), "рентгенология");
+    assert_eq!(get(&f.anna, "Сессия"), "s1");
+    assert_eq!(get(&f.anna, ZONE_HEADER), "01.04.2026 10:00–10:30");
+    assert_eq!(get(&f.anna, "Засчитано минут"), "30");
+    assert_eq!(get(&f.anna, "Подтверждено"), "2");
+    assert_eq!(get(&f.anna, "Окон показано"), "2");
+    assert_eq!(get(&f.anna, "Условия выполнены"), "да");
+    assert_eq!(get(&f.anna, "Код НМО"), f.code);
+    assert_eq!(get(&f.petr, "Условия выполнены"), "нет");
+    assert_eq!(get(&f.petr, "Код НМО"), "");
+    assert!(
+        get(&f.petr, "Причины").contains("подтверждено 1 из 2 (нужно 2)"),
+        "{backend}: {}",
+        get(&f.petr, "Причины")
+    );
+
+    // One session, with `,`: the same rows.
+    let (status, _, bytes) = get_bytes(app, "/api/org/export.csv?session=s1&delimiter=,").await;
+    assert_eq!(status, 200);
+    assert_eq!(read_csv(&bytes, b',').1.len(), 2);
+    let (status, _, bytes) = get_bytes(app, "/api/org/export.csv?session=s2").await;
+    assert_eq!(status, 200);
+    assert_eq!(read_csv(&bytes, b';').1.len(), 0, "nobody watched s2");
+
+    // Bad input: a Russian sentence, no file.
+    let (status, body) = app.get("/api/org/export.csv?session=nope").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("сессии «nope» нет")
+    );
+    let (status, body) = app.get("/api/org/export.csv?delimiter=%7C").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("разделитель"),
+        "{body}"
+    );
+    let (status, body) = app.get("/api/org/export.csv?summary=maybe").await;
+    assert_eq!(status, 400, "{body}");
+
+    // The summary: per session, then per specialty.
+    let (status, _, bytes) = get_bytes(app, "/api/org/export.csv?summary=1").await;
+    assert_eq!(status, 200);
+    let (header, rows) = read_csv(&bytes, b';');
+    let total = |session: &str| {
+        rows.iter()
+            .find(|r| r[0] == session && r[column(&header, "Специальность")] == "Итого по сессии")
+            .unwrap_or_else(|| panic!("no total of {session}: {rows:?}"))
+            .clone()
+    };
+    let s1 = total("s1");
+    let n = |row: &[String], col: &str| row[column(&header, col)].clone();
+    assert_eq!(n(&s1, "Зарегистрировано"), "2", "{backend}: {s1:?}");
+    assert_eq!(n(&s1, "Присутствовали"), "2");
+    assert_eq!(n(&s1, "Выполнили условия"), "1");
+    assert_eq!(n(&s1, "Выдано кодов"), "1");
+    assert_eq!(n(&s1, "ЗЕТ выполнившим"), "1");
+    assert_eq!(n(&total("s2"), "Присутствовали"), "0");
+    assert!(rows.iter().any(|r| r[0] == "s1"
+        && n(r, "Специальность") == "рентгенология"
+        && n(r, "Аккредитована") == "да"
+        && n(r, "Выполнили условия") == "1"));
+
+    let (status, summary) = app.get("/api/org/summary").await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["sessions"][0]["total"]["eligible"], 1, "{summary}");
+
+    // XLSX, read back: both sheets, numbers as numbers.
+    let (status, ctype, bytes) = get_bytes(app, "/api/org/export.xlsx").await;
+    assert_eq!(status, 200, "{backend}");
+    assert!(ctype.contains("spreadsheetml"), "{ctype}");
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).expect("an XLSX file");
+    assert_eq!(book.sheet_names(), ["Сводка", "Участники"]);
+    let people = book.worksheet_range("Участники").unwrap();
+    let table: Vec<Vec<Data>> = people.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(table.len(), 3, "header and two rows");
+    let header: Vec<String> = table[0].iter().map(|c| c.to_string()).collect();
+    let anna = table
+        .iter()
+        .find(|r| r[column(&header, "ID участника")].to_string() == f.anna)
+        .expect("Anna's row");
+    assert_eq!(anna[column(&header, "Засчитано минут")], Data::Float(30.0));
+    assert_eq!(anna[column(&header, "Код НМО")].to_string(), f.code);
+    let summary = book.worksheet_range("Сводка").unwrap();
+    assert!(
+        summary.rows().any(|r| r
+            .iter()
+            .any(|c| *c == Data::String("Итого по сессии".into()))),
+        "{backend}: the summary sheet has totals"
+    );
+    assert!(
+        summary
+            .rows()
+            .any(|r| r.iter().any(|c| c.to_string().contains("Europe/Moscow"))),
+        "{backend}: times are labelled with the zone"
+    );
+
+    // Organisers only.
+    let stranger = reqwest::Client::new();
+    let r = stranger
+        .get(format!("{}/api/org/export.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commission_export_has_the_rows_and_the_summary() {
+    on_every_backend!(export_story);
+}
+
+// ---- 2. Certificates -----------------------------------------------------------------------
+
+async fn certificate_story(app: &TestApp, f: &Played, backend: &str) {
+    let path = format!("/api/org/viewers/{}/certificate.pdf", f.anna);
+    let (status, ctype, pdf) = get_bytes(app, &path).await;
+    assert_eq!(status, 200, "{backend}: {}", String::from_utf8_lossy(&pdf));
+    assert_eq!(ctype, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_extract::extract_text_from_mem(&pdf).expect("the text can be extracted");
+    for needle in [
+        f.code.as_str(),
+        "СВИДЕТЕЛЬСТВО",
+        "Иванова Анна Сергеевна",
+        "Первая сессия",
+        "01.04.2026",
+        "Зал №1",
+        "edu.rosminzdrav.ru",
+        "Всего: 1 ЗЕТ",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{backend}: «{needle}» not in:\n{text}"
+        );
+    }
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(
+        raw.contains("/FontFile2"),
+        "{backend}: the font is embedded"
+    );
+    assert!(raw.contains("DejaVuSans"), "{backend}: DejaVu Sans, subset");
+
+    // Pyotr earned nothing: no certificate, and the answer says why.
+    let (status, body) = app
+        .get(&format!("/api/org/viewers/{}/certificate.pdf", f.petr))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("кодов НМО"));
+    let (status, _) = app.get("/api/org/viewers/nobody/certificate.pdf").await;
+    assert_eq!(status, 404);
+
+    // Anna downloads her own through her personal link; a wrong token opens nothing.
+    let (status, _, mine) = get_bytes(
+        app,
+        &format!("/api/me/certificate.pdf?token={}", f.anna_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{backend}");
+    assert!(mine.starts_with(b"%PDF-"));
+    let (status, body) = app.get("/api/me/certificate.pdf?token=nope").await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_lists_the_earned_session_with_its_code() {
+    on_every_backend!(certificate_story);
+}
+
+// ---- 3. The public code check --------------------------------------------------------------
+
+async fn verify_story(app: &TestApp, f: &Played, backend: &str) {
+    let public = reqwest::Client::new();
+    let page = |path: String| {
+        let public = public.clone();
+        async move {
+            let r = public.get(path).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    let (status, html) = page(format!("{}/verify/{}", app.base, f.code)).await;
+    assert_eq!(status, 200, "{backend}: {html}");
+    assert!(html.contains("подлинный"), "{html}");
+    assert!(html.contains("Первая сессия"));
+    assert!(html.contains("И***а А. С."), "a masked name: {html}");
+    assert!(!html.contains("Иванова"), "never the full name");
+    assert!(!html.contains("anna@example.org"), "never the e-mail");
+
+    let (status, j) = app
+        .get(&format!("/verify/{}?format=json", f.code.to_lowercase()))
+        .await;
+    assert_eq!(status, 200, "{backend}: lower case is the same code: {j}");
+    assert_eq!(j["genuine"], true);
+    assert_eq!(j["session"]["id"], "s1");
+    assert_eq!(j["session"]["credits"], 1);
+    assert_eq!(j["holder"], "И***а А. С.");
+    assert!(!j.to_string().contains("anna@"), "{j}");
+
+    // Made up: not issued.
+    let (status, j) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
+    assert_eq!(status, 404, "{j}");
+    assert_eq!(j["genuine"], false);
+    assert!(j["error"].as_str().unwrap().contains("не выдавался"), "{j}");
+    let (status, html) = page(format!("{}/verify/ZZZZZZZZZZZZ", app.base)).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("не выдавался"), "{html}");
+
+    // Malformed: says what is wrong with it.
+    let (status, j) = app.get("/verify/ABC?format=json").await;
+    assert_eq!(status, 400, "{j}");
+    assert!(j["error"].as_str().unwrap().contains("12 символов"), "{j}");
+    let cyrillic = "АВСDEF123456"; // the first three letters are Cyrillic
+    let (status, j) = app.get(&format!("/verify/{cyrillic}?format=json")).await;
+    assert_eq!(status, 400, "{j}");
+    assert!(
+        j["error"].as_str().unwrap().contains("кириллическая"),
+        "{j}"
+    );
+
+    // A pooled code not given to anyone is not revealed as genuine.
+    let (status, body) = app
+        .post_text("/api/org/codes/pool?session=s2", "POOLED123456")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, j) = app.get("/verify/POOLED123456?format=json").await;
+    assert_eq!(status, 404, "{backend}: {j}");
+
+    // The form sends to the code's page.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/verify?code={}", app.base, f.code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, html) = page(format!("{}/verify?code=АВС-DEF123456", app.base)).await;
+    assert_eq!(
+        status, 400,
+        "{backend}: Cyrillic look-alikes survive the redirect"
+    );
+    assert!(html.contains("кириллическая"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_tells_a_genuine_code_from_a_made_up_or_malformed_one() {
+    on_every_backend!(verify_story);
+}
+
+// ---- 4. The evidence report ----------------------------------------------------------------
+
+async fn evidence_story(app: &TestApp, f: &Played, backend: &str) {
+    let (status, ctype, bytes) =
+        get_bytes(app, &format!("/api/org/viewers/{}/report", f.petr)).await;
+    assert_eq!(status, 200, "{backend}");
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let html = String::from_utf8(bytes).unwrap();
+    for needle in [
+        "Петров Пётр Петрович",
+        "Europe/Moscow, UTC+03:00",
+        "Первая сессия",
+        "подтверждено в ",
+        "не подтверждено: зритель смотрел этот зал",
+        "подтверждено 1 из 2 (нужно 2)",
+        "условия не выполнены",
+        "Подключения",
+    ] {
+        assert!(
+            html.contains(needle),
+            "{backend}: «{needle}» not in the report"
+        );
+    }
+    assert!(!html.contains("<script"), "a static page");
+    let (status, body) = app.get("/api/org/viewers/nobody/report").await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_evidence_report_shows_prompts_and_reasons() {
+    on_every_backend!(evidence_story);
+}
+
+// ---- 5. The command line -------------------------------------------------------------------
+
+fn yavka(dir: &Path, db_url: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_yavka"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", db_url)
+        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "yavka {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_writes_the_same_export_and_the_certificates() {
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(&db.url).await;
+        app.sign_in_organiser().await;
+        let f = play(&app).await;
+        let (_, _, served) = get_bytes(&app, "/api/org/export.csv?delimiter=%3B").await;
+        app.stop().await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("forum.toml"), TEST_FORUM).unwrap();
+        let settings = ["--settings", "absent.toml"];
+        yavka(
+            d,
+            &db.url,
+            &[&["export", "-o", "all.csv"][..], &settings].concat(),
+        );
+        let written = std::fs::read(d.join("all.csv")).unwrap();
+        assert_eq!(
+            read_csv(&written, b';'),
+            read_csv(&served, b';'),
+            "{backend}: the CLI writes what the dashboard downloads"
+        );
+
+        yavka(
+            d,
+            &db.url,
+            &[
+                &["export", "--summary", "--session", "s1", "-o", "s1.csv"][..],
+                &settings,
+            ]
+            .concat(),
+        );
+        let (_, rows) = read_csv(&std::fs::read(d.join("s1.csv")).unwrap(), b';');
+        assert!(rows.iter().all(|r| r[0] == "s1"), "{rows:?}");
+
+        yavka(
+            d,
+            &db.url,
+            &[
+                &["export", "--format", "xlsx", "-o", "all.xlsx"][..],
+                &settings,
+            ]
+            .concat(),
+        );
+        let book: Xlsx<_> =
+            open_workbook_from_rs(Cursor::new(std::fs::read(d.join("all.xlsx")).unwrap()))
+                .expect("an XLSX file");
+        assert_eq!(book.sheet_names(), ["Сводка", "Участники"]);
+
+        yavka(
+            d,
+            &db.url,
+            &[&["certificates", "-o", "certs"][..], &settings].concat(),
+        );
+        let files: Vec<String> = std::fs::read_dir(d.join("certs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, [format!("{}.pdf", f.anna)], "{backend}");
+        let pdf = std::fs::read(d.join("certs").join(&files[0])).unwrap();
+        let text = pdf_extract::extract_text_from_mem(&pdf).unwrap();
+        assert!(text.contains(&f.code), "{backend}");
+
+        // A session that does not exist: a clear message and exit code 1.
+        let out = Command::new(env!("CARGO_BIN_EXE_yavka"))
+            .args(["export", "--session", "nope", "--settings", "absent.toml"])
+            .current_dir(d)
+            .env("DATABASE_URL", &db.url)
+            .env("YAVKA__FORUM__CONFIG", d.join("forum.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("сессии «nope» нет"));
+        db.drop().await;
+    }
+}
