@@ -14,7 +14,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::domain::log::{Event, EventBody};
@@ -28,6 +27,7 @@ use super::protocol::{
     BadInput, ClientMsg, ErrorCode, HallInfo, ServerMsg, SessionInfo, ViewerInfo, Welcome, close,
     parse_client,
 };
+use super::outbox::{Next, Outbox};
 use super::registry::{CloseReason, ConnHandle};
 use super::viewer::ViewerLive;
 use super::{Admission, Hub, random_hex};
@@ -108,8 +108,6 @@ enum Ending {
 struct Opened {
     ctx: Ctx,
     socket: WebSocket,
-    rx: mpsc::Receiver<Utf8Bytes>,
-    close_rx: watch::Receiver<Option<CloseReason>>,
     guard: DisconnectGuard,
 }
 
@@ -137,15 +135,13 @@ async fn live(opened: Opened, admission: Admission) {
     let Opened {
         ctx,
         socket,
-        rx,
-        close_rx,
         mut guard,
     } = opened;
     let hub = ctx.hub.clone();
     let (mut sink, mut stream) = socket.split();
     let ending = tokio::select! {
         e = ctx.read_loop(&mut stream) => e,
-        e = ctx.write_loop(&mut sink, rx, close_rx) => e,
+        e = ctx.write_loop(&mut sink) => e,
     };
     let mut disconnect_at = hub.now();
     match ending {
@@ -220,8 +216,7 @@ async fn open(hub: Hub, socket: WebSocket, viewer: ViewerRow, hall: String) -> O
         tracing::warn!(error = %e, "could not load the day's prompts");
     }
 
-    let (tx, rx) = mpsc::channel(hub.0.settings.outbound_queue.max(4));
-    let (closer, close_rx) = watch::channel(None);
+    let outbox = Arc::new(Outbox::new(hub.0.settings.outbound_queue.max(4)));
     let now = hub.now();
     let open: Vec<_> = hub
         .lock_prompts()
@@ -263,16 +258,15 @@ async fn open(hub: Hub, socket: WebSocket, viewer: ViewerRow, hall: String) -> O
         now,
     }));
     // The queue is new and holds at least four: these cannot fail.
-    let _ = tx.try_send(welcome.to_json().into());
+    outbox.push(welcome.to_json().into());
     if let Some(t) = hub.tally_json(&state, &hall) {
-        let _ = tx.try_send(t.into());
+        outbox.push(t.into());
     }
     let handle = ConnHandle {
         conn: conn.clone(),
         viewer: viewer.id.as_str().into(),
         hall: hall.as_str().into(),
-        tx: tx.clone(),
-        closer: Arc::new(closer),
+        outbox,
         paused: Arc::new(AtomicBool::new(paused)),
     };
     hub.0.registry.insert(handle.clone());
@@ -293,20 +287,13 @@ async fn open(hub: Hub, socket: WebSocket, viewer: ViewerRow, hall: String) -> O
         viewer: viewer.id.clone(),
         hall,
         state,
-        tx,
         handle,
         started: Instant::now(),
         last_seen: AtomicU64::new(0),
         last_seen_clock: AtomicI64::new(now),
         last_heartbeat: AtomicI64::new(now),
     };
-    Some(Opened {
-        ctx,
-        socket,
-        rx,
-        close_rx,
-        guard,
-    })
+    Some(Opened { ctx, socket, guard })
 }
 
 /// What the two halves share.
@@ -316,8 +303,6 @@ struct Ctx {
     viewer: String,
     hall: String,
     state: Arc<Mutex<ViewerLive>>,
-    /// For replies to the client's own messages: these wait for room rather than close.
-    tx: mpsc::Sender<Utf8Bytes>,
     handle: ConnHandle,
     started: Instant,
     /// Milliseconds after `started` of the last frame from the client.
@@ -395,13 +380,9 @@ impl Ctx {
         }
     }
 
-    async fn write_loop(
-        &self,
-        sink: &mut SplitSink<WebSocket, Message>,
-        mut rx: mpsc::Receiver<Utf8Bytes>,
-        mut close_rx: watch::Receiver<Option<CloseReason>>,
-    ) -> Ending {
+    async fn write_loop(&self, sink: &mut SplitSink<WebSocket, Message>) -> Ending {
         let s = &self.hub.0.settings;
+        let outbox = &self.handle.outbox;
         let period = Duration::from_millis(s.ping_interval_ms.max(1));
         let timeout = Duration::from_millis(s.pong_timeout_ms);
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
@@ -409,11 +390,10 @@ impl Ctx {
         loop {
             let write = tokio::select! {
                 biased;
-                _ = close_rx.changed() => return Ending::Close(close_rx.borrow().unwrap_or(SLOW)),
-                m = rx.recv() => {
-                    let Some(first) = m else { return Ending::Gone };
-                    Some(first)
-                }
+                next = outbox.next() => match next {
+                    Next::Close(reason) => return Ending::Close(reason),
+                    Next::Send(first) => Some(first),
+                },
                 _ = ping.tick() => {
                     let silent = self.started.elapsed()
                         .saturating_sub(Duration::from_millis(self.last_seen.load(Ordering::Relaxed)));
@@ -429,7 +409,7 @@ impl Ctx {
                 match write {
                     Some(first) => {
                         sink.feed(Message::Text(first)).await?;
-                        while let Ok(more) = rx.try_recv() {
+                        while let Some(more) = outbox.try_pop() {
                             sink.feed(Message::Text(more)).await?;
                         }
                         sink.flush().await
@@ -439,7 +419,7 @@ impl Ctx {
             };
             tokio::select! {
                 r = io => if r.is_err() { return Ending::Failed("write_error") },
-                _ = close_rx.changed() => return Ending::Close(close_rx.borrow().unwrap_or(SLOW)),
+                reason = outbox.closing() => return Ending::Close(reason),
             }
         }
     }
@@ -466,8 +446,9 @@ impl Ctx {
         }
     }
 
+    /// Answers the client; one that does not read its answers is closed like any slow one.
     async fn reply(&self, msg: ServerMsg) {
-        let _ = self.tx.send(msg.to_json().into()).await;
+        self.handle.offer(msg.to_json().into(), SLOW);
     }
 
     /// Checks a confirm, records it durably and only then acknowledges it.
@@ -531,7 +512,7 @@ impl Ctx {
         })
         .await;
         if let Some(t) = hub.tally_json(&self.state, &self.hall) {
-            let _ = self.tx.send(t.into()).await;
+            self.handle.offer(t.into(), SLOW);
         }
         hub.viewer_changed(&self.viewer, Some(&self.conn), Some(prompt));
         Ok(())

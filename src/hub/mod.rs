@@ -17,6 +17,7 @@ mod cluster;
 mod connection;
 pub mod limits;
 mod listener;
+mod outbox;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;

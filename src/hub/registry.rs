@@ -1,7 +1,7 @@
 //! Who is connected to this node: every live socket by hall, with its outbound queue.
 //!
 //! The map sits behind a `std::sync::Mutex` and not a Tokio one because nothing awaits while
-//! holding it: fan-out only does `try_send` on bounded queues, and anything slower works on a
+//! holding it: fan-out only pushes to bounded queues without waiting, and anything slower works on a
 //! snapshot of cloned handles taken under the lock.
 
 use std::collections::HashMap;
@@ -9,7 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{mpsc, watch};
+
+use super::outbox::{Outbox, Pushed};
 
 /// Why the server closes a socket: the close frame and the metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,10 +26,9 @@ pub struct ConnHandle {
     pub conn: Arc<str>,
     pub viewer: Arc<str>,
     pub hall: Arc<str>,
-    /// Bounded: a client that does not keep up is closed, never buffered for.
-    pub tx: mpsc::Sender<Utf8Bytes>,
-    /// Tells the socket's task to close; the first reason wins.
-    pub closer: Arc<watch::Sender<Option<CloseReason>>>,
+    /// Bounded: a client that does not keep up is closed, never buffered for. Also carries
+    /// the request to close; the first reason wins.
+    pub outbox: Arc<Outbox>,
     /// Whether this tab was last told it is paused.
     pub paused: Arc<AtomicBool>,
 }
@@ -36,30 +36,21 @@ pub struct ConnHandle {
 impl ConnHandle {
     /// Asks the socket's task to close with `reason`, unless a close is already under way.
     pub fn close(&self, reason: CloseReason) {
-        self.closer.send_if_modified(|r| {
-            if r.is_none() {
-                *r = Some(reason);
-                true
-            } else {
-                false
-            }
-        });
+        self.outbox.close(reason);
     }
 
     /// Queues a message; a full queue means the client is too slow, and it is closed.
     /// False when the message was not queued.
     pub fn offer(&self, text: Utf8Bytes, slow: CloseReason) -> bool {
-        match self.tx.try_send(text) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.closer.borrow().is_none() {
+        match self.outbox.push(text) {
+            Pushed::Queued => true,
+            Pushed::Full => {
+                if self.outbox.close(slow) {
                     metrics::counter!("yavka_dropped_slow_clients_total").increment(1);
                     tracing::info!(conn = %self.conn, viewer = %self.viewer, "closing a slow client");
                 }
-                self.close(slow);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 }
@@ -152,14 +143,11 @@ mod tests {
     use super::*;
 
     fn handle(conn: &str, viewer: &str, hall: &str, queue: usize) -> ConnHandle {
-        let (tx, rx) = mpsc::channel(queue);
-        std::mem::forget(rx);
         ConnHandle {
             conn: conn.into(),
             viewer: viewer.into(),
             hall: hall.into(),
-            tx,
-            closer: Arc::new(watch::channel(None).0),
+            outbox: Arc::new(Outbox::new(queue)),
             paused: Arc::default(),
         }
     }
@@ -202,9 +190,9 @@ mod tests {
         let h = handle("c1", "v1", "h1", 1);
         assert!(h.offer("a".into(), SLOW));
         assert!(!h.offer("b".into(), SLOW));
-        assert_eq!(*h.closer.borrow(), Some(SLOW));
+        assert_eq!(h.outbox.close_requested(), Some(SLOW));
         let other = CloseReason { code: 1001, ..SLOW };
         h.close(other);
-        assert_eq!(*h.closer.borrow(), Some(SLOW), "the first reason wins");
+        assert_eq!(h.outbox.close_requested(), Some(SLOW), "the first reason wins");
     }
 }

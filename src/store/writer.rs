@@ -5,6 +5,7 @@
 //! up to `max_batch` events. Callers that must not lose an event (a confirmation the viewer was
 //! told is counted) wait for the commit with [`EventWriter::record_durable`]; the rest only
 //! wait for room in the bounded queue, which is the back-pressure when the database is slow.
+//! A batch with a waiter in it is committed as soon as the queue is empty, not after the delay.
 
 use std::time::{Duration, Instant};
 
@@ -91,13 +92,24 @@ async fn run(store: Store, forum: String, config: WriterConfig, mut rx: mpsc::Re
     // `recv` returns None only once every sender is gone and the queue is empty: that is
     // the drain on shutdown.
     while let Some(first) = rx.recv().await {
+        let mut urgent = first.ack.is_some();
         batch.push(first);
         let deadline = tokio::time::Instant::now() + max_delay;
         while batch.len() < max_batch {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(op)) => batch.push(op),
-                Ok(None) | Err(_) => break,
-            }
+            // Someone waits for this batch (a confirm, a prompt, a connect): take what is
+            // queued already and commit at once. Under load the batches still grow, because
+            // everything that arrives during one commit goes into the next.
+            let next = if urgent {
+                rx.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(op) = next else { break };
+            urgent |= op.ack.is_some();
+            batch.push(op);
         }
         commit(&store, &forum, &mut batch).await;
     }
