@@ -23,11 +23,11 @@ use crate::store::ViewerRow;
 use super::bus::BusEvent;
 use super::challenge;
 use super::limits::TokenBucket;
+use super::outbox::{Next, Outbox};
 use super::protocol::{
     BadInput, ClientMsg, ErrorCode, HallInfo, ServerMsg, SessionInfo, ViewerInfo, Welcome, close,
     parse_client,
 };
-use super::outbox::{Next, Outbox};
 use super::registry::{CloseReason, ConnHandle};
 use super::viewer::ViewerLive;
 use super::{Admission, Hub, random_hex};
@@ -157,7 +157,8 @@ async fn live(opened: Opened, admission: Admission) {
                 code: reason.code,
                 reason: Utf8Bytes::from_static(reason.reason),
             };
-            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+            let send = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame))));
+            let _ = Box::pin(send).await;
         }
         Ending::Failed(metric) => {
             metrics::counter!("yavka_ws_errors_total", "reason" => metric).increment(1);
@@ -330,7 +331,11 @@ impl Ctx {
                 }
                 Some(Ok(m)) => m,
             };
-            self.seen().await;
+            if let Some(heartbeat) = self.seen() {
+                // Once per ping interval: boxed, so the socket's task does not carry the
+                // writer's send future all the time.
+                Box::pin(self.record_heartbeat(heartbeat)).await;
+            }
             let text = match msg {
                 // Pongs answer our pings (one per interval); they are not rate limited.
                 Message::Pong(_) => continue,
@@ -348,8 +353,7 @@ impl Ctx {
                             }
                             metrics::counter!("yavka_ws_errors_total", "reason" => "binary")
                                 .increment(1);
-                            self.reply(ServerMsg::error(ErrorCode::BinaryNotSupported))
-                                .await;
+                            self.reply(ServerMsg::error(ErrorCode::BinaryNotSupported));
                             continue;
                         }
                         _ => continue, // pings are answered by the library
@@ -365,15 +369,15 @@ impl Ctx {
                     }
                     metrics::counter!("yavka_ws_errors_total", "reason" => "bad_message")
                         .increment(1);
-                    self.reply(ServerMsg::error(ErrorCode::BadMessage)).await;
+                    self.reply(ServerMsg::error(ErrorCode::BadMessage));
                 }
                 Ok(ClientMsg::Ping) => {
                     let now = self.hub.now();
-                    self.reply(ServerMsg::Pong { now }).await;
+                    self.reply(ServerMsg::Pong { now });
                 }
                 Ok(ClientMsg::Confirm { prompt, answer }) => {
                     if let Err(code) = Box::pin(self.confirm(&prompt, &answer)).await {
-                        self.reply(ServerMsg::error(code)).await;
+                        self.reply(ServerMsg::error(code));
                     }
                 }
             }
@@ -424,30 +428,35 @@ impl Ctx {
         }
     }
 
-    /// A frame arrived: the client is alive. Records a heartbeat at most once per ping interval.
-    async fn seen(&self) {
+    /// A frame arrived: the client is alive. Gives a heartbeat to record at most once per ping
+    /// interval.
+    fn seen(&self) -> Option<Event> {
         let now = self.hub.now();
         self.last_seen
             .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
         self.last_seen_clock.store(now, Ordering::Relaxed);
         let interval = self.hub.0.settings.ping_interval_ms as Millis;
         let last = self.last_heartbeat.load(Ordering::Relaxed);
-        if now - last >= interval {
-            self.last_heartbeat.store(now, Ordering::Relaxed);
-            let event = Event::new(
-                now,
-                EventBody::Heartbeat {
-                    conn: self.conn.to_string(),
-                },
-            );
-            if let Err(e) = self.hub.0.writer.record(event).await {
-                tracing::warn!(conn = %self.conn, error = %e, "could not record a heartbeat");
-            }
+        if now - last < interval {
+            return None;
+        }
+        self.last_heartbeat.store(now, Ordering::Relaxed);
+        Some(Event::new(
+            now,
+            EventBody::Heartbeat {
+                conn: self.conn.to_string(),
+            },
+        ))
+    }
+
+    async fn record_heartbeat(&self, event: Event) {
+        if let Err(e) = self.hub.0.writer.record(event).await {
+            tracing::warn!(conn = %self.conn, error = %e, "could not record a heartbeat");
         }
     }
 
     /// Answers the client; one that does not read its answers is closed like any slow one.
-    async fn reply(&self, msg: ServerMsg) {
+    fn reply(&self, msg: ServerMsg) {
         self.handle.offer(msg.to_json().into(), SLOW);
     }
 
@@ -509,8 +518,7 @@ impl Ctx {
         hub.publish_viewer_event(&self.viewer, event);
         self.reply(ServerMsg::Confirmed {
             prompt: prompt.to_owned(),
-        })
-        .await;
+        });
         if let Some(t) = hub.tally_json(&self.state, &self.hall) {
             self.handle.offer(t.into(), SLOW);
         }

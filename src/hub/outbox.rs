@@ -163,7 +163,9 @@ mod tests {
         let o = std::sync::Arc::new(Outbox::new(4));
         let writer = {
             let o = o.clone();
-            tokio::spawn(async move { matches!(o.next().await, Next::Send(t) if t.as_str() == "x") })
+            tokio::spawn(
+                async move { matches!(o.next().await, Next::Send(t) if t.as_str() == "x") },
+            )
         };
         tokio::task::yield_now().await;
         o.push("x".into());

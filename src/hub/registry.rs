@@ -193,6 +193,10 @@ mod tests {
         assert_eq!(h.outbox.close_requested(), Some(SLOW));
         let other = CloseReason { code: 1001, ..SLOW };
         h.close(other);
-        assert_eq!(h.outbox.close_requested(), Some(SLOW), "the first reason wins");
+        assert_eq!(
+            h.outbox.close_requested(),
+            Some(SLOW),
+            "the first reason wins"
+        );
     }
 }
