@@ -146,7 +146,7 @@ impl Hub {
 
     /// Sends every local tab of `hall` its tally.
     fn push_tallies(&self, hall: &str) {
-        for h in self.0.registry.snapshot(|h| &*h.hall == hall) {
+        for h in self.0.registry.in_hall(hall) {
             let Some(state) = self.viewer_state(&h.viewer) else {
                 continue;
             };
@@ -167,7 +167,7 @@ impl Hub {
         let Some(state) = self.viewer_state(viewer) else {
             return;
         };
-        for h in self.0.registry.snapshot(|h| &*h.viewer == viewer) {
+        for h in self.0.registry.of_viewer(viewer) {
             let paused_for = state
                 .lock()
                 .expect("viewer lock")

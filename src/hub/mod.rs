@@ -351,7 +351,7 @@ impl Hub {
     pub async fn shutdown(&self) {
         self.0.stopping.send_replace(true);
         self.0.admissions.close();
-        for h in self.0.registry.snapshot(|_| true) {
+        for h in self.0.registry.all() {
             h.close(SHUTDOWN);
         }
         let mut live = self.0.live.subscribe();
@@ -445,7 +445,7 @@ impl Hub {
     }
 
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {
-        for h in self.0.registry.snapshot(|h| &*h.viewer == viewer) {
+        for h in self.0.registry.of_viewer(viewer) {
             h.close(reason);
         }
     }

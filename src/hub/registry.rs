@@ -72,13 +72,30 @@ pub struct HallCounts {
 
 #[derive(Debug, Default)]
 pub struct Registry {
-    halls: Mutex<HashMap<Arc<str>, HallConns>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    halls: HashMap<Arc<str>, HallConns>,
+    /// The same handles by viewer: every connect and confirm tells the viewer's other tabs,
+    /// and finding them by scanning every socket made that quadratic in the crowd.
+    by_viewer: HashMap<Arc<str>, Vec<ConnHandle>>,
 }
 
 impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("registry lock")
+    }
+
     pub fn insert(&self, handle: ConnHandle) {
-        let mut halls = self.halls.lock().expect("registry lock");
-        let hall = halls.entry(handle.hall.clone()).or_default();
+        let mut inner = self.lock();
+        inner
+            .by_viewer
+            .entry(handle.viewer.clone())
+            .or_default()
+            .push(handle.clone());
+        let hall = inner.halls.entry(handle.hall.clone()).or_default();
         *hall.viewers.entry(handle.viewer.clone()).or_default() += 1;
         hall.peak_viewers = hall.peak_viewers.max(hall.viewers.len());
         let name = handle.hall.to_string();
@@ -87,11 +104,12 @@ impl Registry {
     }
 
     pub fn remove(&self, hall: &str, conn: &str) {
-        let mut halls = self.halls.lock().expect("registry lock");
-        let Some(h) = halls.get_mut(hall) else {
+        let mut inner = self.lock();
+        let Some(h) = inner.halls.get_mut(hall) else {
             return;
         };
-        if let Some(handle) = h.conns.remove(conn)
+        let removed = h.conns.remove(conn);
+        if let Some(handle) = &removed
             && let Some(n) = h.viewers.get_mut(&handle.viewer)
         {
             *n -= 1;
@@ -100,30 +118,57 @@ impl Registry {
             }
         }
         metrics::gauge!("yavka_connections", "hall" => hall.to_owned()).set(h.conns.len() as f64);
+        if let Some(handle) = removed
+            && let Some(tabs) = inner.by_viewer.get_mut(&handle.viewer)
+        {
+            tabs.retain(|t| t.conn != handle.conn);
+            if tabs.is_empty() {
+                inner.by_viewer.remove(&handle.viewer);
+            }
+        }
     }
 
     /// Runs `f` on every connection in `hall`, under the lock: `f` must not block.
     pub fn for_each_in_hall(&self, hall: &str, mut f: impl FnMut(&ConnHandle)) {
-        let halls = self.halls.lock().expect("registry lock");
-        if let Some(h) = halls.get(hall) {
+        let inner = self.lock();
+        if let Some(h) = inner.halls.get(hall) {
             h.conns.values().for_each(&mut f);
         }
     }
 
-    /// Handles matching `keep`, cloned out so the caller can take its time.
-    pub fn snapshot(&self, keep: impl Fn(&ConnHandle) -> bool) -> Vec<ConnHandle> {
-        let halls = self.halls.lock().expect("registry lock");
-        halls
+    /// The connections of `hall`, cloned out so the caller can take its time.
+    pub fn in_hall(&self, hall: &str) -> Vec<ConnHandle> {
+        let inner = self.lock();
+        inner
+            .halls
+            .get(hall)
+            .map(|h| h.conns.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The connections of `viewer` on this node.
+    pub fn of_viewer(&self, viewer: &str) -> Vec<ConnHandle> {
+        self.lock()
+            .by_viewer
+            .get(viewer)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every connection.
+    pub fn all(&self) -> Vec<ConnHandle> {
+        let inner = self.lock();
+        inner
+            .halls
             .values()
             .flat_map(|h| h.conns.values())
-            .filter(|c| keep(c))
             .cloned()
             .collect()
     }
 
     pub fn counts(&self, hall: &str) -> HallCounts {
-        let halls = self.halls.lock().expect("registry lock");
-        halls.get(hall).map_or(
+        let inner = self.lock();
+        inner.halls.get(hall).map_or(
             HallCounts {
                 viewers: 0,
                 peak_viewers: 0,
@@ -183,6 +228,27 @@ mod tests {
             }
         );
         assert_eq!(r.counts("h2").connections, 0);
+    }
+
+    #[test]
+    fn finds_a_viewers_tabs_in_every_hall() {
+        let r = Registry::default();
+        r.insert(handle("c1", "v1", "h1", 4));
+        r.insert(handle("c2", "v1", "h2", 4));
+        r.insert(handle("c3", "v2", "h1", 4));
+        let mut tabs: Vec<_> = r
+            .of_viewer("v1")
+            .iter()
+            .map(|h| h.conn.to_string())
+            .collect();
+        tabs.sort();
+        assert_eq!(tabs, ["c1", "c2"]);
+        assert_eq!(r.in_hall("h1").len(), 2);
+        r.remove("h1", "c1");
+        assert_eq!(r.of_viewer("v1").len(), 1);
+        r.remove("h2", "c2");
+        assert!(r.of_viewer("v1").is_empty());
+        assert_eq!(r.all().len(), 1);
     }
 
     #[test]
