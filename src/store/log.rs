@@ -106,7 +106,9 @@ impl Store {
         // No ORDER BY and a CROSS JOIN (SQLite keeps that join order): with an ORDER BY on
         // time, SQLite chose to walk the forum's whole log in time order, and the join from the
         // disconnect side, so each new websocket read every event (found with perf at 8,000
-        // viewers). The few rows are put in order here instead.
+        // viewers). The few rows are put in order here instead. `IS DISTINCT FROM` rather than
+        // `d.viewer IS NULL`, which Postgres served from events_by_viewer, reading every
+        // disconnect of the forum.
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {own} FROM events e WHERE e.forum = $1 AND e.viewer = $2 \
                  AND e.kind <> 'prompt' \
@@ -114,7 +116,7 @@ impl Store {
              SELECT {closed} FROM events c CROSS JOIN events d \
              WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
                  AND d.forum = c.forum AND d.conn = c.conn AND d.kind = 'disconnect' \
-                 AND d.viewer IS NULL",
+                 AND d.viewer IS DISTINCT FROM c.viewer",
             own = cols("e"),
             closed = cols("d"),
         )))
