@@ -26,7 +26,7 @@ use crate::domain::rules::{Facts, Plan, evaluate_viewer};
 use crate::reports::certificate::{Participant, certificate, render_pdf};
 use crate::reports::evidence::{self, ViewerInfo};
 use crate::reports::export::{self, Input, Table};
-use crate::reports::rows::{self, Registered, Sources};
+use crate::reports::rows::{self, Sources};
 use crate::reports::{csv, forum_zone_label};
 use crate::store::ViewerRow;
 
@@ -75,22 +75,7 @@ impl ExportQuery {
 
 /// What an export reads from the store, fetched before the stream starts.
 async fn load(state: &AppState) -> ApiResult<Input> {
-    let forum = &state.forum.id;
-    Ok(Input {
-        events: state.store.events(forum, None).await?,
-        codes: state.store.issued_codes(forum).await?,
-        registered: state
-            .store
-            .registered_counts(forum)
-            .await?
-            .into_iter()
-            .map(|(education, specialty, count)| Registered {
-                education,
-                specialty,
-                count,
-            })
-            .collect(),
-    })
+    Ok(state.store.export_input(&state.forum.id).await?)
 }
 
 /// A `Write` that sends 64 KiB chunks down a bounded channel, blocking while the reader is

@@ -12,8 +12,7 @@ use anyhow::Context;
 
 use crate::domain::forum::{Forum, config};
 use crate::reports::csv;
-use crate::reports::export::{self, Input, Table};
-use crate::reports::rows::Registered;
+use crate::reports::export::{self, Table};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -79,20 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let input = rt.block_on(async {
-        let input = Input {
-            events: store.events(&forum.id, None).await?,
-            codes: store.issued_codes(&forum.id).await?,
-            registered: store
-                .registered_counts(&forum.id)
-                .await?
-                .into_iter()
-                .map(|(education, specialty, count)| Registered {
-                    education,
-                    specialty,
-                    count,
-                })
-                .collect(),
-        };
+        let input = store.export_input(&forum.id).await?;
         store.close().await;
         anyhow::Ok(input)
     })?;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::HallStats;
-use super::cluster::PromptCount;
+use super::prompts::PromptEntry;
 use crate::broker::{BusMessage, Topic};
 use crate::domain::log::Event;
 use crate::domain::time::Millis;
@@ -36,7 +36,7 @@ pub enum BusEvent {
     NodeStats {
         node: String,
         halls: Vec<HallStats>,
-        prompts: Vec<PromptCount>,
+        prompts: Vec<PromptEntry>,
     },
 }
 

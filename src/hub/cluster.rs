@@ -14,36 +14,22 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::bus::BusEvent;
 use super::prompts::PromptEntry;
-use super::{HallStats, Hub, HubStats, day_bounds};
+use super::{HallStats, Hub, HubStats};
 use crate::domain::log::EventBody;
-use crate::domain::time::Millis;
 
 pub const STATS_EVERY: Duration = Duration::from_secs(2);
 pub const NODE_GONE_AFTER: Duration = Duration::from_secs(10);
 /// The fallback for a confirm of an unknown prompt reads the store at most this often.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
 
-/// A prompt's figures on one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromptCount {
-    pub id: String,
-    pub hall: String,
-    pub ts: Millis,
-    pub closes: Millis,
-    pub delivered: u64,
-    pub confirmed: u64,
-}
-
 /// Another node's latest figures, and when they arrived (this node's monotonic clock).
 #[derive(Debug)]
 pub(super) struct Peer {
     heard: Instant,
     halls: Vec<HallStats>,
-    prompts: Vec<PromptCount>,
+    prompts: Vec<PromptEntry>,
 }
 
 #[derive(Debug, Default)]
@@ -60,19 +46,7 @@ impl Hub {
         BusEvent::NodeStats {
             node: self.node().to_owned(),
             halls: self.local_halls(),
-            prompts: self
-                .lock_prompts()
-                .entries()
-                .iter()
-                .map(|p| PromptCount {
-                    id: p.id.clone(),
-                    hall: p.hall.clone(),
-                    ts: p.ts,
-                    closes: p.closes,
-                    delivered: p.delivered,
-                    confirmed: p.confirmed,
-                })
-                .collect(),
+            prompts: self.lock_prompts().entries().to_vec(),
         }
     }
 
@@ -80,7 +54,7 @@ impl Hub {
         &self,
         node: String,
         halls: Vec<HallStats>,
-        prompts: Vec<PromptCount>,
+        prompts: Vec<PromptEntry>,
     ) {
         if node == self.node() {
             return;
@@ -151,15 +125,7 @@ impl Hub {
                         mine.delivered += p.delivered;
                         mine.confirmed += p.confirmed;
                     }
-                    None => prompts.push(PromptEntry {
-                        id: p.id.clone(),
-                        hall: p.hall.clone(),
-                        ts: p.ts,
-                        closes: p.closes,
-                        delivered: p.delivered,
-                        confirmed: p.confirmed,
-                        fanned_out: false,
-                    }),
+                    None => prompts.push(p.clone()),
                 }
             }
         }
@@ -190,13 +156,7 @@ impl Hub {
             }
             c.last_catch_up = Some(Instant::now());
         }
-        let (day_start, _) = day_bounds(&self.0.forum, self.now());
-        let events = match self
-            .0
-            .store
-            .prompts_since(&self.0.forum.id, day_start)
-            .await
-        {
+        let events = match self.day_prompts().await {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read prompts back from the store");

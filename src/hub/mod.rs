@@ -372,17 +372,21 @@ impl Hub {
         self.0.broker.publish(event.to_message())
     }
 
+    /// Today's prompt events (in the forum's time zone), from the store.
+    async fn day_prompts(&self) -> Result<Vec<Event>, StoreError> {
+        let (day_start, _) = day_bounds(&self.0.forum, self.now());
+        self.0
+            .store
+            .prompts_since(&self.0.forum.id, day_start)
+            .await
+    }
+
     /// Loads the day's prompts from the store, once.
     async fn ensure_prompts(&self) -> Result<(), StoreError> {
         self.0
             .prompts_loaded
             .get_or_try_init(|| async {
-                let (day_start, _) = day_bounds(&self.0.forum, self.now());
-                let events = self
-                    .0
-                    .store
-                    .prompts_since(&self.0.forum.id, day_start)
-                    .await?;
+                let events = self.day_prompts().await?;
                 // Loaded prompts were fanned out before this node knew them (or by another
                 // node): mark them so a late broker echo does not send them again.
                 let mut book = self.lock_prompts();

@@ -10,8 +10,9 @@ use crate::domain::time::Millis;
 use super::challenge;
 use super::protocol::PromptMsg;
 
-/// A prompt this node knows, with its delivery figures; `/api/org/stats` shows it as is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A prompt this node knows, with its delivery figures; `/api/org/stats` shows it as is, and
+/// nodes send each other theirs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromptEntry {
     pub id: String,
     pub hall: String,

@@ -19,6 +19,25 @@ pub struct IssuedRow {
 }
 
 impl Store {
+    /// Everything an export reads: the log, the issued codes and the registration counts.
+    pub async fn export_input(&self, forum: &str) -> StoreResult<crate::reports::export::Input> {
+        use crate::reports::{export::Input, rows::Registered};
+        Ok(Input {
+            events: self.events(forum, None).await?,
+            codes: self.issued_codes(forum).await?,
+            registered: self
+                .registered_counts(forum)
+                .await?
+                .into_iter()
+                .map(|(education, specialty, count)| Registered {
+                    education,
+                    specialty,
+                    count,
+                })
+                .collect(),
+        })
+    }
+
     /// Every issued code of the forum: session → viewer → code.
     pub async fn issued_codes(
         &self,
