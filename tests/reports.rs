@@ -318,6 +318,11 @@ async fn certificate_story(app: &TestApp, f: &Played, backend: &str) {
     let (status, _) = app.get("/api/org/viewers/nobody/certificate.pdf").await;
     assert_eq!(status, 404);
 
+    // Her player learns that she has codes, to offer the certificate.
+    let (status, me) = app.get(&format!("/api/me?token={}", f.anna_token)).await;
+    assert_eq!(status, 200);
+    assert!(!me["codes"].as_array().unwrap().is_empty(), "{me}");
+
     // Anna downloads her own through her personal link; a wrong token opens nothing.
     let (status, _, mine) = get_bytes(
         app,

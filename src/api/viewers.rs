@@ -130,7 +130,16 @@ pub async fn me(
         .viewer_by_token_hash(&state.forum.id, &token_hash(q.token.trim()))
         .await?
     {
-        Some(v) => Ok(Json(viewer_json(&state, &v))),
+        Some(v) => {
+            let mut json = viewer_json(&state, &v);
+            // Issued codes, so the player can offer the certificate once there is one.
+            let codes = state.store.viewer_codes(&state.forum.id, &v.id).await?;
+            json["codes"] = codes
+                .into_iter()
+                .map(|(session, code)| serde_json::json!({"session": session, "code": code}))
+                .collect();
+            Ok(Json(json))
+        }
         None => Err(ApiError::Unauthorized(
             "ссылка недействительна: возможно, организатор выдал вам новую".into(),
         )),

@@ -546,6 +546,10 @@ async function start() {
   $('forum-title').textContent = forum.title;
   document.title = `Трансляция — ${forum.title}`;
   $('greeting').textContent = `Здравствуйте, ${me.name}!`;
+  if ((me.codes || []).length) {
+    $('certificate-link').href = `/api/me/certificate.pdf?token=${encodeURIComponent(token)}`;
+    $('certificate').hidden = false;
+  }
   $('greeting').after(el('p', { class: 'muted', text: `Специальность: ${me.specialty}, ${EDUCATION[me.education] || me.education} образование.` }));
   say($('load-status'), '');
   $('player').hidden = false;
