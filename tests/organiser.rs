@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 use support::TestDb;
@@ -163,23 +162,8 @@ fn verdict_keys(rows: &Value) -> BTreeSet<VerdictKey> {
         .collect()
 }
 
-/// Runs the `yavka` binary with the test forum and `db_url`; panics unless it succeeds.
 fn yavka(dir: &Path, db_url: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_yavka"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", db_url)
-        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
-        .env_remove("REDIS_URL")
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "yavka {args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    support::process::run_ok(dir, db_url, args).stdout
 }
 
 // ---- 1. CSV import -------------------------------------------------------------------------

@@ -458,21 +458,7 @@ async fn the_evidence_report_shows_prompts_and_reasons() {
 // ---- 5. The command line -------------------------------------------------------------------
 
 fn yavka(dir: &Path, db_url: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_yavka"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", db_url)
-        .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
-        .env_remove("REDIS_URL")
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "yavka {args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    support::process::run_ok(dir, db_url, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,8 +57,24 @@ pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
         .env("YAVKA__SERVER__PORT", port.to_string())
         .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
         .env("DATABASE_URL", db_url)
+        .env_remove("REDIS_URL")
         .env("RUST_LOG", "warn");
     cmd
+}
+
+/// Runs a `yavka` command (e.g. `export`) in `dir` on `db_url`; panics unless it succeeds.
+pub fn run_ok(dir: &Path, db_url: &str, args: &[&str]) -> std::process::Output {
+    let out = yavka(dir, db_url, 0)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "yavka {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Starts `yavka serve` and waits until `/readyz` answers.
