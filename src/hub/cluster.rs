@@ -179,13 +179,11 @@ impl Hub {
                 if *closes > now {
                     self.fan_out_prompt(prompt, hall, e.ts, *closes);
                     shown += 1;
-                } else {
-                    self.lock_prompts()
-                        .add(prompt, hall, e.ts, *closes)
-                        .fanned_out = true;
                 }
             }
         }
+        // The closed ones, known from now on as delivered.
+        self.lock_prompts().merge(&events);
         if shown > 0 {
             tracing::info!(shown, "prompts missed on the broker shown from the store");
         }

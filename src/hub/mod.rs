@@ -387,19 +387,7 @@ impl Hub {
             .prompts_loaded
             .get_or_try_init(|| async {
                 let events = self.day_prompts().await?;
-                // Loaded prompts were fanned out before this node knew them (or by another
-                // node): mark them so a late broker echo does not send them again.
-                let mut book = self.lock_prompts();
-                for e in &events {
-                    if let EventBody::Prompt {
-                        prompt,
-                        hall,
-                        closes,
-                    } = &e.body
-                    {
-                        book.add(prompt, hall, e.ts, *closes).fanned_out = true;
-                    }
-                }
+                self.lock_prompts().merge(&events);
                 Ok(())
             })
             .await

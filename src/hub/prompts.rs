@@ -82,7 +82,9 @@ impl PromptBook {
         &mut self.entries[i]
     }
 
-    /// Adds the prompt events among `events`; returns how many were new.
+    /// Adds the prompt events among `events`, read from the log, as already delivered (by
+    /// this node before it knew them, or by another node): a late broker echo must not send
+    /// them again. Returns how many were new.
     pub fn merge(&mut self, events: &[Event]) -> usize {
         let before = self.entries.len();
         for e in events {
@@ -92,7 +94,7 @@ impl PromptBook {
                 closes,
             } = &e.body
             {
-                self.add(prompt, hall, e.ts, *closes);
+                self.add(prompt, hall, e.ts, *closes).fanned_out = true;
             }
         }
         self.entries.len() - before
@@ -163,6 +165,10 @@ mod tests {
         ]);
         assert_eq!(n, 1);
         assert_eq!(b.entries().len(), 2);
+        assert!(
+            b.get("p2").unwrap().fanned_out,
+            "merged from the log: delivered already"
+        );
     }
 
     #[test]
