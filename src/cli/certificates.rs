@@ -14,13 +14,14 @@ use crate::settings::Settings;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder for the PDF files (created if missing).
-    #[arg(long, short)]
+    /// Папка для PDF-файлов (создаётся, если её нет).
+    #[arg(long, short, value_name = "ПАПКА")]
     pub out: PathBuf,
-    /// Only this viewer (their id).
-    #[arg(long)]
+    /// Только этот участник (его id).
+    #[arg(long, value_name = "ID")]
     pub viewer: Option<String>,
-    #[arg(long, default_value = "config/yavka.toml")]
+    /// Файл настроек сервера (база, адрес); переменные окружения важнее его.
+    #[arg(long, value_name = "ФАЙЛ", default_value = "config/yavka.toml")]
     pub settings: PathBuf,
 }
 

@@ -13,7 +13,8 @@ use crate::domain::time::{MINUTE, format_clock, measure};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The forum configuration file.
+    /// Файл форума (TOML), например config/forum.toml.
+    #[arg(value_name = "ФАЙЛ")]
     pub forum: PathBuf,
 }
 

@@ -18,25 +18,29 @@ use crate::reports::csv::write_verdicts_csv;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
+    /// JSON: массив строк.
     Json,
+    /// CSV: таблица для Excel.
     Csv,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The forum configuration (TOML).
-    #[arg(long)]
+    /// Файл форума (TOML).
+    #[arg(long, value_name = "ФАЙЛ")]
     pub forum: PathBuf,
-    /// The attendance log (JSON Lines); `-` reads standard input.
-    #[arg(long)]
+    /// Журнал присутствия (JSON Lines); «-» — читать стандартный ввод.
+    #[arg(long, value_name = "ФАЙЛ")]
     pub events: PathBuf,
-    #[arg(long, value_enum, default_value = "json")]
+    /// Формат результата.
+    #[arg(long, value_enum, value_name = "ФОРМАТ", default_value = "json")]
     pub format: Format,
-    /// Stop at the first malformed line instead of skipping it (it is reported either way).
+    /// Остановиться на первой испорченной строке, а не пропускать её (о ней сообщается в
+    /// любом случае).
     #[arg(long)]
     pub strict: bool,
-    /// CSV field delimiter: `,` or `;` (Russian Excel expects `;`).
-    #[arg(long, default_value = ",")]
+    /// Разделитель полей CSV: «,» или «;» (русский Excel ждёт «;»).
+    #[arg(long, value_name = "СИМВОЛ", default_value = ",")]
     pub delimiter: char,
 }
 

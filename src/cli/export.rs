@@ -18,27 +18,31 @@ use crate::store::Store;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
+    /// CSV (UTF-8 с BOM): участники или сводка.
     Csv,
+    /// XLSX: оба листа.
     Xlsx,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long, value_enum, default_value = "csv")]
+    /// Формат файла.
+    #[arg(long, value_enum, value_name = "ФОРМАТ", default_value = "csv")]
     pub format: Format,
-    /// Only this session (its id); the whole forum when absent.
-    #[arg(long)]
+    /// Только эта сессия (её id); без него — весь форум.
+    #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// CSV field delimiter: `;` (Russian Excel) or `,`.
-    #[arg(long, default_value = ";")]
+    /// Разделитель полей CSV: «;» (русский Excel) или «,».
+    #[arg(long, value_name = "СИМВОЛ", default_value = ";")]
     pub delimiter: char,
-    /// CSV: the per-session summary instead of the participants (XLSX always has both).
+    /// CSV: сводка по сессиям вместо списка участников (в XLSX всегда оба листа).
     #[arg(long)]
     pub summary: bool,
-    /// Output file; standard output when absent.
-    #[arg(long, short)]
+    /// Файл результата; без него — стандартный вывод.
+    #[arg(long, short, value_name = "ФАЙЛ")]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value = "config/yavka.toml")]
+    /// Файл настроек сервера (база, адрес); переменные окружения важнее его.
+    #[arg(long, value_name = "ФАЙЛ", default_value = "config/yavka.toml")]
     pub settings: PathBuf,
 }
 

@@ -13,16 +13,17 @@ use crate::store::Store;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// From this instant (RFC 3339, or local time of the forum like 2026-04-01T09:00).
-    #[arg(long)]
+    /// С этого момента (RFC 3339 или местное время форума, например 2026-04-01T09:00).
+    #[arg(long, value_name = "ВРЕМЯ")]
     pub from: Option<String>,
-    /// Up to (not including) this instant.
-    #[arg(long)]
+    /// До этого момента (не включая его).
+    #[arg(long, value_name = "ВРЕМЯ")]
     pub to: Option<String>,
-    /// Output file; standard output when absent.
-    #[arg(long, short)]
+    /// Файл результата; без него — стандартный вывод.
+    #[arg(long, short, value_name = "ФАЙЛ")]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value = "config/yavka.toml")]
+    /// Файл настроек сервера (база, адрес); переменные окружения важнее его.
+    #[arg(long, value_name = "ФАЙЛ", default_value = "config/yavka.toml")]
     pub settings: PathBuf,
 }
 

@@ -1,10 +1,14 @@
 //! The `yavka` command line: one subcommand per job, each in its own file.
+//!
+//! Help texts are the doc comments below and in each command's `Args`: an organiser reads
+//! them, so they are in Russian; `help` puts clap's own words and parse errors in Russian too.
 
 mod certificates;
 mod check_config;
 mod evaluate;
 mod export;
 mod export_log;
+mod help;
 mod organiser;
 pub mod serve;
 
@@ -16,35 +20,54 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "yavka",
     version,
-    about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах"
+    about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах",
+    long_about = "Явка: учёт присутствия на НМО-аккредитованных онлайн-форумах.\n\n\
+        Без команды работает как «yavka serve»: форум из config/forum.toml, база \
+        data/yavka.db, адрес http://127.0.0.1:8080. Посмотреть форум в работе: \
+        «yavka serve --demo». Справка по команде: «yavka КОМАНДА --help».",
+    subcommand_help_heading = "Команды",
+    subcommand_value_name = "КОМАНДА",
+    disable_help_subcommand = true
 )]
 struct Cli {
-    /// Without a command, `serve` runs with its defaults.
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the forum live: viewers' hub, prompts, organiser API (the default).
+    /// Провести форум: трансляция для зрителей, окна подтверждения, панель организатора
+    /// (по умолчанию).
     Serve(serve::Args),
-    /// Create an organiser account (prints a generated password, or reads one with --password-stdin).
+    /// Создать учётную запись организатора или сменить ей пароль (--reset).
     CreateOrganiser(organiser::Args),
-    /// Write the stored attendance log as JSON Lines.
+    /// Выгрузить журнал присутствия из базы в JSON Lines.
     ExportLog(export_log::Args),
-    /// Validate a forum configuration and print its sessions as a table.
+    /// Проверить файл форума и показать его сессии таблицей.
     CheckConfig(check_config::Args),
-    /// Evaluate an attendance log (JSON Lines) against a forum's rules.
+    /// Оценить журнал присутствия (JSON Lines) по правилам форума.
     Evaluate(evaluate::Args),
-    /// The commission's report from the store: CSV (participants or --summary) or XLSX.
+    /// Отчёт для комиссии из базы: CSV (участники или --summary) или XLSX.
     Export(export::Args),
-    /// Every participant's certificate PDF, into a folder.
+    /// Свидетельства участников (PDF) в папку.
     Certificates(certificates::Args),
 }
 
-/// Parses the arguments and runs the chosen command. Errors are printed in full to stderr.
+/// Parses the arguments (help and parse errors in Russian) and runs the chosen command.
+/// Errors are printed in full to stderr.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let (text, is_error) = help::render(&e);
+            if is_error {
+                eprintln!("{}", text.trim_end());
+                return ExitCode::from(2);
+            }
+            println!("{}", text.trim_end());
+            return ExitCode::SUCCESS;
+        }
+    };
     let result = match cli
         .command
         .unwrap_or(Command::Serve(serve::Args::default()))
@@ -60,8 +83,149 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ошибка: {e:#}");
+            eprintln!("{}", capitalised(&format!("{e:#}")));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The text with its first letter in upper case: every message is a sentence.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse_error(args: &[&str]) -> (String, bool) {
+        match Cli::try_parse_from(args) {
+            Ok(_) => panic!("{args:?} parsed"),
+            Err(e) => help::render(&e),
+        }
+    }
+
+    /// Latin words a Russian help page may contain: names of commands, flags, files, formats.
+    fn english_words(text: &str) -> Vec<String> {
+        let allowed = [
+            "yavka",
+            "serve",
+            "create",
+            "organiser",
+            "export",
+            "log",
+            "check",
+            "config",
+            "evaluate",
+            "certificates",
+            "help",
+            "settings",
+            "toml",
+            "demo",
+            "reset",
+            "password",
+            "stdin",
+            "forum",
+            "events",
+            "format",
+            "json",
+            "csv",
+            "xlsx",
+            "strict",
+            "delimiter",
+            "session",
+            "summary",
+            "out",
+            "viewer",
+            "from",
+            "to",
+            "jsonl",
+            "data",
+            "db",
+            "http",
+            "url",
+            "store",
+            "database",
+            "sqlite",
+            "postgres",
+            "pdf",
+            "rfc",
+            "id",
+            "lines",
+            "excel",
+            "version",
+            "europe",
+            "moscow",
+            "nmo",
+            "readme",
+            "utf",
+            "bom",
+        ];
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() > 1)
+            .map(str::to_lowercase)
+            .filter(|w| !allowed.contains(&w.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn every_help_page_is_russian() {
+        let mut root = Cli::command();
+        root.build();
+        let mut pages = vec![(
+            "yavka".to_owned(),
+            help::russian(&root.render_long_help().to_string()),
+        )];
+        for sub in root.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            pages.push((name, help::russian(&sub.render_long_help().to_string())));
+        }
+        assert_eq!(pages.len(), 8);
+        for (name, page) in pages {
+            let english = english_words(&page);
+            assert!(english.is_empty(), "{name}: {english:?}\n{page}");
+            assert!(page.contains("Использование:"), "{name}:\n{page}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_are_russian_sentences_with_the_usage() {
+        let (text, is_error) = parse_error(&["yavka", "export", "--fromat", "csv"]);
+        assert!(is_error);
+        assert!(
+            text.starts_with("Неизвестный параметр «--fromat»."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Возможно, имелось в виду «--format"),
+            "{text}"
+        );
+        assert!(text.contains("Использование: yavka export"), "{text}");
+        let (text, _) = parse_error(&["yavka", "export", "--format", "pdf"]);
+        assert!(
+            text.starts_with("Недопустимое значение «pdf» для --format"),
+            "{text}"
+        );
+        let (text, _) = parse_error(&["yavka", "evalute"]);
+        assert!(text.starts_with("Неизвестная команда «evalute»."), "{text}");
+        assert!(text.contains("«evaluate»"), "{text}");
+        let (text, _) = parse_error(&["yavka", "create-organiser"]);
+        assert!(
+            text.starts_with("Не указано обязательное: <ЛОГИН>"),
+            "{text}"
+        );
+        let (text, is_error) = parse_error(&["yavka", "--help"]);
+        assert!(!is_error && text.contains("Команды:"), "{text}");
+    }
+
+    #[test]
+    fn messages_start_with_a_capital_letter() {
+        assert_eq!(capitalised("база недоступна"), "База недоступна");
+        assert_eq!(capitalised(""), "");
     }
 }

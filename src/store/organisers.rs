@@ -78,4 +78,31 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Gives an existing organiser a new password and ends every sign-in of theirs, in one
+    /// transaction: a password reset after a leak must also lock out whoever used the old
+    /// one. False when there is no such login (nothing changes).
+    pub async fn reset_organiser_password(
+        &self,
+        login: &str,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE organisers SET password_hash = $1 WHERE login = $2")
+            .bind(password_hash)
+            .bind(login)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM logins WHERE login = $1")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
