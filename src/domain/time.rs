@@ -122,15 +122,77 @@ pub fn format_rfc3339(t: Millis, tz: &TimeZone) -> String {
 /// A time that does not exist or is ambiguous there (a daylight-saving change) is refused
 /// rather than guessed, because a session window must mean one thing.
 pub fn parse_local(text: &str, tz: &TimeZone) -> Result<Millis, String> {
-    let dt: DateTime = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("«{text}» не является местным временем вида 2026-04-01T09:15"))?;
+    let dt: DateTime = text.trim().parse().map_err(|_| {
+        no_such_moment(text.trim()).unwrap_or_else(|| {
+            format!("«{text}» не является местным временем вида 2026-04-01T09:15")
+        })
+    })?;
     let ambiguous = tz.to_ambiguous_zoned(dt);
     let zoned = ambiguous.unambiguous().map_err(|_| {
-        format!("местного времени «{text}» нет или оно неоднозначно в этом часовом поясе")
+        format!("Местного времени «{text}» нет или оно неоднозначно в этом часовом поясе")
     })?;
     Ok(zoned.timestamp().as_millisecond())
+}
+
+const MONTHS_PREPOSITIONAL: [&str; 12] = [
+    "январе",
+    "феврале",
+    "марте",
+    "апреле",
+    "мае",
+    "июне",
+    "июле",
+    "августе",
+    "сентябре",
+    "октябре",
+    "ноябре",
+    "декабре",
+];
+
+/// For text shaped like `2026-04-31T09:15` (time optional, seconds optional) whose numbers name no real date
+/// or time, what is wrong with it: «2026-04-31» is a typo for a day, not a format error, and
+/// an organiser should be told which. `None` when the text does not have that shape.
+fn no_such_moment(text: &str) -> Option<String> {
+    let (date, time) = match text.split_once('T') {
+        Some((date, time)) => (date, time),
+        None => (text, "00:00"),
+    };
+    let number = |part: &str, len: usize| {
+        (part.len() == len && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i32>().ok())
+            .flatten()
+    };
+    let date: Vec<&str> = date.split('-').collect();
+    let time: Vec<&str> = time.split(':').collect();
+    if date.len() != 3 || !(2..=3).contains(&time.len()) {
+        return None;
+    }
+    let (year, month, day) = (
+        number(date[0], 4)?,
+        number(date[1], 2)?,
+        number(date[2], 2)?,
+    );
+    let clock: Vec<i32> = time.iter().map(|p| number(p, 2)).collect::<Option<_>>()?;
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "В дате «{text}» месяц {month}: месяцы нумеруются от 01 до 12"
+        ));
+    }
+    let month_index = usize::try_from(month - 1).ok()?;
+    let first = jiff::civil::Date::new(i16::try_from(year).ok()?, month as i8, 1).ok()?;
+    let days = i32::from(first.days_in_month());
+    if !(1..=days).contains(&day) {
+        return Some(format!(
+            "Такого дня нет: в {} {year} года {days} дней, а указано {day}-е число («{text}»)",
+            MONTHS_PREPOSITIONAL[month_index]
+        ));
+    }
+    if clock[0] > 23 || clock[1] > 59 || clock.get(2).is_some_and(|s| *s > 59) {
+        return Some(format!(
+            "Такого времени нет: «{text}»; часы от 00 до 23, минуты и секунды от 00 до 59"
+        ));
+    }
+    None
 }
 
 /// Formats an instant as local wall-clock time `2026-04-01T09:15` (seconds shown when not zero).
@@ -197,6 +259,29 @@ mod tests {
         assert_eq!(format_local(t, &tz), "2026-04-01T09:15");
         assert_eq!(format_clock(t, &tz), "09:15");
         assert!(parse_local("01.04.2026 09:15", &tz).is_err());
+    }
+
+    #[test]
+    fn a_day_that_does_not_exist_is_named_as_such() {
+        let tz = TimeZone::get("Europe/Moscow").unwrap();
+        let e = parse_local("2026-04-31T09:15", &tz).unwrap_err();
+        assert_eq!(
+            e,
+            "Такого дня нет: в апреле 2026 года 30 дней, а указано 31-е число \
+             («2026-04-31T09:15»)"
+        );
+        let e = parse_local("2027-02-29T09:15", &tz).unwrap_err();
+        assert!(e.contains("в феврале 2027 года 28 дней"), "{e}");
+        assert!(parse_local("2028-02-29T09:15", &tz).is_ok(), "a leap year");
+        let e = parse_local("2026-13-01T09:15", &tz).unwrap_err();
+        assert!(e.contains("месяц 13"), "{e}");
+        let e = parse_local("2026-04-01T24:15", &tz).unwrap_err();
+        assert!(e.starts_with("Такого времени нет"), "{e}");
+        let e = parse_local("1 апреля", &tz).unwrap_err();
+        assert!(
+            e.contains("вида 2026-04-01T09:15"),
+            "a format error stays one: {e}"
+        );
     }
 
     #[test]
