@@ -2,7 +2,14 @@
 //! every few minutes in every live hall, and a handful of simulated viewers who connect over
 //! real websockets, answer most prompts and sometimes change halls — so a newcomer sees every
 //! part move within minutes.
+//!
+//! A demo runs on a database of its own ([`DemoStore`]), never on `DATABASE_URL` or the
+//! configured store: it creates a `demo` organiser with a printed password, and a second demo
+//! (or a real server) in the same folder must never find its data deleted or mixed in.
 
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,6 +18,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::AppState;
+use crate::api::auth::{hash_password, new_token};
 use crate::api::viewers::create_viewer;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::registration::Registration;
@@ -35,6 +43,106 @@ pub fn shift_to_now(forum: &mut Forum, now: Millis) {
     }
     forum.id = format!("{}-demo", forum.id);
     forum.title = format!("{} (демонстрация)", forum.title);
+}
+
+/// Where demo databases live: `data/demo/<run>.db`, one per running demo.
+pub const DEMO_DIR: &str = "data/demo";
+
+/// The private SQLite database of one demo run. Each run gets a new file beside an exclusive
+/// lock (`<run>.lock`) held for the process's life, so a start never reuses or deletes the
+/// database of a demo still running; files whose lock nobody holds are left by a demo that
+/// was killed, and are removed by the next one. Dropping this removes its own files.
+#[derive(Debug)]
+pub struct DemoStore {
+    db: PathBuf,
+    lock_path: PathBuf,
+    /// Holding the open, locked file is what keeps other demos away.
+    _lock: File,
+}
+
+impl DemoStore {
+    /// Removes the files of demos that are no longer running, then creates this run's lock.
+    pub fn create(dir: &Path) -> io::Result<DemoStore> {
+        std::fs::create_dir_all(dir)?;
+        remove_stale(dir);
+        let run = format!(
+            "{}-{}",
+            std::process::id(),
+            &new_token()[..8] // two demos started by one process (tests) differ too
+        );
+        // The lock is taken under a temporary name and then renamed, so that a scan by
+        // another demo never sees a `.lock` file that is not locked yet.
+        let taking = dir.join(format!("{run}.taking"));
+        let lock = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&taking)?;
+        lock.try_lock().map_err(io::Error::other)?;
+        let lock_path = dir.join(format!("{run}.lock"));
+        std::fs::rename(&taking, &lock_path)?;
+        Ok(DemoStore {
+            db: dir.join(format!("{run}.db")),
+            lock_path,
+            _lock: lock,
+        })
+    }
+
+    /// The store URL for [`crate::settings::StoreSettings`].
+    pub fn url(&self) -> String {
+        format!("sqlite://{}", self.db.display())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.db
+    }
+}
+
+impl Drop for DemoStore {
+    fn drop(&mut self) {
+        remove_db_files(&self.db);
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
+}
+
+/// The database with SQLite's WAL and shared-memory files.
+fn remove_db_files(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+/// Deletes the files of every run in `dir` whose lock can be taken: its process is gone.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "lock") {
+            continue;
+        }
+        let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            tracing::info!(lock = %path.display(), "removing the files of a demo that has ended");
+            remove_db_files(&path.with_extension("db"));
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Creates the `demo` organiser in the demo's own store and returns its password.
+pub async fn create_organiser(state: &AppState) -> anyhow::Result<String> {
+    let password = new_token()[..16].to_owned();
+    let hash = hash_password(&password)?;
+    state
+        .store
+        .insert_organiser("demo", &hash, state.clock.now())
+        .await?;
+    Ok(password)
 }
 
 const NAMES: [&str; 6] = [
@@ -133,6 +241,44 @@ mod tests {
     use super::*;
     use crate::domain::forum::config;
     use std::path::Path;
+
+    #[test]
+    fn a_demo_store_is_private_and_removed_when_its_run_ends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = DemoStore::create(tmp.path()).unwrap();
+        std::fs::write(first.path(), b"first").unwrap();
+        let second = DemoStore::create(tmp.path()).unwrap();
+        assert_ne!(first.path(), second.path());
+        assert_eq!(
+            std::fs::read(first.path()).unwrap(),
+            b"first",
+            "a second demo leaves the running one's database alone"
+        );
+        let kept = second.path().to_owned();
+        std::fs::write(&kept, b"second").unwrap();
+        drop(second);
+        assert!(
+            !kept.exists(),
+            "a demo removes its own database when it ends"
+        );
+        assert!(first.path().exists());
+    }
+
+    #[test]
+    fn a_killed_demos_files_are_removed_by_the_next_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        // What a demo killed with -9 leaves: a database and a lock nobody holds.
+        std::fs::write(tmp.path().join("123-dead.db"), b"old").unwrap();
+        std::fs::write(tmp.path().join("123-dead.db-wal"), b"old").unwrap();
+        std::fs::write(tmp.path().join("123-dead.lock"), b"").unwrap();
+        let live = DemoStore::create(tmp.path()).unwrap();
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(left.iter().all(|n| !n.starts_with("123-dead")), "{left:?}");
+        drop(live);
+    }
 
     #[test]
     fn the_shifted_forum_is_live_now_under_its_own_id() {

@@ -168,3 +168,186 @@ async fn bad_inputs_are_refused_clearly_and_change_nothing() {
 
 #[allow(dead_code)]
 fn _unused(_: Value) {}
+
+// ---- `serve --demo`: a private store that never touches another process's ----
+
+mod demo {
+    use std::io::BufRead;
+    use std::path::Path;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+    use sqlx::{Connection, PgConnection};
+
+    use super::support::TestDb;
+    use super::support::process::{ServerProcess, free_port, yavka};
+
+    /// A running demo and the organiser password it printed.
+    struct Demo {
+        server: ServerProcess,
+        password: String,
+    }
+
+    /// `yavka serve --demo` in `dir` with `DATABASE_URL=db_url`; waits for its password line
+    /// and for `/readyz`.
+    async fn start_demo(dir: &Path, db_url: &str, port: u16) -> Demo {
+        let mut child = yavka(dir, db_url, port)
+            .args(["serve", "--demo"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the demo starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some((_, password)) = line.split_once("логин demo, пароль ") {
+                    let _ = tx.send(password.trim().to_owned());
+                }
+            }
+        });
+        let server = ServerProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let password =
+            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+                .await
+                .unwrap()
+                .expect("the demo prints its organiser password");
+        for _ in 0..600 {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
+                && r.status().is_success()
+            {
+                return Demo { server, password };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the demo did not become ready");
+    }
+
+    /// An organiser client signed in to `demo`; panics unless the password works.
+    async fn sign_in(demo: &Demo) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = client
+            .post(format!("{}/api/org/login", demo.server.base))
+            .json(&json!({"login": "demo", "password": demo.password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the demo's own password signs in");
+        client
+    }
+
+    /// How many viewers the demo's store holds, once its six simulated viewers are in.
+    async fn viewers(demo: &Demo, client: &reqwest::Client) -> u64 {
+        let mut total = 0;
+        for _ in 0..100 {
+            let r = client
+                .get(format!("{}/api/org/viewers?q=", demo.server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            total = r.json::<Value>().await.unwrap()["total"].as_u64().unwrap();
+            if total >= 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        total
+    }
+
+    fn demo_databases(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("data/demo"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".db"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_demo_in_the_same_folder_never_touches_the_first_ones_store() {
+        // DATABASE_URL names a store another process uses: no demo may write to it.
+        let shared = TestDb::postgres().await;
+        let dir = tempfile::tempdir().unwrap();
+        let forum = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/forum.toml");
+        std::fs::copy(forum, dir.path().join("forum.toml")).unwrap();
+
+        let first = start_demo(dir.path(), &shared.url, free_port()).await;
+        let org = sign_in(&first).await;
+        assert_eq!(viewers(&first, &org).await, 6, "the demo's six viewers");
+
+        // A second demo in the same folder, with the same DATABASE_URL, starts cleanly...
+        let second = start_demo(dir.path(), &shared.url, free_port()).await;
+        assert_ne!(second.password, first.password);
+        sign_in(&second).await;
+        assert_eq!(demo_databases(dir.path()).len(), 2, "one database each");
+        // ...and the first keeps its sign-in, its password and its viewers.
+        assert_eq!(viewers(&first, &org).await, 6);
+        sign_in(&first).await;
+
+        // A third one on the first one's port cannot start, and changes nothing either.
+        let out = yavka(dir.path(), &shared.url, first.server.port)
+            .args(["serve", "--demo"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the port is taken");
+        assert_eq!(viewers(&first, &org).await, 6);
+        assert_eq!(
+            demo_databases(dir.path()).len(),
+            2,
+            "the failed one left nothing"
+        );
+
+        // A demo stopped with Ctrl+C removes its database; one killed leaves it behind, and
+        // the next demo removes it.
+        let Demo { server, .. } = second;
+        let pid = server.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        let mut server = server;
+        let stopped = tokio::task::spawn_blocking(move || {
+            let status = server.child.wait();
+            (server, status)
+        })
+        .await
+        .unwrap();
+        assert!(stopped.1.unwrap().success());
+        assert_eq!(demo_databases(dir.path()).len(), 1);
+        let killed = demo_databases(dir.path());
+        drop(first); // killed
+        let next = start_demo(dir.path(), &shared.url, free_port()).await;
+        sign_in(&next).await;
+        let now = demo_databases(dir.path());
+        assert_eq!(now.len(), 1);
+        assert_ne!(now, killed, "the killed demo's database was removed");
+        drop(next);
+
+        // Nothing was ever written where DATABASE_URL points.
+        let mut pg = PgConnection::connect(&shared.url).await.unwrap();
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+        let _ = pg.close().await;
+        assert_eq!(tables, 0, "the demo left DATABASE_URL's store alone");
+        shared.drop().await;
+    }
+}

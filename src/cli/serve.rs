@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::forum::config;
@@ -11,11 +13,13 @@ use crate::settings::Settings;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Server settings file; environment variables override it (see README).
-    #[arg(long, default_value = "config/yavka.toml")]
+    /// Файл настроек сервера (база, адрес, почта); переменные окружения важнее его (см.
+    /// README).
+    #[arg(long, value_name = "ФАЙЛ", default_value = "config/yavka.toml")]
     pub settings: PathBuf,
-    /// Move the shipped forum so a session is live now, fire a prompt every few minutes and
-    /// run a few simulated viewers (uses data/demo.db unless DATABASE_URL is set).
+    /// Демонстрация: сдвинуть форум так, чтобы сессия шла сейчас, каждые три минуты
+    /// показывать окно подтверждения и подключить шесть условных зрителей. У демонстрации
+    /// своя база в data/demo/, она удаляется при выходе (DATABASE_URL не используется).
     #[arg(long)]
     pub demo: bool,
 }
@@ -46,14 +50,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    if args.demo {
+    // The demo's own database, removed when this process ends (see `demo::DemoStore`).
+    let demo_store = if args.demo {
         crate::demo::shift_to_now(&mut forum, SystemClock.now());
-        if std::env::var_os("DATABASE_URL").is_none() {
-            // A fresh demo every time: the shifted forum's rules freeze anew.
-            let _ = std::fs::remove_file("data/demo.db");
-            settings.store.url = "sqlite://data/demo.db".into();
-        }
-    }
+        let store = crate::demo::DemoStore::create(std::path::Path::new(crate::demo::DEMO_DIR))
+            .with_context(|| {
+                format!(
+                    "не удалось создать базу демонстрации в {}",
+                    crate::demo::DEMO_DIR
+                )
+            })?;
+        settings.store.url = store.url();
+        // Another process's Redis channels are not the demo's business either.
+        settings.broker.redis_url = None;
+        Some(store)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = App::build(settings.clone(), forum, Arc::new(SystemClock)).await?;
@@ -72,12 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  внимание: {line}");
         }
         if args.demo {
-            let password = crate::api::auth::new_token()[..16].to_owned();
-            let hash = crate::api::auth::hash_password(&password)?;
-            state
-                .store
-                .insert_organiser("demo", &hash, SystemClock.now())
-                .await?;
+            let password = crate::demo::create_organiser(state).await?;
+            println!(
+                "  демонстрация: своя база, удаляется при выходе (DATABASE_URL и store.url \
+                 не используются)"
+            );
             println!("  демонстрация: вход организатора — логин demo, пароль {password}");
             tokio::spawn(crate::demo::run(state.clone(), app.port()));
         }
@@ -86,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .await
     })?;
+    drop(demo_store);
     Ok(ExitCode::SUCCESS)
 }
 
