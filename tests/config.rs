@@ -292,7 +292,7 @@ fn check_config_on_a_broken_file_names_session_and_field() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("сессия «day1-hall1», поле ends: окончание 2026-04-01T09:00 раньше начала 2026-04-01T09:15"),
+        stderr.contains("сессия «day1-hall1», поле ends: Окончание 2026-04-01T09:00 раньше начала 2026-04-01T09:15"),
         "{stderr}"
     );
     assert!(

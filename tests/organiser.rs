@@ -243,7 +243,7 @@ async fn code_pool_and_issuance(app: &TestApp, backend: &str) {
         .await;
     assert_eq!(status, 400, "{backend}: {body}");
     assert!(
-        body["error"].as_str().unwrap().contains("строка 2"),
+        body["error"].as_str().unwrap().contains("Строка 2"),
         "{backend}: {body}"
     );
 

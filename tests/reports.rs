@@ -355,6 +355,10 @@ async fn verify_story(app: &TestApp, f: &Played, backend: &str) {
     let (status, html) = page(format!("{}/verify/{}", app.base, f.code)).await;
     assert_eq!(status, 200, "{backend}: {html}");
     assert!(html.contains("подлинный"), "{html}");
+    assert!(
+        html.contains("выдан участнику форума «Тестовый форум»"),
+        "the forum's title in quotes once: {html}"
+    );
     assert!(html.contains("Первая сессия"));
     assert!(html.contains("И***а А. С."), "a masked name: {html}");
     assert!(!html.contains("Иванова"), "never the full name");

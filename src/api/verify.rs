@@ -74,7 +74,7 @@ pub async fn check(
             tracing::error!(error = format!("{e:#}"), "code check failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "genuine": false, "error": "внутренняя ошибка сервера; попробуйте позже" }),
+                json!({ "genuine": false, "error": "Внутренняя ошибка сервера. Попробуйте позже." }),
             )
         }
     };
@@ -84,14 +84,14 @@ pub async fn check(
     let html = if body["genuine"] == true {
         let s = &body["session"];
         format!(
-            "<p class=\"ok\">Код <b>{code}</b> подлинный: выдан форумом «{forum}».</p>\
+            "<p class=\"ok\">Код <b>{code}</b> подлинный: выдан участнику {forum}.</p>\
              <table><tr><th>Сессия</th><td>{title}</td></tr>\
              <tr><th>Дата и время</th><td>{when} ({zone})</td></tr>\
              <tr><th>Зал</th><td>{hall}</td></tr><tr><th>ЗЕТ</th><td>{credits}</td></tr>\
              <tr><th>Участник</th><td>{holder}</td></tr>\
              <tr><th>Выдан</th><td>{issued}</td></tr></table>",
             code = escape(body["code"].as_str().unwrap_or_default()),
-            forum = escape(body["forum"].as_str().unwrap_or_default()),
+            forum = escape(&of_forum(body["forum"].as_str().unwrap_or_default())),
             title = escape(s["title"].as_str().unwrap_or_default()),
             when = escape(s["when"].as_str().unwrap_or_default()),
             zone = escape(body["zone"].as_str().unwrap_or_default()),
@@ -129,9 +129,9 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
             json!({
                 "genuine": false, "code": code.as_str(),
                 "error": format!(
-                    "код {} не выдавался участникам форума «{}». Проверьте, что код введён \
+                    "Код {} не выдавался участникам {}. Проверьте, что код введён \
                      без ошибок (буква O и цифра 0 различаются).",
-                    code.as_str(), forum.title
+                    code.as_str(), of_forum(&forum.title)
                 ),
             }),
         ));
@@ -161,6 +161,23 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
     ))
 }
 
+/// The forum in a sentence, in the genitive: «форума «Онлайн-диагностика 3.0»» for a title
+/// that already says «Форум «…»», so the quotes never double («форума «Форум «…»»»). Another
+/// title with quotes inside gets Russian inner quotes: «форума «Школа „Рентген“»».
+fn of_forum(title: &str) -> String {
+    let title = title.trim();
+    for prefix in ["Форум ", "форум "] {
+        if let Some(rest) = title.strip_prefix(prefix)
+            && rest.starts_with('«')
+            && rest.ends_with('»')
+        {
+            return format!("форума {rest}");
+        }
+    }
+    let inner = title.replace('«', "„").replace('»', "“");
+    format!("форума «{inner}»")
+}
+
 fn page(status: StatusCode, title: &str, content: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
@@ -176,4 +193,22 @@ fn page(status: StatusCode, title: &str, content: &str) -> Response {
          </form></body></html>"
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::of_forum;
+
+    #[test]
+    fn the_forum_title_is_quoted_once() {
+        assert_eq!(
+            of_forum("Форум «Онлайн-диагностика 3.0»"),
+            "форума «Онлайн-диагностика 3.0»"
+        );
+        assert_eq!(of_forum("Рентген-2026"), "форума «Рентген-2026»");
+        assert_eq!(
+            of_forum("Школа «Рентген» для начинающих"),
+            "форума «Школа „Рентген“ для начинающих»"
+        );
+    }
 }

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("не удалось создать папку {}", args.out.display()))?;
+        .with_context(|| format!("Не удалось создать папку {}", args.out.display()))?;
     let public_url = settings.public_url(settings.server.port);
     let today = SystemClock.now();
     let mut written = 0;
@@ -65,15 +65,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let pdf = render_pdf(&cert).map_err(|e| anyhow::anyhow!("{}: {e}", v.id))?;
         let path = args.out.join(format!("{}.pdf", v.id));
         std::fs::write(&path, pdf)
-            .with_context(|| format!("не удалось записать {}", path.display()))?;
+            .with_context(|| format!("Не удалось записать {}", path.display()))?;
         written += 1;
     }
     if let Some(id) = &args.viewer
         && written == 0
     {
-        eprintln!("у участника «{id}» нет выданных кодов (или такого участника нет)");
+        eprintln!("У участника «{id}» нет выданных кодов (или такого участника нет).");
         return Ok(ExitCode::from(1));
     }
-    eprintln!("свидетельств: {written} в {}", args.out.display());
+    eprintln!("Свидетельств: {written}, в папке {}.", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for message in &e.messages {
                 eprintln!("{message}");
             }
-            eprintln!("ошибок: {}", e.messages.len());
+            eprintln!("Ошибок: {}", e.messages.len());
             Ok(ExitCode::from(1))
         }
     }

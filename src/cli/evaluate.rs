@@ -61,10 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         jsonl::read(io::stdin().lock(), on_error)
     } else {
         let file = File::open(&args.events)
-            .with_context(|| format!("не удалось открыть журнал {}", args.events.display()))?;
+            .with_context(|| format!("Не удалось открыть журнал {}", args.events.display()))?;
         jsonl::read(BufReader::new(file), on_error)
     }
-    .with_context(|| format!("не удалось прочитать журнал {}", args.events.display()))?;
+    .with_context(|| format!("Не удалось прочитать журнал {}", args.events.display()))?;
     let log = match read {
         Ok(log) => log,
         Err(line) => {
@@ -90,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let eligible = evaluation.verdicts.iter().filter(|v| v.eligible).count();
     eprintln!(
-        "событий: {}, пропущено строк: {}, строк результата: {}, выполнили условия: {}",
+        "Событий: {}, пропущено строк: {}, строк результата: {}, выполнили условия: {}.",
         log.events.len(),
         log.skipped.len(),
         evaluation.verdicts.len(),
@@ -98,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let anomalies = evaluation.anomalies.summary();
     if !anomalies.is_empty() {
-        eprintln!("аномалии (не засчитаны): {}", anomalies.join("; "));
+        eprintln!("Аномалии (не засчитаны): {}.", anomalies.join("; "));
         for example in &evaluation.anomalies.examples {
             eprintln!("  например: {example}");
         }

@@ -61,7 +61,7 @@ pub(super) fn read_store(
     let (forum, store) = rt.block_on(async {
         let store = Store::connect(&settings.store.url)
             .await
-            .context("не удалось открыть базу данных (store.url / DATABASE_URL)")?;
+            .context("Не удалось открыть базу данных (store.url / DATABASE_URL)")?;
         let forum = store.effective_forum(&configured).await?;
         anyhow::Ok((forum, store))
     })?;
@@ -78,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && forum.session(s).is_none()
     {
         let known: Vec<&str> = forum.sessions.iter().map(|s| s.id.as_str()).collect();
-        eprintln!("сессии «{s}» нет; есть: {}", known.join(", "));
+        eprintln!("Сессии «{s}» нет; есть: {}.", known.join(", "));
         return Ok(ExitCode::from(1));
     }
     let input = rt.block_on(async {
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let mut out = BufWriter::new(
                 std::fs::File::create(path)
-                    .with_context(|| format!("не удалось создать {}", path.display()))?,
+                    .with_context(|| format!("Не удалось создать {}", path.display()))?,
             );
             let n = write(&mut out)?;
             out.flush()?;
@@ -118,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!(
-        "строк: {rows} (время — {})",
+        "Строк: {rows} (время — {}).",
         crate::reports::forum_zone_label(&forum)
     );
     Ok(ExitCode::SUCCESS)

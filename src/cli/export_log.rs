@@ -70,6 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
     }
-    eprintln!("выгружено событий: {}", events.len());
+    eprintln!("Выгружено событий: {}.", events.len());
     Ok(ExitCode::SUCCESS)
 }

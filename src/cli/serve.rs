@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let store = crate::demo::DemoStore::create(std::path::Path::new(crate::demo::DEMO_DIR))
             .with_context(|| {
                 format!(
-                    "не удалось создать базу демонстрации в {}",
+                    "Не удалось создать базу демонстрации в {}",
                     crate::demo::DEMO_DIR
                 )
             })?;

@@ -28,14 +28,14 @@ pub struct Code(String);
 /// Text that is not a code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("код «{text}» должен состоять ровно из 12 символов, а в нём {len}")]
+    #[error("Код «{text}» должен состоять ровно из 12 символов, а в нём {len}")]
     Length { text: String, len: usize },
     #[error(
-        "в коде «{text}» недопустимый символ «{symbol}»: разрешены только латинские буквы A–Z и цифры 0–9"
+        "В коде «{text}» недопустимый символ «{symbol}»: разрешены только латинские буквы A–Z и цифры 0–9"
     )]
     Symbol { text: String, symbol: char },
     #[error(
-        "в коде «{text}» кириллическая буква «{symbol}»: в кодах НМО только латинские буквы A–Z и цифры 0–9"
+        "В коде «{text}» кириллическая буква «{symbol}»: в кодах НМО только латинские буквы A–Z и цифры 0–9"
     )]
     Cyrillic { text: String, symbol: char },
 }
@@ -205,10 +205,10 @@ const PROBLEMS_SHOWN: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
-    #[error("пул кодов для сессии «{session}» не загружен: в файле нет ни одного кода")]
+    #[error("Пул кодов для сессии «{session}» не загружен: в файле нет ни одного кода")]
     Empty { session: String },
     #[error(
-        "пул кодов для сессии «{session}» не загружен, ни один код не добавлен; исправьте файл \
+        "Пул кодов для сессии «{session}» не загружен, ни один код не добавлен; исправьте файл \
          и загрузите его целиком снова. Ошибки ({}):\n{}",
         problems.len(),
         list_problems(problems)
@@ -223,7 +223,7 @@ fn list_problems(problems: &[LineProblem]) -> String {
     let mut lines: Vec<String> = problems
         .iter()
         .take(PROBLEMS_SHOWN)
-        .map(|p| format!("строка {}: {}", p.line, p.problem))
+        .map(|p| format!("Строка {}: {}", p.line, p.problem))
         .collect();
     if problems.len() > PROBLEMS_SHOWN {
         lines.push(format!("…и ещё {}", problems.len() - PROBLEMS_SHOWN));
@@ -234,7 +234,7 @@ fn list_problems(problems: &[LineProblem]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IssueError {
     #[error(
-        "для сессии «{session}» не хватает кодов в пуле: нужно {needed}, осталось {available}; \
+        "Для сессии «{session}» не хватает кодов в пуле: нужно {needed}, осталось {available}; \
          ни один код не выдан — загрузите дополнительные коды и повторите выдачу"
     )]
     PoolExhausted {
@@ -247,13 +247,13 @@ pub enum IssueError {
 /// Persisted parts that break a guarantee.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {
-    #[error("код {code} встречается дважды: {first} и {second}")]
+    #[error("Код {code} встречается дважды: {first} и {second}")]
     DuplicateCode {
         code: Code,
         first: String,
         second: String,
     },
-    #[error("участнику «{viewer}» в сессии «{session}» выдано два кода: {first} и {second}")]
+    #[error("Участнику «{viewer}» в сессии «{session}» выдано два кода: {first} и {second}")]
     TwoCodes {
         session: String,
         viewer: String,
@@ -756,7 +756,7 @@ mod tests {
         assert!(problems[2].problem.contains("пуле сессии «d1»"));
         assert!(problems[3].problem.contains("выдан в сессии «d2»"));
         let text = err.to_string();
-        assert!(text.contains("строка 2:"), "{text}");
+        assert!(text.contains("Строка 2:"), "{text}");
         assert!(text.contains("ни один код не добавлен"), "{text}");
 
         assert!(matches!(

@@ -63,16 +63,16 @@ pub fn validate(
 
     let name = form.name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.split(' ').filter(|w| !w.is_empty()).count() < 2 {
-        errors.push(err("name", "укажите фамилию, имя и отчество (если есть)"));
+        errors.push(err("name", "Укажите фамилию, имя и отчество (если есть)"));
     } else if name.chars().count() > 200 {
-        errors.push(err("name", "ФИО длиннее 200 символов"));
+        errors.push(err("name", "ФИО длиннее 200 символов: сократите его"));
     }
 
     let email = form.email.trim().to_lowercase();
     if !plausible_email(&email) {
         errors.push(err(
             "email",
-            "укажите адрес электронной почты вида name@example.ru",
+            "Укажите адрес электронной почты вида name@example.ru",
         ));
     }
 
@@ -80,7 +80,7 @@ pub fn validate(
     if phone.is_none() {
         errors.push(err(
             "phone",
-            "укажите телефон: 10–15 цифр, например +7 916 123-45-67",
+            "Укажите телефон: 10–15 цифр, например +7 916 123-45-67",
         ));
     }
 
@@ -88,7 +88,7 @@ pub fn validate(
     if education.is_none() {
         errors.push(err(
             "education",
-            "выберите уровень образования: высшее или среднее",
+            "Выберите уровень образования: высшее или среднее",
         ));
     }
 
@@ -96,10 +96,13 @@ pub fn validate(
     if let Some(level) = education {
         match catalogue.lookup(level, &form.specialty) {
             Some(name) => specialty = name.to_owned(),
+            None if form.specialty.trim().is_empty() => {
+                errors.push(err("specialty", "Укажите специальность"))
+            }
             None => errors.push(err(
                 "specialty",
                 format!(
-                    "специальности «{}» нет в перечне для уровня «{}»",
+                    "Специальности «{}» нет в перечне для уровня «{}»",
                     form.specialty.trim(),
                     level.label_ru()
                 ),
@@ -126,13 +129,13 @@ pub fn validate(
     if !form.consent_personal_data {
         errors.push(err(
             "consent_personal_data",
-            "нужно согласие на обработку персональных данных",
+            "Нужно согласие на обработку персональных данных",
         ));
     }
     if !form.consent_terms {
         errors.push(err(
             "consent_terms",
-            "нужно принять пользовательское соглашение",
+            "Нужно принять пользовательское соглашение",
         ));
     }
 
@@ -283,6 +286,22 @@ mod tests {
             ]
         );
         assert!(errors[3].message.contains("высшее образование"));
+        for e in &errors {
+            let first = e.message.chars().next().unwrap();
+            assert!(first.is_uppercase(), "a sentence: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn an_empty_specialty_is_asked_for_not_looked_up() {
+        let empty = RegistrationForm {
+            specialty: "  ".into(),
+            ..form()
+        };
+        let errors = validate(&empty, &catalogue()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "specialty");
+        assert_eq!(errors[0].message, "Укажите специальность");
     }
 
     #[test]

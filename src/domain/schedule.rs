@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for Seed {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
     #[error(
-        "сессия «{session}»: {prompts} напоминаний с промежутком не меньше {} не помещаются — \
+        "Сессия «{session}»: {prompts} напоминаний с промежутком не меньше {} не помещаются — \
          допустимое для них время {}, а нужно не меньше {}; уменьшите число напоминаний, \
          промежуток между ними или отступы от начала и конца сессии",
         duration_ru(*gap_ms),
@@ -137,7 +137,7 @@ pub enum ScheduleError {
         /// `(prompts − 1) × gap`.
         needed_ms: Millis,
     },
-    #[error("сессия «{session}»: {what} не может быть отрицательным ({value} мс)")]
+    #[error("Сессия «{session}»: {what} не может быть отрицательным ({value} мс)")]
     Negative {
         session: String,
         what: &'static str,

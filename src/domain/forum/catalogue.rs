@@ -51,7 +51,7 @@ impl Catalogue {
     /// their list; every problem is reported, one per line.
     pub fn parse(text: &str) -> Result<Catalogue, String> {
         let raw: RawCatalogue =
-            toml::from_str(text).map_err(|e| format!("каталог специальностей: {}", e.message()))?;
+            toml::from_str(text).map_err(|e| format!("Каталог специальностей: {}", e.message()))?;
         let mut problems = Vec::new();
         for (education, list) in [
             (Education::Higher, &raw.higher),
@@ -61,14 +61,14 @@ impl Catalogue {
             for name in list {
                 if name.is_empty() || specialty_key(name) != *name {
                     problems.push(format!(
-                        "каталог специальностей ({}): «{name}» должно быть непустым, строчными \
+                        "Каталог специальностей ({}): «{name}» должно быть непустым, строчными \
                          буквами, без пробелов по краям",
                         education.label_ru()
                     ));
                 }
                 if !seen.insert(name.as_str()) {
                     problems.push(format!(
-                        "каталог специальностей ({}): «{name}» указано дважды",
+                        "Каталог специальностей ({}): «{name}» указано дважды",
                         education.label_ru()
                     ));
                 }

@@ -123,7 +123,7 @@ pub fn parse(text: &str, origin: &str, catalogue: &Catalogue) -> Result<Forum, C
 pub fn load(path: &Path) -> Result<Forum, ConfigError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        messages: vec![format!("{origin}: не удалось прочитать файл ({e})")],
+        messages: vec![format!("{origin}: Не удалось прочитать файл ({e})")],
     })?;
     parse(&text, &origin, &Catalogue::shipped())
 }
@@ -170,13 +170,13 @@ fn read_raw(text: &str, origin: &str, errors: &mut Vec<String>) -> Option<RawCon
                 }
             }
             other => errors.push(format!(
-                "{}: неизвестный раздел `{other}`, допустимы: [forum], [[hall]], [[session]]",
+                "{}: Неизвестный раздел `{other}`, допустимы: [forum], [[hall]], [[session]]",
                 messages::position(text, origin, span.start)
             )),
         }
     }
     if !forum_seen {
-        errors.push(format!("{origin}: нет обязательного раздела [forum]"));
+        errors.push(format!("{origin}: Нет обязательного раздела [forum]"));
     }
     Some(raw)
 }
@@ -194,7 +194,7 @@ fn items<'i>(
         DeValue::Array(array) => array.into_iter().collect(),
         _ => {
             errors.push(format!(
-                "{}: `{name}` должен быть массивом таблиц: каждая запись начинается с [[{name}]]",
+                "{}: Раздел `{name}` должен быть массивом таблиц: каждая запись начинается с [[{name}]]",
                 messages::position(text, origin, span.start)
             ));
             Vec::new()

@@ -26,7 +26,7 @@ pub struct LineError {
 
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "строка {}: {}", self.line, self.message)
+        write!(f, "Строка {}: {}", self.line, self.message)
     }
 }
 
@@ -76,13 +76,13 @@ struct Wire<'a> {
 }
 
 fn need<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
-    v.ok_or_else(|| format!("у события «{kind}» нет поля `{field}`"))
+    v.ok_or_else(|| format!("У события «{kind}» нет поля `{field}`"))
 }
 
 fn need_id(v: Option<Id>, field: &str, kind: &str) -> Result<String, String> {
     let id = need(v, field, kind)?.0;
     if id.trim().is_empty() {
-        return Err(format!("у события «{kind}» пустое поле `{field}`"));
+        return Err(format!("У события «{kind}» пустое поле `{field}`"));
     }
     Ok(id)
 }
@@ -93,7 +93,7 @@ pub fn parse_line(text: &str) -> Result<Option<Event>, String> {
         return Ok(None);
     }
     let w: Wire =
-        serde_json::from_str(text).map_err(|e| format!("не JSON-объект события ({e})"))?;
+        serde_json::from_str(text).map_err(|e| format!("Не JSON-объект события ({e})"))?;
     let ts = parse_rfc3339(&need(w.ts, "ts", "?")?)?;
     let kind = need(w.kind, "kind", "?")?;
     let k = kind.as_ref();
@@ -131,7 +131,7 @@ pub fn parse_line(text: &str) -> Result<Option<Event>, String> {
             conn: need_id(w.conn, "conn", k)?,
             prompt: need_id(w.prompt, "prompt", k)?,
         },
-        other => return Err(format!("неизвестный вид события «{other}»")),
+        other => return Err(format!("Неизвестный вид события «{other}»")),
     };
     Ok(Some(Event { ts, body }))
 }

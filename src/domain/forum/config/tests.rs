@@ -110,7 +110,7 @@ fn ends_before_starts() {
     assert_one(
         &text,
         &[
-            "forum.toml: сессия «day1-hall1», поле ends: окончание 2026-04-01T09:00 раньше начала 2026-04-01T09:15",
+            "forum.toml: сессия «day1-hall1», поле ends: Окончание 2026-04-01T09:00 раньше начала 2026-04-01T09:15",
         ],
     );
     let text = format!(
@@ -138,7 +138,7 @@ fn quota_larger_than_prompts() {
         "{HEAD}{}",
         session("s", "").replace("prompts_required = 4", "prompts_required = 7")
     );
-    assert_one(&text, &["поле prompts_required", "требуется 7", "только 6"]);
+    assert_one(&text, &["поле prompts_required", "Требуется 7", "только 6"]);
 }
 
 #[test]
@@ -220,8 +220,8 @@ fn empty_id_and_title() {
     let text = format!("{HEAD}{}", session("", "")).replace("title = \"Форум\"", "title = \"\"");
     let messages = errors(&text);
     assert_eq!(messages.len(), 2, "{messages:#?}");
-    assert!(messages[0].contains("раздел [forum], поле title: не может быть пустым"));
-    assert!(messages[1].contains("сессия №1, поле id: не может быть пустым"));
+    assert!(messages[0].contains("раздел [forum], поле title: Не может быть пустым"));
+    assert!(messages[1].contains("сессия №1, поле id: Не может быть пустым"));
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn unknown_key_names_line_and_allowed_keys() {
     let messages = errors(&text);
     assert_eq!(messages.len(), 1, "{messages:#?}");
     let expected = format!(
-        "forum.toml:{line}:1: сессия «day1-hall1»: неизвестное поле `colour`, допустимы: `id`, `hall`"
+        "forum.toml:{line}:1: сессия «day1-hall1»: Неизвестное поле `colour`, допустимы: `id`, `hall`"
     );
     assert!(messages[0].starts_with(&expected), "{}", messages[0]);
 }
@@ -350,9 +350,9 @@ fn structural_errors_of_several_parts_are_all_reported() {
     );
     let messages = errors(&text);
     assert_eq!(messages.len(), 3, "{messages:#?}");
-    assert!(messages[0].contains("раздел [forum]: неизвестное поле `extra`"));
-    assert!(messages[1].contains("сессия «a»: неверный тип: строка \"6\", ожидается целое число"));
-    assert!(messages[2].contains("сессия «b»: нет обязательного поля `min_minutes`"));
+    assert!(messages[0].contains("раздел [forum]: Неизвестное поле `extra`"));
+    assert!(messages[1].contains("сессия «a»: Неверный тип: строка \"6\", ожидается целое число"));
+    assert!(messages[2].contains("сессия «b»: Нет обязательного поля `min_minutes`"));
 }
 
 #[test]
@@ -360,11 +360,11 @@ fn unknown_section_and_missing_forum() {
     let messages = errors("[forums]\nid = \"x\"\n");
     assert_eq!(messages.len(), 2, "{messages:#?}");
     assert!(
-        messages[0].starts_with("forum.toml:1:2: неизвестный раздел `forums`"),
+        messages[0].starts_with("forum.toml:1:2: Неизвестный раздел `forums`"),
         "{}",
         messages[0]
     );
-    assert!(messages[1].contains("нет обязательного раздела [forum]"));
+    assert!(messages[1].contains("Нет обязательного раздела [forum]"));
 }
 
 #[test]
@@ -377,5 +377,5 @@ fn toml_syntax_error_has_a_line() {
 #[test]
 fn missing_file_is_reported() {
     let e = load(Path::new("/nonexistent/forum.toml")).unwrap_err();
-    assert!(e.messages[0].contains("не удалось прочитать файл"));
+    assert!(e.messages[0].contains("Не удалось прочитать файл"));
 }

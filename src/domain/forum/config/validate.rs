@@ -12,6 +12,7 @@ use std::fmt::Display;
 use jiff::tz::TimeZone;
 
 use super::audience::check_audience;
+use super::messages::sentence;
 use super::{RawConfig, RawForum, RawHall, RawSession, part_label};
 use crate::domain::forum::catalogue::Catalogue;
 use crate::domain::forum::model::{Forum, Hall, Session};
@@ -28,6 +29,7 @@ pub(super) struct Report<'a> {
 
 impl Report<'_> {
     pub(super) fn push(&mut self, part: &str, field: &str, text: impl Display) {
+        let text = sentence(&text.to_string());
         self.errors
             .push(format!("{}: {part}, поле {field}: {text}", self.origin));
     }
@@ -79,7 +81,10 @@ pub(super) fn validate(
         if let Err(e) = plan(s, gap, margin, &Seed([0; 32])) {
             let label = part_label("сессия", Some(&s.id), 0);
             let text = e.to_string();
-            let text = text.strip_prefix(&format!("{label}: ")).unwrap_or(&text);
+            // The planner names the session itself; the report names it already.
+            let text = text
+                .strip_prefix(&format!("Сессия «{}»: ", s.id))
+                .unwrap_or(&text);
             report.push(&label, "prompts", text);
         }
     }
