@@ -159,6 +159,47 @@ async fn bad_inputs_are_refused_clearly(app: &TestApp) {
     assert_eq!(closed["code"], 4401, "{closed}");
     let mut lost = app.connect(&token, "hall-9").await;
     assert_eq!(lost.expect("__closed").await["code"], 4404);
+
+    // Once the forum is over, registration is closed: the page is told so, and a late form
+    // is refused with the reason and stores nothing.
+    let (_, programme) = app.get("/api/forum").await;
+    assert_eq!(programme["registration"]["open"], true, "{programme}");
+    app.clock.set(at(30));
+    let (_, programme) = app.get("/api/forum").await;
+    assert_eq!(programme["registration"]["open"], false, "{programme}");
+    let registered = app
+        .state
+        .store
+        .viewers(&app.state.forum.id)
+        .await
+        .unwrap()
+        .len();
+    let (status, body) = app
+        .post(
+            "/api/register",
+            json!({"name": "Поздняя Вера Ивановна", "email": "late@example.org",
+            "phone": "89161234500", "education": "higher", "specialty": "рентгенология",
+            "consent_personal_data": true, "consent_terms": true}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Регистрация закрыта: форум закончился 01.04.2026."),
+        "{body}"
+    );
+    assert_eq!(programme["registration"]["closed"], body["error"]);
+    assert_eq!(
+        app.state
+            .store
+            .viewers(&app.state.forum.id)
+            .await
+            .unwrap()
+            .len(),
+        registered
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

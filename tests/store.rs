@@ -396,11 +396,17 @@ async fn started_sessions_keep_their_frozen_rules() {
             forum.session("day1-hall2"),
             "{backend}: a removed started session stays"
         );
-        assert_eq!(a.ignored_changes.len(), 2, "{:?}", a.ignored_changes);
+        assert_eq!(a.ignored_changes.len(), 3, "{:?}", a.ignored_changes);
         assert_eq!(
             a.ignored_changes[1],
-            "сессия «day1-hall1» уже началась: её правила заморожены, изменения в \
-             конфигурации не применяются"
+            "Сессия «day1-hall1» уже началась: её правила заморожены, изменения в \
+             конфигурации (min_minutes) не применяются"
+        );
+        assert!(
+            a.ignored_changes[2].starts_with("Что можно сделать:")
+                && a.ignored_changes[2].contains("новый id в разделе [forum]"),
+            "the organiser is told what to do: {}",
+            a.ignored_changes[2]
         );
     })
     .await;

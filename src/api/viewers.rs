@@ -11,7 +11,9 @@ use super::AppState;
 use super::auth::{Organiser, new_token, token_hash};
 use super::error::{ApiError, ApiResult};
 use crate::domain::forum::{Education, Forum};
-use crate::domain::registration::{FieldError, Registration, RegistrationForm, validate};
+use crate::domain::registration::{
+    FieldError, Registration, RegistrationForm, closed_reason, validate,
+};
 use crate::domain::time::{format_clock, format_local};
 use crate::store::{StoreError, ViewerRow};
 
@@ -46,7 +48,11 @@ pub fn programme_json(forum: &Forum, viewer: Option<&ViewerRow>) -> Value {
 }
 
 pub async fn programme(State(state): State<AppState>) -> Json<Value> {
-    Json(programme_json(&state.forum, None))
+    let mut json = programme_json(&state.forum, None);
+    // The page shows this instead of the form once the forum is over.
+    let closed = closed_reason(&state.forum, state.clock.now());
+    json["registration"] = json!({ "open": closed.is_none(), "closed": closed });
+    Json(json)
 }
 
 pub async fn catalogue(State(state): State<AppState>) -> Json<Value> {
@@ -105,6 +111,9 @@ pub async fn register(
     State(state): State<AppState>,
     Json(form): Json<RegistrationForm>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    if let Some(reason) = closed_reason(&state.forum, state.clock.now()) {
+        return Err(ApiError::Conflict(reason));
+    }
     let (row, token) = register_one(&state, &form).await?;
     tracing::info!(viewer = %row.id, "viewer registered");
     Ok((

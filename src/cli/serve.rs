@@ -8,7 +8,9 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
-use crate::domain::forum::config;
+use crate::domain::forum::{Forum, config};
+use crate::domain::time::Millis;
+use crate::reports::{clock, date_ru};
 use crate::settings::Settings;
 
 #[derive(clap::Args)]
@@ -81,8 +83,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "  вход организатора: учётную запись создаёт команда `yavka create-organiser ЛОГИН` \
              (cargo run --release -- create-organiser admin)"
         );
+        if let Some(line) = when_notice(&state.forum, state.clock.now()) {
+            println!("  Внимание! {line}");
+        }
         for line in &app.notices {
-            println!("  внимание: {line}");
+            println!("  Внимание! {line}");
         }
         if args.demo {
             let password = crate::demo::create_organiser(state).await?;
@@ -102,6 +107,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a newcomer must hear at start-up about the forum's dates: that it is over (and how to
+/// see it live), or when it starts. Nothing while a session is on or between days.
+pub fn when_notice(forum: &Forum, now: Millis) -> Option<String> {
+    let tz = forum.tz();
+    let at = |t: Millis| {
+        format!(
+            "{} в {} ({})",
+            date_ru(t, &tz),
+            clock(t, &tz),
+            forum.timezone
+        )
+    };
+    let (starts, ends) = (forum.starts()?, forum.ends()?);
+    if forum.is_over(now) {
+        Some(format!(
+            "Форум закончился {}: трансляции не идут, регистрация закрыта; результаты, коды и \
+             свидетельства — в панели организатора. Посмотреть форум в работе: yavka serve \
+             --demo (cargo run --release -- serve --demo; у демонстрации своя база).",
+            at(ends)
+        ))
+    } else if now < starts {
+        Some(format!(
+            "Форум начнётся {}; регистрация открыта. Посмотреть, как он будет идти: \
+             yavka serve --demo.",
+            at(starts)
+        ))
+    } else {
+        None
+    }
+}
+
 /// A database URL without its password, for printing.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -113,5 +149,29 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::{MINUTE, parse_rfc3339};
+
+    #[test]
+    fn start_up_says_when_the_forum_is() {
+        let forum = config::load(std::path::Path::new("config/forum.toml")).unwrap();
+        let at = |t: &str| parse_rfc3339(t).unwrap();
+        let over = when_notice(&forum, at("2026-11-30T10:00:00Z")).unwrap();
+        assert!(
+            over.starts_with("Форум закончился 03.04.2026 в 19:05 (Europe/Moscow)"),
+            "{over}"
+        );
+        assert!(over.contains("yavka serve --demo"), "{over}");
+        let soon = when_notice(&forum, at("2026-03-01T10:00:00Z")).unwrap();
+        assert!(
+            soon.starts_with("Форум начнётся 01.04.2026 в 09:00"),
+            "{soon}"
+        );
+        assert_eq!(when_notice(&forum, forum.starts().unwrap() + MINUTE), None);
     }
 }

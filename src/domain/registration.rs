@@ -5,8 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::forum::Education;
 use crate::domain::forum::catalogue::Catalogue;
+use crate::domain::forum::{Education, Forum};
+use crate::domain::time::Millis;
 
 /// What a person typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -52,6 +53,24 @@ fn err(field: &'static str, message: impl Into<String>) -> FieldError {
         field,
         message: message.into(),
     }
+}
+
+/// Why registration is closed at `now`, in Russian, or `None` while it is open: once the
+/// forum's last session has ended there is nothing left to watch or earn.
+pub fn closed_reason(forum: &Forum, now: Millis) -> Option<String> {
+    if !forum.is_over(now) {
+        return None;
+    }
+    let tz = forum.tz();
+    let ended = jiff::Timestamp::from_millisecond(forum.ends()?)
+        .ok()?
+        .to_zoned(tz)
+        .strftime("%d.%m.%Y")
+        .to_string();
+    Some(format!(
+        "Регистрация закрыта: форум закончился {ended}. Если вы были зарегистрированы, \
+         откройте свою личную ссылку: там ваши результаты и коды НМО."
+    ))
 }
 
 /// Checks a form. Every problem is reported at once, so a person fixes the form in one go.
@@ -302,6 +321,19 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "specialty");
         assert_eq!(errors[0].message, "Укажите специальность");
+    }
+
+    #[test]
+    fn registration_closes_when_the_last_session_ends() {
+        let forum =
+            crate::domain::forum::config::load(std::path::Path::new("config/forum.toml")).unwrap();
+        let end = forum.ends().unwrap();
+        assert_eq!(closed_reason(&forum, end - 1), None);
+        let reason = closed_reason(&forum, end).unwrap();
+        assert!(
+            reason.starts_with("Регистрация закрыта: форум закончился 03.04.2026."),
+            "{reason}"
+        );
     }
 
     #[test]

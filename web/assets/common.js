@@ -74,10 +74,17 @@ export function zoneLabel(tz) {
   return part ? `${tz} (${part.value})` : tz;
 }
 
-/** "2026-04-01" → "1 апреля, среда". The date is a calendar date; UTC noon avoids zone shifts. */
+/**
+ * "2026-04-01" → "Среда, 1 апреля 2026". The year is always there: a programme read in
+ * another year (a past forum, next year's announcement) must not look like this week's. The
+ * date is a calendar date; UTC noon avoids zone shifts.
+ */
 export function dayTitle(isoDate) {
   const d = new Date(`${isoDate}T12:00:00Z`);
-  return new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', weekday: 'long', timeZone: 'UTC' }).format(d);
+  return new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', year: 'numeric', weekday: 'long', timeZone: 'UTC' })
+    .format(d)
+    .replace(/\s*г\.$/, '')
+    .replace(/^./, (c) => c.toUpperCase());
 }
 
 /** Today's date (YYYY-MM-DD) in a time zone. */

@@ -20,9 +20,16 @@ async function loadProgramme() {
     const today = todayIn(tz);
     const open = programme.days.some((d) => d.date === today) ? today : programme.days[0]?.date;
     renderProgramme($('programme'), programme, { open });
+    if (programme.registration && !programme.registration.open) closeRegistration(programme.registration.closed);
   } catch (e) {
     say($('programme-status'), `Не удалось загрузить программу: ${e.message}`, 'error');
   }
+}
+
+/** After the forum's end the form is replaced by the server's explanation. */
+function closeRegistration(reason) {
+  form.hidden = true;
+  say($('reg-closed'), reason || 'Регистрация закрыта.', 'warn');
 }
 
 // ---- specialty: a search box filtering a native <select>, which every phone renders accessibly ----

@@ -146,9 +146,57 @@ impl Session {
     pub fn min_ms(&self) -> Millis {
         Millis::from(self.min_minutes) * crate::domain::time::MINUTE
     }
+
+    /// The configuration fields (as named in the forum TOML) in which `other` differs, so an
+    /// organiser is told what of their edit was not applied.
+    pub fn changed_fields(&self, other: &Session) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        let mut differ = |name, changed: bool| {
+            if changed {
+                fields.push(name);
+            }
+        };
+        differ("hall", self.hall != other.hall);
+        differ("title", self.title != other.title);
+        differ("starts", self.starts != other.starts);
+        differ("ends", self.ends != other.ends);
+        differ("credits", self.credits != other.credits);
+        differ("min_minutes", self.min_minutes != other.min_minutes);
+        differ("prompts", self.prompts != other.prompts);
+        differ(
+            "prompts_required",
+            self.prompts_required != other.prompts_required,
+        );
+        differ("audience", self.audience != other.audience);
+        differ("excluded", self.excluded != other.excluded);
+        differ(
+            "pause_on_missed",
+            self.pause_on_missed != other.pause_on_missed,
+        );
+        differ(
+            "prompt_window_seconds",
+            self.prompt_window_ms != other.prompt_window_ms,
+        );
+        fields
+    }
 }
 
 impl Forum {
+    /// When the first session starts; `None` for a forum without sessions.
+    pub fn starts(&self) -> Option<Millis> {
+        self.sessions.iter().map(|s| s.starts).min()
+    }
+
+    /// When the last session ends: after it, nothing is counted and nobody need register.
+    pub fn ends(&self) -> Option<Millis> {
+        self.sessions.iter().map(|s| s.ends).max()
+    }
+
+    /// Whether every session has ended by `now`.
+    pub fn is_over(&self, now: Millis) -> bool {
+        self.ends().is_some_and(|end| now >= end)
+    }
+
     pub fn hall(&self, id: &str) -> Option<&Hall> {
         self.halls.iter().find(|h| h.id == id)
     }
