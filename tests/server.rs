@@ -160,6 +160,14 @@ async fn bad_inputs_are_refused_clearly(app: &TestApp) {
     let mut lost = app.connect(&token, "hall-9").await;
     assert_eq!(lost.expect("__closed").await["code"], 4404);
 
+    // An address that does not exist: a Russian page, or JSON under /api/.
+    let (status, html) = app.get_text("/programma").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Страница не найдена"), "{html}");
+    let (status, body) = app.get("/api/org/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], "Адреса GET /api/org/nothing-here нет.");
+
     // Once the forum is over, registration is closed: the page is told so, and a late form
     // is refused with the reason and stores nothing.
     let (_, programme) = app.get("/api/forum").await;

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)
         .merge(pages::routes())
+        .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

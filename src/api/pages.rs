@@ -2,18 +2,21 @@
 //!
 //! `/` is the programme and registration, `/watch` the personal-link player, `/org` the
 //! organiser's dashboard; `/assets/*` and `/vendor/*` are their scripts, styles and the
-//! vendored hls.js and uPlot. HTML is `no-cache` so a redeploy reaches every open browser at
+//! vendored hls.js and uPlot; `/favicon.svg` (also answered at `/favicon.ico`, where browsers
+//! look by default) the icon. Any other address gets [`not_found`]: a Russian page, or JSON
+//! under `/api/`. HTML is `no-cache` so a redeploy reaches every open browser at
 //! its next load; every file carries an ETag, so revalidating costs a 304, not the file.
 //!
 //! In debug builds rust-embed reads the files from disk at request time (edit and reload);
 //! release builds carry them inside the binary.
 
-use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use rust_embed::Embed;
+use serde_json::json;
 
 use super::AppState;
 
@@ -43,6 +46,14 @@ pub fn routes() -> Router<AppState> {
             get(|h: HeaderMap| async move { serve(&h, "org.html", "no-cache") }),
         )
         .route(
+            "/favicon.svg",
+            get(|h: HeaderMap| async move { serve(&h, "favicon.svg", ASSET_CACHE) }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|h: HeaderMap| async move { serve(&h, "favicon.svg", ASSET_CACHE) }),
+        )
+        .route(
             "/assets/{*path}",
             get(|h: HeaderMap, Path(p): Path<String>| async move {
                 serve(&h, &format!("assets/{p}"), ASSET_CACHE)
@@ -56,9 +67,32 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// The answer for an address the server does not have: JSON under `/api/` (its callers read
+/// `error`), a page in Russian with the ways forward everywhere else.
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        let message = format!("Адреса {} {} нет.", method, uri.path());
+        return (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response();
+    }
+    not_found_page()
+}
+
+fn not_found_page() -> Response {
+    let page = Web::get("404.html").map(|f| f.data).unwrap_or_default();
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
 fn serve(request: &HeaderMap, path: &str, cache: &'static str) -> Response {
     let Some(file) = Web::get(path) else {
-        return (StatusCode::NOT_FOUND, "не найдено").into_response();
+        return not_found_page();
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
     let cache_headers = [
@@ -133,6 +167,34 @@ mod tests {
             serve(&again, "watch.html", "no-cache").status(),
             StatusCode::NOT_MODIFIED
         );
+    }
+
+    #[test]
+    fn the_favicon_is_an_svg() {
+        let r = serve(&HeaderMap::new(), "favicon.svg", ASSET_CACHE);
+        assert_eq!(header_of(&r, header::CONTENT_TYPE), "image/svg+xml");
+    }
+
+    #[tokio::test]
+    async fn unknown_addresses_get_a_russian_page_or_json_under_api() {
+        let page = not_found(Method::GET, Uri::from_static("/nope")).await;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            header_of(&page, header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("Страница не найдена") && html.contains("href=\"/\""));
+        let api = not_found(Method::POST, Uri::from_static("/api/nope")).await;
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(api.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "Адреса POST /api/nope нет.");
     }
 
     #[test]

@@ -183,6 +183,7 @@ fn page(status: StatusCode, title: &str, content: &str) -> Response {
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
          padding:0 1rem;color:#111}}table{{border-collapse:collapse}}th,td{{text-align:left;\
          padding:.3rem .6rem;border-bottom:1px solid #ddd}}.ok{{color:#155724}}.no{{color:#8a1c1c}}\
