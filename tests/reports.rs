@@ -195,7 +195,7 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
         body["error"]
             .as_str()
             .unwrap()
-            .contains("сессии «nope» нет")
+            .contains("Сессии «nope» нет")
     );
     let (status, body) = app.get("/api/org/export.csv?delimiter=%7C").await;
     assert_eq!(status, 400, "{body}");
@@ -302,6 +302,29 @@ async fn certificate_story(app: &TestApp, f: &Played, backend: &str) {
             "{backend}: «{needle}» not in:\n{text}"
         );
     }
+    // Its number, stable however often it is made, and each code's own check address (the
+    // content of the QR code beside it), not a placeholder.
+    let number = text
+        .split("Свидетельство № ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{backend}: no number in:\n{text}"))
+        .to_owned();
+    assert!(
+        number.starts_with("2026-") && number.len() == 19,
+        "{number}"
+    );
+    let check = format!("{}/verify/{}", app.base, f.code);
+    assert!(
+        text.contains(&check),
+        "{backend}: «{check}» not in:\n{text}"
+    );
+    assert!(!text.contains("<код>") && !text.contains("‹код"), "{text}");
+    let (_, _, again) = get_bytes(app, &path).await;
+    let again = pdf_extract::extract_text_from_mem(&again).unwrap();
+    assert!(again.contains(&format!("Свидетельство № {number}")));
+    look_at(&pdf, backend);
+
     let raw = String::from_utf8_lossy(&pdf);
     assert!(
         raw.contains("/FontFile2"),
@@ -333,6 +356,34 @@ async fn certificate_story(app: &TestApp, f: &Played, backend: &str) {
     assert!(mine.starts_with(b"%PDF-"));
     let (status, body) = app.get("/api/me/certificate.pdf?token=nope").await;
     assert_eq!(status, 401, "{body}");
+}
+
+/// Renders the certificate's first page to PNG with `pdftoppm` (poppler-utils), when it is
+/// installed, for a person to look at: into `$YAVKA_SCREENSHOTS` or a temporary folder.
+fn look_at(pdf: &[u8], backend: &str) {
+    let dir = match std::env::var_os("YAVKA_SCREENSHOTS") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::temp_dir().join("yavka-certificates"),
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join(format!("certificate-{backend}.pdf"));
+    std::fs::write(&input, pdf).unwrap();
+    let png = dir.join(format!("certificate-{backend}"));
+    match Command::new("pdftoppm")
+        .args(["-png", "-r", "80", "-singlefile"])
+        .arg(&input)
+        .arg(&png)
+        .status()
+    {
+        Ok(status) => {
+            assert!(
+                status.success(),
+                "pdftoppm could not render the certificate"
+            );
+            println!("certificate rendered: {}.png", png.display());
+        }
+        Err(_) => println!("pdftoppm is not installed: the certificate is not rendered"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -540,7 +591,7 @@ async fn the_cli_writes_the_same_export_and_the_certificates() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("сессии «nope» нет"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Сессии «nope» нет"));
         db.drop().await;
     }
 }

@@ -279,6 +279,7 @@ async fn certificate_of(state: &AppState, viewer: &ViewerRow) -> ApiResult<Respo
     let cert = certificate(
         &state.forum,
         Participant {
+            viewer: viewer.id.clone(),
             name: viewer.name.clone(),
             education: Some(viewer.education),
             specialty: viewer.specialty.clone(),

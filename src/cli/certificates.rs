@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             continue;
         };
         let participant = Participant {
+            viewer: v.id.clone(),
             name: v.name.clone(),
             education: Some(v.education),
             specialty: v.specialty.clone(),

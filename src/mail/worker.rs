@@ -171,6 +171,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
             let cert = certificate(
                 &i.forum,
                 Participant {
+                    viewer: viewer.id.clone(),
                     name: viewer.name.clone(),
                     education: Some(viewer.education),
                     specialty: viewer.specialty.clone(),

@@ -58,6 +58,15 @@ fn default_margin() -> i64 {
     5
 }
 
+/// `[organiser]` as written: who issues the certificates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganiser {
+    name: String,
+    #[serde(default)]
+    details: Vec<String>,
+}
+
 /// One `[[hall]]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +112,7 @@ struct RawAudience {
 #[derive(Debug, Default)]
 struct RawConfig {
     forum: Option<RawForum>,
+    organiser: Option<RawOrganiser>,
     halls: Vec<RawHall>,
     sessions: Vec<RawSession>,
     broken_halls: Vec<String>,
@@ -146,6 +156,9 @@ fn read_raw(text: &str, origin: &str, errors: &mut Vec<String>) -> Option<RawCon
                 forum_seen = true;
                 raw.forum = read_part(text, origin, "раздел [forum]", value, errors);
             }
+            "organiser" => {
+                raw.organiser = read_part(text, origin, "раздел [organiser]", value, errors);
+            }
             "hall" => {
                 for (i, item) in items(text, origin, "hall", value, errors)
                     .into_iter()
@@ -170,7 +183,8 @@ fn read_raw(text: &str, origin: &str, errors: &mut Vec<String>) -> Option<RawCon
                 }
             }
             other => errors.push(format!(
-                "{}: Неизвестный раздел `{other}`, допустимы: [forum], [[hall]], [[session]]",
+                "{}: Неизвестный раздел `{other}`, допустимы: [forum], [organiser], [[hall]], \
+                 [[session]]",
                 messages::position(text, origin, span.start)
             )),
         }

@@ -4,4 +4,4 @@ pub mod catalogue;
 pub mod config;
 pub mod model;
 
-pub use model::{Audience, Education, Forum, Hall, Session, specialty_key};
+pub use model::{Audience, Education, Forum, Hall, Organiser, Session, specialty_key};

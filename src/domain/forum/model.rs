@@ -71,6 +71,18 @@ pub struct Forum {
     pub prompt_margin_ms: Millis,
     pub halls: Vec<Hall>,
     pub sessions: Vec<Session>,
+    /// Who runs the forum, as printed on certificates; `None` when the file does not say.
+    #[serde(default)]
+    pub organiser: Option<Organiser>,
+}
+
+/// The organiser as a certificate names them: `[organiser]` in the forum TOML.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organiser {
+    /// «Центр диагностики и телемедицины (MRO)».
+    pub name: String,
+    /// Lines under the name: address, licence, site, e-mail — as the organiser writes them.
+    pub details: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -375,6 +375,28 @@ fn toml_syntax_error_has_a_line() {
 }
 
 #[test]
+fn the_organiser_is_read_for_certificates() {
+    let text = format!(
+        "{HEAD}[organiser]\nname = \" Центр диагностики \"\ndetails = [\"г. Москва\", \" \", \"mro.live\"]\n{}",
+        session("s", "")
+    );
+    let organiser = check(&text).unwrap().organiser.unwrap();
+    assert_eq!(organiser.name, "Центр диагностики");
+    assert_eq!(organiser.details, ["г. Москва", "mro.live"]);
+    let without = check(&format!("{HEAD}{}", session("s", ""))).unwrap();
+    assert_eq!(without.organiser, None, "the table is optional");
+    let typo = format!(
+        "{HEAD}[organiser]\nname = \"\"\nsite = 1\n{}",
+        session("s", "")
+    );
+    let messages = errors(&typo);
+    assert!(
+        messages[0].contains("раздел [organiser]: Неизвестное поле `site`"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn missing_file_is_reported() {
     let e = load(Path::new("/nonexistent/forum.toml")).unwrap_err();
     assert!(e.messages[0].contains("Не удалось прочитать файл"));

@@ -13,9 +13,9 @@ use jiff::tz::TimeZone;
 
 use super::audience::check_audience;
 use super::messages::sentence;
-use super::{RawConfig, RawForum, RawHall, RawSession, part_label};
+use super::{RawConfig, RawForum, RawHall, RawOrganiser, RawSession, part_label};
 use crate::domain::forum::catalogue::Catalogue;
-use crate::domain::forum::model::{Forum, Hall, Session};
+use crate::domain::forum::model::{Forum, Hall, Organiser, Session};
 use crate::domain::schedule::{Seed, plan};
 use crate::domain::time::{
     MINUTE, Millis, SECOND, Span, format_local, measure, normalize, parse_local, subtract,
@@ -46,6 +46,10 @@ pub(super) fn validate(
     let mut report = Report { origin, errors };
     let tz = raw.forum.as_ref().and_then(|f| check_forum(f, &mut report));
     let halls = check_halls(&raw.halls, &mut report);
+    let organiser = raw
+        .organiser
+        .as_ref()
+        .map(|o| check_organiser(o, &mut report));
 
     let mut known_halls: Vec<&str> = raw.halls.iter().map(|h| h.id.as_str()).collect();
     known_halls.extend(raw.broken_halls.iter().map(String::as_str));
@@ -97,7 +101,29 @@ pub(super) fn validate(
         prompt_margin_ms: forum.prompt_margin_minutes * MINUTE,
         halls,
         sessions,
+        organiser,
     })
+}
+
+/// `[organiser]`: a name to print, and detail lines without blanks.
+fn check_organiser(raw: &RawOrganiser, report: &mut Report) -> Organiser {
+    const PART: &str = "раздел [organiser]";
+    if raw.name.trim().is_empty() {
+        report.push(
+            PART,
+            "name",
+            "не может быть пустым: это имя печатается в свидетельствах",
+        );
+    }
+    Organiser {
+        name: raw.name.trim().to_owned(),
+        details: raw
+            .details
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+    }
 }
 
 /// Checks `[forum]`; returns its zone when the name resolves.
