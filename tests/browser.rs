@@ -2,7 +2,8 @@
 //! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
 //! whole story of a prompt fired from the dashboard and answered in the player
 //! (`tests/browser/story.mjs`), and the player riding out a server restart
-//! (`tests/browser/reconnect.mjs`).
+//! (`tests/browser/reconnect.mjs`). On SQLite only (the pages do not depend on the store),
+//! axe-core checks every page's accessibility (`tests/browser/a11y.mjs`).
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
 //! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
@@ -42,7 +43,7 @@ fn node(script: &str, base: &str, shots: &Path) {
     assert!(out.status.success(), "{script} failed:\n{text}");
 }
 
-async fn pages_work(db: &TestDb, shots: &Path) {
+async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_millisecond();
     std::fs::write(
@@ -58,6 +59,9 @@ async fn pages_work(db: &TestDb, shots: &Path) {
     tokio::task::spawn_blocking(move || {
         node("smoke.mjs", &base, &to);
         node("story.mjs", &base, &to);
+        if audit {
+            node("a11y.mjs", &base, &to);
+        }
     })
     .await
     .unwrap();
@@ -114,7 +118,7 @@ async fn a_viewer_confirms_a_prompt_fired_from_the_dashboard() {
             Some(dir) if db.backend == "sqlite" => repo_root().join(PathBuf::from(dir)),
             _ => temp.path().join(db.backend),
         };
-        pages_work(&db, &shots).await;
+        pages_work(&db, &shots, db.backend == "sqlite").await;
         db.drop().await;
     }
 }

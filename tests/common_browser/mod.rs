@@ -16,7 +16,8 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Installs Chromium (apt) and web/'s npm packages (`npm ci`) when they are absent.
+/// Installs Chromium (apt) and web/'s npm packages (`npm ci`: playwright-core, axe-core) when
+/// they are absent.
 pub fn ensure_browser_tools() {
     if !Path::new(CHROMIUM).exists() {
         eprintln!(
@@ -32,9 +33,12 @@ pub fn ensure_browser_tools() {
         );
     }
     let web = repo_root().join("web");
-    if !web.join("node_modules/playwright-core").exists() {
+    let missing = ["playwright-core", "axe-core"]
+        .into_iter()
+        .find(|package| !web.join("node_modules").join(package).exists());
+    if let Some(package) = missing {
         eprintln!(
-            "browser tools: web/node_modules/playwright-core is missing; running npm ci in {}",
+            "browser tools: web/node_modules/{package} is missing; running npm ci in {}",
             web.display()
         );
         run(

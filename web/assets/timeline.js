@@ -27,10 +27,17 @@ function zoneOffset(t, tz) {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
 }
 
-/** Hour or half-hour ticks, depending on the span, aligned in the forum's zone. */
-function ticks(t0, t1, tz) {
-  const span = t1 - t0;
-  const step = span > 8 * 3600e3 ? 3600e3 : span > 2 * 3600e3 ? 1800e3 : span > 30 * 60e3 ? 600e3 : 60e3;
+/** Smallest gap between two time labels on the axis, in viewBox units ("10:05" is ~35). */
+const TICK_GAP = 60;
+
+/**
+ * Round-time ticks aligned in the forum's zone, as dense as the axis allows without their
+ * labels touching: the smallest step from 1 minute to 3 hours that leaves TICK_GAP between.
+ */
+function ticks(t0, t1, tz, width) {
+  const perMs = width / Math.max(1, t1 - t0);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180].map((m) => m * 60e3);
+  const step = steps.find((s) => s * perMs >= TICK_GAP) || steps[steps.length - 1];
   const offset = zoneOffset(t0, tz); // so ticks land on local round times
   const out = [];
   for (let t = Math.ceil((t0 + offset) / step) * step - offset; t <= t1; t += step) out.push(t);
@@ -63,27 +70,36 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
   const rows = [...hallRows.map((h) => ({ kind: 'hall', hall: h, label: `${hallTitle(h)}: подключения` })),
     { kind: 'active', label: 'Активный зал' },
     ...(ev.sessions || []).map((s) => ({ kind: 'counted', s, label: `Засчитано: ${sessions.find((x) => x.id === s.session)?.time || s.session}` }))];
-  const H = TOP + rows.length * ROW + 24;
+  // Session windows as light bands behind everything, labelled above the rows. Sessions of
+  // two halls often share hours, so a label that would run into another goes one line up.
+  const bands = (ev.sessions || [])
+    .map((r) => sessions.find((s) => s.id === r.session))
+    .filter((s) => s && s.ends >= t0 && s.starts <= t1)
+    .map((s) => ({ s, a: x(Math.max(s.starts, t0)), b: x(Math.min(s.ends, t1)), text: `${s.time} ${s.title}`.slice(0, 60) }))
+    .sort((p, q) => p.a - q.a);
+  const lanes = [];
+  for (const band of bands) {
+    const end = band.a + 4 + band.text.length * 6.6; // 12-unit text: about 6.6 units a letter
+    band.lane = lanes.findIndex((right) => right < band.a);
+    if (band.lane < 0) band.lane = lanes.push(0) - 1;
+    lanes[band.lane] = end + 12;
+  }
+  const top = TOP + Math.max(0, lanes.length - 1) * 16;
+  const H = top + rows.length * ROW + 24;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Временная шкала участия' });
-
-  // Session windows as light bands behind everything, labelled at the top.
-  for (const r of ev.sessions || []) {
-    const s = sessions.find((x) => x.id === r.session);
-    if (!s || s.ends < t0 || s.starts > t1) continue;
-    const a = x(Math.max(s.starts, t0));
-    const b = x(Math.min(s.ends, t1));
-    root.append(svg('rect', { x: a, y: TOP - 6, width: Math.max(1, b - a), height: rows.length * ROW + 6, fill: '#eef3fb' },
+  for (const { s, a, b, text, lane } of bands) {
+    root.append(svg('rect', { x: a, y: top - 6, width: Math.max(1, b - a), height: rows.length * ROW + 6, fill: '#eef3fb' },
       tip(`${s.title}: ${s.time}`)));
-    root.append(svg('text', { x: a + 4, y: TOP - 10, 'font-size': 12, fill: '#4f5b6d' }, `${s.time} ${s.title}`.slice(0, 60)));
+    root.append(svg('text', { x: a + 4, y: top - 10 - lane * 16, 'font-size': 12, fill: '#4f5b6d', class: 'session-label' }, text));
   }
 
-  for (const t of ticks(t0, t1, tz)) {
-    root.append(svg('line', { x1: x(t), x2: x(t), y1: TOP - 6, y2: H - 20, stroke: '#d5dae2' }));
-    root.append(svg('text', { x: x(t), y: H - 6, 'font-size': 12, 'text-anchor': 'middle', fill: '#4f5b6d' }, clock(t)));
+  for (const t of ticks(t0, t1, tz, W - LABEL - 10)) {
+    root.append(svg('line', { x1: x(t), x2: x(t), y1: top - 6, y2: H - 20, stroke: '#d5dae2' }));
+    root.append(svg('text', { x: x(t), y: H - 6, 'font-size': 12, 'text-anchor': 'middle', fill: '#4f5b6d', class: 'tick-label' }, clock(t)));
   }
 
   rows.forEach((row, i) => {
-    const y = TOP + i * ROW;
+    const y = top + i * ROW;
     root.append(svg('text', { x: 6, y: y + ROW / 2 + 4, 'font-size': 13, fill: '#1b2230' }, row.label.slice(0, 26), tip(row.label)));
     root.append(svg('line', { x1: LABEL, x2: W - 10, y1: y + ROW, y2: y + ROW, stroke: '#eceff4' }));
     if (row.kind === 'hall') {
