@@ -188,10 +188,10 @@ fn page(status: StatusCode, title: &str, content: &str) -> Response {
          padding:0 1rem;color:#111}}table{{border-collapse:collapse}}th,td{{text-align:left;\
          padding:.3rem .6rem;border-bottom:1px solid #ddd}}.ok{{color:#155724}}.no{{color:#8a1c1c}}\
          input{{font:inherit;padding:.3rem;letter-spacing:.1em;text-transform:uppercase}}</style>\
-         </head><body><h1>{title}</h1>{content}\
+         </head><body><main><h1>{title}</h1>{content}\
          <form action=\"/verify\" method=\"get\"><p><label>Код: <input name=\"code\" \
          maxlength=\"20\" autocomplete=\"off\" required></label> <button>Проверить</button></p>\
-         </form></body></html>"
+         </form></main></body></html>"
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
