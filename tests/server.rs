@@ -215,6 +215,63 @@ async fn bad_inputs_are_refused_clearly_and_change_nothing() {
     on_every_backend!(bad_inputs_are_refused_clearly);
 }
 
+/// `yavka create-organiser LOGIN --reset`: a new password for a login that exists, and every
+/// sign-in with the old one ended; without `--reset` an existing login is left alone and the
+/// organiser is told the flag exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organiser_password_is_reset_from_the_command_line() {
+    for db in TestDb::all().await {
+        let app = TestApp::spawn(&db.url).await;
+        app.sign_in_organiser().await;
+        let dir = tempfile::tempdir().unwrap();
+        let yavka = |args: &[&str]| {
+            support::process::yavka(dir.path(), &db.url, 0)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+
+        let out = yavka(&["create-organiser", "admin"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.starts_with("Организатор «admin» уже есть")
+                && stderr.contains("create-organiser admin --reset"),
+            "{stderr}"
+        );
+        assert_eq!(app.get("/api/org/me").await.0, 200, "nothing changed");
+
+        let out = yavka(&["create-organiser", "admin", "--reset"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        let password = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Пароль: "))
+            .unwrap_or_else(|| panic!("{}: no password in {stdout}", db.backend))
+            .to_owned();
+        assert_eq!(
+            app.get("/api/org/me").await.0,
+            401,
+            "{}: the old sign-in has ended",
+            db.backend
+        );
+        let login = |password: &str| {
+            app.post(
+                "/api/org/login",
+                json!({"login": "admin", "password": password}),
+            )
+        };
+        assert_eq!(login("организатор-пароль").await.0, 401, "the old password");
+        assert_eq!(login(&password).await.0, 200, "the new password");
+
+        let out = yavka(&["create-organiser", "nobody", "--reset"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Организатора «nobody» нет"));
+        app.stop().await;
+        db.drop().await;
+    }
+}
+
 #[allow(dead_code)]
 fn _unused(_: Value) {}
 
