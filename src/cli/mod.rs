@@ -12,6 +12,7 @@ mod help;
 mod organiser;
 pub mod serve;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -64,7 +65,8 @@ pub fn main() -> ExitCode {
                 eprintln!("{}", text.trim_end());
                 return ExitCode::from(2);
             }
-            println!("{}", text.trim_end());
+            // Help piped into `head` may find the pipe closed: that is not an error.
+            let _ = writeln!(std::io::stdout(), "{}", text.trim_end());
             return ExitCode::SUCCESS;
         }
     };

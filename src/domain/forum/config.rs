@@ -132,8 +132,16 @@ pub fn parse(text: &str, origin: &str, catalogue: &Catalogue) -> Result<Forum, C
 /// Reads and parses a forum configuration file with the shipped catalogue.
 pub fn load(path: &Path) -> Result<Forum, ConfigError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        messages: vec![format!("{origin}: Не удалось прочитать файл ({e})")],
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "такого файла нет".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "нет прав на чтение".to_owned(),
+            std::io::ErrorKind::InvalidData => "файл не в кодировке UTF-8".to_owned(),
+            _ => e.to_string(),
+        };
+        ConfigError {
+            messages: vec![format!("{origin}: Не удалось прочитать файл: {why}")],
+        }
     })?;
     parse(&text, &origin, &Catalogue::shipped())
 }

@@ -399,5 +399,9 @@ fn the_organiser_is_read_for_certificates() {
 #[test]
 fn missing_file_is_reported() {
     let e = load(Path::new("/nonexistent/forum.toml")).unwrap_err();
-    assert!(e.messages[0].contains("Не удалось прочитать файл"));
+    assert!(
+        e.messages[0].ends_with("Не удалось прочитать файл: такого файла нет"),
+        "{:?}",
+        e.messages
+    );
 }
