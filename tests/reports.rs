@@ -195,7 +195,7 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
         body["error"]
             .as_str()
             .unwrap()
-            .contains("Сессии «nope» нет")
+            .contains("сессии «nope» нет")
     );
     let (status, body) = app.get("/api/org/export.csv?delimiter=%7C").await;
     assert_eq!(status, 400, "{body}");
