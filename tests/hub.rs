@@ -62,6 +62,7 @@ fn forum() -> Forum {
         prompt_margin_ms: 2 * MINUTE,
         halls: vec![hall("h1"), hall("h2")],
         sessions: vec![session("s1", "h1"), session("s2", "h2")],
+        codes_note: None,
     }
 }
 

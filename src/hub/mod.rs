@@ -498,6 +498,7 @@ mod tests {
             prompt_margin_ms: 0,
             halls: vec![],
             sessions: vec![],
+            codes_note: None,
         };
         // 2026-04-01T00:30+03:00 is still 31 March in UTC.
         let t = crate::domain::time::parse_rfc3339("2026-04-01T00:30:00+03:00").unwrap();
