@@ -9,8 +9,11 @@
 //! - [`connection`]: the per-socket task.
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
 //! - [`viewer`]: a viewer's live state and tally through the rules.
+//! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
+//!   after the rules stopped counting.
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
+mod boundaries;
 pub mod bus;
 pub mod challenge;
 mod cluster;
@@ -205,6 +208,7 @@ impl Hub {
             hub.0.stopping.subscribe(),
         ));
         tokio::spawn(cluster::heartbeat(Arc::downgrade(&hub.0)));
+        tokio::spawn(boundaries::push_at_edges(Arc::downgrade(&hub.0)));
         hub
     }
 
