@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod mail;
+mod me;
 mod organiser;
 mod pages;
 mod reports;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/register", post(viewers::register))
         .route("/api/me", get(viewers::me))
         .route("/api/me/certificate.pdf", get(reports::my_certificate))
+        .route("/api/me/results", get(me::results))
         .route("/verify", get(verify::form))
         .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)
