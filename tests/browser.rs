@@ -1,8 +1,9 @@
 //! The pages in a real headless Chromium, against the real binary on the real clock, on
-//! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
+//! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`), the
 //! whole story of a prompt fired from the dashboard and answered in the player
-//! (`tests/browser/story.mjs`), and the player riding out a server restart
-//! (`tests/browser/reconnect.mjs`).
+//! (`tests/browser/story.mjs`), the player's paused tabs, ended sessions, broken streams and
+//! the viewer's results page (`tests/browser/player.mjs`), and the player riding out a server
+//! restart (`tests/browser/reconnect.mjs`).
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
 //! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
@@ -45,11 +46,7 @@ fn node(script: &str, base: &str, shots: &Path) {
 async fn pages_work(db: &TestDb, shots: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_millisecond();
-    std::fs::write(
-        dir.path().join("forum.toml"),
-        live_forum_toml("browser-forum", now),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("forum.toml"), browser_forum(now)).unwrap();
     let port = free_port();
     let server = start(dir.path(), &db.url, port).await;
     create_organiser(dir.path(), &db.url, "admin", PASSWORD);
@@ -58,10 +55,39 @@ async fn pages_work(db: &TestDb, shots: &Path) {
     tokio::task::spawn_blocking(move || {
         node("smoke.mjs", &base, &to);
         node("story.mjs", &base, &to);
+        node("player.mjs", &base, &to);
     })
     .await
     .unwrap();
     server_goes_away(server, dir.path(), &db.url, shots).await;
+}
+
+/// The live forum (sessions now in hall-1 and hall-2), with a note on codes and a hall-3 whose
+/// session ended two minutes ago and whose next one starts in half an hour (`player.mjs`).
+fn browser_forum(now: i64) -> String {
+    let local = |t: i64| {
+        jiff::Timestamp::from_millisecond(t)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let minute = 60_000;
+    let session = |id: &str, title: &str, starts: i64, ends: i64| {
+        format!(
+            "\n[[session]]\nid = \"{id}\"\nhall = \"hall-3\"\ntitle = \"{title}\"\n\
+             starts = \"{}\"\nends = \"{}\"\ncredits = 1\nmin_minutes = 30\nprompts = 2\n\
+             prompts_required = 1\naudience.higher = [\"рентгенология\"]\n",
+            local(starts),
+            local(ends)
+        )
+    };
+    live_forum_toml("browser-forum", now).replace(
+        "prompt_margin_minutes = 60\n",
+        "prompt_margin_minutes = 60\ncodes_note = \"Свидетельства с кодами НМО придут на почту в течение 1–2 месяцев после форума.\"\n",
+    ) + "\n[[hall]]\nid = \"hall-3\"\ntitle = \"Зал №3\"\nstream_url = \"https://example.org/hall-3.m3u8\"\n"
+        + &session("ended-3", "Завершённая сессия", now - 190 * minute, now - 2 * minute)
+        + &session("later-3", "Вечерняя сессия", now + 30 * minute, now + 200 * minute)
 }
 
 /// The server is killed under a watching viewer and started again: `reconnect.mjs` checks the
