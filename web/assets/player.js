@@ -261,7 +261,7 @@ function renderTally() {
     return;
   }
   const now = serverNow();
-  const when = now < info.starts ? `Начнётся ${whenStarts(state.tz, info, now)}` : now < info.ends ? 'Идёт' : 'Завершилась';
+  const when = now < info.starts ? 'Впереди' : now < info.ends ? 'Идёт' : 'Завершилась';
   $('tally-session').textContent = `${when}: ${info.time} · ${info.title}${info.accredited ? '' : ' (не аккредитована для вашей специальности)'}`;
   // After a session its result is in the panel above; the numbers would only repeat it.
   $('tally-body').hidden = !t || !!after;
