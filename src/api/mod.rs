@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 mod health;
+mod history;
 mod mail;
 mod organiser;
 mod pages;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::whoami))
         .route("/forum", get(organiser::forum))
         .route("/stats", get(organiser::stats))
+        .route("/history", get(history::day_history))
         .route("/prompts", post(organiser::fire_prompt))
         .route("/viewers", get(organiser::search_viewers))
         .route("/viewers/import", post(viewers::import_csv))
