@@ -3,10 +3,12 @@
 //! and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
-//! Every error goes through [`error::ApiError`].
+//! Every error goes through [`error::ApiError`]; a browser tab that opens an API address gets
+//! its errors as a Russian page ([`error_page`]).
 
 pub mod auth;
 pub mod error;
+mod error_page;
 mod health;
 mod history;
 mod mail;
@@ -82,6 +84,8 @@ pub fn router(state: AppState) -> Router {
             get(reports::certificate_pdf),
         )
         .route("/viewers/{id}/report", get(reports::evidence_report))
+        .route("/mail/status", get(mail::status))
+        .route("/mail/preview", get(mail::preview))
         .route("/mail/links", post(mail::send_links))
         .route("/mail/certificates", post(mail::send_certificates))
         .route("/mail/log", get(mail::log))
