@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)
         .merge(pages::routes())
+        .layer(axum::middleware::from_fn(error_page::html_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
