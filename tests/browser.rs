@@ -83,9 +83,11 @@ async fn earlier_today(db_url: &str, now: Millis) {
     let this_minute = now - now % MINUTE;
     let mut minute = (this_minute - 120 * MINUTE).max(midnight);
     while minute < this_minute {
-        let k = (minute / MINUTE) % 30;
+        // Arrivals and breaks: a smooth wave with a little minute-to-minute noise.
+        let k = (minute / MINUTE) as f64;
+        let wave = |base: f64| (base * (1.2 + (k / 23.0).sin() * 0.5) + k % 5.0) as i64;
         let halls =
-            [("hall-1", 40 + k), ("hall-2", 25 + k / 2)].map(|(hall, viewers)| HallMinute {
+            [("hall-1", wave(40.0)), ("hall-2", wave(24.0))].map(|(hall, viewers)| HallMinute {
                 hall: hall.into(),
                 viewers,
                 connections: viewers + 3,

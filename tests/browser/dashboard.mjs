@@ -70,9 +70,16 @@ try {
   check(new Set(ticks).size === ticks.length, 'no axis label repeats');
   const label = await org.getAttribute('#chart', 'aria-label');
   check(/Зал №1: сейчас \d+, больше всего \d+ в \d\d:\d\d/.test(label), `the chart says what it shows in words («${label}»)`);
-  await org.locator('#chart').scrollIntoViewIfNeeded();
   await org.locator('#chart').evaluate((n) => n.closest('section').scrollIntoView());
   await shot(org, 'dashboard-day');
+
+  // ---- 1b. Sessions are named with their dates; each result row has the viewer's documents ----
+  const option = await org.textContent('#session option:checked');
+  check(/^\d{1,2} [а-я]+( \d{4})?, \d\d:\d\d–\d\d:\d\d · Зал №\d · /.test(option), `a session is named with its date («${option}»)`);
+  await org.click('#results-load');
+  const result = org.locator('#results-body tr').first();
+  await result.getByRole('link', { name: /Отчёт для апелляции/ }).waitFor(WAIT);
+  check(true, 'a result row links to the viewer\'s report');
 
   // ---- 2. A doctor is found by name; her report opens from her row ----
   const reg = await org.evaluate(async () => (await fetch('/api/register', {

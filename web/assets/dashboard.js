@@ -290,6 +290,7 @@ async function search(event) {
 
 function viewerRow(v) {
   const linkCell = el('div');
+  const [report, certificate] = docLinks(v.id, v.name, v.codes ?? 0);
   return el('tr', {},
     el('td', { text: v.name }),
     el('td', { text: v.email }),
@@ -298,8 +299,9 @@ function viewerRow(v) {
     el('td', {},
       el('div', { class: 'row row-tight' },
         el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(v.id) }, 'Доказательства'),
-        ...docLinks(v.id, v.name, v.codes ?? 0),
-        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка')),
+        report,
+        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка'),
+        certificate),
       linkCell));
 }
 
