@@ -11,6 +11,7 @@
 //! - [`viewer`]: a viewer's live state and tally through the rules.
 //! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
 //!   after the rules stopped counting.
+//! - `history`: this node's figures written once a minute, for the dashboard's day chart.
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
 mod boundaries;
@@ -18,6 +19,7 @@ pub mod bus;
 pub mod challenge;
 mod cluster;
 mod connection;
+mod history;
 pub mod limits;
 mod listener;
 mod outbox;
@@ -155,6 +157,8 @@ struct Inner {
     prompts_loaded: OnceCell<()>,
     /// Other nodes' figures. A std mutex: never held across await.
     cluster: Mutex<cluster::Cluster>,
+    /// Minutes whose figures this node has written (see `history`).
+    history: tokio::sync::Mutex<history::Marks>,
     /// Pending "prompt closed" tally pushes: hall → the instant they are for.
     tally_pushes: Mutex<HashMap<String, Millis>>,
     /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
@@ -185,6 +189,7 @@ impl Hub {
         settings: HubSettings,
     ) -> Hub {
         let subscription = broker.subscribe();
+        let started = clock.now();
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
             forum,
@@ -198,6 +203,7 @@ impl Hub {
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
             cluster: Mutex::default(),
+            history: tokio::sync::Mutex::new(history::Marks::new(started)),
             tally_pushes: Mutex::default(),
             live: watch::channel(0).0,
             stopping: watch::channel(false).0,
@@ -209,6 +215,7 @@ impl Hub {
         ));
         tokio::spawn(cluster::heartbeat(Arc::downgrade(&hub.0)));
         tokio::spawn(boundaries::push_at_edges(Arc::downgrade(&hub.0)));
+        tokio::spawn(history::sampler(Arc::downgrade(&hub.0)));
         hub
     }
 
