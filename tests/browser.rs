@@ -1,7 +1,10 @@
 //! The pages in a real headless Chromium, against the real binary on the real clock, on
-//! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
+//! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`), the
 //! whole story of a prompt fired from the dashboard and answered in the player
-//! (`tests/browser/story.mjs`), and the player riding out a server restart
+//! (`tests/browser/story.mjs`), the player's paused tabs, ended sessions, broken streams and
+//! the viewer's results page (`tests/browser/player.mjs`), the organiser's dashboard opened
+//! late in the day: the day's chart from the store, documents found by name, the mail dialog
+//! (`tests/browser/dashboard.mjs`), and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). On SQLite only (the pages do not depend on the store),
 //! axe-core checks every page's accessibility (`tests/browser/a11y.mjs`).
 //!
@@ -22,6 +25,8 @@ use common_browser::{ensure_browser_tools, repo_root};
 use support::TestDb;
 use support::process::{ServerProcess, create_organiser, free_port, start};
 use yavka::domain::sim::live_forum_toml;
+use yavka::domain::time::{MINUTE, Millis};
+use yavka::store::{HallMinute, Store};
 
 const PASSWORD: &str = "browser-story-password";
 
@@ -46,19 +51,18 @@ fn node(script: &str, base: &str, shots: &Path) {
 async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_millisecond();
-    std::fs::write(
-        dir.path().join("forum.toml"),
-        live_forum_toml("browser-forum", now),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("forum.toml"), browser_forum(now)).unwrap();
     let port = free_port();
     let server = start(dir.path(), &db.url, port).await;
     create_organiser(dir.path(), &db.url, "admin", PASSWORD);
+    earlier_today(&db.url, now).await;
     let base = server.base.clone();
     let to = shots.to_owned();
     tokio::task::spawn_blocking(move || {
         node("smoke.mjs", &base, &to);
         node("story.mjs", &base, &to);
+        node("player.mjs", &base, &to);
+        node("dashboard.mjs", &base, &to);
         if audit {
             node("a11y.mjs", &base, &to);
         }
@@ -66,6 +70,66 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     .await
     .unwrap();
     server_goes_away(server, dir.path(), &db.url, shots).await;
+}
+
+/// The live forum (sessions now in hall-1 and hall-2), with a note on codes and a hall-3 whose
+/// session ended two minutes ago and whose next one starts in half an hour (`player.mjs`).
+fn browser_forum(now: i64) -> String {
+    let local = |t: i64| {
+        jiff::Timestamp::from_millisecond(t)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let minute = 60_000;
+    let session = |id: &str, title: &str, starts: i64, ends: i64| {
+        format!(
+            "\n[[session]]\nid = \"{id}\"\nhall = \"hall-3\"\ntitle = \"{title}\"\n\
+             starts = \"{}\"\nends = \"{}\"\ncredits = 1\nmin_minutes = 30\nprompts = 2\n\
+             prompts_required = 1\naudience.higher = [\"рентгенология\"]\n",
+            local(starts),
+            local(ends)
+        )
+    };
+    live_forum_toml("browser-forum", now).replace(
+        "prompt_margin_minutes = 60\n",
+        "prompt_margin_minutes = 60\ncodes_note = \"Свидетельства с кодами НМО придут на почту в течение 1–2 месяцев после форума.\"\n",
+    ) + "\n[[hall]]\nid = \"hall-3\"\ntitle = \"Зал №3\"\nstream_url = \"https://example.org/hall-3.m3u8\"\n"
+        + &session("ended-3", "Завершённая сессия", now - 190 * minute, now - 2 * minute)
+        + &session("later-3", "Вечерняя сессия", now + 30 * minute, now + 200 * minute)
+}
+
+/// Up to two hours of the day's viewer figures (not before midnight in the forum's zone), as a
+/// node that has since stopped wrote them: the dashboard, opened now, must draw them.
+async fn earlier_today(db_url: &str, now: Millis) {
+    let midnight = jiff::Timestamp::from_millisecond(now)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+        .start_of_day()
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    let store = Store::connect(db_url).await.unwrap();
+    let this_minute = now - now % MINUTE;
+    let mut minute = (this_minute - 120 * MINUTE).max(midnight);
+    while minute < this_minute {
+        // Arrivals and breaks: a smooth wave with a little minute-to-minute noise.
+        let k = (minute / MINUTE) as f64;
+        let wave = |base: f64| (base * (1.2 + (k / 23.0).sin() * 0.5) + k % 5.0) as i64;
+        let halls =
+            [("hall-1", wave(40.0)), ("hall-2", wave(24.0))].map(|(hall, viewers)| HallMinute {
+                hall: hall.into(),
+                viewers,
+                connections: viewers + 3,
+            });
+        store
+            .record_hall_minute("browser-forum", "an-earlier-node", minute, &halls)
+            .await
+            .unwrap();
+        minute += MINUTE;
+    }
+    store.close().await;
 }
 
 /// The server is killed under a watching viewer and started again: `reconnect.mjs` checks the

@@ -62,6 +62,7 @@ fn forum() -> Forum {
         prompt_margin_ms: 2 * MINUTE,
         halls: vec![hall("h1"), hall("h2")],
         sessions: vec![session("s1", "h1"), session("s2", "h2")],
+        codes_note: None,
         organiser: None,
     }
 }
@@ -405,6 +406,31 @@ async fn a_newer_tab_in_another_hall_pauses_the_older_until_it_closes() {
             .any(|e| matches!(&e.body, EventBody::Disconnect { conn: c } if *c == conn))
     })
     .await;
+}
+
+/// Issue 10: after the session ended the player kept saying «время засчитывается», because
+/// nothing told the tab that counting had stopped. The end of a session is an event of its own.
+#[tokio::test]
+async fn the_end_of_a_session_reaches_its_tabs_unasked() {
+    let t = TestHub::start(test_settings()).await;
+    let (mut a, _, tally) = t.connect("t1", "h1").await;
+    assert_eq!(tally["counting"], true);
+    let (mut c, _, _) = t.connect("t3", "h2").await;
+    t.clock.advance(20 * MINUTE);
+    nothing_pending(&mut a).await;
+
+    // The clock passes 10:30, the end of both sessions: each tab hears it, with nothing sent.
+    t.clock.set(t0() + 30 * MINUTE + 1_000);
+    for ws in [&mut a, &mut c] {
+        let end = expect(ws, "tally").await;
+        assert_eq!(end["counting"], false, "{end}");
+        assert_eq!(
+            end["counted_ms"],
+            29 * MINUTE,
+            "counted up to the end, not beyond: {end}"
+        );
+        nothing_pending(ws).await;
+    }
 }
 
 #[tokio::test]

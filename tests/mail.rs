@@ -1,7 +1,8 @@
 //! E-mail, on SQLite and on Postgres, against an SMTP server the tests start: personal links
 //! before the forum, certificates after it, one letter per click however often it is clicked,
-//! an explicit resend, retries through temporary refusals, and an outage that ends in
-//! `failed` with the error in the delivery log while the server carries on.
+//! an explicit resend, retries through temporary refusals, an outage that ends in `failed`
+//! with the error (in Russian) in the delivery log while the server carries on, and what the
+//! dashboard learns before sending: how many letters would go and whether SMTP answers.
 
 mod support;
 
@@ -150,7 +151,7 @@ async fn personal_links_reach_every_viewer_once_and_resend_is_explicit() {
         assert_eq!(status, 400, "{body}");
         let (status, body) = app.get("/api/org/mail/log?status=lost").await;
         assert_eq!(status, 400, "{body}");
-        assert!(body["error"].as_str().unwrap().contains("статус"), "{body}");
+        assert!(body["error"].as_str().unwrap().contains("Статус"), "{body}");
 
         // Revoking Anna's link revokes the mailed one too.
         let (status, _) = app
@@ -187,7 +188,10 @@ async fn certificates_are_mailed_once_codes_are_issued() {
         // Nothing to send before codes exist.
         let (status, body) = app.post("/api/org/mail/certificates", json!({})).await;
         assert_eq!(status, 409, "{backend}: {body}");
-        assert!(body["error"].as_str().unwrap().contains("кодов"), "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("Кодов НМО"),
+            "{body}"
+        );
 
         // Anna watches s1 and confirms both prompts; Pyotr is not there.
         let mut tab = app.connect(&anna_token, "hall-1").await;
@@ -305,9 +309,15 @@ async fn an_smtp_outage_ends_in_failed_with_the_error_and_nothing_crashes() {
         let rows = wait_log(&app, "failed", |r| r[0]["status"] == "failed").await;
         assert_eq!(rows[0]["attempts"], 3, "{backend}: {rows:?}");
         let error = rows[0]["last_error"].as_str().unwrap();
+        // In Russian, naming what to check; lettre's English stays in the server log.
         assert!(
-            error.contains("не удалось связаться с SMTP-сервером"),
+            error.starts_with("Почтовый сервер не принимает соединения (в соединении отказано)"),
             "{backend}: {error}"
+        );
+        assert!(error.contains("smtp_port"), "{error}");
+        assert!(
+            !error.contains("error") && !error.contains("Connection"),
+            "{error}"
         );
 
         // The failed filter finds it; the server still serves; Anna's own link still works
@@ -332,7 +342,119 @@ async fn an_smtp_outage_ends_in_failed_with_the_error_and_nothing_crashes() {
     }
 }
 
-// ---- 4. One letter, one worker -------------------------------------------------------------
+// ---- 4. Before sending: the mail server's state and how many letters will go ---------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_sending_the_organiser_sees_how_many_letters_go_and_whether_smtp_answers() {
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let sink = SmtpSink::start().await;
+        let app = app_mailing_to(&db.url, sink.port, 3).await;
+        let (status, smtp) = app.get("/api/org/mail/status").await;
+        assert_eq!(status, 200, "{backend}: {smtp}");
+        assert_eq!(smtp["ok"], true, "{smtp}");
+        assert_eq!(smtp["configured"], true, "{smtp}");
+        let server = format!("127.0.0.1:{}, без шифрования", sink.port);
+        assert_eq!(smtp["server"], server.as_str(), "{smtp}");
+        assert_eq!(
+            smtp["message"],
+            format!("Почтовый сервер {server} на связи").as_str()
+        );
+        assert_eq!(smtp["warnings"], json!([]), "{smtp}");
+
+        app.register("Иванова Анна Сергеевна", "anna@example.org")
+            .await;
+        app.register("Петров Пётр Петрович", "petr@example.org")
+            .await;
+        let preview = |kind: &'static str| {
+            let app = &app;
+            async move {
+                let (status, body) = app.get(&format!("/api/org/mail/preview?kind={kind}")).await;
+                assert_eq!(status, 200, "{body}");
+                (
+                    body["recipients"].as_u64().unwrap(),
+                    body["queued"].as_u64().unwrap(),
+                )
+            }
+        };
+        assert_eq!(preview("link").await, (2, 2), "{backend}");
+        // Counting and checking sent nothing.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(sink.received().is_empty(), "{backend}");
+        app.post("/api/org/mail/links", json!({})).await;
+        assert_eq!(
+            preview("link").await,
+            (2, 0),
+            "{backend}: both queued already"
+        );
+        app.register("Сидорова Мария", "maria@example.org").await;
+        assert_eq!(
+            preview("link").await,
+            (3, 1),
+            "{backend}: only the new one would go"
+        );
+        assert_eq!(
+            preview("certificate").await,
+            (0, 0),
+            "{backend}: no codes yet"
+        );
+        let (status, body) = app.get("/api/org/mail/preview?kind=spam").await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Вид письма «spam»")
+        );
+        app.stop().await;
+        db.drop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_or_unset_mail_server_is_reported_before_sending() {
+    // No store is involved: SQLite is enough.
+    let db = TestDb::sqlite();
+    let app = app_mailing_to(&db.url, dead_port().await, 3).await;
+    let started = std::time::Instant::now();
+    let (status, smtp) = app.get("/api/org/mail/status").await;
+    assert_eq!(status, 200, "{smtp}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the check is quick"
+    );
+    assert_eq!(smtp["ok"], false, "{smtp}");
+    assert_eq!(smtp["configured"], true, "{smtp}");
+    let message = smtp["message"].as_str().unwrap();
+    assert!(message.contains("в соединении отказано"), "{message}");
+    app.stop().await;
+
+    let unset = TestDb::sqlite();
+    let mut settings = test_settings(&unset.url);
+    settings.mail.smtp_host = String::new();
+    let app = TestApp::spawn_with(settings, test_forum(), at(-60)).await;
+    app.sign_in_organiser().await;
+    let (_, smtp) = app.get("/api/org/mail/status").await;
+    assert_eq!(smtp["configured"], false, "{smtp}");
+    assert!(
+        smtp["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Почта не настроена"),
+        "{smtp}"
+    );
+    // The shipped sender address is a placeholder that real mail services refuse.
+    assert!(
+        smtp["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("noreply@localhost"),
+        "{smtp}"
+    );
+    app.stop().await;
+}
+
+// ---- 5. One letter, one worker -------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_never_claim_the_same_letter() {

@@ -13,6 +13,7 @@ use support::server::{TEST_FORUM, TestApp, Viewer, at, test_forum, test_settings
 use tokio_tungstenite::tungstenite;
 use yavka::domain::log::{Event, EventBody};
 use yavka::domain::time::{MINUTE, Millis};
+use yavka::store::HallMinute;
 
 /// Runs `story` once per backend, each with a fresh database and a signed-in organiser.
 macro_rules! on_every_backend {
@@ -437,6 +438,125 @@ async fn reissue_link(app: &TestApp, backend: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reissued_link_replaces_the_old_one() {
     on_every_backend!(reissue_link);
+}
+
+// ---- 4b. The day's viewer history ----------------------------------------------------------
+
+/// Waits until the live figures of `hall` read `viewers` and `connections`.
+async fn live_is(app: &TestApp, hall: &str, viewers: u64, connections: u64) {
+    for _ in 0..200 {
+        let (_, stats) = app.get("/api/org/stats").await;
+        let h = stats["hub"]["halls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["hall"] == hall)
+            .cloned()
+            .unwrap();
+        if h["viewers"] == viewers && h["connections"] == connections {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{hall} never had {viewers} viewers on {connections} connections");
+}
+
+/// Records this node's figures for the minute the clock is in.
+async fn minute_at(app: &TestApp, t: Millis) {
+    app.clock.set(t);
+    app.state.hub.record_minute().await.unwrap();
+}
+
+/// The organiser opens the dashboard at 10:04 (or reloads it): the chart gets the whole
+/// morning from the store, minute by minute, with another node's viewers added and the
+/// minutes no server wrote left as gaps.
+async fn day_history(app: &TestApp, backend: &str) {
+    let (_, _, anna) = join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (_, boris_token) = app.register("Борисов Борис", "boris@example.org").await;
+    live_is(app, "hall-1", 1, 1).await;
+    minute_at(app, at(0)).await;
+    // Another node of the cluster holds four viewers of hall 1 at 10:00.
+    let other = [HallMinute {
+        hall: "hall-1".into(),
+        viewers: 4,
+        connections: 6,
+    }];
+    app.state
+        .store
+        .record_hall_minute("test-forum", "other-node", at(0), &other)
+        .await
+        .unwrap();
+
+    // Boris opens hall 2 in two tabs: one viewer, two connections.
+    let mut tab1 = app.connect(&boris_token, "hall-2").await;
+    tab1.expect("welcome").await;
+    let mut tab2 = app.connect(&boris_token, "hall-2").await;
+    tab2.expect("welcome").await;
+    live_is(app, "hall-2", 1, 2).await;
+    minute_at(app, at(1)).await;
+    // The minute is written once: a second call in it writes nothing.
+    assert!(!app.state.hub.record_minute().await.unwrap(), "{backend}");
+
+    // No server writes 10:02; Anna has left by 10:03.
+    anna.close().await;
+    live_is(app, "hall-1", 0, 0).await;
+    minute_at(app, at(3) + 30 * yavka::domain::time::SECOND).await;
+
+    app.clock.set(at(4));
+    let (status, h) = app.get("/api/org/history").await;
+    assert_eq!(status, 200, "{backend}: {h}");
+    assert_eq!(h["day"], "2026-04-01", "{backend}");
+    assert_eq!(h["zone"], "Europe/Moscow", "{backend}");
+    let times: Vec<Millis> = serde_json::from_value(h["times"].clone()).unwrap();
+    assert_eq!(times, vec![at(0), at(1), at(2), at(3)], "{backend}");
+    assert_eq!(h["halls"][0]["hall"], "hall-1", "{backend}");
+    assert_eq!(
+        h["halls"][0]["viewers"],
+        json!([5, 1, null, 0]),
+        "{backend}"
+    );
+    assert_eq!(
+        h["halls"][0]["connections"],
+        json!([7, 1, null, 0]),
+        "{backend}"
+    );
+    assert_eq!(
+        h["halls"][1]["viewers"],
+        json!([0, 1, null, 1]),
+        "{backend}"
+    );
+    assert_eq!(
+        h["halls"][1]["connections"],
+        json!([0, 2, null, 2]),
+        "{backend}"
+    );
+
+    // Another day is asked by its date; a wrong date is refused in Russian.
+    let (status, h) = app.get("/api/org/history?day=2026-04-02").await;
+    assert_eq!(status, 200, "{backend}: {h}");
+    assert_eq!(h["times"], json!([]), "{backend}");
+    assert_eq!(h["halls"].as_array().unwrap().len(), 2, "{backend}");
+    let (status, h) = app.get("/api/org/history?day=2026-04-31").await;
+    assert_eq!(status, 400, "{backend}: {h}");
+    assert!(
+        h["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Дата «2026-04-31»"),
+        "{h}"
+    );
+    // Only for organisers.
+    let anonymous = reqwest::get(format!("{}/api/org/history", app.base))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "{backend}");
+    tab1.close().await;
+    tab2.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_dashboard_gets_the_days_viewers_from_the_store() {
+    on_every_backend!(day_history);
 }
 
 // ---- 5. Exported log = server's verdicts ---------------------------------------------------

@@ -107,6 +107,45 @@ async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
     (status, ctype, r.bytes().await.unwrap().to_vec())
 }
 
+/// What a browser tab shows for `path`: it navigates with the Accept header browsers send.
+async fn open_in_tab(client: &reqwest::Client, base: &str, path: &str) -> (u16, String, String) {
+    let r = client
+        .get(format!("{base}{path}"))
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8",
+        )
+        .send()
+        .await
+        .expect("request sent");
+    let status = r.status().as_u16();
+    let ctype = r.headers()["content-type"].to_str().unwrap().to_owned();
+    (status, ctype, r.text().await.unwrap())
+}
+
+/// A Russian error page, not JSON, with its heading, its sentence and a link back to `back`.
+fn assert_error_page(
+    page: &(u16, String, String),
+    status: u16,
+    heading: &str,
+    says: &str,
+    back: &str,
+) {
+    let (got, ctype, html) = page;
+    assert_eq!(*got, status, "{html}");
+    assert!(ctype.starts_with("text/html"), "{ctype}: {html}");
+    assert!(!html.contains("{\"error\""), "raw JSON: {html}");
+    assert!(
+        html.contains(&format!(">{heading}</h1>")),
+        "«{heading}» not in {html}"
+    );
+    assert!(html.contains(says), "«{says}» not in {html}");
+    assert!(
+        html.contains(&format!("href=\"{back}\"")),
+        "no way back to {back}: {html}"
+    );
+}
+
 /// Parses a CSV download: it must start with a BOM; returns header and rows.
 fn read_csv(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::str::from_utf8(bytes).expect("UTF-8");
@@ -341,6 +380,43 @@ async fn certificate_story(app: &TestApp, f: &Played, backend: &str) {
     let (status, _) = app.get("/api/org/viewers/nobody/certificate.pdf").await;
     assert_eq!(status, 404);
 
+    // Opened from the dashboard in a browser tab, the same refusals are pages with a way back.
+    let tab = |path: String| async move { open_in_tab(&app.http, &app.base, &path).await };
+    let page = tab(format!("/api/org/viewers/{}/certificate.pdf", f.petr)).await;
+    let says = "У участника Петров Пётр Петрович пока нет кодов НМО";
+    assert_error_page(&page, 404, "Свидетельство не открылось", says, "/org");
+    let page = tab("/api/org/viewers/nobody/certificate.pdf".into()).await;
+    assert_error_page(
+        &page,
+        404,
+        "Свидетельство не открылось",
+        "Участника «nobody» нет",
+        "/org",
+    );
+    // A signed-out browser is told to sign in; a viewer's bad link sends them to the forum.
+    let stranger = reqwest::Client::new();
+    let path = format!("/api/org/viewers/{}/certificate.pdf", f.anna);
+    let page = open_in_tab(&stranger, &app.base, &path).await;
+    assert_error_page(&page, 401, "Нужно войти", "Войдите как организатор", "/org");
+    let page = open_in_tab(&stranger, &app.base, "/api/me/certificate.pdf?token=nope").await;
+    assert_error_page(
+        &page,
+        401,
+        "Свидетельство не открылось",
+        "Ссылка недействительна",
+        "/",
+    );
+
+    // The organiser's search tells who holds codes, so the dashboard offers their certificate.
+    let (status, found) = app
+        .get("/api/org/viewers?q=%D0%B8%D0%B2%D0%B0%D0%BD%D0%BE%D0%B2%D0%B0")
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["viewers"][0]["id"], f.anna.as_str(), "{found}");
+    assert_eq!(found["viewers"][0]["codes"], 1, "{found}");
+    let (_, found) = app.get("/api/org/viewers?q=petr@").await;
+    assert_eq!(found["viewers"][0]["codes"], 0, "{found}");
+
     // Her player learns that she has codes, to offer the certificate.
     let (status, me) = app.get(&format!("/api/me?token={}", f.anna_token)).await;
     assert_eq!(status, 200);
@@ -503,6 +579,21 @@ async fn evidence_story(app: &TestApp, f: &Played, backend: &str) {
     assert!(!html.contains("<script"), "a static page");
     let (status, body) = app.get("/api/org/viewers/nobody/report").await;
     assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Участника «nobody» нет"),
+        "{body}"
+    );
+    let page = open_in_tab(&app.http, &app.base, "/api/org/viewers/nobody/report").await;
+    assert_error_page(
+        &page,
+        404,
+        "Отчёт не открылся",
+        "раздел «Участники»",
+        "/org",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -272,6 +272,147 @@ async fn an_organiser_password_is_reset_from_the_command_line() {
     }
 }
 
+const CODES_NOTE: &str = "Свидетельства с кодами НМО придут на почту в течение 1–2 месяцев.";
+
+/// The session of a doctor's own results page: `/api/me/results` as she watches, after the
+/// session, and once codes are issued; each verdict equal to the organiser's.
+async fn a_doctor_reads_her_own_results(app: &TestApp) {
+    let (_, token) = app
+        .register("Иванова Анна Сергеевна", "anna@example.org")
+        .await;
+    let (_, other) = app.register("Борисов Борис", "boris@example.org").await;
+    let mine = |token: &str| format!("/api/me/results?token={token}");
+
+    // Before the forum: every session listed, none judged yet, the organiser's note on codes.
+    let (status, before) = app.get(&mine(&token)).await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["forum"]["codes_note"], CODES_NOTE);
+    assert_eq!(before["codes_issued"], 0);
+    let ids: Vec<&str> = before["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["s1", "s2"], "programme order");
+    for s in before["sessions"].as_array().unwrap() {
+        assert_eq!(
+            (&s["phase"], &s["result"], &s["accredited"]),
+            (&json!("upcoming"), &Value::Null, &json!(true)),
+            "{s}"
+        );
+        assert_eq!(s["date"], "2026-04-01");
+        assert_eq!(s["time"], "10:00–10:30");
+    }
+    let (_, me) = app.get(&format!("/api/me?token={token}")).await;
+    assert_eq!(me["programme"]["forum"]["codes_note"], CODES_NOTE);
+
+    // She watches hall 1 and answers both prompts; midway her page shows the verdict so far.
+    let mut tab = app.connect(&token, "hall-1").await;
+    tab.expect("welcome").await;
+    for (n, t) in app.planned("s1").into_iter().enumerate() {
+        app.tick_at(t).await;
+        let prompt = tab.expect("prompt").await;
+        tab.confirm(&prompt).await;
+        tab.expect("confirmed").await;
+        if n == 0 {
+            let (_, during) = app.get(&mine(&token)).await;
+            let s1 = &during["sessions"][0];
+            assert_eq!(s1["phase"], "live", "{s1}");
+            assert_eq!(s1["result"]["confirmed"], 1, "{s1}");
+            assert_eq!(s1["result"]["eligible"], false, "not yet: {s1}");
+            assert!(!s1["result"]["reasons"].as_array().unwrap().is_empty());
+        }
+    }
+    app.clock.set(at(31));
+    tab.close().await;
+    app.wait_for_log(|events| {
+        events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::Disconnect { .. }))
+    })
+    .await;
+
+    // After the session: her verdict is the organiser's, word for word.
+    let (_, after) = app.get(&mine(&token)).await;
+    let s1 = &after["sessions"][0];
+    assert_eq!(s1["phase"], "over");
+    assert_eq!(s1["result"]["eligible"], true, "{s1}");
+    assert_eq!(s1["result"]["minutes"], 30, "{s1}");
+    assert_eq!(
+        (&s1["result"]["confirmed"], &s1["result"]["required"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(
+        after["sessions"][1]["result"],
+        Value::Null,
+        "hall 2 was not watched"
+    );
+    app.sign_in_organiser().await;
+    let (_, org) = app.get("/api/org/results?session=s1").await;
+    let row = org["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Иванова Анна Сергеевна")
+        .unwrap();
+    for key in ["eligible", "minutes", "confirmed", "reasons"] {
+        assert_eq!(s1["result"][key], row[key], "{key}: {s1} vs {row}");
+    }
+    assert_eq!(
+        s1["code"],
+        Value::Null,
+        "no code before the organiser issues"
+    );
+
+    // Codes issued: her page shows hers; Boris, who did not watch, has no verdict and no code.
+    let (status, issued) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
+    assert_eq!(status, 200, "{issued}");
+    let (_, with_code) = app.get(&mine(&token)).await;
+    assert_eq!(with_code["codes_issued"], 1);
+    assert_eq!(with_code["sessions"][0]["code"], issued["codes"][0]["code"]);
+    let (_, his) = app.get(&mine(&other)).await;
+    assert_eq!(his["viewer"]["name"], "Борисов Борис");
+    assert_eq!(his["sessions"][0]["result"], Value::Null, "{his}");
+    assert_eq!(
+        (&his["codes_issued"], &his["sessions"][0]["code"]),
+        (&json!(0), &Value::Null)
+    );
+
+    // A missing or wrong link: a Russian sentence, as JSON, and nobody's results.
+    for path in [
+        "/api/me/results",
+        "/api/me/results?token=",
+        "/api/me/results?token=nope",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        let text = body["error"].as_str().unwrap();
+        assert!(
+            text.starts_with(char::is_uppercase) && text.contains("ссылк"),
+            "{path}: {text}"
+        );
+    }
+    let (status, page) = app.get_text(&format!("/my?token={token}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("/assets/my.js"),
+        "the results page loads its script"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doctor_sees_her_own_verdicts_as_the_organiser_does() {
+    for db in TestDb::all().await {
+        let mut forum = support::server::test_forum();
+        forum.codes_note = Some(CODES_NOTE.into());
+        let app = TestApp::spawn_with(support::server::test_settings(&db.url), forum, at(-5)).await;
+        a_doctor_reads_her_own_results(&app).await;
+        app.stop().await;
+        db.drop().await;
+    }
+}
+
 #[allow(dead_code)]
 fn _unused(_: Value) {}
 

@@ -1,5 +1,5 @@
-//! The organiser's mail actions: queue personal links, queue certificates, read the delivery
-//! log, resend one letter. Queueing is idempotent (see `store/mail.rs`), so a double click or a
+//! The organiser's mail actions: check the SMTP server, count what a send would queue, queue
+//! personal links, queue certificates, read the delivery log, resend one letter. Queueing is idempotent (see `store/mail.rs`), so a double click or a
 //! retried request never sends anything twice; the worker in `mail/` does the sending.
 
 use axum::Json;
@@ -15,6 +15,36 @@ use crate::store::MailFilter;
 
 const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
 
+/// `GET /api/org/mail/status`: whether the SMTP server takes letters now (a connection and
+/// sign-in within a few seconds; nothing is sent), for a warning before the organiser sends.
+pub async fn status(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+    Json(json!(state.mailer.check_smtp().await))
+}
+
+#[derive(Deserialize)]
+pub struct PreviewQuery {
+    pub kind: Option<String>,
+}
+
+/// `GET /api/org/mail/preview?kind=link|certificate`: how many letters a send would queue now
+/// (`queued`) of how many recipients, for the confirmation dialog.
+pub async fn preview(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Query(q): Query<PreviewQuery>,
+) -> ApiResult<Json<Value>> {
+    let kind = q.kind.unwrap_or_default();
+    if kind != LINK && kind != CERTIFICATE {
+        return Err(ApiError::BadRequest(format!(
+            "Вид письма «{kind}» неизвестен: link или certificate"
+        )));
+    }
+    let q = state.mailer.preview(&kind).await?;
+    Ok(Json(
+        json!({ "kind": kind, "recipients": q.recipients, "queued": q.queued }),
+    ))
+}
+
 /// `POST /api/org/mail/links`
 pub async fn send_links(
     organiser: Organiser,
@@ -25,7 +55,7 @@ pub async fn send_links(
     Ok(Json(json!({
         "kind": LINK, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
-            "в очередь поставлено писем: {}; ещё {} — уже в очереди или отправлены раньше",
+            "В очередь поставлено писем: {}; ещё {} — уже в очереди или отправлены раньше",
             q.queued, q.recipients - q.queued
         ),
     })))
@@ -39,14 +69,14 @@ pub async fn send_certificates(
     let q = state.mailer.queue_certificates().await?;
     if q.recipients == 0 {
         return Err(ApiError::Conflict(
-            "кодов НМО ещё не выдано никому: сначала выдайте коды по сессиям".into(),
+            "Кодов НМО ещё не выдано никому: сначала выдайте коды по сессиям".into(),
         ));
     }
     tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "certificates queued");
     Ok(Json(json!({
         "kind": CERTIFICATE, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
-            "в очередь поставлено свидетельств: {}; ещё {} с теми же кодами — уже в очереди или отправлены раньше",
+            "В очередь поставлено свидетельств: {}; ещё {} с теми же кодами — уже в очереди или отправлены раньше",
             q.queued, q.recipients - q.queued
         ),
     })))
@@ -73,7 +103,7 @@ pub async fn log(
         && k != CERTIFICATE
     {
         return Err(ApiError::BadRequest(format!(
-            "вид письма «{k}» неизвестен: link или certificate"
+            "Вид письма «{k}» неизвестен: link или certificate"
         )));
     }
     let status = blank(q.status);
@@ -81,7 +111,7 @@ pub async fn log(
         && !STATUSES.contains(&s.as_str())
     {
         return Err(ApiError::BadRequest(format!(
-            "статус «{s}» неизвестен: queued, sending, sent или failed"
+            "Статус «{s}» неизвестен: queued, sending, sent или failed"
         )));
     }
     let limit = match blank(q.limit) {
@@ -90,7 +120,7 @@ pub async fn log(
             Ok(n) if (1..=1000).contains(&n) => n,
             _ => {
                 return Err(ApiError::BadRequest(format!(
-                    "limit — число от 1 до 1000, а не «{text}»"
+                    "Параметр limit — число от 1 до 1000, а не «{text}»"
                 )));
             }
         },
@@ -121,9 +151,9 @@ pub async fn resend(
     let id: i64 = id
         .trim()
         .parse()
-        .map_err(|_| ApiError::BadRequest(format!("номер письма «{id}» — не число")))?;
+        .map_err(|_| ApiError::BadRequest(format!("Номер письма «{id}» — не число")))?;
     let Some(row) = state.mailer.resend(id).await? else {
-        return Err(ApiError::NotFound(format!("письма №{id} нет в журнале")));
+        return Err(ApiError::NotFound(format!("Письма №{id} нет в журнале")));
     };
     tracing::info!(organiser = %organiser.login, id, viewer = %row.viewer, kind = %row.kind, "letter queued again");
     Ok(Json(json!({ "letter": row })))

@@ -3,12 +3,16 @@
 //! and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
-//! Every error goes through [`error::ApiError`].
+//! Every error goes through [`error::ApiError`]; a browser tab that opens an API address gets
+//! its errors as a Russian page ([`error_page`]).
 
 pub mod auth;
 pub mod error;
+mod error_page;
 mod health;
+mod history;
 mod mail;
+mod me;
 mod organiser;
 mod pages;
 mod reports;
@@ -63,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::whoami))
         .route("/forum", get(organiser::forum))
         .route("/stats", get(organiser::stats))
+        .route("/history", get(history::day_history))
         .route("/prompts", post(organiser::fire_prompt))
         .route("/viewers", get(organiser::search_viewers))
         .route("/viewers/import", post(viewers::import_csv))
@@ -80,6 +85,8 @@ pub fn router(state: AppState) -> Router {
             get(reports::certificate_pdf),
         )
         .route("/viewers/{id}/report", get(reports::evidence_report))
+        .route("/mail/status", get(mail::status))
+        .route("/mail/preview", get(mail::preview))
         .route("/mail/links", post(mail::send_links))
         .route("/mail/certificates", post(mail::send_certificates))
         .route("/mail/log", get(mail::log))
@@ -94,11 +101,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/register", post(viewers::register))
         .route("/api/me", get(viewers::me))
         .route("/api/me/certificate.pdf", get(reports::my_certificate))
+        .route("/api/me/results", get(me::results))
         .route("/verify", get(verify::form))
         .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)
         .merge(pages::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(error_page::html_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

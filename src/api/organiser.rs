@@ -94,7 +94,8 @@ fn default_limit() -> usize {
     50
 }
 
-/// Viewers whose name or e-mail contains `q` (case-insensitive).
+/// Viewers whose name or e-mail contains `q` (case-insensitive), each with the number of
+/// НМО codes they hold.
 pub async fn search_viewers(
     _o: Organiser,
     State(state): State<AppState>,
@@ -102,8 +103,9 @@ pub async fn search_viewers(
 ) -> ApiResult<Json<Value>> {
     let needle = q.q.trim().to_lowercase();
     let all = state.store.viewers(&state.forum.id).await?;
+    let codes = state.store.code_counts(&state.forum.id).await?;
     let total = all.len();
-    let found: Vec<_> = all
+    let found: Vec<Value> = all
         .into_iter()
         .filter(|v| {
             needle.is_empty()
@@ -111,6 +113,13 @@ pub async fn search_viewers(
                 || v.email.contains(&needle)
         })
         .take(q.limit.min(500))
+        .map(|v| {
+            // How many НМО codes they hold: the dashboard offers a certificate only then.
+            let n = codes.get(&v.id).copied().unwrap_or(0);
+            let mut row = json!(v);
+            row["codes"] = json!(n);
+            row
+        })
         .collect();
     Ok(Json(json!({ "total": total, "viewers": found })))
 }

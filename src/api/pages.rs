@@ -1,10 +1,10 @@
 //! The browser pages: `web/` embedded in the binary, so a forum runs offline from one file.
 //!
-//! `/` is the programme and registration, `/watch` the personal-link player, `/org` the
-//! organiser's dashboard; `/assets/*` and `/vendor/*` are their scripts, styles and the
-//! vendored hls.js and uPlot; `/favicon.svg` (also answered at `/favicon.ico`, where browsers
-//! look by default) the icon. Any other address gets [`not_found`]: a Russian page, or JSON
-//! under `/api/`. HTML is `no-cache` so a redeploy reaches every open browser at
+//! `/` is the programme and registration, `/watch` the personal-link player, `/my` the
+//! viewer's own results, `/org` the organiser's dashboard; `/assets/*` and `/vendor/*` are
+//! their scripts, styles and the vendored hls.js and uPlot; `/favicon.svg` (also answered at
+//! `/favicon.ico`, where browsers look by default) the icon. Any other address gets
+//! [`not_found`]: a Russian page, or JSON under `/api/`. HTML is `no-cache` so a redeploy reaches every open browser at
 //! its next load; every file carries an ETag, so revalidating costs a 304, not the file.
 //!
 //! In debug builds rust-embed reads the files from disk at request time (edit and reload);
@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/watch",
             get(|h: HeaderMap| async move { serve(&h, "watch.html", "no-cache") }),
+        )
+        .route(
+            "/my",
+            get(|h: HeaderMap| async move { serve(&h, "my.html", "no-cache") }),
         )
         .route(
             "/org",

@@ -260,21 +260,39 @@ async fn viewer_or_404(state: &AppState, id: &str) -> ApiResult<ViewerRow> {
         .store
         .viewer(&state.forum.id, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("участника «{id}» нет")))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "Участника «{id}» нет. Найдите участника по ФИО или e-mail в панели организатора, \
+                 раздел «Участники»: там в его строке есть отчёт и свидетельство"
+            ))
+        })
+}
+
+/// Who asks for a certificate: the wording of "no codes yet" differs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    Organiser,
+    Viewer,
 }
 
 /// The certificate PDF of one viewer; 404 with an explanation while they hold no code.
-async fn certificate_of(state: &AppState, viewer: &ViewerRow) -> ApiResult<Response> {
+async fn certificate_of(state: &AppState, viewer: &ViewerRow, asker: Asker) -> ApiResult<Response> {
     let codes = state
         .store
         .viewer_codes(&state.forum.id, &viewer.id)
         .await?;
     if codes.is_empty() {
-        return Err(ApiError::NotFound(
-            "кодов НМО у участника пока нет: свидетельство появится, когда организатор выдаст \
-             коды за сессии, условия которых выполнены"
+        return Err(ApiError::NotFound(match asker {
+            Asker::Organiser => format!(
+                "У участника {} пока нет кодов НМО, поэтому свидетельства нет. Оно появится, \
+                 когда вы выдадите коды за сессии, условия которых выполнены («Итоги сессии» → \
+                 «Выдать коды»)",
+                viewer.name
+            ),
+            Asker::Viewer => "Кодов НМО у вас пока нет: свидетельство появится, когда организатор \
+                              выдаст коды за сессии, условия которых выполнены"
                 .into(),
-        ));
+        }));
     }
     let cert = certificate(
         &state.forum,
@@ -313,7 +331,7 @@ pub async fn certificate_pdf(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let viewer = viewer_or_404(&state, &id).await?;
-    certificate_of(&state, &viewer).await
+    certificate_of(&state, &viewer, Asker::Organiser).await
 }
 
 #[derive(Deserialize)]
@@ -333,11 +351,11 @@ pub async fn my_certificate(
         .await?
         .ok_or_else(|| {
             ApiError::Unauthorized(
-                "ссылка недействительна: откройте свидетельство по ссылке из последнего письма"
+                "Ссылка недействительна: откройте свидетельство по ссылке из последнего письма"
                     .into(),
             )
         })?;
-    certificate_of(&state, &viewer).await
+    certificate_of(&state, &viewer, Asker::Viewer).await
 }
 
 /// `GET /api/org/viewers/{id}/report`: the printable evidence report for an appeal.

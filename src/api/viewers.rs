@@ -41,7 +41,10 @@ pub fn programme_json(forum: &Forum, viewer: Option<&ViewerRow>) -> Value {
         }
     }
     json!({
-        "forum": { "id": forum.id, "title": forum.title, "timezone": forum.timezone },
+        "forum": {
+            "id": forum.id, "title": forum.title, "timezone": forum.timezone,
+            "codes_note": forum.codes_note,
+        },
         "halls": forum.halls,
         "days": days.into_iter().map(|(date, sessions)| json!({"date": date, "sessions": sessions})).collect::<Vec<_>>(),
     })

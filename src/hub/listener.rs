@@ -145,7 +145,7 @@ impl Hub {
     }
 
     /// Sends every local tab of `hall` its tally.
-    fn push_tallies(&self, hall: &str) {
+    pub(super) fn push_tallies(&self, hall: &str) {
         for h in self.0.registry.in_hall(hall) {
             let Some(state) = self.viewer_state(&h.viewer) else {
                 continue;

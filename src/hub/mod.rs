@@ -9,12 +9,17 @@
 //! - [`connection`]: the per-socket task.
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
 //! - [`viewer`]: a viewer's live state and tally through the rules.
+//! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
+//!   after the rules stopped counting.
+//! - `history`: this node's figures written once a minute, for the dashboard's day chart.
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
+mod boundaries;
 pub mod bus;
 pub mod challenge;
 mod cluster;
 mod connection;
+mod history;
 pub mod limits;
 mod listener;
 mod outbox;
@@ -152,6 +157,8 @@ struct Inner {
     prompts_loaded: OnceCell<()>,
     /// Other nodes' figures. A std mutex: never held across await.
     cluster: Mutex<cluster::Cluster>,
+    /// Minutes whose figures this node has written (see `history`).
+    history: tokio::sync::Mutex<history::Marks>,
     /// Pending "prompt closed" tally pushes: hall → the instant they are for.
     tally_pushes: Mutex<HashMap<String, Millis>>,
     /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
@@ -182,6 +189,7 @@ impl Hub {
         settings: HubSettings,
     ) -> Hub {
         let subscription = broker.subscribe();
+        let started = clock.now();
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
             forum,
@@ -195,6 +203,7 @@ impl Hub {
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
             cluster: Mutex::default(),
+            history: tokio::sync::Mutex::new(history::Marks::new(started)),
             tally_pushes: Mutex::default(),
             live: watch::channel(0).0,
             stopping: watch::channel(false).0,
@@ -205,6 +214,8 @@ impl Hub {
             hub.0.stopping.subscribe(),
         ));
         tokio::spawn(cluster::heartbeat(Arc::downgrade(&hub.0)));
+        tokio::spawn(boundaries::push_at_edges(Arc::downgrade(&hub.0)));
+        tokio::spawn(history::sampler(Arc::downgrade(&hub.0)));
         hub
     }
 
@@ -498,6 +509,7 @@ mod tests {
             prompt_margin_ms: 0,
             halls: vec![],
             sessions: vec![],
+            codes_note: None,
             organiser: None,
         };
         // 2026-04-01T00:30+03:00 is still 31 March in UTC.

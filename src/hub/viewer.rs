@@ -332,6 +332,7 @@ mod tests {
             prompt_margin_ms: 5 * MINUTE,
             halls: vec![hall("h1"), hall("h2")],
             sessions: vec![session("s1", "h1", true), session("s2", "h2", false)],
+            codes_note: None,
             organiser: None,
         }
     }

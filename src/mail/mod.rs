@@ -9,9 +9,11 @@
 //! permanent ones (5xx) fail at once. The outbox rows are the delivery log the dashboard shows.
 //!
 //! - [`letters`]: the wording (pure).
-//! - [`smtp`]: the lettre transport.
+//! - [`smtp`]: the lettre transport and the dashboard's check of the server.
+//! - [`faults`]: SMTP failures in Russian.
 //! - [`worker`]: claiming, sending, retrying.
 
+pub mod faults;
 pub mod letters;
 pub mod smtp;
 pub mod worker;
@@ -88,9 +90,46 @@ impl Mailer {
 
     /// Queues a personal-link letter for every registered viewer who has none yet.
     pub async fn queue_links(&self) -> StoreResult<Queued> {
+        let letters = self.link_letters().await?;
+        self.queue(letters).await
+    }
+
+    /// Queues a certificate letter for every viewer holding codes, unless the same codes were
+    /// queued for them before.
+    pub async fn queue_certificates(&self) -> StoreResult<Queued> {
+        let letters = self.certificate_letters().await?;
+        self.queue(letters).await
+    }
+
+    /// What [`Mailer::queue_links`] (`kind` = `link`) or [`Mailer::queue_certificates`]
+    /// would queue now, without queueing anything: the dashboard asks before it sends.
+    pub async fn preview(&self, kind: &str) -> StoreResult<Queued> {
+        let letters = if kind == CERTIFICATE {
+            self.certificate_letters().await?
+        } else {
+            self.link_letters().await?
+        };
+        let i = &self.inner;
+        let queued_before = i.store.mail_keys(&i.forum.id, kind).await?;
+        let new = letters
+            .iter()
+            .filter(|l| !queued_before.contains(&(l.viewer.clone(), l.dedup.clone())))
+            .count();
+        Ok(Queued {
+            recipients: letters.len() as u64,
+            queued: new as u64,
+        })
+    }
+
+    /// Whether the SMTP server can take letters now (see [`smtp::Smtp::check`]).
+    pub async fn check_smtp(&self) -> smtp::SmtpCheck {
+        self.inner.smtp.check().await
+    }
+
+    async fn link_letters(&self) -> StoreResult<Vec<NewLetter>> {
         let i = &self.inner;
         let viewers = i.store.viewers(&i.forum.id).await?;
-        let letters: Vec<NewLetter> = viewers
+        Ok(viewers
             .into_iter()
             .map(|v| NewLetter {
                 viewer: v.id,
@@ -98,13 +137,10 @@ impl Mailer {
                 dedup: String::new(),
                 email: v.email,
             })
-            .collect();
-        self.queue(letters).await
+            .collect())
     }
 
-    /// Queues a certificate letter for every viewer holding codes, unless the same codes were
-    /// queued for them before.
-    pub async fn queue_certificates(&self) -> StoreResult<Queued> {
+    async fn certificate_letters(&self) -> StoreResult<Vec<NewLetter>> {
         let i = &self.inner;
         let codes = i.store.issued_codes(&i.forum.id).await?;
         let mut by_viewer: std::collections::BTreeMap<String, Vec<(String, String)>> =
@@ -124,7 +160,7 @@ impl Mailer {
             .into_iter()
             .map(|v| (v.id, v.email))
             .collect();
-        let letters: Vec<NewLetter> = by_viewer
+        Ok(by_viewer
             .into_iter()
             .filter_map(|(viewer, codes)| {
                 let email = emails.get(&viewer)?.clone();
@@ -135,8 +171,7 @@ impl Mailer {
                     email,
                 })
             })
-            .collect();
-        self.queue(letters).await
+            .collect())
     }
 
     async fn queue(&self, letters: Vec<NewLetter>) -> StoreResult<Queued> {

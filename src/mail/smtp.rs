@@ -1,5 +1,6 @@
 //! SMTP through lettre on tokio: plain SMTP for a relay on the same host (and the tests' sink),
-//! STARTTLS or implicit TLS (rustls, Mozilla's roots) for anything else.
+//! STARTTLS or implicit TLS (rustls, Mozilla's roots) for anything else. Failures are worded
+//! in Russian by [`super::faults`]; the raw error travels beside the wording for the server log.
 
 use std::time::Duration;
 
@@ -8,32 +9,62 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
 
+use super::faults::Fault;
 use super::letters::Letter;
 use crate::settings::MailSettings;
+
+/// How long the dashboard's check of the SMTP server may take.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why a letter did not go, and whether trying again may help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFailure {
+    /// For the delivery log: one Russian sentence.
     pub message: String,
     /// A 5xx answer (no such mailbox, refused): retrying will not help.
     pub permanent: bool,
+    /// The underlying error as its library said it, for the server log only.
+    pub cause: String,
 }
 
 impl SendFailure {
     pub fn permanent(message: impl Into<String>) -> SendFailure {
+        let message = message.into();
         SendFailure {
-            message: message.into(),
+            cause: message.clone(),
+            message,
             permanent: true,
         }
     }
+}
+
+/// What the dashboard shows about the SMTP server before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmtpCheck {
+    /// `[mail] smtp_host` is set.
+    pub configured: bool,
+    /// The server answered and took the login, if one is set.
+    pub ok: bool,
+    /// «smtp.example.org:587, STARTTLS».
+    pub server: String,
+    /// One Russian sentence: all is well, or what is wrong.
+    pub message: String,
+    /// Things that do not stop the check but may stop letters arriving.
+    pub warnings: Vec<String>,
 }
 
 /// A configured SMTP client; cheap to clone.
 #[derive(Clone)]
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// The same server with a short timeout, for [`Smtp::check`].
+    probe: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    server: String,
+    configured: bool,
+    warnings: Vec<String>,
 }
 
 impl Smtp {
@@ -42,27 +73,93 @@ impl Smtp {
             .from
             .parse()
             .with_context(|| format!("[mail] from = «{}»: не адрес вида «Имя <адрес>»", s.from))?;
-        let mut builder = match s.tls.as_str() {
-            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.smtp_host),
-            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.smtp_host)
-                .with_context(|| format!("[mail] smtp_host = «{}»", s.smtp_host))?,
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.smtp_host)
-                .with_context(|| format!("[mail] smtp_host = «{}»", s.smtp_host))?,
-            other => bail!("[mail] tls = «{other}»: допустимы none, starttls, tls"),
-        }
-        .port(s.smtp_port)
-        .timeout(Some(Duration::from_secs(s.timeout_secs.max(1))));
-        if !s.user.is_empty() {
-            let password = std::env::var(&s.password_env).unwrap_or_default();
-            if password.is_empty() {
-                tracing::warn!(variable = %s.password_env, "SMTP user set but its password variable is empty");
+        let mut warnings = Vec::new();
+        let transport = |timeout: Duration| -> anyhow::Result<_> {
+            let mut builder = match s.tls.as_str() {
+                "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.smtp_host),
+                "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.smtp_host)
+                    .with_context(|| format!("[mail] smtp_host = «{}»", s.smtp_host))?,
+                "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.smtp_host)
+                    .with_context(|| format!("[mail] smtp_host = «{}»", s.smtp_host))?,
+                other => bail!("[mail] tls = «{other}»: допустимы none, starttls, tls"),
             }
-            builder = builder.credentials(Credentials::new(s.user.clone(), password));
+            .port(s.smtp_port)
+            .timeout(Some(timeout));
+            if !s.user.is_empty() {
+                let password = std::env::var(&s.password_env).unwrap_or_default();
+                builder = builder.credentials(Credentials::new(s.user.clone(), password));
+            }
+            Ok(builder.build())
+        };
+        if !s.user.is_empty()
+            && std::env::var(&s.password_env)
+                .unwrap_or_default()
+                .is_empty()
+        {
+            tracing::warn!(variable = %s.password_env, "SMTP user set but its password variable is empty");
+            warnings.push(format!(
+                "Для входа на почтовый сервер указан логин {}, но переменная окружения {} с паролем пуста",
+                s.user, s.password_env
+            ));
         }
+        if from.email.domain() == "localhost" {
+            warnings.push(format!(
+                "Адрес отправителя — {}: почтовые службы участников такие письма, скорее всего, \
+                 отвергнут. Укажите настоящий адрес в [mail] from",
+                from.email
+            ));
+        }
+        let tls = match s.tls.as_str() {
+            "starttls" => "STARTTLS",
+            "tls" => "TLS",
+            _ => "без шифрования",
+        };
         Ok(Smtp {
-            transport: builder.build(),
+            transport: transport(Duration::from_secs(s.timeout_secs.max(1)))?,
+            probe: transport(CHECK_TIMEOUT.min(Duration::from_secs(s.timeout_secs.max(1))))?,
             from,
+            server: format!("{}:{}, {tls}", s.smtp_host, s.smtp_port),
+            configured: !s.smtp_host.trim().is_empty(),
+            warnings,
         })
+    }
+
+    /// Connects to the server (and signs in, if a login is set), then says goodbye: whether
+    /// letters could go now. Takes at most about [`CHECK_TIMEOUT`]; sends nothing.
+    pub async fn check(&self) -> SmtpCheck {
+        let mut check = SmtpCheck {
+            configured: self.configured,
+            ok: false,
+            server: self.server.clone(),
+            message: String::new(),
+            warnings: self.warnings.clone(),
+        };
+        if !self.configured {
+            check.message = "Почта не настроена: укажите почтовый сервер в config/yavka.toml, \
+                             раздел [mail], ключ smtp_host"
+                .into();
+            return check;
+        }
+        // The transport's own timeout covers each read and write; this one also covers
+        // resolving the name.
+        let wait = CHECK_TIMEOUT + Duration::from_millis(500);
+        check.message = match tokio::time::timeout(wait, self.probe.test_connection()).await {
+            Ok(Ok(true)) => {
+                check.ok = true;
+                format!("Почтовый сервер {} на связи", self.server)
+            }
+            Ok(Ok(false)) => format!("Почтовый сервер {} не ответил на проверку", self.server),
+            Ok(Err(e)) => {
+                tracing::warn!(server = %self.server, error = %e, "SMTP check failed");
+                format!("{} ({})", Fault::of(&e).sentence(), self.server)
+            }
+            Err(_) => format!(
+                "Почтовый сервер {} не ответил за {} секунды",
+                self.server,
+                CHECK_TIMEOUT.as_secs()
+            ),
+        };
+        check
     }
 
     pub async fn send(&self, letter: &Letter) -> Result<(), SendFailure> {
@@ -71,7 +168,8 @@ impl Smtp {
             Ok(_) => Ok(()),
             Err(e) => Err(SendFailure {
                 permanent: e.is_permanent(),
-                message: smtp_error_ru(&e),
+                message: Fault::of(&e).sentence(),
+                cause: e.to_string(),
             }),
         }
     }
@@ -80,7 +178,7 @@ impl Smtp {
         let to = Mailbox::new(
             Some(letter.to_name.clone()),
             letter.to_email.parse().map_err(|_| {
-                SendFailure::permanent(format!("адрес «{}» неверен", letter.to_email))
+                SendFailure::permanent(format!("Адрес «{}» неверен", letter.to_email))
             })?,
         );
         let builder = Message::builder()
@@ -91,40 +189,18 @@ impl Smtp {
         let built = match &letter.attachment {
             None => builder.singlepart(text),
             Some(a) => {
-                let content_type = ContentType::parse(a.content_type)
-                    .map_err(|e| SendFailure::permanent(format!("тип вложения: {e}")))?;
+                let content_type = ContentType::parse(a.content_type).map_err(|e| SendFailure {
+                    cause: format!("attachment content type: {e}"),
+                    ..SendFailure::permanent("Письмо не собрано: неверный тип вложения")
+                })?;
                 builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
                     Attachment::new(a.filename.clone()).body(a.bytes.clone(), content_type),
                 ))
             }
         };
-        built.map_err(|e| SendFailure::permanent(format!("письмо не собрано: {e}")))
+        built.map_err(|e| SendFailure {
+            cause: format!("message not built: {e}"),
+            ..SendFailure::permanent("Письмо не собрано")
+        })
     }
-}
-
-/// The error for the delivery log: what happened in Russian, then the server's own words.
-fn smtp_error_ru(e: &lettre::transport::smtp::Error) -> String {
-    let what = if e.is_timeout() {
-        "SMTP-сервер не ответил вовремя"
-    } else if e.is_permanent() {
-        "SMTP-сервер отказал окончательно"
-    } else if e.is_transient() {
-        "SMTP-сервер временно отказал"
-    } else if e.is_tls() {
-        "ошибка TLS при соединении с SMTP-сервером"
-    } else {
-        "не удалось связаться с SMTP-сервером"
-    };
-    // lettre's Display is one line and sometimes already quotes its source; add each cause
-    // (io error, server text) only when it says something new.
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !detail.contains(&text) {
-            detail.push_str(&format!(": {text}"));
-        }
-        source = s.source();
-    }
-    format!("{what} ({detail})")
 }

@@ -111,7 +111,7 @@ impl Mailer {
                         .mail_failed(letter.id, &i.worker, &f.message, retry, now)
                         .await?;
                     tracing::warn!(id = letter.id, kind = %letter.kind, viewer = %letter.viewer,
-                        attempts, retry_at = ?retry, error = %f.message, "letter not sent");
+                        attempts, retry_at = ?retry, error = %f.message, cause = %f.cause, "letter not sent");
                     if retry.is_some() {
                         round.retrying += 1;
                     } else {
@@ -128,8 +128,9 @@ impl Mailer {
 /// if the letter does not go; a certificate is drawn from the codes issued by now.
 async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
     let store_error = |e: crate::store::StoreError| SendFailure {
-        message: format!("ошибка базы данных: {e}"),
+        message: "Ошибка базы данных при подготовке письма; попробуем ещё раз".into(),
         permanent: false,
+        cause: e.to_string(),
     };
     let Some(viewer) = i
         .store
@@ -137,7 +138,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
         .await
         .map_err(store_error)?
     else {
-        return Err(SendFailure::permanent("участника больше нет в базе"));
+        return Err(SendFailure::permanent("Участника больше нет в базе"));
     };
     match letter.kind.as_str() {
         LINK => {
@@ -166,7 +167,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
                 .await
                 .map_err(store_error)?;
             if codes.is_empty() {
-                return Err(SendFailure::permanent("у участника нет выданных кодов"));
+                return Err(SendFailure::permanent("У участника нет выданных кодов"));
             }
             let cert = certificate(
                 &i.forum,
@@ -186,14 +187,20 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
                 (cert, pdf)
             })
             .await
-            .map_err(|e| SendFailure::permanent(format!("свидетельство не собрано: {e}")))?;
-            let pdf = pdf.map_err(SendFailure::permanent)?;
+            .map_err(|e| SendFailure {
+                cause: e.to_string(),
+                ..SendFailure::permanent("Свидетельство не собрано")
+            })?;
+            let pdf = pdf.map_err(|e| SendFailure {
+                cause: e,
+                ..SendFailure::permanent("Свидетельство не собрано")
+            })?;
             i.smtp
                 .send(&certificate_letter(&cert, &viewer.email, pdf))
                 .await
         }
         other => Err(SendFailure::permanent(format!(
-            "неизвестный вид письма «{other}»"
+            "Неизвестный вид письма «{other}»"
         ))),
     }
 }

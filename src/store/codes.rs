@@ -22,6 +22,24 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// How many codes each viewer holding any has been issued.
+    pub async fn code_counts(
+        &self,
+        forum: &str,
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        let rows = sqlx::query(
+            "SELECT viewer, CAST(COUNT(*) AS BIGINT) FROM codes \
+             WHERE forum = $1 AND viewer IS NOT NULL GROUP BY viewer",
+        )
+        .bind(forum)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Inserts new pooled and/or issued code rows and marks pooled codes as issued, all in one
     /// transaction: on any conflict nothing is written.
     pub async fn save_codes(&self, forum: &str, rows: &[CodeRow]) -> StoreResult<()> {

@@ -62,6 +62,25 @@ const COLUMNS: &str = "id, viewer, kind, dedup, email, status, attempts, sends, 
      next_attempt_at, created_at, updated_at, sent_at";
 
 impl Store {
+    /// The (viewer, dedup) keys of every letter of `kind` ever queued: what a new "send"
+    /// would skip.
+    pub async fn mail_keys(
+        &self,
+        forum: &str,
+        kind: &str,
+    ) -> StoreResult<std::collections::HashSet<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT viewer, dedup FROM mail_outbox WHERE forum = $1 AND kind = $2")
+                .bind(forum)
+                .bind(kind)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Queues every letter not queued before (by its unique key); returns how many are new.
     pub async fn enqueue_mail(
         &self,

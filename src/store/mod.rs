@@ -9,11 +9,13 @@
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
 //! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
 //! prompt claims), `viewers.rs`, `organisers.rs`, `codes.rs`, `mail.rs` (the outbox and
-//! delivery log), `reports.rs` (reads for exports and certificates, e-mailed link tokens) —
-//! and `writer.rs` is the batched event writer.
+//! delivery log), `reports.rs` (reads for exports and certificates, e-mailed link tokens),
+//! `history.rs` (the dashboard's per-minute hall figures) — and `writer.rs` is the batched
+//! event writer.
 
 mod codes;
 mod forum;
+mod history;
 mod log;
 mod mail;
 mod organisers;
@@ -31,6 +33,7 @@ use crate::domain::forum::{Education, Forum};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
+pub use history::{HallMinute, HistoryRow};
 pub use mail::{MailFilter, NewLetter, OutboxRow};
 pub use reports::IssuedRow;
 pub use writer::{EventWriter, WriterConfig};

@@ -1,7 +1,8 @@
 // Accessibility of every page in a real browser: axe-core (web/node_modules/axe-core, pinned
 // in web/package.json) run over registration, the verify pages, the 404 page, an invalid
-// link, the player (counting, with a prompt open, paused by another tab), the organiser's
-// sign-in, dashboard and evidence panel — on a desktop and, for the viewer's pages, a phone.
+// link, the player (counting, with a prompt open, paused by another tab), the viewer's
+// results, the organiser's sign-in, dashboard and evidence panel, and an API error opened in
+// a tab — on a desktop and, for the viewer's pages, a phone.
 // Fails on any violation axe rates serious or critical (and then saves a screenshot of the
 // page as it was), and checks that the prompt is announced to screen readers (its role, name,
 // description and where the focus goes), that the evidence timeline's labels do not overlap
@@ -92,7 +93,7 @@ try {
       education: 'higher', specialty: 'рентгенология', consent_personal_data: true, consent_terms: true }),
   });
   check(reg.status === 201, `a viewer registers (${reg.status})`);
-  const { link } = await reg.json();
+  const { link, token } = await reg.json();
   const viewer = await newPage('viewer');
   await viewer.goto(`${link}&hall=hall-1`);
   await viewer.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
@@ -101,6 +102,9 @@ try {
   await phone.goto(`${link}&hall=hall-1`);
   await phone.locator('#tally-body').waitFor({ state: 'visible', ...WAIT });
   await audit(phone, 'player-phone');
+  await phone.goto(`${BASE}/my?token=${token}`);
+  await phone.locator('#results').waitFor({ state: 'visible', ...WAIT });
+  await audit(phone, 'my-results-phone');
   await phone.close();
 
   // ---- The organiser: sign-in, dashboard ----
@@ -160,6 +164,10 @@ try {
   await org.locator('#evidence').waitFor({ state: 'visible', ...WAIT });
   await org.locator('#evidence svg').first().waitFor(WAIT);
   await audit(org, 'evidence');
+  const tab = await org.context().newPage();
+  await tab.goto(`${BASE}/api/org/viewers/nobody/certificate.pdf`);
+  await audit(tab, 'api-error-page');
+  await tab.close();
   const labels = await org.evaluate(() => {
     const boxes = [...document.querySelectorAll('#evidence svg text.session-label, #evidence svg text.tick-label')]
       .map((t) => t.getBoundingClientRect());

@@ -1,19 +1,24 @@
 // The organiser's page: sign-in, live halls and prompts, the day's viewer chart, session
 // results with НМО codes, viewer search, link reissue, CSV import and one viewer's evidence.
 
-import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION } from './common.js';
+import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, EDUCATION } from './common.js';
 import { timeline } from './timeline.js';
+import { DayChart } from './daychart.js';
+import { dayMonth, sessionWhen } from './dates.js';
+import { docLinks } from './viewerdocs.js';
+import { ask } from './dialog.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
 
-const state = { programme: null, tz: 'Europe/Moscow', pollTimer: null, chart: null, samples: [] };
+const state = { programme: null, tz: 'Europe/Moscow', pollTimer: null, chart: null };
 
 const hallTitle = (id) => state.programme?.halls.find((h) => h.id === id)?.title || id;
-const sessions = () => state.programme.days.flatMap((d) => d.sessions);
+const sessions = () => state.programme.days.flatMap((d) => d.sessions.map((s) => ({ ...s, date: d.date })));
+/** «1 апреля, 09:15–14:30 · Зал №1 · Наука и образование»: sessions of different days differ. */
 const sessionTitle = (id) => {
   const s = sessions().find((x) => x.id === id);
-  return s ? `${s.time} ${hallTitle(s.hall)} · ${s.title}` : id;
+  return s ? `${sessionWhen(s, s.date, hallTitle(s.hall), state.tz)} · ${s.title}` : id;
 };
 
 // ---- sign-in ----
@@ -81,8 +86,7 @@ function showDashboard(me) {
   $('who').textContent = me?.login ? `Вы вошли как ${me.login}` : '';
   $('tz-note').textContent = `Все времена на этой странице — по часовому поясу форума: ${zoneLabel(state.tz)}.`;
   fillSessions();
-  loadSamples();
-  poll();
+  loadChart().then(poll);
   search();
 }
 
@@ -124,7 +128,7 @@ async function poll() {
     renderHalls(hub.halls);
     renderPrompts(hub.prompts, stats.now);
     renderUpcoming(stats.upcoming || []);
-    addSample(stats.now, hub.halls);
+    state.chart?.live(stats.now, hub.halls);
     const nodes = stats.hub?.nodes ?? 1;
     $('live-updated').textContent = `обновлено в ${clockSecondsIn(state.tz)(stats.now)}${nodes > 1 ? ` · серверов: ${nodes}` : ''}`;
     if (stats.hub?.broker_connected === false) {
@@ -150,7 +154,7 @@ function renderHalls(live) {
 }
 
 async function firePrompt(hall) {
-  if (!(await confirmAction(`Показать окно подтверждения всем зрителям зала «${hall.title}»?`))) return;
+  if (!(await ask({ title: 'Запросить подтверждение участия?', text: `Окно «Подтвердить участие» появится у всех зрителей зала «${hall.title}».`, confirm: 'Показать окно' }))) return;
   try {
     const p = await api('/api/org/prompts', { method: 'POST', body: { hall: hall.id } });
     say($('live-status'), `Окно подтверждения отправлено в «${hall.title}», закроется в ${clockSecondsIn(state.tz)(p.closes)}.`, 'ok');
@@ -187,79 +191,28 @@ function renderUpcoming(upcoming) {
 
 const emptyRow = (cols, text) => el('tr', {}, el('td', { colspan: cols, class: 'muted', text }));
 
-// ---- the day's chart: samples kept by this page, one per poll ----
-
-const MAX_SAMPLES = 12_000; // 16 hours at one sample per 5 s
-const sampleKey = () => `yavka:samples:${state.programme.forum.id}:${todayIn(state.tz)}`;
-
-function loadSamples() {
-  // Only today's samples are kept; older days' keys of this forum are dropped to bound storage.
-  const prefix = `yavka:samples:${state.programme.forum.id}:`;
-  for (const key of Object.keys(localStorage)) {
-    if (key.startsWith(prefix) && key !== sampleKey()) localStorage.removeItem(key);
-  }
-  try { state.samples = JSON.parse(localStorage.getItem(sampleKey())) || []; } catch { state.samples = []; }
-  drawChart();
-}
-
-function addSample(now, live) {
-  const counts = Object.fromEntries(live.map((h) => [h.hall, h.viewers]));
-  state.samples.push([Math.floor(now / 1000), ...state.programme.halls.map((h) => counts[h.id] ?? 0)]);
-  if (state.samples.length > MAX_SAMPLES) state.samples.splice(0, state.samples.length - MAX_SAMPLES);
-  try { localStorage.setItem(sampleKey(), JSON.stringify(state.samples)); } catch { /* full: keep in memory */ }
-  drawChart();
-}
+// ---- the day's chart (daychart.js): the store's history, then the live figures ----
 
 const HALL_COLOURS = ['#1d5aa6', '#c05a00', '#6a3d9a', '#1b7f79', '#a4231b'];
 
-function drawChart() {
-  const uPlot = window.uPlot;
-  const box = $('chart');
-  if (!uPlot) return;
-  const data = [state.samples.map((s) => s[0]), ...state.programme.halls.map((_, i) => state.samples.map((s) => s[i + 1] ?? 0))];
-  if (state.chart) {
-    state.chart.setData(data);
-    return;
+async function loadChart() {
+  // The chart once kept its own samples in the browser; the server keeps the day now.
+  for (const key of Object.keys(localStorage)) if (key.startsWith('yavka:samples:')) localStorage.removeItem(key);
+  state.chart ??= new DayChart({ box: $('chart'), note: $('chart-note'), tz: state.tz, halls: state.programme.halls, colours: HALL_COLOURS });
+  try {
+    await state.chart.load();
+  } catch (e) {
+    if (e.status === 401) showLogin();
+    else $('chart-note').textContent = `История за день не загрузилась: ${e.message} Новые минуты добавляются.`;
   }
-  const tz = state.tz;
-  state.chart = new uPlot({
-    width: box.clientWidth || 600,
-    height: 260,
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz), // the axis in the forum's zone
-    scales: { y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.1))] } },
-    // Russian 24-hour labels in the forum's zone; seconds only while the chart spans minutes.
-    axes: [{
-      values: (_u, splits) => {
-        const clock = splits.at(-1) - splits[0] < 600 ? clockSecondsIn(tz) : clockIn(tz);
-        return splits.map((s) => clock(s * 1000));
-      },
-    }, { label: 'зрителей' }],
-    series: [
-      { label: 'Время', value: (_u, v) => (v == null ? '—' : clockSecondsIn(tz)(v * 1000)) },
-      ...state.programme.halls.map((h, i) => ({ label: h.title, stroke: HALL_COLOURS[i % HALL_COLOURS.length], width: 2 })),
-    ],
-  }, data, box);
-  new ResizeObserver(() => state.chart.setSize({ width: box.clientWidth, height: 260 })).observe(box);
-}
-
-// ---- a confirmation step for anything that affects viewers ----
-
-function confirmAction(text) {
-  const dialog = $('confirm-dialog');
-  $('confirm-text').textContent = text;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
-  });
 }
 
 // ---- results and codes ----
 
 function fillSessions() {
   const select = $('session');
-  select.replaceChildren(...state.programme.days.map((d) => el('optgroup', { label: d.date },
-    d.sessions.map((s) => el('option', { value: s.id, text: `${s.time} · ${hallTitle(s.hall)} · ${s.title}` })))));
+  select.replaceChildren(...state.programme.days.map((d) => el('optgroup', { label: dayMonth(d.date, state.tz) },
+    d.sessions.map((s) => el('option', { value: s.id, text: sessionTitle(s.id) })))));
   const now = Date.now();
   const current = sessions().find((s) => s.starts <= now && now < s.ends) || sessions().filter((s) => s.ends <= now).pop();
   if (current) select.value = current.id;
@@ -293,7 +246,9 @@ function resultRow(r) {
     el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' })),
     el('td', { class: 'small' }, r.reasons?.length ? el('ul', { style: 'margin:0;padding-left:1em' }, r.reasons.map((x) => el('li', { text: x }))) : '—'),
     el('td', { style: 'font-family:monospace', text: r.code || '—' }),
-    el('td', {}, el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(r.viewer) }, 'Доказательства')));
+    el('td', {}, el('div', { class: 'row row-tight' },
+      el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(r.viewer) }, 'Доказательства'),
+      ...docLinks(r.viewer, r.name, r.code ? 1 : 0))));
 }
 
 async function importPool() {
@@ -309,7 +264,7 @@ async function importPool() {
 
 async function issueCodes() {
   const session = $('session').value;
-  if (!(await confirmAction(`Выдать коды НМО всем, кто выполнил условия сессии «${sessionTitle(session)}»?`))) return;
+  if (!(await ask({ title: 'Выдать коды НМО?', text: `Всем, кто выполнил условия сессии «${sessionTitle(session)}» и ещё не получил код.`, confirm: 'Выдать коды' }))) return;
   try {
     const r = await api(`/api/org/codes/issue?session=${encodeURIComponent(session)}`, { method: 'POST' });
     say($('codes-status'), `Выполнили условия: ${r.eligible}. Выдано сейчас: ${r.issued_now}.`, 'ok');
@@ -335,20 +290,23 @@ async function search(event) {
 
 function viewerRow(v) {
   const linkCell = el('div');
+  const [report, certificate] = docLinks(v.id, v.name, v.codes ?? 0);
   return el('tr', {},
     el('td', { text: v.name }),
     el('td', { text: v.email }),
     el('td', { text: v.phone || '' }),
     el('td', { text: `${v.specialty} (${EDUCATION[v.education] || v.education})` }),
     el('td', {},
-      el('div', { class: 'row' },
+      el('div', { class: 'row row-tight' },
         el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(v.id) }, 'Доказательства'),
-        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка')),
+        report,
+        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка'),
+        certificate),
       linkCell));
 }
 
 async function reissue(v, cell) {
-  if (!(await confirmAction(`Выдать новую ссылку участнику ${v.name}? Старая ссылка перестанет работать, открытые вкладки закроются.`))) return;
+  if (!(await ask({ title: 'Выдать новую ссылку?', text: `Участнику ${v.name}. Старая ссылка перестанет работать, открытые вкладки закроются.`, confirm: 'Выдать новую ссылку' }))) return;
   try {
     const { link } = await api(`/api/org/viewers/${encodeURIComponent(v.id)}/link`, { method: 'POST' });
     const input = el('input', { type: 'text', readonly: true, value: link, 'aria-label': `Новая ссылка: ${v.name}`, onfocus: (e) => e.target.select() });

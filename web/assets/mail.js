@@ -1,13 +1,20 @@
-// The dashboard's «Экспорт и рассылка» section: downloads for the commission, one viewer's
-// certificate and appeal report, the mail buttons and the delivery log. Self-contained: it only
-// reads the session picker (#session) that dashboard.js fills, and talks to the API itself.
+// The dashboard's «Экспорт и рассылка» section: downloads for the commission, the mail
+// buttons, the state of the mail server and the delivery log. Self-contained: it only reads the
+// session picker (#session) that dashboard.js fills and uses its search form to find a
+// letter's recipient, and talks to the API itself.
+//
+// Before anything is sent the organiser sees, in an in-page dialog, how many letters will go
+// and whether the mail server answers now (GET /api/org/mail/preview and /mail/status).
 
-import { api, el, say, dateTimeIn } from './common.js';
+import { api, el, say, dateTimeIn, plural } from './common.js';
+import { ask } from './dialog.js';
 
 const $ = (id) => document.getElementById(id);
 const KIND = { link: 'ссылка', certificate: 'свидетельство' };
 const STATUS = { queued: 'в очереди', sending: 'отправляется', sent: 'отправлено', failed: 'ошибка' };
 let when = (ms) => new Date(ms).toLocaleString('ru-RU');
+
+const letters = (n) => `${n} ${plural(n, 'письмо', 'письма', 'писем')}`;
 
 /** Download links follow the session picker unless «весь форум» is ticked. */
 function updateLinks() {
@@ -18,21 +25,73 @@ function updateLinks() {
   $('export-summary').href = `/api/org/export.csv?${q({ delimiter: ';', summary: '1' })}`;
 }
 
-function openDoc(kind) {
-  const id = $('doc-viewer').value.trim();
-  if (!id) {
-    say($('mail-status'), 'Укажите ID участника (его видно в журнале рассылки и в выгрузке).', 'warn');
-    return;
+/** Checks the mail server and shows the answer above the buttons; returns it (or null). */
+async function checkSmtp() {
+  const node = $('smtp-status');
+  let s;
+  try {
+    s = await api('/api/org/mail/status');
+  } catch (e) {
+    if (e.status !== 401) say(node, `Не удалось проверить почтовый сервер: ${e.message}`, 'warn');
+    return null;
   }
-  const path = kind === 'pdf' ? 'certificate.pdf' : 'report';
-  window.open(`/api/org/viewers/${encodeURIComponent(id)}/${path}`, '_blank', 'noopener');
+  const warnings = s.warnings || [];
+  if (s.ok) {
+    say(node, [`${s.message}.`, ...warnings.map((w) => `${w}.`)].join(' '), warnings.length ? 'warn' : 'ok');
+  } else {
+    say(node, [`${s.message}.`, s.configured ? 'Письма встанут в очередь и уйдут, когда сервер заработает.' : '', ...warnings.map((w) => `${w}.`)].filter(Boolean).join(' '), 'warn');
+  }
+  return s;
 }
 
-async function send(what, question) {
-  if (!window.confirm(question)) return;
+const WHAT = {
+  link: {
+    title: 'Разослать персональные ссылки?',
+    each: 'Каждому зарегистрированному участнику — письмо с его личной ссылкой на трансляцию.',
+    before: (n) => `${n} ${plural(n, 'участнику', 'участникам', 'участникам')} ссылка уже отправлена или ждёт в очереди — им повторно не уйдёт.`,
+    none: 'Отправлять нечего: всем зарегистрированным ссылки уже отправлены или ждут в очереди.',
+    path: 'links',
+  },
+  certificate: {
+    title: 'Разослать свидетельства?',
+    each: 'Каждому, у кого есть коды НМО, — письмо со свидетельством (PDF) и кодами.',
+    before: (n) => `${n} ${plural(n, 'участнику', 'участникам', 'участникам')} свидетельство с теми же кодами уже отправлено или ждёт в очереди — им повторно не уйдёт.`,
+    none: 'Отправлять нечего: свидетельства с нынешними кодами уже отправлены всем или ждут в очереди.',
+    empty: 'Кодов НМО ещё не выдано никому: сначала выдайте коды в «Итогах сессии».',
+    path: 'certificates',
+  },
+};
+
+async function send(kind, button) {
+  const what = WHAT[kind];
+  button.disabled = true;
+  let preview;
+  let smtp;
   try {
-    const r = await api(`/api/org/mail/${what}`, { method: 'POST' });
-    say($('mail-status'), r.message, 'ok');
+    [preview, smtp] = await Promise.all([api(`/api/org/mail/preview?kind=${kind}`), checkSmtp()]);
+  } catch (e) {
+    say($('mail-status'), e.message, 'warn');
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  if (preview.recipients === 0 && what.empty) { say($('mail-status'), what.empty, 'info'); return; }
+  if (preview.queued === 0) { say($('mail-status'), what.none, 'info'); return; }
+  const skipped = preview.recipients - preview.queued;
+  const warning = smtp && !smtp.ok
+    ? `${smtp.message}. Письма встанут в очередь и уйдут, когда сервер заработает; ошибки будут видны в журнале.`
+    : '';
+  const go = await ask({
+    title: what.title,
+    text: `Уйдёт ${letters(preview.queued)}. ${what.each}${skipped ? ` ${what.before(skipped)}` : ''}`,
+    warning,
+    confirm: `Отправить ${letters(preview.queued)}`,
+    opener: button,
+  });
+  if (!go) return;
+  try {
+    const r = await api(`/api/org/mail/${what.path}`, { method: 'POST' });
+    say($('mail-status'), `${r.message}.`, 'ok');
     await loadLog();
   } catch (e) {
     say($('mail-status'), e.message, 'warn');
@@ -47,6 +106,13 @@ async function resend(id) {
   } catch (e) {
     say($('mail-status'), e.message, 'warn');
   }
+}
+
+/** Finds a letter's recipient in «Участники», where their documents and evidence are. */
+function findViewer(email) {
+  $('q').value = email;
+  $('search-form').requestSubmit();
+  $('viewers-h').scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
 
 async function loadLog() {
@@ -64,8 +130,10 @@ async function loadLog() {
   $('mail-body').replaceChildren(...data.rows.map((r) => el('tr', {},
     el('td', { class: 'num', text: String(r.id) }),
     el('td', { text: KIND[r.kind] || r.kind }),
-    el('td', {}, el('a', { href: '#', text: r.viewer, onclick: (ev) => { ev.preventDefault(); $('doc-viewer').value = r.viewer; } })),
-    el('td', { text: r.email }),
+    el('td', {}, el('button', {
+      type: 'button', class: 'link', text: r.email, title: 'Найти участника',
+      'aria-label': `Найти участника ${r.email} в разделе «Участники»`, onclick: () => findViewer(r.email),
+    })),
     el('td', { text: STATUS[r.status] || r.status }),
     el('td', { class: 'num', text: String(r.attempts) }),
     el('td', { class: 'num', text: String(r.sends) }),
@@ -85,18 +153,14 @@ async function start() {
   } catch { /* the log still shows, in the browser's zone */ }
   $('export-all').addEventListener('change', updateLinks);
   $('session')?.addEventListener('change', updateLinks);
-  $('doc-pdf').addEventListener('click', () => openDoc('pdf'));
-  $('doc-report').addEventListener('click', () => openDoc('report'));
-  $('mail-links').addEventListener('click', () => send('links',
-    'Разослать персональные ссылки всем зарегистрированным, кому их ещё не отправляли?'));
-  $('mail-certs').addEventListener('click', () => send('certificates',
-    'Разослать свидетельства с кодами НМО всем, у кого есть коды и кому такое свидетельство ещё не отправляли?'));
+  $('mail-links').addEventListener('click', (e) => send('link', e.currentTarget));
+  $('mail-certs').addEventListener('click', (e) => send('certificate', e.currentTarget));
   $('mail-refresh').addEventListener('click', loadLog);
   $('mail-filter').addEventListener('change', loadLog);
   updateLinks();
   // The dashboard shows itself after sign-in; load the log then, and refresh it while open.
   const dash = $('dash');
-  new MutationObserver(() => { if (!dash.hidden) { updateLinks(); loadLog(); } })
+  new MutationObserver(() => { if (!dash.hidden) { updateLinks(); loadLog(); checkSmtp(); } })
     .observe(dash, { attributes: true, attributeFilter: ['hidden'] });
   setInterval(() => { if (!dash.hidden && !document.hidden) loadLog(); }, 15000);
 }

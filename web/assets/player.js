@@ -1,5 +1,7 @@
 // The personal-link page: greeting, hall chooser, video, the hub connection with its status
-// line, the running tally and the «Подтвердить участие» prompts.
+// line, the running tally, the «Подтвердить участие» prompts (prompt.js), the video with its
+// "does not load" message (video.js) and, between and after sessions, the result and what
+// comes next (after.js).
 //
 // Presence is kept by the websocket itself. The server sends protocol-level pings and the
 // browser answers them without running page JavaScript, so a hidden tab, whose timers Chrome
@@ -8,6 +10,9 @@
 
 import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION } from './common.js';
 import { renderProgramme } from './programme.js';
+import { createPrompts } from './prompt.js';
+import { loadVideo } from './video.js';
+import { createAfter, hallPhase, whenStarts } from './after.js';
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get('token') || '';
@@ -22,17 +27,36 @@ const state = {
   stopped: false, // a close code said reconnecting cannot help
   welcomed: false,
   paused: false,
+  pausedFor: null, // the viewer's active hall while this tab is paused
   serverOffset: 0, // server clock minus this device's clock, from `welcome` and `pong`
   tally: null,
+  tallies: new Map(), // the last tally of each session seen here, for the ended-session panel
   session: null, // SessionInfo of this hall from `welcome`
-  prompt: null,
-  hls: null,
+  video: null,
+  after: null,
 };
 
 const serverNow = () => Date.now() + state.serverOffset;
 const halls = () => state.me.programme.halls;
 const hallTitle = (id) => halls().find((h) => h.id === id)?.title || id;
 const allSessions = () => state.me.programme.days.flatMap((d) => d.sessions);
+const hallSessions = (hall) => allSessions().filter((s) => s.hall === hall);
+const phaseNow = () => hallPhase(hallSessions(state.hall), serverNow());
+
+const prompts = createPrompts({
+  send,
+  serverNow,
+  tz: () => state.tz,
+  onChange: () => { if (state.paused) renderPaused(); },
+});
+
+/** Time counts in this tab right now, as the last tally says (up to its session's end). */
+function countingNow() {
+  const t = state.tally;
+  if (!t?.counting || state.paused || !state.welcomed) return false;
+  const info = sessionById(t.session);
+  return !info || serverNow() < info.ends;
+}
 
 // ---- status line ----
 
@@ -45,16 +69,28 @@ function refreshStatus() {
   if (state.stopped) return;
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN || !state.welcomed) {
     setStatus('offline', 'Нет связи — переподключаемся…');
-  } else if (state.paused) {
+    return;
+  }
+  if (state.paused) {
     setStatus('idle', 'На связи, но время сейчас не засчитывается: открыт другой зал или вкладка.');
-  } else if (state.tally?.counting) {
+    return;
+  }
+  if (countingNow()) {
     setStatus('counting', 'На связи — время засчитывается.');
+    return;
+  }
+  const now = serverNow();
+  const { current, prev, next } = phaseNow();
+  if (current) {
+    setStatus('idle', 'На связи, но время сейчас не засчитывается (перерыв или пропущенное подтверждение).');
+  } else if (prev) {
+    setStatus('over', next
+      ? `Сессия завершена, время не засчитывается. Следующая начнётся ${whenStarts(state.tz, next, now)}.`
+      : 'Сессия завершена, время больше не засчитывается.');
+  } else if (next) {
+    setStatus('idle', `На связи. Сессия начнётся ${whenStarts(state.tz, next, now)}, время пока не засчитывается.`);
   } else {
-    const now = serverNow();
-    const live = allSessions().some((s) => s.hall === state.hall && s.starts <= now && now < s.ends);
-    setStatus('idle', live
-      ? 'На связи, но время сейчас не засчитывается (перерыв или пропущенное подтверждение).'
-      : 'На связи, но время сейчас не засчитывается: в этом зале сейчас нет сессии.');
+    setStatus('idle', 'На связи, но в этом зале нет сессий с баллами НМО.');
   }
 }
 
@@ -136,31 +172,34 @@ function handle(msg) {
       state.welcomed = true;
       state.attempt = 0; // a connection that got this far proves the server is back
       state.session = msg.session || null;
-      state.paused = false;
-      $('paused').hidden = true;
-      if (msg.prompt) showPrompt(msg.prompt);
+      prompts.welcomed();
+      // The newest connection is the viewer's active one: this tab is not paused.
+      if (state.paused) setActive();
+      if (msg.prompt) prompts.offer(msg.prompt, { paused: false });
       renderTally();
       break;
     case 'tally':
       state.tally = { ...msg, received: serverNow() };
+      state.tallies.set(msg.session, state.tally);
       if (typeof msg.as_of === 'number') state.serverOffset = msg.as_of - Date.now();
       renderTally();
       break;
     case 'prompt':
-      showPrompt(msg);
+      prompts.offer(msg, { paused: state.paused });
       break;
     case 'confirmed':
-      onConfirmed(msg.prompt);
+      prompts.confirmed(msg.prompt);
       break;
     case 'error':
-      onError(msg);
+      if (!prompts.error(msg, msg.message || 'Ошибка. Попробуйте ещё раз.')) {
+        say($('load-status'), msg.message || 'Ошибка. Попробуйте ещё раз.', 'error');
+      }
       break;
     case 'paused':
-      showPaused(msg.active_hall);
+      setPaused(msg.active_hall);
       break;
     case 'resumed':
-      state.paused = false;
-      $('paused').hidden = true;
+      setActive();
       break;
     default:
       break;
@@ -170,13 +209,38 @@ function handle(msg) {
 
 // ---- paused: another tab or hall is the active one ----
 
-function showPaused(activeHall) {
+// The protocol sends a paused tab its hall's prompts too; they are held, never shown, and the
+// overlay says a confirmation is going on here (see prompt.js).
+function setPaused(activeHall) {
   state.paused = true;
-  $('paused-text').textContent = 'Время засчитывается там, где вы смотрите сейчас (в другой вкладке или на другом устройстве). Чтобы смотреть в этой вкладке, нажмите кнопку — та остановится.';
-  $('paused-h').textContent = `Просмотр идёт в другой вкладке (${hallTitle(activeHall)})`;
+  state.pausedFor = activeHall;
+  prompts.pause();
+  state.video?.pause(); // two playing tabs would talk over each other
+  renderPaused();
   $('paused').hidden = false;
-  document.querySelector('#video video')?.pause(); // two playing tabs would talk over each other
   $('watch-here').focus();
+}
+
+function setActive() {
+  const was = state.paused;
+  state.paused = false;
+  state.pausedFor = null;
+  $('paused').hidden = true;
+  if (was) state.video?.resume();
+  prompts.resume();
+}
+
+function renderPaused() {
+  $('paused-h').textContent = `Просмотр идёт в другой вкладке (${hallTitle(state.pausedFor)})`;
+  const held = prompts.held();
+  const text = $('paused-text');
+  if (held) {
+    text.dataset.prompt = held.id;
+    text.textContent = `В этом зале (${hallTitle(state.hall)}) сейчас идёт подтверждение участия, до ${clockIn(state.tz)(held.closes)}. Чтобы подтвердить его, нажмите «Смотреть здесь»: время будет засчитываться в этой вкладке, а другая остановится.`;
+  } else {
+    delete text.dataset.prompt;
+    text.textContent = 'Время засчитывается там, где вы смотрите сейчас (в другой вкладке или на другом устройстве). Чтобы смотреть в этой вкладке, нажмите кнопку — та остановится.';
+  }
 }
 
 // ---- tally ----
@@ -188,17 +252,19 @@ function sessionById(id) {
 function renderTally() {
   const t = state.tally;
   const info = t ? sessionById(t.session) : state.session && sessionById(state.session.id);
+  const after = state.after?.update(phaseNow());
+  $('tally-session').hidden = !!after;
+  $('results-link-p').hidden = !!after; // the panel has its own link
   if (!info) {
     $('tally-session').textContent = 'В этом зале сейчас нет сессии с баллами НМО.';
     $('tally-body').hidden = true;
     return;
   }
-  $('tally-session').textContent = `${info.time} · ${info.title}${info.accredited ? '' : ' (не аккредитована для вашей специальности)'}`;
-  if (!t) {
-    $('tally-body').hidden = true;
-    return;
-  }
-  $('tally-body').hidden = false;
+  const now = serverNow();
+  const when = now < info.starts ? 'Впереди' : now < info.ends ? 'Идёт' : 'Завершилась';
+  $('tally-session').textContent = `${when}: ${info.time} · ${info.title}${info.accredited ? '' : ' (не аккредитована для вашей специальности)'}`;
+  // After a session its result is in the panel above; the numbers would only repeat it.
+  $('tally-body').hidden = !t || !!after;
   tickTally();
 }
 
@@ -223,13 +289,20 @@ function tickTally() {
   const needMinutes = Math.max(0, min - minutes);
   const needConfirms = Math.max(0, t.required - t.confirmed);
   const left = $('t-left');
-  if (!needMinutes && !needConfirms) {
-    say(left, 'Условия сессии выполнены. Можно продолжать смотреть.', 'ok');
-  } else {
+  if (needMinutes || needConfirms) {
     const parts = [];
     if (needMinutes) parts.push(`${needMinutes} мин просмотра`);
     if (needConfirms) parts.push(`${needConfirms} ${plural(needConfirms, 'подтверждение', 'подтверждения', 'подтверждений')}`);
     say(left, `Ещё нужно: ${parts.join(' и ')}.`, 'info');
+  } else if (t.eligible === true) {
+    say(left, 'Условия сессии выполнены. Можно продолжать смотреть.', 'ok');
+  } else if (t.eligible === false) {
+    // The numbers are there but the rules say no (e.g. the specialty): their first unmet reason.
+    const unmet = (t.reasons || []).find((r) => typeof r === 'object' && !r.ok);
+    say(left, unmet ? `Условия не выполнены: ${unmet.text}` : 'Условия сессии пока не выполнены.', 'warn');
+  } else {
+    // No verdict in this tally: the page does not make one up.
+    say(left, 'Нужное время и число подтверждений набраны.', 'info');
   }
 }
 
@@ -239,200 +312,7 @@ function meter(id, value, total) {
   $(id).classList.toggle('done', value >= total);
 }
 
-// ---- the prompt ----
-
-// The variant moves the dialog and changes its words and button layout, so a script that
-// clicks one fixed place or one fixed label does not work.
-const POSITIONS = ['c', 'tr', 'bl', 'tl', 'br'];
-const TITLES = ['Подтвердите участие', 'Вы смотрите трансляцию?', 'Отметка присутствия', 'Проверка присутствия', 'Подтвердить участие'];
-const ASKS = [
-  (n) => ['Нажмите кнопку с числом ', n],
-  (n) => ['Выберите число ', n],
-  (n) => ['Чтобы подтвердить участие, нажмите ', n],
-  (n) => ['Найдите и нажмите ', n],
-  (n) => ['Отметьтесь: нажмите на число ', n],
-];
-
-const dialog = $('prompt');
-let countdownTimer = null;
-let titleTimer = null;
-let notification = null;
-const pageTitle = document.title;
-
-function showPrompt(p) {
-  const id = p.prompt ?? p.id;
-  const ask = p.challenge?.ask ?? p.ask;
-  const choices = p.challenge?.choices ?? p.choices ?? [];
-  if (state.prompt?.id === id || p.closes <= serverNow()) return;
-  state.prompt = { id, closes: p.closes, done: false };
-  const v = Math.abs(p.variant ?? 0) % POSITIONS.length;
-  dialog.dataset.pos = POSITIONS[v];
-  $('prompt-h').textContent = TITLES[v];
-  const [before, number] = ASKS[v](ask);
-  $('prompt-ask').replaceChildren(before, el('strong', { text: number }));
-  const answers = $('prompt-answers');
-  answers.className = v % 2 ? 'answers column' : 'answers';
-  answers.replaceChildren(...choices.map((c) =>
-    el('button', { type: 'button', class: 'secondary', text: c, 'aria-label': `Число ${c}`, onclick: () => answer(c) })));
-  say($('prompt-msg'), '');
-  if (!dialog.open) dialog.showModal();
-  // Focus goes to the heading, not to a button, so a stray Enter or Space answers nothing.
-  $('prompt-h').focus();
-  tickCountdown();
-  clearInterval(countdownTimer);
-  countdownTimer = setInterval(tickCountdown, 500);
-  if (document.hidden) callForAttention();
-}
-
-function tickCountdown() {
-  if (!state.prompt) return;
-  const left = Math.max(0, state.prompt.closes - serverNow());
-  const s = Math.floor(left / 1000);
-  $('prompt-left').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-  if (left === 0 && !state.prompt.done) {
-    state.prompt.done = true;
-    setAnswersDisabled(true);
-    say($('prompt-msg'), 'Время на ответ истекло.', 'warn');
-    closePromptSoon(4000);
-  }
-}
-
-function answer(choice) {
-  if (!state.prompt || state.prompt.done) return;
-  if (!send({ type: 'confirm', prompt: state.prompt.id, answer: choice })) {
-    say($('prompt-msg'), 'Нет связи с сервером. Подождите, пока связь восстановится, и нажмите ещё раз.', 'error');
-    return;
-  }
-  setAnswersDisabled(true);
-  say($('prompt-msg'), 'Отправляем…', 'info');
-}
-
-function setAnswersDisabled(disabled) {
-  for (const b of $('prompt-answers').children) b.disabled = disabled;
-}
-
-function onConfirmed(id) {
-  if (!state.prompt || state.prompt.id !== id) return;
-  state.prompt.done = true;
-  say($('prompt-msg'), 'Участие подтверждено. Спасибо!', 'ok');
-  closePromptSoon(2000);
-}
-
-// Codes after which answering again cannot help; for the rest (a wrong answer, a store
-// hiccup) the buttons come back so the person can retry.
-const FINAL_ERRORS = new Set(['prompt_closed', 'unknown_prompt', 'already_confirmed', 'wrong_hall']);
-
-function onError(msg) {
-  const text = msg.message || 'Ошибка. Попробуйте ещё раз.';
-  if (!state.prompt || state.prompt.done) {
-    say($('load-status'), text, 'error');
-    return;
-  }
-  if (FINAL_ERRORS.has(msg.code)) {
-    state.prompt.done = true;
-    say($('prompt-msg'), text, msg.code === 'already_confirmed' ? 'ok' : 'warn');
-    closePromptSoon(3000);
-  } else {
-    say($('prompt-msg'), text, 'error');
-    setAnswersDisabled(false);
-  }
-}
-
-function closePromptSoon(ms) {
-  clearInterval(countdownTimer);
-  stopAttention();
-  const id = state.prompt?.id;
-  setTimeout(() => {
-    if (state.prompt?.id !== id) return;
-    state.prompt = null;
-    if (dialog.open) dialog.close();
-  }, ms);
-}
-
-function dropPrompt() {
-  clearInterval(countdownTimer);
-  stopAttention();
-  state.prompt = null;
-  if (dialog.open) dialog.close();
-}
-
-// Escape would hide the prompt and the person would miss it; it closes by itself when answered
-// or expired.
-dialog.addEventListener('cancel', (e) => e.preventDefault());
-
-// ---- attention in a hidden tab: sound, blinking title, system notification ----
-
-let audio = null;
-
-/** Browsers allow sound only after a user gesture, so the audio context is made on the first one. */
-function unlockAudio() {
-  if (audio) return;
-  const Ctx = window.AudioContext || window.webkitAudioContext;
-  if (Ctx) audio = new Ctx();
-}
-
-function beep() {
-  if (!audio) return;
-  audio.resume();
-  const t = audio.currentTime;
-  for (const [start, freq] of [[0, 880], [0.25, 660], [0.5, 880]]) {
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.0001, t + start);
-    gain.gain.exponentialRampToValueAtTime(0.3, t + start + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + start + 0.2);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(t + start);
-    osc.stop(t + start + 0.22);
-  }
-}
-
-function callForAttention() {
-  beep();
-  clearInterval(titleTimer);
-  let on = false;
-  titleTimer = setInterval(() => {
-    on = !on;
-    document.title = on ? '❗ Подтвердите участие' : pageTitle;
-  }, 1000);
-  if ('Notification' in window && Notification.permission === 'granted') {
-    notification = new Notification('Подтвердите участие', {
-      body: `Вернитесь во вкладку трансляции и нажмите кнопку. Окно закроется в ${clockIn(state.tz)(state.prompt.closes)}.`,
-      tag: `yavka-${state.prompt.id}`,
-      requireInteraction: true,
-    });
-    notification.onclick = () => { window.focus(); notification?.close(); };
-  }
-}
-
-function stopAttention() {
-  clearInterval(titleTimer);
-  titleTimer = null;
-  document.title = pageTitle;
-  notification?.close();
-  notification = null;
-}
-
-function setupNotifyButton() {
-  const btn = $('notify-btn');
-  if (!('Notification' in window) || Notification.permission !== 'default') return;
-  btn.hidden = false;
-  btn.addEventListener('click', async () => {
-    unlockAudio();
-    const result = await Notification.requestPermission();
-    btn.hidden = true;
-    if (result !== 'granted') {
-      say($('load-status'), 'Уведомления не разрешены. Окно подтверждения всё равно появится на странице со звуком.', 'warn');
-    }
-  });
-}
-
 // ---- halls and video ----
-
-function currentSession(hall, now) {
-  return allSessions().find((s) => s.hall === hall && s.starts <= now && now < s.ends);
-}
 
 function defaultHall() {
   const wanted = new URLSearchParams(location.search).get('hall');
@@ -446,10 +326,10 @@ function renderHallTabs() {
   const now = serverNow();
   const clock = clockIn(state.tz);
   $('hall-tabs').replaceChildren(...halls().map((h) => {
-    const s = currentSession(h.id, now);
-    const next = allSessions().filter((x) => x.hall === h.id && x.starts > now).sort((a, b) => a.starts - b.starts)[0];
-    const sub = s ? `сейчас: ${s.title}${s.accredited ? ' · баллы для вас' : ''}`
-      : next ? `далее в ${clock(next.starts)}: ${next.title}` : 'трансляция не идёт';
+    const { current, prev, next } = hallPhase(hallSessions(h.id), now);
+    const sub = current ? `сейчас: ${current.title}${current.accredited ? ' · баллы для вас' : ''}`
+      : next ? `далее в ${clock(next.starts)}: ${next.title}`
+        : prev ? 'сессии завершены' : 'трансляция не идёт';
     return el('button', { type: 'button', 'aria-pressed': String(h.id === state.hall), onclick: () => chooseHall(h.id) },
       el('span', { text: h.title }), el('span', { class: 'sub', text: sub }));
   }));
@@ -457,65 +337,42 @@ function renderHallTabs() {
 
 function chooseHall(id) {
   if (id === state.hall && state.ws) return;
-  unlockAudio();
+  prompts.unlockAudio();
   state.hall = id;
   state.tally = null;
   state.session = null;
   const url = new URL(location.href);
   url.searchParams.set('hall', id);
   history.replaceState(null, '', url);
-  dropPrompt(); // a prompt belongs to the hall it was shown in
+  prompts.drop(); // a prompt belongs to the hall it was shown in
   renderHallTabs();
   renderTally();
-  loadVideo();
+  state.video?.stop();
+  state.video = loadVideo($('video'), halls().find((h) => h.id === id), { counting: countingNow, note: $('video-note') });
   state.stopped = false;
   reconnectNow();
 }
 
-function loadVideo() {
-  state.hls?.destroy();
-  state.hls = null;
-  const box = $('video');
-  const hall = halls().find((h) => h.id === state.hall);
-  const url = hall?.stream_url || '';
-  if (!url) {
-    box.replaceChildren(el('div', { class: 'video-msg', text: 'Адрес трансляции этого зала ещё не указан.' }));
-    return;
-  }
-  if (new URL(url, location.href).pathname.endsWith('.m3u8')) {
-    // Muted autoplay is allowed everywhere; the person turns the sound on with the controls.
-    const video = el('video', { controls: true, playsinline: true, muted: true, autoplay: true, title: `Трансляция: ${hall.title}` });
-    video.muted = true;
-    box.replaceChildren(video);
-    if (window.Hls?.isSupported()) {
-      const hls = new window.Hls({ liveDurationInfinity: true });
-      hls.on(window.Hls.Events.ERROR, (_e, data) => {
-        if (!data.fatal) return;
-        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-        else setTimeout(() => hls.startLoad(), 5000); // network: the stream may not have started yet
-      });
-      hls.loadSource(url);
-      hls.attachMedia(video);
-      state.hls = hls;
-    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      video.src = url; // Safari on iPhone plays HLS itself
-    } else {
-      box.replaceChildren(el('div', { class: 'video-msg', text: 'Этот браузер не умеет показывать трансляцию. Откройте ссылку в Chrome, Firefox, Safari или Яндекс Браузере.' }));
-      return;
-    }
-    $('video-note').textContent = 'Звук выключен при запуске — включите его кнопкой динамика в плеере.';
-  } else {
-    box.replaceChildren(el('iframe', { src: url, title: `Трансляция: ${hall.title}`, allow: 'autoplay; fullscreen; picture-in-picture; encrypted-media', allowfullscreen: true, referrerpolicy: 'no-referrer' }));
-    $('video-note').textContent = '';
-  }
-}
-
 // ---- page ----
+
+function setupNotifyButton() {
+  const btn = $('notify-btn');
+  if (!('Notification' in window) || Notification.permission !== 'default') return;
+  btn.hidden = false;
+  btn.addEventListener('click', async () => {
+    prompts.unlockAudio();
+    const result = await Notification.requestPermission();
+    btn.hidden = true;
+    if (result !== 'granted') {
+      say($('load-status'), 'Уведомления не разрешены. Окно подтверждения всё равно появится на странице со звуком.', 'warn');
+    }
+  });
+}
 
 function showInvalid(reason) {
   $('player').hidden = true;
   $('paused').hidden = true;
-  dropPrompt();
+  prompts.drop();
   const msg = $('load-status');
   msg.dataset.kind = 'error';
   msg.hidden = false;
@@ -551,6 +408,7 @@ async function start() {
     $('certificate').hidden = false;
   }
   $('greeting').after(el('p', { class: 'muted', text: `Специальность: ${me.specialty}, ${EDUCATION[me.education] || me.education} образование.` }));
+  $('results-link').href = `/my?token=${encodeURIComponent(token)}`;
   say($('load-status'), '');
   $('player').hidden = false;
   $('prog-tz').textContent = `Время по часовому поясу форума: ${zoneLabel(state.tz)}.`;
@@ -561,22 +419,34 @@ async function start() {
     open: dates.includes(today) ? today : dates.find((d) => d > today) || dates[0],
   });
   setupNotifyButton();
+  state.after = createAfter({
+    token,
+    tz: state.tz,
+    codesNote: forum.codes_note,
+    codes: me.codes || [],
+    serverNow,
+    tallyFor: (id) => state.tallies.get(id),
+  });
   state.hall = defaultHall();
   chooseHall(state.hall);
-  setInterval(() => { tickTally(); refreshStatus(); }, 1000);
+  setInterval(() => {
+    renderTally();
+    refreshStatus();
+    if (state.paused) renderPaused(); // a held prompt that closed is no longer mentioned
+  }, 1000);
   setInterval(renderHallTabs, 60_000);
 }
 
 $('watch-here').addEventListener('click', () => {
-  unlockAudio();
+  prompts.unlockAudio();
   $('paused').hidden = true;
   reconnectNow(); // the newest connection becomes the viewer's active one
 });
-document.addEventListener('pointerdown', unlockAudio, { once: true });
-document.addEventListener('keydown', unlockAudio, { once: true });
+document.addEventListener('pointerdown', () => prompts.unlockAudio(), { once: true });
+document.addEventListener('keydown', () => prompts.unlockAudio(), { once: true });
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) {
-    stopAttention();
+    prompts.stopAttention();
     // A backoff timer may have been held back while hidden; do not make the person wait.
     if (state.reconnectTimer) connect();
   }

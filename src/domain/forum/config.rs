@@ -48,6 +48,9 @@ struct RawForum {
     prompt_min_gap_minutes: i64,
     #[serde(default = "default_margin")]
     prompt_margin_minutes: i64,
+    /// When and how participants get their codes, in the organiser's words (the player shows
+    /// it after a session and on the results page).
+    codes_note: Option<String>,
 }
 
 fn default_min_gap() -> i64 {

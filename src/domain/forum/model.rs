@@ -71,6 +71,10 @@ pub struct Forum {
     pub prompt_margin_ms: Millis,
     pub halls: Vec<Hall>,
     pub sessions: Vec<Session>,
+    /// When and how participants get their НМО codes, in the organiser's words; shown after a
+    /// session and on the participant's results page.
+    #[serde(default)]
+    pub codes_note: Option<String>,
     /// Who runs the forum, as printed on certificates; `None` when the file does not say.
     #[serde(default)]
     pub organiser: Option<Organiser>,

@@ -58,6 +58,7 @@ pub(super) fn forum() -> Forum {
             session("s1", "hall-1", 0, 100),
             session("s2", "hall-2", 0, 100),
         ],
+        codes_note: None,
         organiser: None,
     }
 }

@@ -405,3 +405,32 @@ fn missing_file_is_reported() {
         e.messages
     );
 }
+
+#[test]
+fn codes_note_is_optional_trimmed_and_bounded() {
+    let plain = check(&format!("{HEAD}{}", session("s", ""))).unwrap();
+    assert_eq!(
+        plain.codes_note, None,
+        "no note unless the organiser writes one"
+    );
+
+    let with_note = |note: &str| {
+        format!("{HEAD}{}", session("s", "")).replace(
+            "prompt_window_seconds = 120\n",
+            &format!("prompt_window_seconds = 120\ncodes_note = \"{note}\"\n"),
+        )
+    };
+    let forum = check(&with_note("  Коды придут на почту через 1–2 месяца.  ")).unwrap();
+    assert_eq!(
+        forum.codes_note.as_deref(),
+        Some("Коды придут на почту через 1–2 месяца.")
+    );
+    assert_one(
+        &with_note("   "),
+        &["раздел [forum], поле codes_note", "не может быть пустым"],
+    );
+    assert_one(
+        &with_note(&"Очень длинно. ".repeat(50)),
+        &["поле codes_note", "слишком длинный", "699 символов"],
+    );
+}

@@ -101,6 +101,7 @@ pub(super) fn validate(
         prompt_margin_ms: forum.prompt_margin_minutes * MINUTE,
         halls,
         sessions,
+        codes_note: forum.codes_note.map(|n| n.trim().to_owned()),
         organiser,
     })
 }
@@ -157,6 +158,9 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
             );
         }
     }
+    if let Some(note) = &forum.codes_note {
+        check_codes_note(note, report);
+    }
     match TimeZone::get(&forum.timezone) {
         Ok(tz) => Some(tz),
         Err(_) => {
@@ -170,6 +174,30 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
             );
             None
         }
+    }
+}
+
+/// Longest `codes_note`: a few sentences fit; a whole memo does not belong on a status panel.
+const CODES_NOTE_MAX_CHARS: usize = 600;
+
+/// `codes_note` is shown to every participant as plain text after each session.
+fn check_codes_note(note: &str, report: &mut Report) {
+    const PART: &str = "раздел [forum]";
+    let chars = note.trim().chars().count();
+    if chars == 0 {
+        report.push(
+            PART,
+            "codes_note",
+            "не может быть пустым: напишите, когда и как участники получат коды НМО, или уберите поле",
+        );
+    } else if chars > CODES_NOTE_MAX_CHARS {
+        report.push(
+            PART,
+            "codes_note",
+            format!(
+                "слишком длинный текст ({chars} символов, можно до {CODES_NOTE_MAX_CHARS}): оставьте одно-два предложения о том, когда и как придут коды"
+            ),
+        );
     }
 }
 

@@ -1,0 +1,115 @@
+//! The viewer's own results through their personal link: `GET /api/me/results?token=…`, the
+//! data of the `/my` page and of the player's «сессия завершена» panel.
+//!
+//! Each session's verdict comes from the rules engine exactly as the organiser's evidence trail
+//! gets it: the viewer's stored events and the forum's prompts, replayed by [`Facts::build`] and
+//! judged by [`evaluate_viewer`]. Nothing here words attendance itself; a session the rules give
+//! no result for (no counted time and no valid confirmation) is sent as `result: null`.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::token_hash;
+use super::error::{ApiError, ApiResult};
+use crate::domain::forum::Session;
+use crate::domain::rules::{Facts, Plan, SessionResult, evaluate_viewer};
+use crate::domain::time::{Millis, format_clock, format_local};
+use crate::reports::hall_title;
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    /// Optional so that a missing token gets a Russian sentence, not the framework's English.
+    pub token: Option<String>,
+}
+
+/// Where a session stands at `now`.
+fn phase(s: &Session, now: Millis) -> &'static str {
+    if now < s.starts {
+        "upcoming"
+    } else if now < s.ends {
+        "live"
+    } else {
+        "over"
+    }
+}
+
+fn result_json(r: &SessionResult) -> Value {
+    json!({
+        "minutes": r.minutes(),
+        "confirmed": r.confirmed,
+        "shown": r.prompts_shown.len(),
+        "required": r.required,
+        "eligible": r.eligible,
+        "reasons": r.reasons,
+    })
+}
+
+/// `GET /api/me/results?token=`: every session of the forum in programme order, each with the
+/// rules' verdict so far (or `null`), whether it is accredited for the viewer, and its code once
+/// issued.
+pub async fn results(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Json<Value>> {
+    let token = q.token.unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(ApiError::Unauthorized(
+            "В адресе нет личного идентификатора. Откройте страницу по ссылке из письма.".into(),
+        ));
+    }
+    let forum = &state.forum;
+    let viewer = state
+        .store
+        .viewer_by_token_hash(&forum.id, &token_hash(token.trim()))
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "Ссылка недействительна: возможно, организатор выдал вам новую. Откройте ссылку из последнего письма."
+                    .into(),
+            )
+        })?;
+    let mut events = state.store.viewer_events(&forum.id, &viewer.id).await?;
+    events.extend(state.store.prompts_since(&forum.id, i64::MIN).await?);
+    let codes = state.store.viewer_codes(&forum.id, &viewer.id).await?;
+    let now = state.clock.now();
+
+    let facts = Facts::build(&events);
+    let plan = Plan::new(forum, &facts);
+    let judged = facts
+        .viewer(&viewer.id)
+        .map(|v| evaluate_viewer(&plan, &facts, v).sessions)
+        .unwrap_or_default();
+    let tz = forum.tz();
+    let mut sessions: Vec<&Session> = forum.sessions.iter().collect();
+    sessions.sort_by_key(|s| (s.starts, s.hall.clone()));
+    let sessions: Vec<Value> = sessions
+        .into_iter()
+        .map(|s| {
+            let result = judged.iter().find(|r| r.session == s.id);
+            let code = codes.iter().find(|(session, _)| *session == s.id);
+            json!({
+                "id": s.id, "title": s.title, "hall": s.hall,
+                "hall_title": hall_title(forum, &s.hall),
+                "date": &format_local(s.starts, &tz)[..10],
+                "time": format!("{}–{}", format_clock(s.starts, &tz), format_clock(s.ends, &tz)),
+                "starts": s.starts, "ends": s.ends,
+                "credits": s.credits, "min_minutes": s.min_minutes,
+                "prompts_required": s.prompts_required,
+                "accredited": s.audience.admits(viewer.education, &viewer.specialty),
+                "phase": phase(s, now),
+                "result": result.map(result_json),
+                "code": code.map(|(_, c)| c),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "viewer": { "name": viewer.name, "education": viewer.education, "specialty": viewer.specialty },
+        "forum": { "title": forum.title, "timezone": forum.timezone, "codes_note": forum.codes_note },
+        "now": now,
+        "codes_issued": codes.len(),
+        "sessions": sessions,
+    })))
+}
