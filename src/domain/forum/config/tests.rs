@@ -427,10 +427,10 @@ fn codes_note_is_optional_trimmed_and_bounded() {
     );
     assert_one(
         &with_note("   "),
-        &["раздел [forum], поле codes_note", "не может быть пустым"],
+        &["раздел [forum], поле codes_note", "Не может быть пустым"],
     );
     assert_one(
         &with_note(&"Очень длинно. ".repeat(50)),
-        &["поле codes_note", "слишком длинный", "699 символов"],
+        &["поле codes_note", "Слишком длинный", "699 символов"],
     );
 }
