@@ -139,6 +139,9 @@ try {
   await shot(org, 'dashboard-mail-dialog');
   await org.keyboard.press('Escape');
   await org.locator('#confirm-dialog:not([open])').waitFor({ state: 'attached', ...WAIT });
+  // The dialog's `close` event (which moves the focus back) fires after `open` goes: on a busy
+  // machine the check could run in between.
+  await org.waitForFunction(() => document.activeElement?.id === 'mail-links', null, { timeout: 2_000 }).catch(() => {});
   check(await focused(org) === 'mail-links', 'Esc closes it and focus returns to the button');
   check((await org.textContent('#mail-counts')) === 'Писем ещё не было.', 'a cancelled dialog sends nothing');
   await org.click('#mail-links');
