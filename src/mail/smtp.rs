@@ -32,7 +32,8 @@ impl SendFailure {
 /// A configured SMTP client; cheap to clone.
 #[derive(Clone)]
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// `None` prints letters instead (`[mail] print_only`, the demo).
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
 }
 
@@ -42,6 +43,12 @@ impl Smtp {
             .from
             .parse()
             .with_context(|| format!("[mail] from = «{}»: не адрес вида «Имя <адрес>»", s.from))?;
+        if s.print_only {
+            return Ok(Smtp {
+                transport: None,
+                from,
+            });
+        }
         let mut builder = match s.tls.as_str() {
             "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.smtp_host),
             "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.smtp_host)
@@ -60,14 +67,18 @@ impl Smtp {
             builder = builder.credentials(Credentials::new(s.user.clone(), password));
         }
         Ok(Smtp {
-            transport: builder.build(),
+            transport: Some(builder.build()),
             from,
         })
     }
 
     pub async fn send(&self, letter: &Letter) -> Result<(), SendFailure> {
         let message = self.message(letter)?;
-        match self.transport.send(message).await {
+        let Some(transport) = &self.transport else {
+            println!("{}", printed(letter));
+            return Ok(());
+        };
+        match transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => Err(SendFailure {
                 permanent: e.is_permanent(),
@@ -100,6 +111,18 @@ impl Smtp {
         };
         built.map_err(|e| SendFailure::permanent(format!("письмо не собрано: {e}")))
     }
+}
+
+/// A letter as the demo prints it: who, what, and the lines a person acts on (links).
+fn printed(letter: &Letter) -> String {
+    let mut out = format!(
+        "  письмо (демонстрация: не отправлено) для {}: «{}»",
+        letter.to_email, letter.subject
+    );
+    for line in letter.text.lines().filter(|l| l.contains("://")) {
+        out.push_str(&format!("\n    {}", line.trim()));
+    }
+    out
 }
 
 /// The error for the delivery log: what happened in Russian, then the server's own words.
