@@ -156,9 +156,9 @@ pub async fn save(
     let message = if saved {
         tracing::info!(organiser = %organiser.login, text = kind.slug(), version = row.version, "consent text saved");
         format!(
-            "Сохранена редакция {}. Новые участники соглашаются с ней; зарегистрированные \
-             раньше — с той редакцией, что была при их регистрации.",
-            row.version
+            "Сохранена редакция {} текста «{}». Новые участники соглашаются с ней; \
+             зарегистрированные раньше — с той редакцией, что была при их регистрации.",
+            row.version, row.title
         )
     } else {
         format!("Текст не изменился: действует редакция {}.", row.version)

@@ -141,7 +141,8 @@ pub fn check_edit(title: &str, body: &str) -> Result<ConsentText, Vec<FieldError
     }
 }
 
-/// Fields still to be filled in: `[…]` fragments of the text, each once, in order.
+/// Fields still to be filled in: `[…]` fragments of the text, each once (whatever its case),
+/// in order.
 pub fn placeholders(body: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     let mut rest = body;
@@ -151,7 +152,10 @@ pub fn placeholders(body: &str) -> Vec<String> {
         let inner = &after[..close];
         if !inner.is_empty() && !inner.contains('\n') && !inner.contains('[') {
             let field = format!("[{inner}]");
-            if !found.contains(&field) {
+            if !found
+                .iter()
+                .any(|f| f.to_lowercase() == field.to_lowercase())
+            {
                 found.push(field);
             }
         }
@@ -255,7 +259,7 @@ mod tests {
     #[test]
     fn placeholders_are_listed_once_each() {
         assert_eq!(
-            placeholders("[ИНН], [ИНН] и [адрес]; [] и [неза\nкрытое] и [последнее"),
+            placeholders("[ИНН], [инн] и [адрес]; [] и [неза\nкрытое] и [последнее"),
             ["[ИНН]", "[адрес]"]
         );
     }

@@ -26,7 +26,7 @@ async function start() {
   document.title = `${t.title} — Явка`;
   $('doc-h').textContent = t.title;
   const when = dateIn(tz)(t.created_at);
-  $('doc-meta').textContent = `Редакция ${t.version} от ${when}.`;
+  $('doc-meta').textContent = `Редакция ${t.version} от ${when}`;
   if (t.version !== t.current) {
     $('doc-status').replaceChildren('Это прежняя редакция. ',
       el('a', { href: `/texts/${kind}`, text: `Действующая — редакция ${t.current}` }), '.');

@@ -45,7 +45,7 @@ function editor(t) {
       if (r.saved) {
         // The new version joins the history: draw both editors again, then say so.
         await load();
-        say($('texts-status'), `«${r.title}»: ${r.message}`, 'ok');
+        say($('texts-status'), r.message, 'ok');
         return;
       }
       base = r.version;
