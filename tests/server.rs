@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::TestDb;
-use support::server::{TestApp, at};
+use support::server::{TestApp, at, test_forum, test_settings};
 use yavka::domain::log::EventBody;
 use yavka::domain::time::MINUTE;
 
@@ -289,6 +289,44 @@ async fn registering_twice_answers_the_same_and_mails_the_link(app: &TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_twice_gives_the_same_answer_and_a_second_letter() {
     on_every_backend!(registering_twice_answers_the_same_and_mails_the_link);
+}
+
+/// Every answer of registration and «send my link again» takes at least the floor, so a new
+/// and a known address (or a known and an unknown one) cannot be told apart by timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_answers_take_the_same_floor_of_time() {
+    for db in TestDb::all().await {
+        let mut settings = test_settings(&db.url);
+        settings.registration.answer_floor_ms = 150;
+        let app = TestApp::spawn_with(settings, test_forum(), at(-5)).await;
+        let timed = async |path: &str, body: Value| {
+            let started = std::time::Instant::now();
+            let (status, _) = app.post(path, body).await;
+            (status, started.elapsed().as_millis())
+        };
+        let form = app
+            .registration_form("Иванова Анна Сергеевна", "anna@example.org")
+            .await;
+        let new = timed("/api/register", form.clone()).await;
+        app.clock.advance(10 * MINUTE);
+        let known = timed("/api/register", form).await;
+        app.clock.advance(10 * MINUTE);
+        let relink_known = timed("/api/relink", json!({"email": "anna@example.org"})).await;
+        let relink_unknown = timed("/api/relink", json!({"email": "nobody@example.org"})).await;
+        let limited = timed("/api/relink", json!({"email": "nobody@example.org"})).await;
+        for (what, (status, ms), expected) in [
+            ("new", new, 202),
+            ("known", known, 202),
+            ("relink known", relink_known, 202),
+            ("relink unknown", relink_unknown, 202),
+            ("limited", limited, 429),
+        ] {
+            assert_eq!(status, expected, "{}: {what}", db.backend);
+            assert!(ms >= 150, "{}: {what} answered after {ms} ms", db.backend);
+        }
+        app.stop().await;
+        db.drop().await;
+    }
 }
 
 async fn a_lost_link_goes_to_the_registered_address_only(app: &TestApp) {

@@ -7,7 +7,8 @@
 //! same way whether or not it is known, sending a letter only to a registered one. Both are
 //! limited per address (`[registration] letter_interval_minutes`, checked in the store, for
 //! known and unknown addresses alike), answered 429 with `Retry-After`. Field errors stay 422.
-//! The work is in one store transaction per request (`store/links.rs`), so the time an answer
+//! The work is in one store transaction per request (`store/links.rs`), and the answer waits
+//! until `[registration] answer_floor_ms` after the request arrived, so the time an answer
 //! takes does not tell the cases apart either.
 
 use axum::Json;
@@ -16,6 +17,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use std::time::Duration;
+use tokio::time::Instant;
 
 use super::AppState;
 use super::auth::{new_token, token_hash};
@@ -24,6 +27,12 @@ use super::viewers::programme_for;
 use crate::domain::registration::{FieldError, RegistrationForm, plausible_email, validate};
 use crate::domain::time::{MINUTE, Millis};
 use crate::store::{LinkRequest, Registered};
+
+/// Waits until the answer floor (see the module comment) has passed since `started`.
+async fn floor(state: &AppState, started: Instant) {
+    let floor = Duration::from_millis(state.settings.registration.answer_floor_ms);
+    tokio::time::sleep_until(started + floor).await;
+}
 
 fn interval(state: &AppState) -> Millis {
     state.settings.registration.letter_interval_minutes as i64 * MINUTE
@@ -74,6 +83,7 @@ pub async fn register(
     State(state): State<AppState>,
     Json(form): Json<RegistrationForm>,
 ) -> ApiResult<Response> {
+    let started = Instant::now();
     let forum = &state.forum.id;
     let now = state.clock.now();
     let current = state.store.current_versions(forum, now).await?;
@@ -95,8 +105,9 @@ pub async fn register(
             now,
             interval(&state),
         )
-        .await?;
-    match outcome {
+        .await;
+    floor(&state, started).await;
+    match outcome? {
         Registered::New(row) => tracing::info!(viewer = %row.id, "viewer registered"),
         Registered::Known(viewer) => {
             tracing::info!(%viewer, "a registered address registered again: its link is mailed")
@@ -126,6 +137,7 @@ pub async fn relink(
     State(state): State<AppState>,
     Json(form): Json<RelinkForm>,
 ) -> ApiResult<Response> {
+    let started = Instant::now();
     let email = form.email.trim().to_lowercase();
     if !plausible_email(&email) {
         return Err(ApiError::Invalid {
@@ -141,8 +153,9 @@ pub async fn relink(
     let outcome = state
         .store
         .request_link(&state.forum.id, &email, state.clock.now(), interval(&state))
-        .await?;
-    match outcome {
+        .await;
+    floor(&state, started).await;
+    match outcome? {
         LinkRequest::Queued(viewer) => {
             tracing::info!(%viewer, "personal link requested again: mailed");
             state.mailer.wake();
