@@ -48,6 +48,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if args.demo {
         crate::demo::shift_to_now(&mut forum, SystemClock.now());
+        // The demo's addresses are nobody's: its letters (personal links) are printed here.
+        settings.mail.print_only = true;
         if std::env::var_os("DATABASE_URL").is_none() {
             // A fresh demo every time: the shifted forum's rules freeze anew.
             let _ = std::fs::remove_file("data/demo.db");
@@ -79,6 +81,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .insert_organiser("demo", &hash, SystemClock.now())
                 .await?;
             println!("  демонстрация: вход организатора — логин demo, пароль {password}");
+            println!(
+                "  демонстрация: письма не отправляются, а печатаются здесь — зарегистрируйтесь \
+                 на {url}/ и откройте ссылку из напечатанного письма"
+            );
             tokio::spawn(crate::demo::run(state.clone(), app.port()));
         }
         app.run_until_stopped(async {
