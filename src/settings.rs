@@ -23,6 +23,7 @@ pub struct Settings {
     pub organiser: OrganiserSettings,
     pub broker: BrokerSettings,
     pub mail: MailSettings,
+    pub registration: RegistrationSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +107,32 @@ pub struct MailSettings {
     pub poll_ms: u64,
     /// Letters claimed per round.
     pub batch: u32,
+    /// Print letters on standard output instead of sending them (`serve --demo`: its
+    /// addresses are nobody's). Not a settings-file key.
+    #[serde(skip)]
+    pub print_only: bool,
+}
+
+/// Self-registration and «Прислать ссылку ещё раз».
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationSettings {
+    /// At most one letter with a personal link per e-mail address this often (a registration
+    /// or a request for the link again), so nobody can flood a mailbox through the forum.
+    pub letter_interval_minutes: u64,
+    /// Registration and «send my link again» answer no sooner than this after the request
+    /// arrived, so the few milliseconds of store work that differ between a new and a known
+    /// address (or a known and an unknown one) do not show in the answer's timing.
+    pub answer_floor_ms: u64,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        RegistrationSettings {
+            letter_interval_minutes: 10,
+            answer_floor_ms: 200,
+        }
+    }
 }
 
 impl Default for MailSettings {
@@ -124,6 +151,7 @@ impl Default for MailSettings {
             timeout_secs: 30,
             poll_ms: 1_000,
             batch: 20,
+            print_only: false,
         }
     }
 }

@@ -5,8 +5,10 @@
 //! the viewer's results page (`tests/browser/player.mjs`), the organiser's dashboard opened
 //! late in the day: the day's chart from the store, documents found by name, the mail dialog
 //! (`tests/browser/dashboard.mjs`), and the player riding out a server restart
-//! (`tests/browser/reconnect.mjs`). On SQLite only (the pages do not depend on the store),
-//! axe-core checks every page's accessibility (`tests/browser/a11y.mjs`).
+//! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
+//! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
+//! only (the pages do not depend on the store), axe-core checks every page's accessibility
+//! (`tests/browser/a11y.mjs`).
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
 //! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
@@ -23,17 +25,19 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use common_browser::{ensure_browser_tools, repo_root};
 use support::TestDb;
-use support::process::{ServerProcess, create_organiser, free_port, start};
+use support::process::{ServerProcess, create_organiser, free_port, start_with};
+use support::smtp::SmtpSink;
 use yavka::domain::sim::live_forum_toml;
 use yavka::domain::time::{MINUTE, Millis};
 use yavka::store::{HallMinute, Store};
 
 const PASSWORD: &str = "browser-story-password";
 
-fn node(script: &str, base: &str, shots: &Path) {
+fn node(script: &str, base: &str, mailbox: &str, shots: &Path) {
     let out = Command::new("node")
         .arg(repo_root().join("tests/browser").join(script))
         .env("BASE", base)
+        .env("MAILBOX", mailbox)
         .env("SCREENSHOTS", shots)
         .env("ORG_LOGIN", "admin")
         .env("ORG_PASSWORD", PASSWORD)
@@ -53,23 +57,30 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     let now = jiff::Timestamp::now().as_millisecond();
     std::fs::write(dir.path().join("forum.toml"), browser_forum(now)).unwrap();
     let port = free_port();
-    let server = start(dir.path(), &db.url, port).await;
+    // Viewers' links come by e-mail: the server mails through a sink whose letters the
+    // scripts read over HTTP (tests/browser/mailbox.mjs).
+    let mail = SmtpSink::start().await;
+    let mailbox = mail.serve_mailbox().await;
+    let env = mail.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = start_with(dir.path(), &db.url, port, &env).await;
     create_organiser(dir.path(), &db.url, "admin", PASSWORD);
     earlier_today(&db.url, now).await;
     let base = server.base.clone();
     let to = shots.to_owned();
+    let boxed = mailbox.clone();
     tokio::task::spawn_blocking(move || {
-        node("smoke.mjs", &base, &to);
-        node("story.mjs", &base, &to);
-        node("player.mjs", &base, &to);
-        node("dashboard.mjs", &base, &to);
+        node("smoke.mjs", &base, &boxed, &to);
+        node("story.mjs", &base, &boxed, &to);
+        node("player.mjs", &base, &boxed, &to);
+        node("dashboard.mjs", &base, &boxed, &to);
         if audit {
-            node("a11y.mjs", &base, &to);
+            node("a11y.mjs", &base, &boxed, &to);
         }
     })
     .await
     .unwrap();
-    server_goes_away(server, dir.path(), &db.url, shots).await;
+    server_goes_away(server, dir.path(), &db.url, &mailbox, &env, shots).await;
 }
 
 /// The live forum (sessions now in hall-1 and hall-2), with a note on codes and a hall-3 whose
@@ -134,10 +145,18 @@ async fn earlier_today(db_url: &str, now: Millis) {
 
 /// The server is killed under a watching viewer and started again: `reconnect.mjs` checks the
 /// page at each step, told by lines on its stdin.
-async fn server_goes_away(server: ServerProcess, dir: &Path, db_url: &str, shots: &Path) {
+async fn server_goes_away(
+    server: ServerProcess,
+    dir: &Path,
+    db_url: &str,
+    mailbox: &str,
+    env: &[(&str, &str)],
+    shots: &Path,
+) {
     let mut script = tokio::process::Command::new("node")
         .arg(repo_root().join("tests/browser/reconnect.mjs"))
         .env("BASE", &server.base)
+        .env("MAILBOX", mailbox)
         .env("SCREENSHOTS", shots)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -164,7 +183,7 @@ async fn server_goes_away(server: ServerProcess, dir: &Path, db_url: &str, shots
     drop(server); // killed
     stdin.write_all(b"KILLED\n").await.unwrap();
     until("OFFLINE").await;
-    let _again = start(dir, db_url, port).await;
+    let _again = start_with(dir, db_url, port, env).await;
     stdin.write_all(b"RESTARTED\n").await.unwrap();
     until("DONE").await;
     let status = script.wait().await.unwrap();

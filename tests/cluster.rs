@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::TestDb;
-use support::process::{ServerProcess, create_organiser, free_port, start_with};
+use support::process::{ServerProcess, create_organiser, free_port, register, start_with};
 use support::redis::RedisProcess;
 use support::server::Viewer;
+use support::smtp::SmtpSink;
 use yavka::domain::log::EventBody;
 use yavka::domain::sim::live_forum_toml;
 use yavka::store::Store;
@@ -28,6 +29,8 @@ struct Cluster {
     dir: tempfile::TempDir,
     db: String,
     redis: RedisProcess,
+    /// Every node mails through this sink; viewers' links come from it.
+    mail: SmtpSink,
     nodes: Vec<Option<ServerProcess>>,
     org: reqwest::Client,
 }
@@ -43,7 +46,13 @@ impl Cluster {
         .unwrap();
         let redis = RedisProcess::start().await;
         let url = redis.url();
-        let env = [("REDIS_URL", url.as_str())];
+        let mail = SmtpSink::start().await;
+        let mut env_owned = mail.env();
+        env_owned.push(("REDIS_URL".into(), url.clone()));
+        let env: Vec<(&str, &str)> = env_owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         // All three at once on an empty database, as an orchestrator would start them: they
         // race to migrate, load the forum and fire the overdue planned prompts.
         let (first, second, third) = tokio::join!(
@@ -67,6 +76,7 @@ impl Cluster {
             dir,
             db: db.url.clone(),
             redis,
+            mail,
             nodes: vec![Some(first), Some(second), Some(third)],
             org,
         }
@@ -77,21 +87,7 @@ impl Cluster {
     }
 
     async fn register(&self, n: usize, name: &str, email: &str) -> String {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/register", self.node(n % 3).base))
-            .json(
-                &json!({"name": name, "email": email, "phone": "+79161234567",
-                "education": "higher", "specialty": "рентгенология",
-                "consent_personal_data": true, "consent_terms": true}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        register(&self.node(n % 3).base, &self.mail, name, email).await
     }
 
     /// A viewer's socket on node `n`, past its welcome and first tally.

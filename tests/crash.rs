@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::TestDb;
-use support::process::{create_organiser, free_port, start};
+use support::process::{create_organiser, free_port, register, start, start_with};
+use support::smtp::SmtpSink;
 use tokio_tungstenite::tungstenite::Message;
 use yavka::domain::forum::catalogue::Catalogue;
 use yavka::domain::forum::config;
@@ -23,7 +24,10 @@ async fn crash_and_restart(db: &TestDb) {
     let forum_toml = live_forum_toml("crash-forum", jiff::Timestamp::now().as_millisecond());
     std::fs::write(dir.path().join("forum.toml"), &forum_toml).unwrap();
     let port = free_port();
-    let mut server = start(dir.path(), &db.url, port).await;
+    let mail = SmtpSink::start().await;
+    let env = mail.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut server = start_with(dir.path(), &db.url, port, &env).await;
 
     create_organiser(dir.path(), &db.url, "admin", "very-secret-password");
     let org = reqwest::Client::builder()
@@ -39,21 +43,13 @@ async fn crash_and_restart(db: &TestDb) {
     assert_eq!(r.status(), 200);
 
     // A viewer registers, connects, gets a prompt and confirms it; the server acknowledges.
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/register", server.base))
-        .json(
-            &json!({"name": "Сидорова Мария Ивановна", "email": "maria@example.org",
-            "phone": "+79161234567", "education": "higher", "specialty": "рентгенология",
-            "consent_personal_data": true, "consent_terms": true}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = register(
+        &server.base,
+        &mail,
+        "Сидорова Мария Ивановна",
+        "maria@example.org",
+    )
+    .await;
     let url = format!(
         "ws://127.0.0.1:{}/ws?token={token}&hall=hall-1",
         server.port

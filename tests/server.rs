@@ -6,8 +6,9 @@ mod support;
 
 use serde_json::{Value, json};
 use support::TestDb;
-use support::server::{TestApp, at};
+use support::server::{TestApp, at, test_forum, test_settings};
 use yavka::domain::log::EventBody;
+use yavka::domain::time::MINUTE;
 
 /// Runs `story` once per backend, each with a fresh database.
 macro_rules! on_every_backend {
@@ -132,15 +133,22 @@ async fn bad_inputs_are_refused_clearly(app: &TestApp) {
             .is_empty()
     );
 
-    // The same e-mail twice.
+    // A form that does not say which texts it showed is refused (a stale one: see below).
     let (_, token) = app
         .register("Петров Пётр Петрович", "petr@example.org")
         .await;
     let (status, body) = app
-        .post("/api/register", json!({"name": "Петров Пётр", "email": "PETR@example.org", "phone": "89161234567",
+        .post("/api/register", json!({"name": "Петров Пётр", "email": "PETR2@example.org", "phone": "89161234567",
             "education": "higher", "specialty": "рентгенология", "consent_personal_data": true, "consent_terms": true}))
         .await;
-    assert_eq!(status, 409, "{body}");
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Обновите страницу"),
+        "{body}"
+    );
 
     // A viewer's token never opens organiser endpoints; a wrong password is refused.
     let (status, _) = app.get(&format!("/api/org/stats?token={token}")).await;
@@ -411,6 +419,409 @@ async fn a_doctor_sees_her_own_verdicts_as_the_organiser_does() {
         app.stop().await;
         db.drop().await;
     }
+}
+
+// ---- Registration that reveals nothing (issue 10, issue 11) ----------------------------------
+
+/// Letters of one outbox kind, from the organiser's delivery log.
+async fn letters_of_kind(app: &TestApp, kind: &str) -> Vec<Value> {
+    let (status, body) = app.get(&format!("/api/org/mail/log?kind={kind}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["rows"].as_array().unwrap().clone()
+}
+
+async fn registering_twice_answers_the_same_and_mails_the_link(app: &TestApp) {
+    app.sign_in_organiser().await;
+    let anna = app
+        .registration_form("Иванова Анна Сергеевна", "anna@example.org")
+        .await;
+    let (status, first) = app.post("/api/register", anna.clone()).await;
+    assert_eq!(status, 202, "{first}");
+    assert!(
+        first.get("token").is_none() && first.get("link").is_none(),
+        "{first}"
+    );
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("anna@example.org"),
+        "{first}"
+    );
+    let welcome = app.mail.wait_for_letters_to("anna@example.org", 1).await;
+    assert!(
+        welcome[0].subject().contains("Вы зарегистрированы"),
+        "{}",
+        welcome[0].subject()
+    );
+    let first_token = welcome[0].token().expect("the link is in the letter");
+
+    // She forgets, and registers again later, typing her name differently: the answer is
+    // the same, byte for byte, and a second letter brings a working link to the same person.
+    app.clock.advance(10 * MINUTE);
+    let mut again = anna.clone();
+    again["name"] = json!("ИВАНОВА Анна");
+    again["email"] = json!(" Anna@Example.org ");
+    let (status, second) = app.post("/api/register", again).await;
+    assert_eq!((status, &second), (202, &first));
+    let letters = app.mail.wait_for_letters_to("anna@example.org", 2).await;
+    assert!(
+        letters[1].subject().contains("уже зарегистрированы"),
+        "{}",
+        letters[1].subject()
+    );
+    assert!(
+        letters[1]
+            .text()
+            .contains("Данные из повторной формы не сохранены")
+    );
+    let second_token = letters[1].token().unwrap();
+    assert_ne!(first_token, second_token);
+    for token in [&first_token, &second_token] {
+        let (status, me) = app.get(&format!("/api/me?token={token}")).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(
+            me["name"], "Иванова Анна Сергеевна",
+            "the second form changed nothing"
+        );
+    }
+    let viewers = app.state.store.viewers(&app.state.forum.id).await.unwrap();
+    assert_eq!(viewers.len(), 1);
+    assert_eq!(letters_of_kind(app, "welcome").await.len(), 1);
+    assert_eq!(letters_of_kind(app, "again").await.len(), 1);
+
+    // A newcomer gets the same answer but for the address.
+    let petr = app
+        .registration_form("Петров Пётр Петрович", "petr@example.org")
+        .await;
+    let (status, newcomer) = app.post("/api/register", petr).await;
+    assert_eq!(status, 202);
+    let mut expected = first.clone();
+    expected["email"] = json!("petr@example.org");
+    expected["message"] = json!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .replace("anna@example.org", "petr@example.org")
+    );
+    assert_eq!(newcomer, expected);
+
+    // A third try within the interval sends nothing and says when to try again.
+    let r = app
+        .http
+        .post(format!("{}/api/register", app.base))
+        .json(&anna)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Письмо на адрес"),
+        "{body}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.mail.letters_to("anna@example.org").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_twice_gives_the_same_answer_and_a_second_letter() {
+    on_every_backend!(registering_twice_answers_the_same_and_mails_the_link);
+}
+
+/// Every answer of registration and «send my link again» takes at least the floor, so a new
+/// and a known address (or a known and an unknown one) cannot be told apart by timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_answers_take_the_same_floor_of_time() {
+    for db in TestDb::all().await {
+        let mut settings = test_settings(&db.url);
+        settings.registration.answer_floor_ms = 150;
+        let app = TestApp::spawn_with(settings, test_forum(), at(-5)).await;
+        let timed = async |path: &str, body: Value| {
+            let started = std::time::Instant::now();
+            let (status, _) = app.post(path, body).await;
+            (status, started.elapsed().as_millis())
+        };
+        let form = app
+            .registration_form("Иванова Анна Сергеевна", "anna@example.org")
+            .await;
+        let new = timed("/api/register", form.clone()).await;
+        app.clock.advance(10 * MINUTE);
+        let known = timed("/api/register", form).await;
+        app.clock.advance(10 * MINUTE);
+        let relink_known = timed("/api/relink", json!({"email": "anna@example.org"})).await;
+        let relink_unknown = timed("/api/relink", json!({"email": "nobody@example.org"})).await;
+        let limited = timed("/api/relink", json!({"email": "nobody@example.org"})).await;
+        for (what, (status, ms), expected) in [
+            ("new", new, 202),
+            ("known", known, 202),
+            ("relink known", relink_known, 202),
+            ("relink unknown", relink_unknown, 202),
+            ("limited", limited, 429),
+        ] {
+            assert_eq!(status, expected, "{}: {what}", db.backend);
+            assert!(ms >= 150, "{}: {what} answered after {ms} ms", db.backend);
+        }
+        app.stop().await;
+        db.drop().await;
+    }
+}
+
+async fn a_lost_link_goes_to_the_registered_address_only(app: &TestApp) {
+    app.sign_in_organiser().await;
+    let (anna, _) = app
+        .register("Иванова Анна Сергеевна", "anna@example.org")
+        .await;
+    app.clock.advance(10 * MINUTE);
+
+    let (status, known) = app
+        .post("/api/relink", json!({"email": "ANNA@example.org"}))
+        .await;
+    assert_eq!(status, 202, "{known}");
+    let (status, unknown) = app
+        .post("/api/relink", json!({"email": "nobody@example.org"}))
+        .await;
+    assert_eq!(status, 202, "{unknown}");
+    assert_eq!(
+        unknown["message"],
+        known["message"]
+            .as_str()
+            .unwrap()
+            .replace("anna@example.org", "nobody@example.org"),
+        "the answer does not tell the addresses apart"
+    );
+    let letters = app.mail.wait_for_letters_to("anna@example.org", 2).await;
+    assert!(
+        letters[1].subject().contains("ещё раз"),
+        "{}",
+        letters[1].subject()
+    );
+    let (status, me) = app
+        .get(&format!("/api/me?token={}", letters[1].token().unwrap()))
+        .await;
+    assert_eq!((status, me["id"].as_str()), (200, Some(anna.as_str())));
+    let relinks = letters_of_kind(app, "relink").await;
+    assert_eq!(relinks.len(), 1, "{relinks:?}");
+    assert_eq!(relinks[0]["viewer"], anna.as_str());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mail.letters_to("nobody@example.org").is_empty());
+
+    // Asking again at once is limited for both, with the same words; later it works again.
+    let (status, limited_known) = app
+        .post("/api/relink", json!({"email": "anna@example.org"}))
+        .await;
+    assert_eq!(status, 429, "{limited_known}");
+    let (status, limited_unknown) = app
+        .post("/api/relink", json!({"email": "nobody@example.org"}))
+        .await;
+    assert_eq!(status, 429, "{limited_unknown}");
+    assert_eq!(
+        limited_unknown["error"],
+        limited_known["error"]
+            .as_str()
+            .unwrap()
+            .replace("anna@example.org", "nobody@example.org")
+    );
+    app.clock.advance(10 * MINUTE);
+    let (status, _) = app
+        .post("/api/relink", json!({"email": "anna@example.org"}))
+        .await;
+    assert_eq!(status, 202);
+    app.mail.wait_for_letters_to("anna@example.org", 3).await;
+
+    // A malformed address is a field error, and counts towards nothing.
+    let (status, body) = app.post("/api/relink", json!({"email": "anna"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "email");
+    let (status, _) = app
+        .post("/api/relink", json!({"email": "petr@example.org"}))
+        .await;
+    assert_eq!(status, 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_link_is_mailed_to_known_addresses_only_and_limited() {
+    on_every_backend!(a_lost_link_goes_to_the_registered_address_only);
+}
+
+async fn consents_are_versioned(app: &TestApp) {
+    let forum = app.state.forum.id.clone();
+    let (status, texts) = app.get("/api/texts").await;
+    assert_eq!(status, 200, "{texts}");
+    assert_eq!(texts["texts"][0]["kind"], "personal-data");
+    assert_eq!(texts["texts"][1]["kind"], "terms");
+    assert!(
+        texts["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["version"] == 1)
+    );
+    let (status, terms_v1) = app.get("/api/texts/terms").await;
+    assert_eq!(status, 200);
+    assert!(
+        terms_v1["body"]
+            .as_str()
+            .unwrap()
+            .contains("Подтвердить участие")
+    );
+
+    let (anna, _) = app
+        .register("Иванова Анна Сергеевна", "anna@example.org")
+        .await;
+    let stored = app
+        .state
+        .store
+        .viewer(&forum, &anna)
+        .await
+        .unwrap()
+        .unwrap();
+    let v = |pd, terms| {
+        Some(yavka::domain::consent::ConsentVersions {
+            personal_data: pd,
+            terms,
+        })
+    };
+    assert_eq!(stored.consents, v(1, 1));
+
+    // Only an organiser edits; a bad edit or an unknown text changes nothing.
+    let edit = json!({"title": "Пользовательское соглашение", "body": "Новые правила.
+
+## Раздел
+- пункт", "base_version": 1});
+    let r = app
+        .http
+        .put(format!("{}/api/org/texts/terms", app.base))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    app.sign_in_organiser().await;
+    let put = |body: Value, kind: &'static str| {
+        let req = app
+            .http
+            .put(format!("{}/api/org/texts/{kind}", app.base))
+            .json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = put(
+        json!({"title": " ", "body": "", "base_version": 1}),
+        "terms",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = put(edit.clone(), "cookies").await;
+    assert_eq!(status, 404);
+
+    // The organiser saves a new agreement: version 2.
+    let (status, saved) = put(edit.clone(), "terms").await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(
+        (saved["version"].as_i64(), saved["saved"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let mut unchanged = edit.clone();
+    unchanged["base_version"] = json!(2);
+    let (status, same) = put(unchanged, "terms").await;
+    assert_eq!(
+        (status, same["saved"].as_bool()),
+        (200, Some(false)),
+        "{same}"
+    );
+    let (status, stale) = put(edit.clone(), "terms").await;
+    assert_eq!(status, 409, "a save on version 1 after version 2: {stale}");
+    let (status, org) = app.get("/api/org/texts").await;
+    assert_eq!(status, 200);
+    let history = org["texts"][1]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["created_by"], "admin");
+    assert!(
+        !org["texts"][0]["placeholders"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A form still showing version 1 is refused for that box only, and nothing is stored.
+    let mut stale_form = app
+        .registration_form("Петров Пётр Петрович", "petr@example.org")
+        .await;
+    stale_form["consent_terms_version"] = json!(1);
+    let (status, body) = app.post("/api/register", stale_form).await;
+    assert_eq!(status, 422, "{body}");
+    let fields = body["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 1, "{body}");
+    assert_eq!(fields[0]["field"], "consent_terms");
+    assert!(
+        fields[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("редакция 2"),
+        "{body}"
+    );
+    assert_eq!(app.state.store.viewers(&forum).await.unwrap().len(), 1);
+
+    // A newcomer accepts version 2; Anna keeps version 1, which stays readable.
+    let (petr, _) = app
+        .register("Петров Пётр Петрович", "petr@example.org")
+        .await;
+    let stored = |id: String| {
+        let store = app.state.store.clone();
+        let forum = forum.clone();
+        async move { store.viewer(&forum, &id).await.unwrap().unwrap().consents }
+    };
+    assert_eq!(stored(petr).await, v(1, 2));
+    assert_eq!(stored(anna).await, v(1, 1));
+    let (status, old) = app.get("/api/texts/terms?version=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (old["body"].clone(), old["current"].as_i64()),
+        (terms_v1["body"].clone(), Some(2))
+    );
+    let (status, body) = app.get("/api/texts/terms?version=7").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = app.get("/api/texts/terms?version=x").await;
+    assert_eq!(status, 400);
+
+    // The organiser's CSV import records the versions current at the time.
+    let csv = "name,email,phone,education,specialty\nСидорова Мария Ивановна,maria@example.org,+79161112233,higher,рентгенология\n";
+    let (status, body) = app.post_text("/api/org/viewers/import", csv).await;
+    assert_eq!(status, 200, "{body}");
+    let maria = body["created"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(stored(maria).await, v(1, 2));
+
+    // The pages: the text, and a link that does not work leads to «send it again».
+    let (status, page) = app.get_text("/texts/terms").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/assets/text.js"));
+    let (status, page) = app.get_text("/watch?token=0123abcd").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("Прислать ссылку ещё раз"), "{page}");
+    let (status, page) = app.get_text("/watch").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("relink-form"));
+    let token = app.mail.token_for("petr@example.org", 1).await;
+    let (status, page) = app.get_text(&format!("/watch?token={token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/assets/player.js"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_versions_are_stored_and_new_registrants_accept_the_new_text() {
+    on_every_backend!(consents_are_versioned);
 }
 
 #[allow(dead_code)]

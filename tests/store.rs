@@ -660,3 +660,58 @@ async fn codes_are_saved_all_or_nothing() {
     })
     .await;
 }
+
+/// «Прислать ссылку ещё раз» from two server processes at once (two pools on one database):
+/// the per-address limit is the store's, so exactly one request of a burst gets a letter.
+#[tokio::test]
+async fn the_link_letter_limit_holds_across_processes() {
+    use yavka::store::LinkRequest;
+    for db in TestDb::all().await {
+        let (a, b) = (
+            Store::connect(&db.url).await.unwrap(),
+            Store::connect(&db.url).await.unwrap(),
+        );
+        a.insert_viewer(FORUM, "v1", &registration("anna@example.ru"), "h1", 1_000)
+            .await
+            .unwrap();
+        let burst = |store: Store| async move {
+            let mut out = Vec::new();
+            for _ in 0..5 {
+                out.push(
+                    store
+                        .request_link(FORUM, "Anna@Example.ru", 5_000, 10 * MINUTE)
+                        .await
+                        .unwrap(),
+                );
+            }
+            out
+        };
+        let (x, y) = tokio::join!(burst(a.clone()), burst(b.clone()));
+        let all: Vec<LinkRequest> = x.into_iter().chain(y).collect();
+        let queued = all
+            .iter()
+            .filter(|r| **r == LinkRequest::Queued("v1".into()));
+        assert_eq!(queued.count(), 1, "{}: {all:?}", db.backend);
+        let limited = LinkRequest::Limited {
+            retry_at: 5_000 + 10 * MINUTE,
+        };
+        assert_eq!(all.iter().filter(|r| **r == limited).count(), 9);
+        // Past the interval an unknown address is answered (nothing to send), and limited next.
+        let later = 5_000 + 10 * MINUTE;
+        assert_eq!(
+            b.request_link(FORUM, "nobody@example.ru", later, 10 * MINUTE)
+                .await
+                .unwrap(),
+            LinkRequest::Unknown
+        );
+        assert!(matches!(
+            a.request_link(FORUM, "nobody@example.ru", later + 1, 10 * MINUTE)
+                .await
+                .unwrap(),
+            LinkRequest::Limited { .. }
+        ));
+        a.close().await;
+        b.close().await;
+        db.drop().await;
+    }
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
-use crate::mail::letters::{CERTIFICATE, LINK};
+use crate::mail::letters::{CERTIFICATE, KINDS, LINK};
 use crate::store::MailFilter;
 
 const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
@@ -99,11 +99,11 @@ pub async fn log(
     let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let kind = blank(q.kind);
     if let Some(k) = &kind
-        && k != LINK
-        && k != CERTIFICATE
+        && !KINDS.contains(&k.as_str())
     {
         return Err(ApiError::BadRequest(format!(
-            "Вид письма «{k}» неизвестен: link или certificate"
+            "Вид письма «{k}» неизвестен: {}",
+            KINDS.join(", ")
         )));
     }
     let status = blank(q.status);

@@ -15,8 +15,10 @@ mod mail;
 mod me;
 mod organiser;
 mod pages;
+mod register;
 mod reports;
 mod results;
+mod texts;
 mod verify;
 pub mod viewers;
 mod ws;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
@@ -90,7 +92,9 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/links", post(mail::send_links))
         .route("/mail/certificates", post(mail::send_certificates))
         .route("/mail/log", get(mail::log))
-        .route("/mail/{id}/resend", post(mail::resend));
+        .route("/mail/{id}/resend", post(mail::resend))
+        .route("/texts", get(texts::for_organiser))
+        .route("/texts/{kind}", put(texts::save));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -98,7 +102,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         .route("/api/forum", get(viewers::programme))
         .route("/api/catalogue", get(viewers::catalogue))
-        .route("/api/register", post(viewers::register))
+        .route("/api/register", post(register::register))
+        .route("/api/relink", post(register::relink))
+        .route("/api/texts", get(texts::current))
+        .route("/api/texts/{kind}", get(texts::one))
         .route("/api/me", get(viewers::me))
         .route("/api/me/certificate.pdf", get(reports::my_certificate))
         .route("/api/me/results", get(me::results))

@@ -1,16 +1,19 @@
 //! The browser pages: `web/` embedded in the binary, so a forum runs offline from one file.
 //!
-//! `/` is the programme and registration, `/watch` the personal-link player, `/my` the
-//! viewer's own results, `/org` the organiser's dashboard; `/assets/*` and `/vendor/*` are
-//! their scripts, styles and the vendored hls.js and uPlot; `/favicon.svg` (also answered at
-//! `/favicon.ico`, where browsers look by default) the icon. Any other address gets
-//! [`not_found`]: a Russian page, or JSON under `/api/`. HTML is `no-cache` so a redeploy reaches every open browser at
+//! `/` is the programme and registration, `/watch` the personal-link player (or, for a link
+//! that does not work, a page that says so and sends the link again), `/link` that page on its
+//! own, `/texts/{kind}` the consent texts, `/my` the viewer's own results, `/org` the
+//! organiser's dashboard; `/assets/*` and `/vendor/*` are their scripts, styles and the
+//! vendored hls.js and uPlot; `/favicon.svg` (also answered at `/favicon.ico`, where browsers
+//! look by default) the icon. Any other address gets [`not_found`]: a Russian page, or JSON
+//! under `/api/`. HTML is `no-cache` so a redeploy reaches every open browser at
 //! its next load; every file carries an ETag, so revalidating costs a 304, not the file.
 //!
 //! In debug builds rust-embed reads the files from disk at request time (edit and reload);
 //! release builds carry them inside the binary.
 
-use axum::extract::Path;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,6 +22,8 @@ use rust_embed::Embed;
 use serde_json::json;
 
 use super::AppState;
+use super::auth::token_hash;
+use crate::domain::consent::ConsentKind;
 
 /// npm's working files live in `web/` too; only what the pages load is embedded. (The
 /// exclusions need rust-embed's `include-exclude` feature; without it they are ignored.)
@@ -37,9 +42,19 @@ pub fn routes() -> Router<AppState> {
             "/",
             get(|h: HeaderMap| async move { serve(&h, "index.html", "no-cache") }),
         )
+        .route("/watch", get(watch))
         .route(
-            "/watch",
-            get(|h: HeaderMap| async move { serve(&h, "watch.html", "no-cache") }),
+            "/link",
+            get(|h: HeaderMap| async move { serve(&h, "link.html", "no-cache") }),
+        )
+        .route(
+            "/texts/{kind}",
+            get(|h: HeaderMap, Path(kind): Path<String>| async move {
+                match ConsentKind::parse(&kind) {
+                    Some(_) => serve(&h, "text.html", "no-cache"),
+                    None => (StatusCode::NOT_FOUND, "не найдено").into_response(),
+                }
+            }),
         )
         .route(
             "/my",
@@ -69,6 +84,46 @@ pub fn routes() -> Router<AppState> {
                 serve(&h, &format!("vendor/{p}"), ASSET_CACHE)
             }),
         )
+}
+
+#[derive(serde::Deserialize)]
+struct WatchQuery {
+    token: Option<String>,
+}
+
+/// The player for a working personal link; for a missing, mistyped or revoked one, the page
+/// that says so and offers to mail the link again (404: there is no such link). A store
+/// error serves the player, which says itself what is wrong.
+async fn watch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<WatchQuery>, QueryRejection>,
+) -> Response {
+    let token = match &query {
+        Ok(Query(q)) => q.token.as_deref().map(str::trim).unwrap_or_default(),
+        Err(_) => "",
+    };
+    let works = !token.is_empty()
+        && match state
+            .store
+            .viewer_by_token_hash(&state.forum.id, &token_hash(token))
+            .await
+        {
+            Ok(viewer) => viewer.is_some(),
+            Err(e) => {
+                tracing::error!(error = %e, "personal link not checked");
+                true
+            }
+        };
+    if works {
+        serve(&headers, "watch.html", "no-cache")
+    } else {
+        let mut page = serve(&headers, "link.html", "no-cache");
+        if page.status() == StatusCode::OK {
+            *page.status_mut() = StatusCode::NOT_FOUND;
+        }
+        page
+    }
 }
 
 /// The answer for an address the server does not have: JSON under `/api/` (its callers read

@@ -1,9 +1,8 @@
-//! Viewers: the public programme, self-registration, the personal-link landing data, and the
-//! organiser's CSV import of pre-registered viewers.
+//! Viewers: the public programme, the personal-link landing data, and the organiser's CSV
+//! import of pre-registered viewers. (Self-registration is `register.rs`.)
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,13 +19,19 @@ use crate::store::{StoreError, ViewerRow};
 /// The forum's halls and sessions, grouped by local day; `viewer` marks which sessions are
 /// accredited for them.
 pub fn programme_json(forum: &Forum, viewer: Option<&ViewerRow>) -> Value {
+    programme_for(forum, viewer.map(|v| (v.education, v.specialty.as_str())))
+}
+
+/// [`programme_json`] for an education level and specialty.
+pub fn programme_for(forum: &Forum, audience: Option<(Education, &str)>) -> Value {
     let tz = forum.tz();
     let mut days: Vec<(String, Vec<Value>)> = Vec::new();
     let mut sessions: Vec<_> = forum.sessions.iter().collect();
     sessions.sort_by_key(|s| (s.starts, s.hall.clone()));
     for s in sessions {
         let date = format_local(s.starts, &tz)[..10].to_owned();
-        let accredited = viewer.map(|v| s.audience.admits(v.education, &v.specialty));
+        let accredited =
+            audience.map(|(education, specialty)| s.audience.admits(education, specialty));
         let item = json!({
             "id": s.id, "hall": s.hall, "title": s.title,
             "starts": s.starts, "ends": s.ends,
@@ -77,54 +82,31 @@ fn link(state: &AppState, token: &str) -> String {
     format!("{}/watch?token={token}", state.public_url)
 }
 
-/// Registers one validated form; returns the row and the new personal-link token.
-async fn register_one(
-    state: &AppState,
-    form: &RegistrationForm,
-) -> Result<(ViewerRow, String), ApiError> {
-    let reg = validate(form, &state.catalogue).map_err(|fields| ApiError::Invalid {
-        message: "проверьте поля формы".into(),
-        fields,
-    })?;
-    create_viewer(state, &reg).await.map_err(ApiError::from)
-}
-
-/// Stores a registration with a fresh viewer id and personal-link token; returns the row and
-/// the token (only its hash is kept).
+/// Stores a registration with a fresh viewer id and personal-link token, accepting the
+/// current versions of the consent texts; returns the row and the token (only its hash is
+/// kept). For the organiser's import and the demo, which hand links out themselves.
 pub async fn create_viewer(
     state: &AppState,
     reg: &Registration,
 ) -> Result<(ViewerRow, String), StoreError> {
+    let consents = state
+        .store
+        .current_versions(&state.forum.id, state.clock.now())
+        .await?;
     let token = new_token();
     let id = format!("v-{}", &new_token()[..16]);
     let row = state
         .store
-        .insert_viewer(
+        .insert_viewer_consenting(
             &state.forum.id,
             &id,
             reg,
+            Some(consents),
             &token_hash(&token),
             state.clock.now(),
         )
         .await?;
     Ok((row, token))
-}
-
-pub async fn register(
-    State(state): State<AppState>,
-    Json(form): Json<RegistrationForm>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    if let Some(reason) = closed_reason(&state.forum, state.clock.now()) {
-        return Err(ApiError::Conflict(reason));
-    }
-    let (row, token) = register_one(&state, &form).await?;
-    tracing::info!(viewer = %row.id, "viewer registered");
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({ "viewer": viewer_json(&state, &row), "token": token, "link": link(&state, &token) }),
-        ),
-    ))
 }
 
 #[derive(Deserialize)]
@@ -160,7 +142,7 @@ pub async fn me(
 
 /// CSV of pre-registered viewers: a header row with `name, email, phone, education,
 /// specialty` and optionally `snils`; `,` or `;` separated. The organiser confirms that
-/// consents were collected by importing. Every bad row is reported and then nothing is
+/// consents were collected by importing; the current versions of the texts are recorded. Every bad row is reported and then nothing is
 /// imported, so a corrected file can simply be uploaded again; e-mails already registered are
 /// skipped, not duplicated.
 pub async fn import_csv(
@@ -199,7 +181,11 @@ pub async fn import_csv(
             missing.join(", ")
         )));
     }
-    let mut forms = Vec::new();
+    let current = state
+        .store
+        .current_versions(&state.forum.id, state.clock.now())
+        .await?;
+    let mut regs = Vec::new();
     let mut errors: Vec<FieldError> = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
@@ -228,9 +214,11 @@ pub async fn import_csv(
             snils: Some(get("snils")),
             consent_personal_data: true,
             consent_terms: true,
+            consent_personal_data_version: Some(current.personal_data),
+            consent_terms_version: Some(current.terms),
         };
-        match validate(&form, &state.catalogue) {
-            Ok(_) => forms.push((line, form)),
+        match validate(&form, &state.catalogue, current) {
+            Ok(reg) => regs.push((line, reg)),
             Err(fields) => errors.extend(fields.into_iter().map(|f| FieldError {
                 field: f.field,
                 message: format!("строка {line}, {}: {}", f.field, f.message),
@@ -245,16 +233,16 @@ pub async fn import_csv(
     }
     let mut created = Vec::new();
     let mut skipped = Vec::new();
-    for (line, form) in forms {
-        match register_one(&state, &form).await {
+    for (line, reg) in regs {
+        match create_viewer(&state, &reg).await {
             Ok((row, token)) => created.push(json!({
                 "line": line, "id": row.id, "name": row.name, "email": row.email,
                 "link": link(&state, &token),
             })),
-            Err(ApiError::Conflict(message)) => {
+            Err(StoreError::Conflict(message)) => {
                 skipped.push(json!({ "line": line, "message": message }))
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     tracing::info!(

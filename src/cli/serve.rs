@@ -65,6 +65,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         settings.store.url = store.url();
         // Another process's Redis channels are not the demo's business either.
         settings.broker.redis_url = None;
+        // The demo's addresses are nobody's: its letters (personal links) are printed here.
+        settings.mail.print_only = true;
         Some(store)
     } else {
         None
@@ -96,6 +98,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                  не используются)"
             );
             println!("  демонстрация: вход организатора — логин demo, пароль {password}");
+            println!(
+                "  демонстрация: письма не отправляются, а печатаются здесь — зарегистрируйтесь \
+                 на {url}/ и откройте ссылку из напечатанного письма"
+            );
             tokio::spawn(crate::demo::run(state.clone(), app.port()));
         }
         app.run_until_stopped(async {

@@ -4,6 +4,7 @@
 //! chosen by itself, or the wall clock; callers pass configuration text, log events and "now".
 
 pub mod codes;
+pub mod consent;
 pub mod forum;
 pub mod log;
 pub mod registration;

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::consent::{ConsentVersions, check_versions};
 use crate::domain::forum::catalogue::Catalogue;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::time::Millis;
@@ -26,6 +27,11 @@ pub struct RegistrationForm {
     /// Acceptance of the user agreement.
     #[serde(default)]
     pub consent_terms: bool,
+    /// The versions of the two texts the form showed (see `domain::consent`).
+    #[serde(default)]
+    pub consent_personal_data_version: Option<i64>,
+    #[serde(default)]
+    pub consent_terms_version: Option<i64>,
 }
 
 /// A registration that passed every check; names are the catalogue's.
@@ -73,10 +79,12 @@ pub fn closed_reason(forum: &Forum, now: Millis) -> Option<String> {
     ))
 }
 
-/// Checks a form. Every problem is reported at once, so a person fixes the form in one go.
+/// Checks a form against the catalogue and the current versions of the consent texts. Every
+/// problem is reported at once, so a person fixes the form in one go.
 pub fn validate(
     form: &RegistrationForm,
     catalogue: &Catalogue,
+    consents: ConsentVersions,
 ) -> Result<Registration, Vec<FieldError>> {
     let mut errors = Vec::new();
 
@@ -157,6 +165,20 @@ pub fn validate(
             "Нужно принять пользовательское соглашение",
         ));
     }
+    // A ticked box counts only for the text the person was shown.
+    let ticked = |field: &str| match field {
+        "consent_personal_data" => form.consent_personal_data,
+        _ => form.consent_terms,
+    };
+    errors.extend(
+        check_versions(
+            form.consent_personal_data_version,
+            form.consent_terms_version,
+            consents,
+        )
+        .into_iter()
+        .filter(|e| ticked(e.field)),
+    );
 
     match (errors.is_empty(), education, phone) {
         (true, Some(education), Some(phone)) => Ok(Registration {
@@ -171,7 +193,8 @@ pub fn validate(
     }
 }
 
-fn plausible_email(email: &str) -> bool {
+/// Whether a lower-cased, trimmed address looks like one (the mail server has the last word).
+pub fn plausible_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -265,12 +288,19 @@ mod tests {
             snils: Some("112-233-445 95".into()),
             consent_personal_data: true,
             consent_terms: true,
+            consent_personal_data_version: Some(1),
+            consent_terms_version: Some(2),
         }
     }
 
+    const CURRENT: ConsentVersions = ConsentVersions {
+        personal_data: 1,
+        terms: 2,
+    };
+
     #[test]
     fn a_good_form_is_normalised() {
-        let r = validate(&form(), &catalogue()).unwrap();
+        let r = validate(&form(), &catalogue(), CURRENT).unwrap();
         assert_eq!(r.name, "Иванова Анна Сергеевна");
         assert_eq!(r.email, "anna@example.ru");
         assert_eq!(r.phone, "+79161234567");
@@ -289,8 +319,10 @@ mod tests {
             snils: Some("112-233-445 96".into()),
             consent_personal_data: false,
             consent_terms: false,
+            consent_personal_data_version: None,
+            consent_terms_version: None,
         };
-        let errors = validate(&bad, &catalogue()).unwrap_err();
+        let errors = validate(&bad, &catalogue(), CURRENT).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
@@ -305,6 +337,11 @@ mod tests {
             ]
         );
         assert!(errors[3].message.contains("высшее образование"));
+        assert_eq!(
+            errors.len(),
+            7,
+            "unticked boxes are not also refused for their version"
+        );
         for e in &errors {
             let first = e.message.chars().next().unwrap();
             assert!(first.is_uppercase(), "a sentence: {}", e.message);
@@ -317,7 +354,7 @@ mod tests {
             specialty: "  ".into(),
             ..form()
         };
-        let errors = validate(&empty, &catalogue()).unwrap_err();
+        let errors = validate(&empty, &catalogue(), CURRENT).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "specialty");
         assert_eq!(errors[0].message, "Укажите специальность");
@@ -334,6 +371,18 @@ mod tests {
             reason.starts_with("Регистрация закрыта: форум закончился 03.04.2026."),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn a_ticked_box_for_an_old_text_is_refused() {
+        let stale = RegistrationForm {
+            consent_terms_version: Some(1),
+            ..form()
+        };
+        let errors = validate(&stale, &catalogue(), CURRENT).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "consent_terms");
+        assert!(errors[0].message.contains("редакция 2"), "{errors:?}");
     }
 
     #[test]

@@ -7,9 +7,14 @@ use crate::domain::forum::Forum;
 use crate::reports::certificate::{Certificate, INSTRUCTION};
 use crate::reports::{forum_dates, forum_zone_label};
 
-/// The two kinds of letter, as stored in the outbox.
+/// The kinds of letter, as stored in the outbox: the organiser's mailing of personal links
+/// and of certificates, and the three letters of self-registration (queued by the store).
 pub const LINK: &str = "link";
 pub const CERTIFICATE: &str = "certificate";
+pub use crate::store::letter_kinds::{AGAIN, RELINK, WELCOME};
+
+/// Every kind, for checking a filter.
+pub const KINDS: [&str; 5] = [WELCOME, AGAIN, RELINK, LINK, CERTIFICATE];
 
 /// A letter ready for any transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,28 +33,83 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-/// The personal viewing link, sent before the forum.
-pub fn link_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
-    let text = format!(
-        "Здравствуйте, {name}!\n\n\
-         Вы зарегистрированы на {title} ({dates}).\n\n\
-         Ваша персональная ссылка для просмотра трансляции:\n{link}\n\n\
+/// What every letter with a link says about it.
+fn about_the_link(forum: &Forum, link: &str) -> String {
+    format!(
+        "Ваша личная ссылка для просмотра трансляции:\n{link}\n\n\
          По этой ссылке система учитывает ваше присутствие для баллов НМО, поэтому не \
          передавайте её другим. Время подключения и отключения фиксируется автоматически; \
          во время трансляции периодически появляется кнопка «Подтвердить участие» — \
          нажимайте её, иначе баллы не будут начислены. Расписание указано по времени {zone}.\n\n\
-         Ссылка из этого письма действует наравне с ранее полученной.\n",
-        title = forum.title,
-        dates = forum_dates(forum),
+         Ссылка из этого письма действует наравне с ранее полученными.\n",
         zone = forum_zone_label(forum),
-    );
+    )
+}
+
+fn letter_with_link(
+    forum: &Forum,
+    name: &str,
+    email: &str,
+    subject: &str,
+    intro: &str,
+    link: &str,
+) -> Letter {
     Letter {
         to_name: name.to_owned(),
         to_email: email.to_owned(),
-        subject: format!("Ваша персональная ссылка: {}", forum.title),
-        text,
+        subject: format!("{subject}: {}", forum.title),
+        text: format!(
+            "Здравствуйте, {name}!\n\n{intro}\n\n{}",
+            about_the_link(forum, link)
+        ),
         attachment: None,
     }
+}
+
+/// The personal viewing link, sent before the forum.
+pub fn link_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
+    let intro = format!(
+        "Вы зарегистрированы на {} ({}).",
+        forum.title,
+        forum_dates(forum)
+    );
+    letter_with_link(forum, name, email, "Ваша персональная ссылка", &intro, link)
+}
+
+/// To a new registrant: the link, which the registration page no longer shows.
+pub fn welcome_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
+    let intro = format!(
+        "Вы зарегистрировались на {} ({}). Сохраните это письмо: ссылка из него понадобится \
+         в дни форума.\n\nЕсли вы не регистрировались, ничего не делайте: без ссылки \
+         участие не учитывается.",
+        forum.title,
+        forum_dates(forum)
+    );
+    letter_with_link(forum, name, email, "Вы зарегистрированы", &intro, link)
+}
+
+/// To a registered address that filled in the registration form again.
+pub fn again_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
+    let intro = format!(
+        "С вашим адресом снова заполнили форму регистрации на {} ({}). Вы уже \
+         зарегистрированы — повторная регистрация не нужна, вот ваша ссылка.\n\nДанные \
+         из повторной формы не сохранены: если в ФИО или специальности ошибка, напишите \
+         организатору форума. Если форму заполняли не вы, ничего делать не нужно.",
+        forum.title,
+        forum_dates(forum)
+    );
+    letter_with_link(forum, name, email, "Вы уже зарегистрированы", &intro, link)
+}
+
+/// «Прислать ссылку ещё раз».
+pub fn relink_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Letter {
+    let intro = format!(
+        "Вы попросили прислать ссылку на {} ({}) ещё раз. Если вы ничего не запрашивали, \
+         ничего делать не нужно.",
+        forum.title,
+        forum_dates(forum)
+    );
+    letter_with_link(forum, name, email, "Ваша ссылка ещё раз", &intro, link)
 }
 
 /// The certificate with its codes, sent after the forum; the PDF is attached and the codes are
@@ -119,6 +179,23 @@ mod tests {
         assert!(l.text.contains("Europe/Moscow"));
         assert!(l.subject.contains(&forum.title));
         assert_eq!(l.to_email, "anna@example.org");
+        for make in [welcome_letter, again_letter, relink_letter] {
+            let l = make(
+                &forum,
+                "Иванова Анна",
+                "anna@example.org",
+                "http://x/watch?token=t",
+            );
+            assert!(l.text.starts_with("Здравствуйте, Иванова Анна!"));
+            assert!(l.text.contains("http://x/watch?token=t"), "{}", l.text);
+            assert!(l.subject.ends_with(&forum.title), "{}", l.subject);
+        }
+        let again = again_letter(&forum, "А", "a@b.c", "l");
+        assert!(
+            again.text.contains("уже зарегистрированы"),
+            "{}",
+            again.text
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! E-mail: personal viewing links before the forum, certificates after it.
+//! E-mail: the personal link when a viewer registers (and again on request), personal
+//! viewing links before the forum, certificates after it.
 //!
 //! Nothing is sent from a request handler. "Send links" and "send certificates" only queue
 //! letters in the store's outbox (see `store/mail.rs`: unique per recipient and content, so a
 //! second click queues nothing); a [`Mailer`] worker claims due letters, composes each one at
 //! send time (a fresh link token, the certificate PDF from the codes issued by then), sends it
-//! over SMTP at a bounded rate, and records the result. Transient failures are retried with
-//! doubling waits up to `max_attempts`, then the letter is `failed` with the last error;
-//! permanent ones (5xx) fail at once. The outbox rows are the delivery log the dashboard shows.
+//! over SMTP at a bounded rate, and records the result. Registration letters are queued by
+//! the store itself (`store/links.rs`), in the registration's own transaction. Transient
+//! failures are retried with doubling waits up to `max_attempts`, then the letter is `failed`
+//! with the last error; permanent ones (5xx) fail at once. The outbox rows are the delivery
+//! log the dashboard shows.
 //!
 //! - [`letters`]: the wording (pure).
 //! - [`smtp`]: the lettre transport and the dashboard's check of the server.
@@ -197,6 +200,12 @@ impl Mailer {
             i.wake.notify_one();
         }
         Ok(row)
+    }
+
+    /// Wakes the worker: letters were queued elsewhere (registration queues its letter in the
+    /// store, in the same transaction as the registration).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
     }
 
     pub fn settings(&self) -> &MailSettings {

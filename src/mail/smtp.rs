@@ -58,9 +58,10 @@ pub struct SmtpCheck {
 /// A configured SMTP client; cheap to clone.
 #[derive(Clone)]
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// The same server with a short timeout, for [`Smtp::check`].
-    probe: AsyncSmtpTransport<Tokio1Executor>,
+    /// `None` prints letters instead (`[mail] print_only`, the demo).
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// The same server with a short timeout, for [`Smtp::check`]; `None` with `transport`.
+    probe: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
     server: String,
     configured: bool,
@@ -73,6 +74,16 @@ impl Smtp {
             .from
             .parse()
             .with_context(|| format!("[mail] from = «{}»: не адрес вида «Имя <адрес>»", s.from))?;
+        if s.print_only {
+            return Ok(Smtp {
+                transport: None,
+                probe: None,
+                from,
+                server: "печать в терминале сервера".into(),
+                configured: true,
+                warnings: Vec::new(),
+            });
+        }
         let mut warnings = Vec::new();
         let transport = |timeout: Duration| -> anyhow::Result<_> {
             let mut builder = match s.tls.as_str() {
@@ -115,8 +126,10 @@ impl Smtp {
             _ => "без шифрования",
         };
         Ok(Smtp {
-            transport: transport(Duration::from_secs(s.timeout_secs.max(1)))?,
-            probe: transport(CHECK_TIMEOUT.min(Duration::from_secs(s.timeout_secs.max(1))))?,
+            transport: Some(transport(Duration::from_secs(s.timeout_secs.max(1)))?),
+            probe: Some(transport(
+                CHECK_TIMEOUT.min(Duration::from_secs(s.timeout_secs.max(1))),
+            )?),
             from,
             server: format!("{}:{}, {tls}", s.smtp_host, s.smtp_port),
             configured: !s.smtp_host.trim().is_empty(),
@@ -134,6 +147,12 @@ impl Smtp {
             message: String::new(),
             warnings: self.warnings.clone(),
         };
+        let Some(probe) = &self.probe else {
+            check.ok = true;
+            check.message =
+                "Демонстрация: письма не отправляются, а печатаются в терминале сервера".into();
+            return check;
+        };
         if !self.configured {
             check.message = "Почта не настроена: укажите почтовый сервер в config/yavka.toml, \
                              раздел [mail], ключ smtp_host"
@@ -143,7 +162,7 @@ impl Smtp {
         // The transport's own timeout covers each read and write; this one also covers
         // resolving the name.
         let wait = CHECK_TIMEOUT + Duration::from_millis(500);
-        check.message = match tokio::time::timeout(wait, self.probe.test_connection()).await {
+        check.message = match tokio::time::timeout(wait, probe.test_connection()).await {
             Ok(Ok(true)) => {
                 check.ok = true;
                 format!("Почтовый сервер {} на связи", self.server)
@@ -164,7 +183,11 @@ impl Smtp {
 
     pub async fn send(&self, letter: &Letter) -> Result<(), SendFailure> {
         let message = self.message(letter)?;
-        match self.transport.send(message).await {
+        let Some(transport) = &self.transport else {
+            println!("{}", printed(letter));
+            return Ok(());
+        };
+        match transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => Err(SendFailure {
                 permanent: e.is_permanent(),
@@ -203,4 +226,16 @@ impl Smtp {
             ..SendFailure::permanent("Письмо не собрано")
         })
     }
+}
+
+/// A letter as the demo prints it: who, what, and the lines a person acts on (links).
+fn printed(letter: &Letter) -> String {
+    let mut out = format!(
+        "  письмо (демонстрация: не отправлено) для {}: «{}»",
+        letter.to_email, letter.subject
+    );
+    for line in letter.text.lines().filter(|l| l.contains("://")) {
+        out.push_str(&format!("\n    {}", line.trim()));
+    }
+    out
 }

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::letters::{CERTIFICATE, LINK, certificate_letter, link_letter};
+use super::letters::{
+    AGAIN, CERTIFICATE, LINK, RELINK, WELCOME, again_letter, certificate_letter, link_letter,
+    relink_letter, welcome_letter,
+};
 use super::smtp::SendFailure;
 use super::{Inner, Mailer};
 use crate::api::auth::{new_token, token_hash};
@@ -124,8 +127,8 @@ impl Mailer {
     }
 }
 
-/// Composes and sends one letter. A link letter mints a new link token first and withdraws it
-/// if the letter does not go; a certificate is drawn from the codes issued by now.
+/// Composes and sends one letter. A letter with a link mints a new link token first and
+/// withdraws it if the letter does not go; a certificate is drawn from the codes issued by now.
 async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
     let store_error = |e: crate::store::StoreError| SendFailure {
         message: "Ошибка базы данных при подготовке письма; попробуем ещё раз".into(),
@@ -141,7 +144,13 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
         return Err(SendFailure::permanent("Участника больше нет в базе"));
     };
     match letter.kind.as_str() {
-        LINK => {
+        LINK | WELCOME | AGAIN | RELINK => {
+            let compose = match letter.kind.as_str() {
+                WELCOME => welcome_letter,
+                AGAIN => again_letter,
+                RELINK => relink_letter,
+                _ => link_letter,
+            };
             let token = new_token();
             let hash = token_hash(&token);
             i.store
@@ -151,7 +160,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
             let link = format!("{}/watch?token={token}", i.public_url);
             let result = i
                 .smtp
-                .send(&link_letter(&i.forum, &viewer.name, &viewer.email, &link))
+                .send(&compose(&i.forum, &viewer.name, &viewer.email, &link))
                 .await;
             if result.is_err()
                 && let Err(e) = i.store.remove_viewer_token(&hash).await

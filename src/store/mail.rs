@@ -12,6 +12,7 @@
 //!   stalled worker is not overwritten when that worker wakes up.
 
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -23,7 +24,7 @@ use crate::domain::time::Millis;
 pub struct OutboxRow {
     pub id: i64,
     pub viewer: String,
-    /// `link` or `certificate`.
+    /// `welcome`, `again`, `relink`, `link` or `certificate` (see `mail::letters`).
     pub kind: String,
     pub dedup: String,
     pub email: String,
@@ -94,21 +95,7 @@ impl Store {
         for chunk in letters.chunks(1_000) {
             let mut tx = self.begin_write().await?;
             for l in chunk {
-                added += sqlx::query(
-                    "INSERT INTO mail_outbox (forum, viewer, kind, dedup, email, status, \
-                     attempts, sends, next_attempt_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $6, $6) \
-                     ON CONFLICT (forum, viewer, kind, dedup) DO NOTHING",
-                )
-                .bind(forum)
-                .bind(&l.viewer)
-                .bind(&l.kind)
-                .bind(&l.dedup)
-                .bind(&l.email)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                added += enqueue_in(&mut tx, forum, l, now).await?;
             }
             tx.commit().await?;
         }
@@ -321,6 +308,31 @@ impl Store {
             .map(|r| Ok((r.try_get("kind")?, r.try_get("status")?, r.try_get("n")?)))
             .collect()
     }
+}
+
+/// Queues one letter inside the caller's transaction unless its key is queued already;
+/// returns 1 if it is new.
+pub(super) async fn enqueue_in(
+    tx: &mut AnyConnection,
+    forum: &str,
+    l: &NewLetter,
+    now: Millis,
+) -> StoreResult<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO mail_outbox (forum, viewer, kind, dedup, email, status, \
+         attempts, sends, next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $6, $6) \
+         ON CONFLICT (forum, viewer, kind, dedup) DO NOTHING",
+    )
+    .bind(forum)
+    .bind(&l.viewer)
+    .bind(&l.kind)
+    .bind(&l.dedup)
+    .bind(&l.email)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected())
 }
 
 fn decode(row: &AnyRow) -> StoreResult<OutboxRow> {

@@ -8,18 +8,21 @@
 //!
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
 //! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
-//! prompt claims), `viewers.rs`, `organisers.rs`, `codes.rs`, `mail.rs` (the outbox and
-//! delivery log), `reports.rs` (reads for exports and certificates, e-mailed link tokens),
-//! `history.rs` (the dashboard's per-minute hall figures) — and `writer.rs` is the batched
-//! event writer.
+//! prompt claims), `viewers.rs`, `links.rs` (self-registration and «send my link again», with
+//! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs`,
+//! `codes.rs`, `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
+//! certificates, e-mailed link tokens), `history.rs` (the dashboard's per-minute hall
+//! figures) — and `writer.rs` is the batched event writer.
 
 mod codes;
 mod forum;
 mod history;
+mod links;
 mod log;
 mod mail;
 mod organisers;
 mod reports;
+mod texts;
 mod viewers;
 mod writer;
 
@@ -29,13 +32,16 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+use crate::domain::consent::ConsentVersions;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
 pub use history::{HallMinute, HistoryRow};
+pub use links::{LinkRequest, Registered, kinds as letter_kinds};
 pub use mail::{MailFilter, NewLetter, OutboxRow};
 pub use reports::IssuedRow;
+pub use texts::TextRow;
 pub use writer::{EventWriter, WriterConfig};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -67,6 +73,9 @@ pub struct ViewerRow {
     pub snils: Option<String>,
     /// When the consents were given (Unix ms).
     pub consent_at: Millis,
+    /// The versions of the consent texts accepted; `None` for viewers registered before
+    /// versions were kept.
+    pub consents: Option<ConsentVersions>,
     pub created_at: Millis,
 }
 

@@ -4,22 +4,25 @@
 //! The registration itself is also a `viewer` event in the log, written in the same
 //! transaction, because the rules read profiles from the log and nothing else.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::log::write_events;
 use super::{Store, StoreError, StoreResult, ViewerRow, is_unique_violation};
+use crate::domain::consent::ConsentVersions;
 use crate::domain::forum::Education;
 use crate::domain::log::{Event, EventBody};
 use crate::domain::registration::Registration;
 use crate::domain::time::Millis;
 
-const VIEWER_COLUMNS: &str = "SELECT id, name, email, phone, education, specialty, snils, consent_at, created_at \
-     FROM viewers";
+const VIEWER_COLUMNS: &str = "SELECT id, name, email, phone, education, specialty, snils, consent_at, \
+     consent_personal_data_version, consent_terms_version, created_at FROM viewers";
 
 impl Store {
     /// Inserts a viewer with their personal-link token hash, and appends their `viewer` event,
-    /// in one transaction. Conflict (Russian message) if the e-mail is already registered.
+    /// in one transaction; no consent versions are recorded (stores and benchmarks that make
+    /// viewers directly). Conflict (Russian message) if the e-mail is already registered.
     pub async fn insert_viewer(
         &self,
         forum: &str,
@@ -28,55 +31,30 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> StoreResult<ViewerRow> {
-        let row = ViewerRow {
-            id: id.to_string(),
-            name: reg.name.clone(),
-            email: reg.email.trim().to_lowercase(),
-            phone: reg.phone.clone(),
-            education: reg.education,
-            specialty: reg.specialty.clone(),
-            snils: reg.snils.clone(),
-            consent_at: now,
-            created_at: now,
-        };
+        self.insert_viewer_consenting(forum, id, reg, None, token_hash, now)
+            .await
+    }
+
+    /// [`Store::insert_viewer`] recording which versions of the consent texts were accepted.
+    pub async fn insert_viewer_consenting(
+        &self,
+        forum: &str,
+        id: &str,
+        reg: &Registration,
+        consents: Option<ConsentVersions>,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<ViewerRow> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO viewers (forum, id, name, email, phone, education, specialty, snils, \
-             consent_at, created_at, token_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(forum)
-        .bind(&row.id)
-        .bind(&row.name)
-        .bind(&row.email)
-        .bind(&row.phone)
-        .bind(row.education.as_str())
-        .bind(&row.specialty)
-        .bind(row.snils.clone())
-        .bind(row.consent_at)
-        .bind(row.created_at)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
+        let row = match insert_viewer_in(&mut tx, forum, id, reg, consents, token_hash, now).await {
+            Ok(row) => row,
+            Err(StoreError::Db(e)) if is_unique_violation(&e) => {
                 drop(tx);
+                let row = new_row(id, reg, consents, now);
                 return Err(self.viewer_conflict(forum, &row).await);
             }
-            Err(e) => return Err(e.into()),
-        }
-        let event = Event::new(
-            now,
-            EventBody::Viewer {
-                viewer: row.id.clone(),
-                name: row.name.clone(),
-                email: row.email.clone(),
-                education: row.education,
-                specialty: row.specialty.clone(),
-            },
-        );
-        write_events(&mut tx, forum, &[event]).await?;
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         Ok(row)
     }
@@ -184,6 +162,72 @@ impl Store {
     }
 }
 
+fn new_row(
+    id: &str,
+    reg: &Registration,
+    consents: Option<ConsentVersions>,
+    now: Millis,
+) -> ViewerRow {
+    ViewerRow {
+        id: id.to_string(),
+        name: reg.name.clone(),
+        email: reg.email.trim().to_lowercase(),
+        phone: reg.phone.clone(),
+        education: reg.education,
+        specialty: reg.specialty.clone(),
+        snils: reg.snils.clone(),
+        consent_at: now,
+        consents,
+        created_at: now,
+    }
+}
+
+/// Inserts a viewer and their `viewer` event inside the caller's transaction. A unique
+/// violation comes back as [`StoreError::Db`], for the caller to explain.
+pub(super) async fn insert_viewer_in(
+    tx: &mut AnyConnection,
+    forum: &str,
+    id: &str,
+    reg: &Registration,
+    consents: Option<ConsentVersions>,
+    token_hash: &str,
+    now: Millis,
+) -> StoreResult<ViewerRow> {
+    let row = new_row(id, reg, consents, now);
+    sqlx::query(
+        "INSERT INTO viewers (forum, id, name, email, phone, education, specialty, snils, \
+         consent_at, consent_personal_data_version, consent_terms_version, created_at, \
+         token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(forum)
+    .bind(&row.id)
+    .bind(&row.name)
+    .bind(&row.email)
+    .bind(&row.phone)
+    .bind(row.education.as_str())
+    .bind(&row.specialty)
+    .bind(row.snils.clone())
+    .bind(row.consent_at)
+    .bind(consents.map(|c| c.personal_data))
+    .bind(consents.map(|c| c.terms))
+    .bind(row.created_at)
+    .bind(token_hash)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::new(
+        now,
+        EventBody::Viewer {
+            viewer: row.id.clone(),
+            name: row.name.clone(),
+            email: row.email.clone(),
+            education: row.education,
+            specialty: row.specialty.clone(),
+        },
+    );
+    write_events(tx, forum, &[event]).await?;
+    Ok(row)
+}
+
 fn decode(row: &AnyRow) -> StoreResult<ViewerRow> {
     let education: String = row.try_get("education")?;
     Ok(ViewerRow {
@@ -196,6 +240,16 @@ fn decode(row: &AnyRow) -> StoreResult<ViewerRow> {
         specialty: row.try_get("specialty")?,
         snils: row.try_get("snils")?,
         consent_at: row.try_get("consent_at")?,
+        consents: match (
+            row.try_get::<Option<i64>, _>("consent_personal_data_version")?,
+            row.try_get::<Option<i64>, _>("consent_terms_version")?,
+        ) {
+            (Some(personal_data), Some(terms)) => Some(ConsentVersions {
+                personal_data,
+                terms,
+            }),
+            _ => None,
+        },
         created_at: row.try_get("created_at")?,
     })
 }

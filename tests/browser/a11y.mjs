@@ -1,6 +1,6 @@
 // Accessibility of every page in a real browser: axe-core (web/node_modules/axe-core, pinned
 // in web/package.json) run over registration, the verify pages, the 404 page, an invalid
-// link, the player (counting, with a prompt open, paused by another tab), the viewer's
+// link, a consent text, the player (counting, with a prompt open, paused by another tab), the viewer's
 // results, the organiser's sign-in, dashboard and evidence panel, and an API error opened in
 // a tab — on a desktop and, for the viewer's pages, a phone.
 // Fails on any violation axe rates serious or critical (and then saves a screenshot of the
@@ -8,7 +8,7 @@
 // description and where the focus goes), that the evidence timeline's labels do not overlap
 // and that the focus ring stands out from white.
 //
-//   BASE=http://127.0.0.1:8080 ORG_LOGIN=admin ORG_PASSWORD=… SCREENSHOTS=/tmp/shots \
+//   BASE=http://127.0.0.1:8080 MAILBOX=… ORG_LOGIN=admin ORG_PASSWORD=… SCREENSHOTS=/tmp/shots \
 //     node tests/browser/a11y.mjs          (A11Y_TIMES=1 prints how long each audit took)
 //
 // Needs a forum with a session going on now in hall-1 and hall-2 (tests/browser.rs starts one).
@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { registerOverApi } from './mailbox.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -73,8 +74,11 @@ try {
     await audit(page, `registration-${kind}`);
     if (kind === 'desktop') {
       await page.goto(`${BASE}/watch?token=bad`);
-      await page.getByText('Ссылка недействительна').first().waitFor(WAIT);
+      await page.getByRole('heading', { name: 'Эта ссылка не работает' }).waitFor(WAIT);
       await audit(page, 'invalid-link');
+      await page.goto(`${BASE}/texts/personal-data`);
+      await page.locator('h1').first().waitFor(WAIT);
+      await audit(page, 'consent-text');
     }
     await page.close();
   }
@@ -86,14 +90,12 @@ try {
   await pub.goto(`${BASE}/no-such-page`);
   await audit(pub, 'not-found');
 
-  // ---- A viewer in hall 1 ----
-  const reg = await fetch(`${BASE}/api/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Смирнова Ольга Викторовна', email: `a11y.${Date.now()}@example.org`, phone: '+79167770022',
-      education: 'higher', specialty: 'рентгенология', consent_personal_data: true, consent_terms: true }),
+  // ---- A viewer in hall 1 (her link comes by e-mail) ----
+  const { status, link } = await registerOverApi(BASE, {
+    name: 'Смирнова Ольга Викторовна', email: `a11y.${Date.now()}@example.org`, phone: '+79167770022',
   });
-  check(reg.status === 201, `a viewer registers (${reg.status})`);
-  const { link, token } = await reg.json();
+  check(status === 202 && Boolean(link), `a viewer registers and gets her link (${status})`);
+  const token = new URL(link).searchParams.get('token');
   const viewer = await newPage('viewer');
   await viewer.goto(`${link}&hall=hall-1`);
   await viewer.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
+import { registerOverApi } from './mailbox.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -28,14 +29,9 @@ const browser = await chromium.launch({
 let failed = false;
 const check = (cond, what) => { console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`); if (!cond) failed = true; };
 try {
-  const reg = await fetch(`${BASE}/api/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Смирнова Ольга Петровна', email: 'olga@example.org', phone: '+79165550000',
-      education: 'higher', specialty: 'рентгенология', consent_personal_data: true, consent_terms: true }),
-  });
-  const { token } = await reg.json();
+  const { link } = await registerOverApi(BASE, { name: 'Смирнова Ольга Петровна', email: 'olga@example.org', phone: '+79165550000' });
   const page = await (await browser.newContext({ locale: 'ru-RU' })).newPage();
-  await page.goto(`${BASE}/watch?token=${token}&hall=hall-1`);
+  await page.goto(`${link}&hall=hall-1`);
   await page.locator('#status[data-state=counting]').waitFor({ state: 'attached', timeout: 15_000 });
   console.log('READY');
   await waitFor('KILLED');

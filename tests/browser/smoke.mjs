@@ -3,8 +3,9 @@
 //   BASE=http://127.0.0.1:8080 SCREENSHOTS=/tmp/yavka-shots node tests/browser/smoke.mjs
 //
 // Checks that the programme renders and a 422 shows field errors (/), that a bad personal link
-// shows the invalid-link message (/watch?token=bad), and that /org asks to sign in. Saves a
-// desktop (1280×800) and a phone (390×844) screenshot of each. Needs /usr/bin/chromium and
+// says so and offers to send the link again (/watch?token=bad), that the consent texts read as
+// documents (/texts/…), that a phone registration ends in «Проверьте почту», and that /org asks
+// to sign in. Saves a desktop (1280×800) and a phone (390×844) screenshot of each. Needs /usr/bin/chromium and
 // `npm ci` in web/ (tests/common_browser/mod.rs installs both).
 
 import { createRequire } from 'node:module';
@@ -62,11 +63,47 @@ for (const [kind, viewport] of Object.entries(VIEWPORTS)) {
   });
 
   await withPage(browser, viewport, `watch-bad-${kind}`, async (page) => {
-    await page.goto(`${BASE}/watch?token=bad`);
-    await page.getByText('Ссылка недействительна').first().waitFor({ timeout: 10_000 });
-    check(await page.isHidden('#player'), `${kind} /watch?token=bad: the player stays hidden`);
-    check((await page.getAttribute('#status', 'data-state')) === 'stopped', `${kind} /watch?token=bad: the status line says the link does not work`);
+    const res = await page.goto(`${BASE}/watch?token=bad`);
+    check(res.status() === 404, `${kind} /watch?token=bad: answered 404 (${res.status()})`);
+    await page.getByRole('heading', { name: 'Эта ссылка не работает' }).waitFor({ timeout: 10_000 });
+    check(await page.isVisible('#relink-form'), `${kind} /watch?token=bad: offers to send the link again`);
+    await page.fill('#relink-email', `nobody-${kind}@example.org`);
+    await page.click('#relink-submit');
+    await page.locator('#relink-status:not([hidden])').waitFor({ timeout: 10_000 });
+    const said = await page.textContent('#relink-status');
+    check(said.includes(`nobody-${kind}@example.org`) && said.includes('Если адрес'), `${kind} /watch?token=bad: the request is answered without telling whether the address is known («${said}»)`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `${kind} /watch?token=bad: fits the width (overflow ${overflow}px)`);
   });
+
+  await withPage(browser, viewport, `text-${kind}`, async (page) => {
+    await page.goto(`${BASE}/texts/personal-data`);
+    await page.getByRole('heading', { name: 'Согласие на обработку персональных данных' }).waitFor({ timeout: 10_000 });
+    check((await page.textContent('#doc-meta')).includes('Редакция 1'), `${kind} /texts/personal-data: names its version`);
+    check(await page.locator('#doc-body h2').count() >= 5, `${kind} /texts/personal-data: reads as a document with sections`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `${kind} /texts/personal-data: fits the width (overflow ${overflow}px)`);
+  });
+
+  if (kind === 'phone') {
+    await withPage(browser, viewport, 'registered-phone', async (page) => {
+      await page.goto(`${BASE}/`);
+      await page.locator('#ver-terms:not(:empty)').waitFor({ timeout: 10_000 });
+      await page.fill('#name', 'Орлова Вера Павловна');
+      await page.fill('#email', 'vera.orlova@example.org');
+      await page.fill('#phone', '+7 916 555-77-88');
+      await page.fill('#specialty-search', 'рентген');
+      await page.selectOption('#specialty', { label: 'рентгенология' });
+      await page.check('#consent_personal_data');
+      await page.check('#consent_terms');
+      await page.click('#submit');
+      await page.locator('#reg-done').waitFor({ state: 'visible', timeout: 10_000 });
+      check((await page.textContent('#done-email')) === 'vera.orlova@example.org', 'phone /: «Проверьте почту» names the address');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `phone /: the answer fits the width (overflow ${overflow}px)`);
+      await page.locator('#reg-done').scrollIntoViewIfNeeded();
+    });
+  }
 
   await withPage(browser, viewport, `org-${kind}`, async (page) => {
     await page.goto(`${BASE}/org`);

@@ -4,7 +4,8 @@
 //   BASE=http://127.0.0.1:8080 ORG_LOGIN=admin ORG_PASSWORD=… SCREENSHOTS=/tmp/shots \
 //     node tests/browser/story.mjs
 //
-// A doctor registers on the front page and opens the player from the personal link; a second
+// A doctor registers on the front page, is told to check her mail, and opens the player from
+// the personal link in the letter (MAILBOX: see mailbox.mjs); a second
 // viewer watches the same hall in a background tab. The organiser, in another browser context,
 // signs in, sees both viewers live and fires a prompt with the confirmation step. The doctor
 // answers it and sees the tally grow; the background tab gets the prompt with a blinking title
@@ -15,6 +16,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { linkFromMail, registerOverApi } from './mailbox.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -73,17 +75,21 @@ try {
   await doctor.check('input[name=education][value=higher]');
   await doctor.fill('#specialty-search', 'рентген');
   await doctor.selectOption('#specialty', { label: 'рентгенология' });
+  await doctor.locator('#ver-terms', { hasText: 'редакция 1' }).waitFor(WAIT);
+  check((await doctor.getAttribute('#link-personal-data', 'href')).startsWith('/texts/personal-data?version='), 'the consent box links to the text it names');
   await doctor.check('#consent_personal_data');
   await doctor.check('#consent_terms');
   await doctor.click('#submit');
   await doctor.locator('#reg-done').waitFor({ state: 'visible', ...WAIT });
-  const link = await doctor.inputValue('#personal-link');
-  check(/\/watch\?token=[0-9a-f]{48}/.test(link), 'registration gives a personal link');
+  check((await doctor.textContent('#done-email')) === 'anna.petrova@example.org', 'the page says where the letter went');
+  check((await doctor.textContent('#done-message')).includes('anna.petrova@example.org'), 'the answer names the address');
+  check(await doctor.locator('#personal-link, #open-link').count() === 0, 'the page shows no link: it comes by e-mail');
   await shot(doctor, 'registered');
 
-  // ---- 2. She opens the player: connected, counting, tally shown ----
-  await doctor.click('#open-link');
-  await doctor.waitForURL(/\/watch\?token=/, WAIT);
+  // ---- 2. She opens the player from her letter: connected, counting, tally shown ----
+  const link = await linkFromMail('anna.petrova@example.org');
+  check(/\/watch\?token=[0-9a-f]{48}/.test(link), 'the letter brings a personal link');
+  await doctor.goto(link);
   await doctor.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
   check(await doctor.isVisible('#player'), 'the player opens from the personal link');
   check((await doctor.textContent('#status-text')).includes('засчитывается'), `the status line says time is counted: «${await doctor.textContent('#status-text')}»`);
@@ -92,16 +98,11 @@ try {
   check(confirmedBefore === 0, 'no confirmations yet');
 
   // ---- 3. A second viewer watches hall-1 in a background tab ----
-  const reg = await fetch(`${BASE}/api/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Козлов Илья Петрович', email: 'kozlov@example.org', phone: '+79167770011',
-      education: 'higher', specialty: 'рентгенология', consent_personal_data: true, consent_terms: true }),
-  });
-  check(reg.status === 201, `a second viewer registers over the API (${reg.status})`);
-  const { token } = await reg.json();
+  const kozlov = await registerOverApi(BASE, { name: 'Козлов Илья Петрович', email: 'kozlov@example.org', phone: '+79167770011' });
+  check(kozlov.status === 202, `a second viewer registers over the API (${kozlov.status})`);
   const background = await newPage('background');
   await background.addInitScript(HIDDEN_TAB);
-  await background.goto(`${BASE}/watch?token=${token}&hall=hall-1`);
+  await background.goto(`${kozlov.link}&hall=hall-1`);
   await background.locator('#status[data-state=counting]').waitFor({ state: 'attached', ...WAIT });
 
   // ---- 4. The organiser signs in and sees both viewers live ----
@@ -192,6 +193,35 @@ try {
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `the player fits a phone's width (overflow ${overflow}px)`);
   await shot(phone, 'player-phone');
+
+  // ---- 11. The organiser publishes a new user agreement while a newcomer fills the form ----
+  const newcomer = await newPage('newcomer');
+  await newcomer.goto(`${BASE}/`);
+  await newcomer.locator('#ver-terms', { hasText: 'редакция 1' }).waitFor(WAIT);
+  await newcomer.fill('#name', 'Белова Ирина Олеговна');
+  await newcomer.fill('#email', 'irina.belova@example.org');
+  await newcomer.fill('#phone', '+7 916 555-90-12');
+  await newcomer.fill('#specialty-search', 'рентген');
+  await newcomer.selectOption('#specialty', { label: 'рентгенология' });
+  await newcomer.check('#consent_personal_data');
+  await newcomer.check('#consent_terms');
+  await org.locator('#text-terms-body').waitFor(WAIT);
+  check(await org.isVisible('#text-personal-data-warn'), 'the texts editor lists the [fields] still to fill in');
+  const terms = await org.inputValue('#text-terms-body');
+  await org.fill('#text-terms-body', `${terms}\n\nТрансляция не записывается.`);
+  await org.click('#text-terms-save');
+  await org.locator('#texts-status', { hasText: 'Сохранена редакция 2' }).waitFor(WAIT);
+  check(true, 'the organiser saves the agreement as version 2');
+  await org.locator('#texts').scrollIntoViewIfNeeded();
+  await org.locator('#texts-h').locator('..').screenshot({ path: path.join(SHOTS, 'dashboard-texts.png') });
+  await newcomer.click('#submit');
+  await newcomer.locator('#err-consent_terms', { hasText: 'редакция 2' }).waitFor(WAIT);
+  check(!(await newcomer.isChecked('#consent_terms')), 'a box ticked for the old agreement is refused and unticked');
+  await newcomer.locator('#ver-terms', { hasText: 'редакция 2' }).waitFor(WAIT);
+  await newcomer.check('#consent_terms');
+  await newcomer.click('#submit');
+  await newcomer.locator('#reg-done').waitFor({ state: 'visible', ...WAIT });
+  check(/token=/.test(await linkFromMail('irina.belova@example.org')), 'ticked again for version 2, she registers and gets her letter');
 } catch (e) {
   check(false, `story stopped: ${e.message.split('\n')[0]}`);
 }

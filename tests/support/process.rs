@@ -124,6 +124,43 @@ pub async fn start_with(
     panic!("the server did not become ready");
 }
 
+/// Registers a doctor (рентгенология) on the server at `base` as the page does, accepting the
+/// current consent texts, and returns the personal-link token from the letter that arrives in
+/// `mail` (the server must mail through it: [`super::smtp::SmtpSink::env`]).
+pub async fn register(base: &str, mail: &super::smtp::SmtpSink, name: &str, email: &str) -> String {
+    let http = reqwest::Client::new();
+    let texts: serde_json::Value = http
+        .get(format!("{base}/api/texts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = |kind: &str| {
+        texts["texts"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["kind"] == kind))
+            .map(|t| t["version"].clone())
+            .expect("the consent texts are listed")
+    };
+    let before = mail.letters_to(email).len();
+    let r = http
+        .post(format!("{base}/api/register"))
+        .json(&serde_json::json!({
+            "name": name, "email": email, "phone": "+79161234567",
+            "education": "higher", "specialty": "рентгенология",
+            "consent_personal_data": true, "consent_terms": true,
+            "consent_personal_data_version": version("personal-data"),
+            "consent_terms_version": version("terms"),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
+    mail.token_for(email, before + 1).await
+}
+
 /// Makes an organiser account the documented way: `yavka create-organiser LOGIN --password-stdin`.
 pub fn create_organiser(dir: &Path, db_url: &str, login: &str, password: &str) {
     use std::io::Write;

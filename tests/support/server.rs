@@ -20,6 +20,8 @@ use yavka::domain::forum::{Forum, config};
 use yavka::domain::time::{MINUTE, Millis, parse_rfc3339};
 use yavka::settings::Settings;
 
+use super::smtp::SmtpSink;
+
 /// A forum of two halls with one short session each, on 1 April 2026 (Moscow time):
 /// `s1` in hall 1 and `s2` in hall 2, both 10:00–10:30, two prompts each.
 pub const TEST_FORUM: &str = r#"
@@ -83,6 +85,8 @@ pub struct TestApp {
     pub state: AppState,
     /// Carries the organiser's cookie once signed in.
     pub http: reqwest::Client,
+    /// Every letter the server sends arrives here; viewers' links come from it.
+    pub mail: SmtpSink,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -93,6 +97,12 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.server.shutdown_grace_secs = 5;
     s.store.url = db_url.to_owned();
     s.writer.max_delay_ms = 20;
+    // Letters go out at once: a registration's link arrives in milliseconds.
+    s.mail.poll_ms = 50;
+    s.mail.per_second = 1000;
+    s.mail.timeout_secs = 5;
+    // Registration's answer floor would only slow every story down (its own test sets it).
+    s.registration.answer_floor_ms = 0;
     s
 }
 
@@ -101,7 +111,15 @@ impl TestApp {
         Self::spawn_with(test_settings(db_url), test_forum(), at(-5)).await
     }
 
-    pub async fn spawn_with(settings: Settings, forum: Forum, now: Millis) -> TestApp {
+    /// Starts the server with its own SMTP sink (`settings.mail`'s host and port are set to
+    /// it, unless a test left `smtp_host` empty to see mail unconfigured; tests make outages
+    /// with [`SmtpSink::go_down`]).
+    pub async fn spawn_with(mut settings: Settings, forum: Forum, now: Millis) -> TestApp {
+        let mail = SmtpSink::start().await;
+        if !settings.mail.smtp_host.is_empty() {
+            settings.mail.smtp_host = "127.0.0.1".into();
+            settings.mail.smtp_port = mail.port;
+        }
         let clock = ManualClock::new(now);
         let app = App::build(settings, forum, Arc::new(clock.clone()) as Arc<dyn Clock>)
             .await
@@ -121,6 +139,7 @@ impl TestApp {
                 .cookie_store(true)
                 .build()
                 .unwrap(),
+            mail,
             stop: Some(stop),
             task: Some(task),
         }
@@ -181,23 +200,40 @@ impl TestApp {
         (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
-    /// Registers a doctor (рентгенология) and returns (viewer id, token).
+    /// A registration form as the page sends it: a doctor (рентгенология) accepting the
+    /// current versions of the consent texts.
+    pub async fn registration_form(&self, name: &str, email: &str) -> Value {
+        let (status, texts) = self.get("/api/texts").await;
+        assert_eq!(status, 200, "{texts}");
+        let version = |kind: &str| {
+            texts["texts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["kind"] == kind)
+                .map(|t| t["version"].clone())
+                .unwrap()
+        };
+        json!({
+            "name": name, "email": email, "phone": "+7 916 123-45-67",
+            "education": "higher", "specialty": "рентгенология",
+            "consent_personal_data": true, "consent_terms": true,
+            "consent_personal_data_version": version("personal-data"),
+            "consent_terms_version": version("terms"),
+        })
+    }
+
+    /// Registers a doctor (рентгенология) and returns (viewer id, token), the token taken from
+    /// the letter the registration sends, as the doctor would.
     pub async fn register(&self, name: &str, email: &str) -> (String, String) {
-        let (status, body) = self
-            .post(
-                "/api/register",
-                json!({
-                    "name": name, "email": email, "phone": "+7 916 123-45-67",
-                    "education": "higher", "specialty": "рентгенология",
-                    "consent_personal_data": true, "consent_terms": true,
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "registration: {body}");
-        (
-            body["viewer"]["id"].as_str().unwrap().to_owned(),
-            body["token"].as_str().unwrap().to_owned(),
-        )
+        let before = self.mail.letters_to(email).len();
+        let form = self.registration_form(name, email).await;
+        let (status, body) = self.post("/api/register", form).await;
+        assert_eq!(status, 202, "registration: {body}");
+        let token = self.mail.token_for(email, before + 1).await;
+        let (status, me) = self.get(&format!("/api/me?token={token}")).await;
+        assert_eq!(status, 200, "the mailed link works: {me}");
+        (me["id"].as_str().unwrap().to_owned(), token)
     }
 
     /// Creates an organiser account (as the CLI does) and signs this client in.

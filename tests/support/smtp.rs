@@ -1,6 +1,11 @@
 //! A tiny SMTP server for tests: it speaks just enough of the protocol for lettre (EHLO/HELO,
-//! MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it accepts, and can be told to
-//! answer the next N messages with a temporary failure (451) to exercise retries.
+//! MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it accepts, can be told to answer
+//! the next N messages with a temporary failure (451) to exercise retries, and can stop
+//! listening and come back on the same port (an outage).
+//!
+//! Viewers get their personal links by e-mail, so every test server has a sink and tests take
+//! links from letters as a person does ([`SmtpSink::token_for`]); tests that drive a browser
+//! read them over HTTP from [`SmtpSink::serve_mailbox`].
 //!
 //! ```ignore
 //! let sink = SmtpSink::start().await;
@@ -48,6 +53,11 @@ impl Received {
             .unwrap_or_default()
     }
 
+    /// The personal-link token in the text, if the letter carries a link.
+    pub fn token(&self) -> Option<String> {
+        token_in(&self.text())
+    }
+
     /// The decoded bytes of the first attachment with this MIME type.
     pub fn attachment(&self, mimetype: &str) -> Option<Vec<u8>> {
         let mail = self.parsed();
@@ -73,11 +83,34 @@ struct Shared {
     attempts: AtomicU32,
 }
 
+/// The token of the first personal link (`…/watch?token=…`) in a text.
+pub fn token_in(text: &str) -> Option<String> {
+    let start = text.find("/watch?token=")? + "/watch?token=".len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (!token.is_empty()).then_some(token)
+}
+
 /// The server; stops when dropped.
 pub struct SmtpSink {
     pub port: u16,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
+    /// The accept loop; `None` while down.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    mailbox: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let _ = session(socket, &shared).await;
+            });
+        }
+    })
 }
 
 impl SmtpSink {
@@ -89,18 +122,120 @@ impl SmtpSink {
             fail_next: AtomicU32::new(0),
             attempts: AtomicU32::new(0),
         });
-        let task = {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                while let Ok((socket, _)) = listener.accept().await {
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        let _ = session(socket, &shared).await;
-                    });
+        let task = accept_loop(listener, shared.clone());
+        SmtpSink {
+            port,
+            shared,
+            task: Mutex::new(Some(task)),
+            mailbox: Mutex::new(None),
+        }
+    }
+
+    /// Stops listening: connections to the port are refused until [`SmtpSink::come_back`].
+    pub fn go_down(&self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+
+    /// Listens on the same port again.
+    pub async fn come_back(&self) {
+        let mut listener = None;
+        // The aborted loop drops its listener as the task winds down: retry a moment.
+        for _ in 0..100 {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
                 }
-            })
-        };
-        SmtpSink { port, shared, task }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let listener = listener.expect("the sink's port is free again");
+        *self.task.lock().unwrap() = Some(accept_loop(listener, self.shared.clone()));
+    }
+
+    /// Letters received for `email`, oldest first.
+    pub fn letters_to(&self, email: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.to.iter().any(|t| t.eq_ignore_ascii_case(email)))
+            .collect()
+    }
+
+    /// Waits (up to ten seconds) until `email` has at least `n` letters; returns them all.
+    pub async fn wait_for_letters_to(&self, email: &str, n: usize) -> Vec<Received> {
+        for _ in 0..400 {
+            let got = self.letters_to(email);
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "{email} got {} letters, expected {n}",
+            self.letters_to(email).len()
+        );
+    }
+
+    /// The personal-link token of the newest letter to `email`, waiting for its letter number
+    /// `n` (1-based) to arrive.
+    pub async fn token_for(&self, email: &str, n: usize) -> String {
+        let letters = self.wait_for_letters_to(email, n).await;
+        letters
+            .last()
+            .and_then(Received::token)
+            .unwrap_or_else(|| panic!("no personal link in the letter to {email}"))
+    }
+
+    /// Serves the letters over HTTP for scripts (the browser tests): `GET /letters?to=EMAIL`
+    /// answers `[{"subject", "link"}]`, oldest first. Returns the base URL.
+    pub async fn serve_mailbox(&self) -> String {
+        use axum::extract::{Query, State};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route(
+                "/letters",
+                axum::routing::get(
+                    |State(shared): State<Arc<Shared>>,
+                     Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                        let to = q.get("to").cloned().unwrap_or_default();
+                        let letters: Vec<serde_json::Value> = shared
+                            .received
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|r| r.to.iter().any(|t| t.eq_ignore_ascii_case(&to)))
+                            .map(|r| {
+                                let text = r.text();
+                                let link = text
+                                    .lines()
+                                    .find(|l| l.contains("/watch?token="))
+                                    .map(str::trim);
+                                serde_json::json!({"subject": r.subject(), "link": link})
+                            })
+                            .collect();
+                        axum::Json(letters)
+                    },
+                ),
+            )
+            .with_state(self.shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        *self.mailbox.lock().unwrap() = Some(task);
+        base
+    }
+
+    /// Environment for a `yavka serve` process that mails through this sink, promptly.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("YAVKA__MAIL__SMTP_HOST".into(), "127.0.0.1".into()),
+            ("YAVKA__MAIL__SMTP_PORT".into(), self.port.to_string()),
+            ("YAVKA__MAIL__POLL_MS".into(), "100".into()),
+            ("YAVKA__MAIL__PER_SECOND".into(), "1000".into()),
+        ]
     }
 
     /// Answers the next `n` messages with "451 try again later".
@@ -135,7 +270,10 @@ impl SmtpSink {
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        self.task.abort();
+        self.go_down();
+        if let Some(task) = self.mailbox.lock().unwrap().take() {
+            task.abort();
+        }
     }
 }
 

@@ -10,7 +10,10 @@ import { api, el, say, dateTimeIn, plural } from './common.js';
 import { ask } from './dialog.js';
 
 const $ = (id) => document.getElementById(id);
-const KIND = { link: 'ссылка', certificate: 'свидетельство' };
+const KIND = {
+  link: 'ссылка', certificate: 'свидетельство', welcome: 'ссылка при регистрации',
+  again: 'ссылка: повторная регистрация', relink: 'ссылка по запросу',
+};
 const STATUS = { queued: 'в очереди', sending: 'отправляется', sent: 'отправлено', failed: 'ошибка' };
 let when = (ms) => new Date(ms).toLocaleString('ru-RU');
 

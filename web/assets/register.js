@@ -1,18 +1,25 @@
-// The public page: the forum programme and the registration form.
+// The public page: the forum programme, the registration form and «Прислать ссылку ещё раз».
+// The personal link is never shown here: it comes by e-mail, so the page answers the same
+// whether or not the address was registered before.
 
 import { api, el, say, zoneLabel, todayIn, dayTitle } from './common.js';
 import { renderProgramme } from './programme.js';
+import { setupRelink } from './relink.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('reg-form');
 const FIELDS = ['name', 'email', 'phone', 'education', 'specialty', 'snils', 'consent_personal_data', 'consent_terms'];
 
 let catalogue = { higher: [], secondary: [] };
+/** Versions of the consent texts the form shows: { 'personal-data': 2, terms: 1 }. */
+let versions = {};
+let timeZone = 'Europe/Moscow';
 
 async function loadProgramme() {
   try {
     const programme = await api('/api/forum');
     const tz = programme.forum.timezone;
+    timeZone = tz;
     $('forum-title').textContent = programme.forum.title;
     document.title = `${programme.forum.title} — программа и регистрация`;
     $('programme-tz').textContent = `Время указано по часовому поясу форума: ${zoneLabel(tz)}.`;
@@ -59,6 +66,22 @@ async function loadCatalogue() {
   fillSpecialties();
 }
 
+// ---- consent texts: the form names the version it shows and sends it back ----
+
+async function loadTexts() {
+  try {
+    const { texts } = await api('/api/texts');
+    const date = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', year: 'numeric', timeZone });
+    for (const t of texts) {
+      versions[t.kind] = t.version;
+      $(`link-${t.kind}`).href = t.page;
+      $(`ver-${t.kind}`).textContent = `(редакция ${t.version} от ${date.format(new Date(t.created_at))})`;
+    }
+  } catch (e) {
+    say($('form-status'), `Не удалось загрузить тексты согласий: ${e.message}`, 'error');
+  }
+}
+
 // ---- errors next to their fields ----
 
 function showFieldError(field, message) {
@@ -95,6 +118,8 @@ function formBody() {
     snils: $('snils').value.trim() || null,
     consent_personal_data: $('consent_personal_data').checked,
     consent_terms: $('consent_terms').checked,
+    consent_personal_data_version: versions['personal-data'] ?? null,
+    consent_terms_version: versions.terms ?? null,
   };
 }
 
@@ -110,6 +135,13 @@ async function submit(event) {
   } catch (e) {
     if (e.status === 422 && e.fields.length) {
       for (const f of e.fields) showFieldError(f.field, f.message);
+      // A ticked box refused for its version: the text changed meanwhile. Show the new one's
+      // version and ask for the tick again.
+      const stale = e.fields.filter((f) => f.field.startsWith('consent_') && $(f.field).checked);
+      if (stale.length) {
+        for (const f of stale) $(f.field).checked = false;
+        await loadTexts();
+      }
       say($('form-status'), 'Проверьте поля формы: под каждым полем с ошибкой написано, что исправить.', 'error');
       focusFirstError();
     } else {
@@ -121,13 +153,15 @@ async function submit(event) {
   }
 }
 
-function showDone({ viewer, link }) {
+function showDone({ email, message, programme, letter_interval_minutes: interval }) {
   form.hidden = true;
   const done = $('reg-done');
   done.hidden = false;
-  $('personal-link').value = link;
-  $('open-link').href = link;
-  const mine = viewer.programme.days.flatMap((d) => d.sessions.filter((s) => s.accredited).map((s) => ({ ...s, date: d.date })));
+  $('done-message').textContent = message;
+  $('done-email').textContent = email;
+  if (interval) $('done-interval').textContent = String(interval);
+  $('relink-email').value = email;
+  const mine = programme.days.flatMap((d) => d.sessions.filter((s) => s.accredited).map((s) => ({ ...s, date: d.date })));
   const box = $('my-sessions');
   if (mine.length) {
     box.replaceChildren(
@@ -141,23 +175,19 @@ function showDone({ viewer, link }) {
   done.scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
 
-async function copyLink() {
-  const input = $('personal-link');
-  try {
-    await navigator.clipboard.writeText(input.value);
-    $('copy-status').textContent = 'Ссылка скопирована.';
-  } catch {
-    // Clipboard API needs a secure context; selecting the text lets the person copy by hand.
-    input.select();
-    $('copy-status').textContent = 'Выделите ссылку и скопируйте её вручную.';
-  }
+/** «Заполните форму ещё раз»: back to the form as it was, to fix the address. */
+function editAgain(event) {
+  event.preventDefault();
+  $('reg-done').hidden = true;
+  form.hidden = false;
+  $('email').focus();
 }
 
 form.addEventListener('submit', submit);
 $('specialty-search').addEventListener('input', fillSpecialties);
 for (const radio of form.elements.education) radio.addEventListener('change', fillSpecialties);
-$('copy-link').addEventListener('click', copyLink);
-$('personal-link').addEventListener('focus', (e) => e.target.select());
+$('again-link').addEventListener('click', editAgain);
+setupRelink();
 
-loadProgramme();
+loadProgramme().then(loadTexts);
 loadCatalogue();
