@@ -3,16 +3,24 @@
 //! and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
-//! Every error goes through [`error::ApiError`].
+//! Every error goes through [`error::ApiError`] and reaches the person in Russian, as JSON
+//! under `/api/`: handlers take their input through `extract` (axum's extractors answer in
+//! English), and `guard::json_errors` catches what still answers otherwise. State-changing
+//! requests from other sites are refused (`guard::same_origin`); sign-in, registration and
+//! lost-link letters are throttled (`throttle`).
 
 pub mod auth;
+mod csv_import;
 pub mod error;
+pub mod extract;
+mod guard;
 mod health;
 mod mail;
 mod organiser;
 mod pages;
 mod reports;
 mod results;
+pub mod throttle;
 mod verify;
 pub mod viewers;
 mod ws;
@@ -21,6 +29,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
@@ -53,6 +62,7 @@ pub struct AppState {
     pub codes_lock: Arc<tokio::sync::Mutex<()>>,
     /// Queues letters; its worker is run by the app.
     pub mailer: Mailer,
+    pub throttles: Arc<throttle::Throttles>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -99,6 +109,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/org", org)
         .merge(pages::routes())
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost last: a request is traced, then answered in JSON if it fails, then
+        // checked for its origin (a foreign page spends no one's throttle), then throttled.
+        .layer(from_fn_with_state(state.clone(), throttle::by_address))
+        .layer(from_fn_with_state(state.clone(), guard::same_origin))
+        .layer(from_fn_with_state(state.clone(), guard::json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,9 +4,8 @@
 //! reason, because a browser cannot read the HTTP status of a refused upgrade and the player
 //! must be able to tell the viewer what is wrong. Only overload is refused before the upgrade.
 
-use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::token_hash;
+use super::extract::{Json, Query};
 use crate::hub::Hub;
 
 /// Close code for a personal link that does not (or no longer) work.

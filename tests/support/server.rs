@@ -162,9 +162,25 @@ impl TestApp {
         self.json(self.http.post(self.url(path)).json(&body)).await
     }
 
+    /// Plain text (`text/plain`), as the dashboard sends a code pool.
     pub async fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
-        self.json(self.http.post(self.url(path)).body(body.to_owned()))
+        self.post_typed(path, "text/plain; charset=utf-8", body.as_bytes())
             .await
+    }
+
+    /// A CSV file (`text/csv`), as the dashboard sends a viewer import.
+    pub async fn post_csv(&self, path: &str, body: &str) -> (u16, Value) {
+        self.post_typed(path, "text/csv", body.as_bytes()).await
+    }
+
+    /// Any body with the given content type.
+    pub async fn post_typed(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        self.json(request).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
