@@ -158,15 +158,9 @@ impl App {
         let hub = state.hub.clone();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         let app = router(state.clone());
-        let mut http_stop = stop_rx.clone();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
-        let server_task = tokio::spawn(async move { server.await });
+        let limits = crate::http::Limits::new(&state.settings.server);
+        tracing::info!(max_connections = limits.max_connections, "serving HTTP");
+        let server_task = tokio::spawn(crate::http::serve(listener, app, limits, stop_rx.clone()));
         let sweeper = tokio::spawn(sweep_throttles(state.clone(), stop_rx.clone()));
         shutdown.await;
         tracing::info!("shutting down: closing viewer connections");
