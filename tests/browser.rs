@@ -1,7 +1,8 @@
 //! The pages in a real headless Chromium, against the real binary on the real clock, on
 //! SQLite and on Postgres: the bad-input smoke checks (`tests/browser/smoke.mjs`) and the
 //! whole story of a prompt fired from the dashboard and answered in the player
-//! (`tests/browser/story.mjs`), and the player riding out a server restart
+//! (`tests/browser/story.mjs`), the dashboard's CSV import, a cross-site form and sign-out
+//! (`tests/browser/bounds.mjs`), and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`).
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
@@ -58,6 +59,7 @@ async fn pages_work(db: &TestDb, shots: &Path) {
     tokio::task::spawn_blocking(move || {
         node("smoke.mjs", &base, &to);
         node("story.mjs", &base, &to);
+        node("bounds.mjs", &base, &to);
     })
     .await
     .unwrap();
