@@ -126,8 +126,7 @@ pub async fn serve(
         match accepted {
             Ok((socket, peer)) => match permits.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    metrics::gauge!("yavka_http_connections")
-                        .set((limits.max_connections - permits.available_permits()) as f64);
+                    metrics::gauge!("yavka_http_connections").increment(1.0);
                     tokio::spawn(connection(
                         socket,
                         peer,
@@ -297,11 +296,18 @@ impl Activity {
     }
 }
 
-/// A socket that records its activity and holds its connection permit until it is closed.
+/// A socket that records its activity and holds its connection permit until it is closed
+/// (counted in the `yavka_http_connections` gauge meanwhile).
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        metrics::gauge!("yavka_http_connections").decrement(1.0);
+    }
 }
 
 impl AsyncRead for Tracked {

@@ -256,11 +256,20 @@ async fn beyond_the_connection_cap_every_connection_gets_503_and_websockets_coun
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(ok, "{backend}: places were given back");
+        // (The probe's own connection is given back a moment after its answer.)
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let mut more = Vec::new();
         for _ in 0..3 {
             more.push(TcpStream::connect(("127.0.0.1", app.port)).await.unwrap());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut buf = [0u8; 16];
+        for s in &more {
+            assert!(
+                s.try_read(&mut buf).is_err(),
+                "{backend}: held, not refused"
+            );
+        }
         assert_eq!(
             raw_get(app.port, "/api/forum").await.0,
             503,
