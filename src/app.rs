@@ -106,6 +106,7 @@ impl App {
             public_url.clone(),
         )
         .context("настройки почты ([mail])")?;
+        let throttles = Arc::new(crate::api::throttle::Throttles::new(&settings.limits));
         let state = AppState {
             forum,
             catalogue: Arc::new(Catalogue::shipped()),
@@ -118,6 +119,7 @@ impl App {
             public_url,
             codes_lock: Arc::new(tokio::sync::Mutex::new(())),
             mailer,
+            throttles,
         };
         Ok(App {
             listener,
@@ -156,11 +158,10 @@ impl App {
         let hub = state.hub.clone();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         let app = router(state.clone());
-        let mut http_stop = stop_rx.clone();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
-        let server_task = tokio::spawn(async move { server.await });
+        let limits = crate::http::Limits::new(&state.settings.server);
+        tracing::info!(max_connections = limits.max_connections, "serving HTTP");
+        let server_task = tokio::spawn(crate::http::serve(listener, app, limits, stop_rx.clone()));
+        let sweeper = tokio::spawn(sweep_throttles(state.clone(), stop_rx.clone()));
         shutdown.await;
         tracing::info!("shutting down: closing viewer connections");
         let _ = stop_tx.send(true);
@@ -170,6 +171,7 @@ impl App {
             tracing::warn!("HTTP connections did not finish within the grace period");
         }
         let _ = prompter_task.await;
+        let _ = sweeper.await;
         // The mail worker finishes the letter in hand and hands back the rest of its batch.
         if tokio::time::timeout(grace, mail_task).await.is_err() {
             tracing::warn!("the mail worker did not stop within the grace period");
@@ -181,5 +183,20 @@ impl App {
             tracing::error!("the event writer did not drain within the grace period");
         }
         Ok(())
+    }
+}
+
+/// Forgets throttled addresses and logins every minute, so their maps stay small.
+async fn sweep_throttles(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = every.tick() => {
+                state.throttles.sweep();
+                metrics::gauge!("yavka_throttle_keys").set(state.throttles.keys() as f64);
+            }
+        }
     }
 }

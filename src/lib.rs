@@ -5,6 +5,7 @@
 //!   configuration, the attendance log, the rules engine, prompt schedules and НМО codes. No I/O,
 //!   no clock reads: time is always passed in.
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
+//! - [`http`]: serving HTTP with a connection cap and timeouts.
 //! - [`reports`]: exports, certificates and evidence reports, as plain functions over data.
 //! - [`mail`]: the outbox worker that e-mails personal links and certificates over SMTP.
 //! - [`cli`]: the `yavka` command line.
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod domain;
+pub mod http;
 pub mod hub;
 pub mod mail;
 pub mod prompter;

@@ -24,6 +24,7 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub mail: MailSettings,
     pub registration: RegistrationSettings,
+    pub limits: LimitsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,71 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Seconds to wait for connections to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Connections of every kind held at once, websockets included; a connection beyond it is
+    /// answered 503 and closed. Lowered at start-up to fit the process's open-file limit.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds, and a kept-alive connection
+    /// may wait this long for its next request.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing moves either way for this long is closed (websockets
+    /// excepted: they have their own pings).
+    pub idle_timeout_secs: u64,
+    /// A request body must arrive whole within this many seconds.
+    pub body_timeout_secs: u64,
+    /// Behind a reverse proxy: the header carrying the client's address (`X-Forwarded-For`,
+    /// of which the last address is taken, or `X-Real-IP`). Unset: the socket's peer address.
+    /// Set it only when every request comes through that proxy, or anyone can forge it.
+    pub trusted_proxy_header: Option<String>,
+}
+
+/// Throttles on what a script could repeat (sign-in, registration, lost-link letters), and
+/// other limits on what one request may cost.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Organiser sign-in attempts per login.
+    pub login_per_account: Rate,
+    /// Organiser sign-in attempts per client address.
+    pub login_per_address: Rate,
+    /// Registrations per client address (a hospital registers many doctors from one address).
+    pub register_per_address: Rate,
+    /// Lost-link letters asked for per client address (`POST /api/relink`).
+    pub resend_per_address: Rate,
+    /// Errors of a bad CSV import listed in the answer; all are counted.
+    pub import_errors_shown: usize,
+}
+
+/// `burst` attempts at once, then one more every `60 / per_minute` seconds; `per_minute = 0`
+/// turns the throttle off.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        LimitsSettings {
+            login_per_account: Rate {
+                per_minute: 10,
+                burst: 10,
+            },
+            login_per_address: Rate {
+                per_minute: 30,
+                burst: 30,
+            },
+            register_per_address: Rate {
+                per_minute: 10,
+                burst: 20,
+            },
+            resend_per_address: Rate {
+                per_minute: 2,
+                burst: 5,
+            },
+            import_errors_shown: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +230,11 @@ impl Default for ServerSettings {
             public_url: None,
             max_body_bytes: 8 * 1024 * 1024,
             shutdown_grace_secs: 10,
+            max_connections: 19_500,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_timeout_secs: 120,
+            trusted_proxy_header: None,
         }
     }
 }

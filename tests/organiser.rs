@@ -176,12 +176,12 @@ async fn import_viewers_from_csv(app: &TestApp, backend: &str) {
 
     // One bad row (line 3): every problem named by line, and nothing imported.
     let (status, body) = app
-        .post_text("/api/org/viewers/import", &viewers_csv(&[good, bad]))
+        .post_csv("/api/org/viewers/import", &viewers_csv(&[good, bad]))
         .await;
     assert_eq!(status, 422, "{backend}: {body}");
     let messages = field_messages(&body);
     assert!(
-        messages.iter().all(|m| m.starts_with("строка 3")),
+        messages.iter().all(|m| m.starts_with("Строка 3")),
         "{backend}: only line 3 is bad: {messages:?}"
     );
     for field in ["email", "specialty"] {
@@ -194,7 +194,7 @@ async fn import_viewers_from_csv(app: &TestApp, backend: &str) {
 
     // The corrected file: both rows created, each with a personal link.
     let file = viewers_csv(&[good, fixed]);
-    let (status, body) = app.post_text("/api/org/viewers/import", &file).await;
+    let (status, body) = app.post_csv("/api/org/viewers/import", &file).await;
     assert_eq!(status, 200, "{backend}: {body}");
     let created = body["created"].as_array().unwrap();
     assert_eq!(created.len(), 2, "{backend}: {body}");
@@ -216,7 +216,7 @@ async fn import_viewers_from_csv(app: &TestApp, backend: &str) {
     }
 
     // The same file again: all skipped, none duplicated.
-    let (status, body) = app.post_text("/api/org/viewers/import", &file).await;
+    let (status, body) = app.post_csv("/api/org/viewers/import", &file).await;
     assert_eq!(status, 200, "{backend}: {body}");
     assert_eq!(body["created"].as_array().unwrap().len(), 0, "{body}");
     assert_eq!(body["skipped"].as_array().unwrap().len(), 2, "{body}");

@@ -798,7 +798,7 @@ async fn consents_are_versioned(app: &TestApp) {
 
     // The organiser's CSV import records the versions current at the time.
     let csv = "name,email,phone,education,specialty\nСидорова Мария Ивановна,maria@example.org,+79161112233,higher,рентгенология\n";
-    let (status, body) = app.post_text("/api/org/viewers/import", csv).await;
+    let (status, body) = app.post_csv("/api/org/viewers/import", csv).await;
     assert_eq!(status, 200, "{body}");
     let maria = body["created"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(stored(maria).await, v(1, 2));

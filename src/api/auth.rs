@@ -2,10 +2,10 @@
 //!
 //! Tokens are 192 random bits; only their SHA-256 is stored, so a leaked database does not
 //! open anyone's link. Organiser passwords are argon2id hashes. The organiser cookie is
-//! HttpOnly and SameSite=Strict, and organiser routes accept nothing but that cookie, so a
-//! viewer's token can never open them.
+//! HttpOnly, SameSite=Strict and, over https, Secure; organiser routes accept nothing but that
+//! cookie, so a viewer's token can never open them. Sign-in is throttled per account here and
+//! per client address in `guard.rs`.
 
-use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, NoBody};
 use crate::domain::time::MINUTE;
 
 pub const ORGANISER_COOKIE: &str = "yavka_org";
@@ -92,6 +93,7 @@ pub async fn login(
     jar: CookieJar,
     Json(form): Json<LoginForm>,
 ) -> ApiResult<(CookieJar, Json<Value>)> {
+    state.throttles.login_attempt(&form.login)?;
     let hash = state
         .store
         .organiser_password_hash(form.login.trim())
@@ -119,20 +121,43 @@ pub async fn login(
         .store
         .insert_login(&token_hash(&token), form.login.trim(), expires)
         .await?;
-    // A browser-session cookie; the server enforces the expiry itself.
+    // A browser-session cookie; the server enforces the expiry itself. Over https it is
+    // `Secure`, so a browser never sends it over plain http (a hostile Wi-Fi could read it).
     let cookie = Cookie::build((ORGANISER_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(secure_cookies(&state))
         .path("/")
         .build();
     Ok((jar.add(cookie), Json(json!({ "login": form.login.trim() }))))
 }
 
-pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> ApiResult<CookieJar> {
+/// Whether people reach the server over https (its public URL says so).
+fn secure_cookies(state: &AppState) -> bool {
+    state
+        .public_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// Ends the sign-in. Only a signed-in organiser can sign out: anyone else gets 401, as from
+/// every organiser route, rather than a success that tells them nothing.
+pub async fn logout(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    jar: CookieJar,
+    _: NoBody,
+) -> ApiResult<CookieJar> {
     if let Some(c) = jar.get(ORGANISER_COOKIE) {
         state.store.delete_login(&token_hash(c.value())).await?;
     }
-    Ok(jar.remove(Cookie::build(ORGANISER_COOKIE).path("/")))
+    tracing::info!(organiser = %organiser.login, "organiser signed out");
+    let gone = Cookie::build(ORGANISER_COOKIE)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure_cookies(&state));
+    Ok(jar.remove(gone))
 }
 
 pub async fn whoami(organiser: Organiser) -> Json<Value> {

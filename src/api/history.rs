@@ -4,14 +4,14 @@
 //! The figures come from `hall_minutes` (each node writes its own once a minute), never from
 //! the event log, so the answer costs the same at 95,000 viewers as at ten.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query};
 use crate::domain::time::{MINUTE, Millis};
 use crate::store::HistoryRow;
 

@@ -2,14 +2,14 @@
 //! personal links, queue certificates, read the delivery log, resend one letter. Queueing is idempotent (see `store/mail.rs`), so a double click or a
 //! retried request never sends anything twice; the worker in `mail/` does the sending.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, NoBody, Path, Query};
 use crate::mail::letters::{CERTIFICATE, KINDS, LINK};
 use crate::store::MailFilter;
 
@@ -49,6 +49,7 @@ pub async fn preview(
 pub async fn send_links(
     organiser: Organiser,
     State(state): State<AppState>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let q = state.mailer.queue_links().await?;
     tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "personal links queued");
@@ -65,6 +66,7 @@ pub async fn send_links(
 pub async fn send_certificates(
     organiser: Organiser,
     State(state): State<AppState>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let q = state.mailer.queue_certificates().await?;
     if q.recipients == 0 {
@@ -147,6 +149,7 @@ pub async fn resend(
     organiser: Organiser,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let id: i64 = id
         .trim()

@@ -6,14 +6,14 @@
 //! judged by [`evaluate_viewer`]. Nothing here words attendance itself; a session the rules give
 //! no result for (no counted time and no valid confirmation) is sent as `result: null`.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::token_hash;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query};
 use crate::domain::forum::Session;
 use crate::domain::rules::{Facts, Plan, SessionResult, evaluate_viewer};
 use crate::domain::time::{Millis, format_clock, format_local};

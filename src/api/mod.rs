@@ -3,12 +3,19 @@
 //! and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
-//! Every error goes through [`error::ApiError`]; a browser tab that opens an API address gets
-//! its errors as a Russian page ([`error_page`]).
+//! Every error goes through [`error::ApiError`] and reaches the person in Russian, as JSON
+//! under `/api/` (or, for a browser tab that opens an API address, as a Russian page:
+//! [`error_page`]): handlers take their input through `extract` (axum's extractors answer in
+//! English), and `guard::json_errors` catches what still answers otherwise. State-changing
+//! requests from other sites are refused (`guard::same_origin`); sign-in, registration and
+//! lost-link letters are throttled (`throttle`).
 
 pub mod auth;
+mod csv_import;
 pub mod error;
 mod error_page;
+pub mod extract;
+mod guard;
 mod health;
 mod history;
 mod mail;
@@ -19,6 +26,7 @@ mod register;
 mod reports;
 mod results;
 mod texts;
+pub mod throttle;
 mod verify;
 pub mod viewers;
 mod ws;
@@ -27,6 +35,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
@@ -59,6 +68,7 @@ pub struct AppState {
     pub codes_lock: Arc<tokio::sync::Mutex<()>>,
     /// Queues letters; its worker is run by the app.
     pub mailer: Mailer,
+    pub throttles: Arc<throttle::Throttles>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -114,8 +124,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/org", org)
         .merge(pages::routes())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn(error_page::html_errors))
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost last: a request is traced; its error is a Russian page if a browser tab
+        // asked for it, else JSON; it is checked for its origin (a foreign page spends no one's
+        // throttle), then throttled.
+        .layer(from_fn_with_state(state.clone(), throttle::by_address))
+        .layer(from_fn_with_state(state.clone(), guard::same_origin))
+        .layer(from_fn_with_state(state.clone(), guard::json_errors))
+        .layer(axum::middleware::from_fn(error_page::html_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

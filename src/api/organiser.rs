@@ -1,14 +1,14 @@
 //! The organiser's live controls: the forum as it runs, live statistics, prompts by hand,
 //! viewer search and personal-link reissue.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::{Organiser, new_token, token_hash};
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, NoBody, Path, Query};
 use super::viewers::programme_json;
 use crate::domain::time::SECOND;
 
@@ -129,6 +129,7 @@ pub async fn reissue_link(
     organiser: Organiser,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let token = new_token();
     if !state

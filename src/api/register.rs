@@ -11,7 +11,6 @@
 //! until `[registration] answer_floor_ms` after the request arrived, so the time an answer
 //! takes does not tell the cases apart either.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +22,7 @@ use tokio::time::Instant;
 use super::AppState;
 use super::auth::{new_token, token_hash};
 use super::error::{ApiError, ApiResult};
+use super::extract::Json;
 use super::viewers::programme_for;
 use crate::domain::registration::{
     FieldError, RegistrationForm, closed_reason, plausible_email, validate,

@@ -10,7 +10,7 @@
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::AppState;
 use super::auth::{Organiser, token_hash};
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Path, Query};
 use crate::domain::forum::Forum;
 use crate::domain::rules::{Facts, Plan, evaluate_viewer};
 use crate::reports::certificate::{Participant, certificate, render_pdf};
@@ -217,7 +218,7 @@ pub async fn summary(
     _o: Organiser,
     State(state): State<AppState>,
     Query(q): Query<ExportQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Json<Value>> {
     let session = q.session(&state.forum)?;
     let input = load(&state).await?;
     let forum = state.forum.clone();
@@ -249,7 +250,7 @@ pub async fn summary(
     })
     .await
     .map_err(ApiError::internal)?;
-    Ok(axum::Json(json!({
+    Ok(Json(json!({
         "zone": forum_zone_label(&state.forum),
         "sessions": sessions,
     })))

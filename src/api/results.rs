@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, NoBody, Path, Query, TextBody};
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
 use crate::domain::rules::{self, Facts, Plan, Verdict, evaluate_viewer};
 use crate::reports::csv::write_verdicts_csv;
@@ -200,7 +200,7 @@ pub async fn import_pool(
     organiser: Organiser,
     State(state): State<AppState>,
     Query(q): Query<CodesQuery>,
-    body: String,
+    TextBody(body): TextBody,
 ) -> ApiResult<Json<Value>> {
     check_session(&state, Some(&q.session))?;
     let _one_at_a_time = state.codes_lock.lock().await;
@@ -235,6 +235,7 @@ pub async fn issue_codes(
     organiser: Organiser,
     State(state): State<AppState>,
     Query(q): Query<CodesQuery>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     check_session(&state, Some(&q.session))?;
     let _one_at_a_time = state.codes_lock.lock().await;

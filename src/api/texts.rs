@@ -2,14 +2,14 @@
 //! versions and links to them; any version stays readable, so a viewer can see what they
 //! accepted), replaced by organisers, each save a new version (see `domain::consent`).
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Path, Query};
 use crate::domain::consent::{ConsentKind, check_edit, placeholders};
 use crate::store::TextRow;
 

@@ -6,14 +6,14 @@
 //! Codes are 12 characters of 36 symbols, so guessing one is hopeless; the page reveals
 //! nothing about codes that were never issued, including unused codes of the commission's pool.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::extract::{Json, Path, Query};
 use crate::domain::codes::Code;
 use crate::reports::evidence::escape;
 use crate::reports::mask::mask_name;

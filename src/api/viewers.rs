@@ -1,18 +1,21 @@
 //! Viewers: the public programme, the personal-link landing data, and the organiser's CSV
 //! import of pre-registered viewers. (Self-registration is `register.rs`.)
 
-use axum::Json;
-use axum::extract::{Query, State};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::{Organiser, new_token, token_hash};
+use super::csv_import;
 use super::error::{ApiError, ApiResult};
+use super::extract::{CsvBody, Json, Query};
 use crate::domain::forum::{Education, Forum};
-use crate::domain::registration::{
-    FieldError, Registration, RegistrationForm, closed_reason, validate,
-};
+use crate::domain::registration::{Registration, closed_reason, validate};
 use crate::domain::time::{format_clock, format_local};
 use crate::store::{StoreError, ViewerRow};
 
@@ -141,99 +144,65 @@ pub async fn me(
 }
 
 /// CSV of pre-registered viewers: a header row with `name, email, phone, education,
-/// specialty` and optionally `snils`; `,` or `;` separated. The organiser confirms that
-/// consents were collected by importing; the current versions of the texts are recorded. Every bad row is reported and then nothing is
-/// imported, so a corrected file can simply be uploaded again; e-mails already registered are
-/// skipped, not duplicated.
+/// specialty` and optionally `snils`; `,` or `;` separated; UTF-8 or Windows-1251 (see
+/// `csv_import`). The organiser confirms that consents were collected by importing; the
+/// current versions of the texts are recorded. Every row
+/// is checked first and, if any is bad, nothing is imported and the first errors are reported
+/// with their total, so a corrected file can simply be uploaded again; e-mails already
+/// registered are skipped, not duplicated.
 pub async fn import_csv(
     _organiser: Organiser,
     State(state): State<AppState>,
-    body: String,
-) -> ApiResult<Json<Value>> {
-    let text = body.trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or_default();
-    let delimiter = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::BadRequest(format!("не удалось прочитать заголовок CSV: {e}")))?
-        .iter()
-        .map(str::to_lowercase)
-        .collect();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let required = ["name", "email", "phone", "education", "specialty"];
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|c| col(c).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "в заголовке CSV нет столбцов: {}",
-            missing.join(", ")
-        )));
-    }
+    CsvBody(body): CsvBody,
+) -> ApiResult<Response> {
+    let file = Arc::new(csv_import::decode(body)?);
+    let shown = state.settings.limits.import_errors_shown;
+    let catalogue = state.catalogue.clone();
     let current = state
         .store
         .current_versions(&state.forum.id, state.clock.now())
         .await?;
-    let mut regs = Vec::new();
-    let mut errors: Vec<FieldError> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(FieldError {
-                    field: "csv",
-                    message: format!("строка {line}: {e}"),
-                });
-                continue;
+    let checked = file.clone();
+    let check = tokio::task::spawn_blocking(move || {
+        csv_import::check(&checked.text, &catalogue, current, shown)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    if check.bad_rows > 0 {
+        let message = format!(
+            "Ничего не импортировано: ошибки в {} из {} строк (всего ошибок: {}). {} \
+             Исправьте файл и загрузите его снова.",
+            check.bad_rows,
+            check.rows,
+            check.error_count,
+            if check.error_count > check.errors.len() {
+                format!("Показаны первые {}.", check.errors.len())
+            } else {
+                "Все они перечислены ниже.".to_owned()
             }
-        };
-        let get = |name: &str| {
-            col(name)
-                .and_then(|c| record.get(c))
-                .unwrap_or("")
-                .to_owned()
-        };
-        let form = RegistrationForm {
-            name: get("name"),
-            email: get("email"),
-            phone: get("phone"),
-            education: get("education"),
-            specialty: get("specialty"),
-            snils: Some(get("snils")),
-            consent_personal_data: true,
-            consent_terms: true,
-            consent_personal_data_version: Some(current.personal_data),
-            consent_terms_version: Some(current.terms),
-        };
-        match validate(&form, &state.catalogue, current) {
-            Ok(reg) => regs.push((line, reg)),
-            Err(fields) => errors.extend(fields.into_iter().map(|f| FieldError {
-                field: f.field,
-                message: format!("строка {line}, {}: {}", f.field, f.message),
-            })),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid {
-            message: format!("в файле {} ошибок; ничего не импортировано", errors.len()),
-            fields: errors,
+        );
+        tracing::info!(
+            rows = check.rows,
+            bad_rows = check.bad_rows,
+            "viewer import refused"
+        );
+        let body = json!({
+            "error": message, "fields": check.errors, "rows": check.rows,
+            "bad_rows": check.bad_rows, "error_count": check.error_count,
+            "encoding": file.encoding,
         });
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
     let mut created = Vec::new();
     let mut skipped = Vec::new();
-    for (line, reg) in regs {
+    for (line, form) in csv_import::Rows::new(&file.text, current)? {
+        let form = form.map_err(ApiError::BadRequest)?;
+        // Every row was checked above; a failure here means the texts changed meanwhile.
+        let reg =
+            validate(&form, &state.catalogue, current).map_err(|fields| ApiError::Invalid {
+                message: format!("Строка {line}: проверьте поля и загрузите файл снова"),
+                fields,
+            })?;
         match create_viewer(&state, &reg).await {
             Ok((row, token)) => created.push(json!({
                 "line": line, "id": row.id, "name": row.name, "email": row.email,
@@ -248,7 +217,11 @@ pub async fn import_csv(
     tracing::info!(
         created = created.len(),
         skipped = skipped.len(),
+        encoding = file.encoding,
         "viewers imported"
     );
-    Ok(Json(json!({ "created": created, "skipped": skipped })))
+    Ok(
+        Json(json!({ "created": created, "skipped": skipped, "encoding": file.encoding }))
+            .into_response(),
+    )
 }

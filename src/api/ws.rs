@@ -4,16 +4,16 @@
 //! reason, because a browser cannot read the HTTP status of a refused upgrade and the player
 //! must be able to tell the viewer what is wrong. Only overload is refused before the upgrade.
 
-use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
 use super::auth::token_hash;
+use super::extract::{Json, Query};
 use crate::hub::Hub;
 
 /// Close code for a personal link that does not (or no longer) work.
@@ -37,7 +37,8 @@ pub async fn upgrade(
         metrics::counter!("yavka_ws_refused_total").increment(1);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "сервер перегружен; переподключитесь через минуту" })),
+            [(header::RETRY_AFTER, "60")],
+            Json(json!({ "error": "Сервер перегружен. Переподключитесь через минуту." })),
         )
             .into_response();
     };
@@ -52,8 +53,9 @@ pub async fn upgrade(
             tracing::error!(error = %e, "websocket: viewer lookup failed");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "60")],
                 Json(
-                    json!({ "error": "сервер временно недоступен; переподключитесь через минуту" }),
+                    json!({ "error": "Сервер временно недоступен. Переподключитесь через минуту." }),
                 ),
             )
                 .into_response();

@@ -71,16 +71,27 @@ pub(super) async fn reject(mut socket: WebSocket, code: u16, reason_ru: &str) {
         close::GOING_AWAY => ErrorCode::ShuttingDown,
         _ => ErrorCode::Unavailable,
     };
-    let text = serde_json::json!({"type": "error", "code": error, "message": reason_ru});
+    let text = error_message(error, reason_ru);
     let frame = CloseFrame {
         code,
         reason: truncate_utf8(reason_ru, 123).into(),
     };
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        socket.send(Message::Text(text.to_string().into())).await?;
+        socket.send(Message::Text(text.into())).await?;
         socket.send(Message::Close(Some(frame))).await
     })
     .await;
+}
+
+/// `{"type":"error"}` with the close's reason as its message.
+fn error_message(code: ErrorCode, reason_ru: &str) -> String {
+    serde_json::json!({"type": "error", "code": code, "message": reason_ru}).to_string()
+}
+
+/// The `error` message that goes before a close of a live socket, for closes the page must
+/// explain rather than retry (a revoked link).
+fn error_before_close(code: u16, reason_ru: &str) -> Option<String> {
+    (code == close::UNAUTHORIZED).then(|| error_message(ErrorCode::Unauthorized, reason_ru))
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
@@ -157,7 +168,14 @@ async fn live(opened: Opened, admission: Admission) {
                 code: reason.code,
                 reason: Utf8Bytes::from_static(reason.reason),
             };
-            let send = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame))));
+            let send = tokio::time::timeout(CLOSE_GRACE, async {
+                // A link revoked while the tab is open is told the way a refused connect is
+                // (`error`, then the close), so the page shows the same sentence either way.
+                if let Some(error) = error_before_close(reason.code, reason.reason) {
+                    sink.send(Message::Text(error.into())).await?;
+                }
+                sink.send(Message::Close(Some(frame))).await
+            });
             let _ = Box::pin(send).await;
         }
         Ending::Failed(metric) => {
@@ -673,9 +691,22 @@ mod tests {
 
     #[test]
     fn close_reasons_fit_a_close_frame() {
-        for r in [SLOW, FLOOD, GARBAGE, TOO_BIG, PONG_TIMEOUT] {
+        for r in [
+            SLOW,
+            FLOOD,
+            GARBAGE,
+            TOO_BIG,
+            PONG_TIMEOUT,
+            super::super::REVOKED,
+        ] {
             assert!(r.reason.len() <= 123, "{}", r.reason);
         }
+        let revoked = super::super::REVOKED;
+        let error = error_before_close(revoked.code, revoked.reason).expect("an error first");
+        let json: serde_json::Value = serde_json::from_str(&error).unwrap();
+        assert_eq!(json["code"], "unauthorized");
+        assert_eq!(json["message"], revoked.reason);
+        assert!(error_before_close(close::TOO_SLOW, "x").is_none());
         let long = "я".repeat(100);
         let t = truncate_utf8(&long, 123);
         assert!(t.len() <= 123 && t.chars().all(|c| c == 'я'));

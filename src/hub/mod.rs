@@ -174,7 +174,7 @@ const SHUTDOWN: CloseReason = CloseReason {
 
 const REVOKED: CloseReason = CloseReason {
     code: protocol::close::UNAUTHORIZED,
-    reason: "ссылка отозвана",
+    reason: "Организатор выдал вам новую ссылку; эта больше не действует.",
     metric: "revoked",
 };
 

@@ -53,13 +53,18 @@ pub fn yavka(dir: &Path, db_url: &str, port: u16) -> Command {
         }
         _ => Command::new(env!("CARGO_BIN_EXE_yavka")),
     };
+    configure(&mut cmd, dir, db_url, port);
+    cmd
+}
+
+/// The folder, forum, database, port and log level of a `yavka` command.
+fn configure(cmd: &mut Command, dir: &Path, db_url: &str, port: u16) {
     cmd.current_dir(dir)
         .env("YAVKA__SERVER__PORT", port.to_string())
         .env("YAVKA__FORUM__CONFIG", dir.join("forum.toml"))
         .env("DATABASE_URL", db_url)
         .env_remove("REDIS_URL")
         .env("RUST_LOG", "warn");
-    cmd
 }
 
 /// Runs a `yavka` command (e.g. `export`) in `dir` on `db_url`; panics unless it succeeds.
@@ -99,12 +104,37 @@ pub async fn start_with(
         None => Stdio::null(),
     };
     let mut cmd = yavka(dir, db_url, port);
+    cmd.arg("serve");
+    spawn_and_wait(cmd, port, env, stdout).await
+}
+
+/// `yavka serve` under an open-file limit of `files` (the shell's `ulimit -n`), as [`start_with`].
+pub async fn start_limited(
+    dir: &Path,
+    db_url: &str,
+    port: u16,
+    files: u32,
+    env: &[(&str, &str)],
+) -> ServerProcess {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {files} && exec \"$0\" serve"))
+        .arg(env!("CARGO_BIN_EXE_yavka"));
+    configure(&mut cmd, dir, db_url, port);
+    spawn_and_wait(cmd, port, env, Stdio::null()).await
+}
+
+async fn spawn_and_wait(
+    mut cmd: Command,
+    port: u16,
+    env: &[(&str, &str)],
+    stdout: Stdio,
+) -> ServerProcess {
     if std::env::var_os("YAVKA_TEST_SERVER_LOGS").is_some() {
         cmd.env("RUST_LOG", "info");
     }
     let child = cmd
         .envs(env.iter().copied())
-        .arg("serve")
         .stdout(stdout)
         .spawn()
         .expect("the server starts");

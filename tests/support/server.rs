@@ -103,6 +103,14 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.mail.timeout_secs = 5;
     // Registration's answer floor would only slow every story down (its own test sets it).
     s.registration.answer_floor_ms = 0;
+    // Every story comes from 127.0.0.1: per-address throttles are tested on their own
+    // (tests/hostile.rs) and would only trip stories that register many people.
+    let off = yavka::settings::Rate {
+        per_minute: 0,
+        burst: 0,
+    };
+    s.limits.register_per_address = off;
+    s.limits.resend_per_address = off;
     s
 }
 
@@ -181,9 +189,25 @@ impl TestApp {
         self.json(self.http.post(self.url(path)).json(&body)).await
     }
 
+    /// Plain text (`text/plain`), as the dashboard sends a code pool.
     pub async fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
-        self.json(self.http.post(self.url(path)).body(body.to_owned()))
+        self.post_typed(path, "text/plain; charset=utf-8", body.as_bytes())
             .await
+    }
+
+    /// A CSV file (`text/csv`), as the dashboard sends a viewer import.
+    pub async fn post_csv(&self, path: &str, body: &str) -> (u16, Value) {
+        self.post_typed(path, "text/csv", body.as_bytes()).await
+    }
+
+    /// Any body with the given content type.
+    pub async fn post_typed(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        self.json(request).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

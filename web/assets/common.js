@@ -12,15 +12,17 @@ export class ApiError extends Error {
 }
 
 /**
- * Fetches JSON. `body` is sent as JSON unless it is a string (then as plain text, for CSV and
- * code pools). Throws ApiError with the server's `{error}` text, or a Russian fallback.
+ * Fetches JSON. `body` is sent as JSON unless it is a string or a file: those go as they are,
+ * with the content type `type` (plain text by default; the server accepts on each endpoint
+ * only the type it documents, e.g. `text/csv` for the viewer import). Throws ApiError with
+ * the server's `{error}` text, or a Russian fallback.
  */
-export async function api(path, { method = 'GET', body } = {}) {
+export async function api(path, { method = 'GET', body, type } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
-    const text = typeof body === 'string';
-    init.headers['Content-Type'] = text ? 'text/plain; charset=utf-8' : 'application/json';
-    init.body = text ? body : JSON.stringify(body);
+    const raw = typeof body === 'string' || body instanceof Blob;
+    init.headers['Content-Type'] = raw ? (type || 'text/plain; charset=utf-8') : 'application/json';
+    init.body = raw ? body : JSON.stringify(body);
   }
   let res;
   try {

@@ -320,28 +320,33 @@ async function reissue(v, cell) {
 
 async function importViewers() {
   const out = $('import-result');
+  // The file goes as it is, not as text: a table saved by Russian Excel is in Windows-1251,
+  // which the server recognises and the browser would garble.
   const file = $('import-file').files[0];
-  const text = file ? await file.text() : $('import-text').value;
-  if (!text.trim()) {
+  const body = file || $('import-text').value;
+  if (!file && !body.trim()) {
     out.replaceChildren(el('p', { class: 'notice', dataset: { kind: 'warn' }, text: 'Выберите файл или вставьте текст CSV.' }));
     return;
   }
   try {
-    const r = await api('/api/org/viewers/import', { method: 'POST', body: text });
-    out.replaceChildren(
-      el('p', { class: 'notice', dataset: { kind: 'ok' }, text: `Создано: ${r.created.length}. Пропущено (уже зарегистрированы): ${r.skipped.length}.` }),
+    const r = await api('/api/org/viewers/import', { method: 'POST', body, type: 'text/csv' });
+    const encoding = r.encoding === 'windows-1251' ? ' Файл прочитан в кодировке Windows-1251.' : '';
+    out.replaceChildren(...[
+      el('p', { class: 'notice', dataset: { kind: 'ok' }, text: `Создано: ${r.created.length}. Пропущено (уже зарегистрированы): ${r.skipped.length}.${encoding}` }),
       r.created.length ? el('div', { class: 'table-wrap' }, el('table', {},
         el('thead', {}, el('tr', {}, el('th', { text: 'Строка' }), el('th', { text: 'ФИО' }), el('th', { text: 'E-mail' }), el('th', { text: 'Личная ссылка' }))),
         el('tbody', {}, r.created.map((c) => el('tr', {},
           el('td', { class: 'num', text: String(c.line) }), el('td', { text: c.name }), el('td', { text: c.email }),
           el('td', { class: 'small', style: 'word-break:break-all', text: c.link })))))) : null,
-      r.skipped.length ? el('ul', {}, r.skipped.map((s) => el('li', { text: `строка ${s.line}: ${s.message}` }))) : null);
+      r.skipped.length ? el('ul', {}, r.skipped.map((s) => el('li', { text: `строка ${s.line}: ${s.message}` }))) : null,
+    ].filter(Boolean));
     search();
   } catch (e) {
     if (e.status === 401) { showLogin(); return; }
-    out.replaceChildren(
+    out.replaceChildren(...[
       el('p', { class: 'notice', dataset: { kind: 'error' }, text: e.message }),
-      e.fields.length ? el('ul', { class: 'field-error' }, e.fields.map((f) => el('li', { text: f.message }))) : null);
+      e.fields.length ? el('ul', { class: 'field-error' }, e.fields.map((f) => el('li', { text: f.message }))) : null,
+    ].filter(Boolean));
   }
 }
 

@@ -95,9 +95,12 @@ impl Catalogue {
     /// [`specialty_key`] does (case and surrounding spaces ignored).
     pub fn lookup(&self, education: Education, name: &str) -> Option<&str> {
         let key = specialty_key(name);
+        // Entries are stored as their own key (lower case, trimmed: checked on loading), so
+        // they compare as they are; keying each entry again made a CSV import of many rows
+        // spend most of its time here.
         self.list(education)
             .iter()
-            .find(|s| specialty_key(s) == key)
+            .find(|s| **s == key)
             .map(String::as_str)
     }
 
