@@ -85,9 +85,8 @@ struct Op {
     keep: bool,
 }
 
-/// One attempt at a batch may take this long (a database that hangs rather than fails) before
-/// it counts as failed; the retry is safe because batches are idempotent.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The shortest time one attempt at a batch may take before it counts as failed.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 /// Markers of committed batches are kept this long (a retry comes within seconds).
 const MARKER_KEEP_MS: Millis = 3_600_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -330,11 +329,16 @@ impl Task {
         let write = self
             .store
             .write_batch(&self.forum, &batch.id, events, wall_clock(), prune);
-        let fresh = match tokio::time::timeout(ATTEMPT_TIMEOUT, write).await {
+        // A database that hangs (a lock, a network gone quiet) rather than fails: after
+        // `give_up_ms` the attempt counts as failed, so its waiters are answered and /readyz
+        // says so. Dropping it mid-commit is safe: the retry finds the batch's marker if the
+        // commit went through after all.
+        let limit = Duration::from_millis(self.config.give_up_ms).max(MIN_ATTEMPT);
+        let fresh = match tokio::time::timeout(limit, write).await {
             Ok(result) => result?,
             Err(_) => {
                 return Err(StoreError::Unavailable(format!(
-                    "no answer within {ATTEMPT_TIMEOUT:?}"
+                    "no answer within {limit:?}"
                 )));
             }
         };
@@ -380,7 +384,10 @@ impl Task {
     fn after_failure(&mut self, e: &StoreError) -> bool {
         metrics::counter!("yavka_store_errors_total").increment(1);
         let give_up = Duration::from_millis(self.config.give_up_ms);
-        let why = e.to_string();
+        let why = match e {
+            StoreError::Unavailable(m) => m.clone(),
+            other => other.to_string(),
+        };
         let mut refused = self.backlog.refuse_expired(give_up, &why);
         if let Some(batch) = self.current.as_mut() {
             let before = batch.ops.len();
@@ -424,6 +431,7 @@ impl Task {
                     Some(op) => {
                         self.status.queued(-1);
                         self.backlog.push(op);
+                        self.status.held(self.held());
                     }
                     None => {
                         self.closed_at = Some(Instant::now());
