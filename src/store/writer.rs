@@ -281,9 +281,10 @@ impl Task {
         self.status.queued(-1);
         let deadline =
             tokio::time::Instant::now() + Duration::from_millis(self.config.max_delay_ms);
+        let mut urgent = first.ack.is_some();
         self.backlog.push(first);
         while self.backlog.len() < self.config.max_batch {
-            let next = if self.backlog.has_waiter() {
+            let next = if urgent {
                 self.rx.try_recv().ok()
             } else {
                 tokio::time::timeout_at(deadline, self.rx.recv())
@@ -293,6 +294,7 @@ impl Task {
             };
             let Some(op) = next else { break };
             self.status.queued(-1);
+            urgent |= op.ack.is_some();
             self.backlog.push(op);
         }
     }

@@ -38,10 +38,6 @@ impl Backlog {
         self.ops.len() + self.beats.len()
     }
 
-    pub(super) fn has_waiter(&self) -> bool {
-        self.ops.iter().any(|op| op.ack.is_some())
-    }
-
     /// The next batch: up to `max` events in order, and every held heartbeat (they cost one
     /// upsert row per connection whatever their number).
     pub(super) fn take_batch(&mut self, max: usize) -> Batch {
