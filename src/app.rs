@@ -22,7 +22,7 @@ use crate::hub::Hub;
 use crate::mail::Mailer;
 use crate::prompter::Prompter;
 use crate::settings::Settings;
-use crate::store::{EventWriter, Store, WriterConfig};
+use crate::store::{EventWriter, Store};
 
 pub struct App {
     listener: TcpListener,
@@ -53,7 +53,7 @@ impl App {
         forum: Forum,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
-        let store = Store::connect(&settings.store.url)
+        let store = Store::connect_with(&settings.store.url, &settings.store.options())
             .await
             .with_context(|| "не удалось открыть базу данных (store.url / DATABASE_URL)")?;
         let report = store.sync_forum(&forum, clock.now()).await?;
@@ -64,15 +64,9 @@ impl App {
             tracing::info!(sessions = ?report.newly_frozen, "session rules frozen");
         }
         let forum = Arc::new(report.effective);
-        let (writer, writer_task) = EventWriter::spawn(
-            store.clone(),
-            &forum.id,
-            WriterConfig {
-                queue: settings.writer.queue,
-                max_batch: settings.writer.max_batch,
-                max_delay_ms: settings.writer.max_delay_ms,
-            },
-        );
+        let (writer, writer_task) =
+            EventWriter::spawn(store.clone(), &forum.id, settings.writer.config());
+        let writer_status = writer.status().clone();
         let broker = match &settings.broker.redis_url {
             None => Broker::memory(settings.broker.capacity),
             Some(url) => {
@@ -111,6 +105,7 @@ impl App {
             forum,
             catalogue: Arc::new(Catalogue::shipped()),
             store,
+            writer: writer_status,
             hub,
             prompter,
             clock,

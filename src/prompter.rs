@@ -5,7 +5,9 @@
 //! before it fires, so it fires once however many nodes tick. Time comes only from the clock:
 //! tests advance a manual clock and call [`Prompter::tick`].
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -13,7 +15,7 @@ use crate::clock::Clock;
 use crate::domain::forum::Forum;
 use crate::domain::schedule::{Seed, plan};
 use crate::domain::time::Millis;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubError};
 use crate::store::{Store, StoredSchedule};
 
 /// One planned prompt.
@@ -38,8 +40,16 @@ pub struct Prompter {
     /// Planned prompts not yet fired (or claimed elsewhere), in time order. A `std` mutex: it is
     /// never held across an await.
     pending: Arc<Mutex<Vec<Planned>>>,
+    /// Prompts this node claimed but could not fire (the store was away): nobody else will
+    /// fire them, so they are retried here on the next ticks. A `std` mutex, as above.
+    claimed: Arc<Mutex<Vec<Planned>>>,
+    /// Ticks in a row that met a store error; `run` waits longer between them.
+    failures: Arc<AtomicU32>,
     schedules: Arc<Vec<StoredSchedule>>,
 }
+
+/// The longest pause between ticks while the store fails.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Prompter {
     /// Plans (or loads) every session's schedule.
@@ -85,6 +95,8 @@ impl Prompter {
             hub,
             clock,
             pending: Arc::new(Mutex::new(pending)),
+            claimed: Arc::default(),
+            failures: Arc::default(),
             schedules: Arc::new(schedules),
         })
     }
@@ -101,16 +113,22 @@ impl Prompter {
 
     /// Fires every planned prompt that is due. A prompt missed while no node was running
     /// still fires late if its session has time left for it, because viewers need their quota;
-    /// one whose window would outlast the session is dropped.
+    /// one whose window would outlast the session is dropped. A prompt that cannot be claimed
+    /// or fired because the store is away is tried again on a later tick.
     pub async fn tick(&self) -> Vec<String> {
         let now = self.clock.now();
-        let due: Vec<Planned> = {
+        let mut due: Vec<(Planned, bool)> = {
+            let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+            claimed.drain(..).map(|p| (p, true)).collect()
+        };
+        {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             let split = pending.partition_point(|p| p.at <= now);
-            pending.drain(..split).collect()
-        };
+            due.extend(pending.drain(..split).map(|p| (p, false)));
+        }
         let mut fired = Vec::new();
-        for p in due {
+        let mut failed = false;
+        for (p, claimed) in due {
             let Some(session) = self.forum.session(&p.session) else {
                 continue;
             };
@@ -118,21 +136,22 @@ impl Prompter {
                 tracing::warn!(session = %p.session, index = p.index, "planned prompt skipped: too late to fire");
                 continue;
             }
-            let claimed = match self
-                .store
-                .claim_planned_prompt(&self.forum.id, &p.session, p.index, &p.prompt_id)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    // Not claimed by anyone we know of: put it back and try on the next tick.
-                    tracing::error!(error = %e, prompt = %p.prompt_id, "claiming a planned prompt failed");
-                    self.requeue(p);
-                    continue;
-                }
-            };
             if !claimed {
-                continue;
+                match self
+                    .store
+                    .claim_planned_prompt(&self.forum.id, &p.session, p.index, &p.prompt_id)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        // Not claimed by anyone we know of: put it back and try again later.
+                        tracing::error!(error = %e, prompt = %p.prompt_id, "claiming a planned prompt failed");
+                        self.requeue(p);
+                        failed = true;
+                        continue;
+                    }
+                }
             }
             match self
                 .hub
@@ -143,10 +162,23 @@ impl Prompter {
                     tracing::info!(session = %p.session, prompt = %p.prompt_id, "planned prompt fired");
                     fired.push(p.prompt_id);
                 }
+                Err(HubError::Store(e)) if e.is_outage() => {
+                    tracing::error!(error = %e, prompt = %p.prompt_id, "a claimed planned prompt could not be fired yet; retrying");
+                    self.claimed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(p);
+                    failed = true;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, prompt = %p.prompt_id, "a claimed planned prompt could not be fired");
                 }
             }
+        }
+        if failed {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.failures.store(0, Ordering::Relaxed);
         }
         fired
     }
@@ -171,6 +203,18 @@ impl Prompter {
                 _ = &mut stop => break,
                 _ = interval.tick() => {
                     self.tick().await;
+                }
+            }
+            // While the store fails, wait longer between ticks (doubling, up to 30 s), so a
+            // long outage is not a wall of errors; the first success resets it.
+            let failures = self.failures.load(Ordering::Relaxed);
+            if failures > 0 {
+                let backoff = period
+                    .saturating_mul(1 << failures.min(16))
+                    .min(MAX_BACKOFF);
+                tokio::select! {
+                    _ = &mut stop => break,
+                    _ = tokio::time::sleep(backoff) => {}
                 }
             }
         }

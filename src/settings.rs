@@ -6,11 +6,13 @@
 //! default, because a mistyped `max_connections` would otherwise go unnoticed until the day.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::hub::HubSettings;
+use crate::store::{StoreOptions, WriterConfig};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -111,6 +113,11 @@ impl Default for LimitsSettings {
 pub struct StoreSettings {
     /// `sqlite://data/yavka.db` (default) or `postgres://…`.
     pub url: String,
+    /// How long a query waits for a database connection (reconnecting included) before it
+    /// fails: while the database is away, requests fail after this instead of hanging.
+    pub acquire_timeout_ms: u64,
+    /// `/readyz` reports the store unreachable when a round trip takes longer.
+    pub ping_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +133,35 @@ pub struct WriterSettings {
     pub queue: usize,
     pub max_batch: usize,
     pub max_delay_ms: u64,
+    /// First pause after a failed batch, doubled after each failure up to `retry_max_ms`.
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
+    /// A connect, confirm or prompt not committed within this is refused (and not recorded).
+    pub give_up_ms: u64,
+    /// With nothing to write this long, an empty batch checks the store can still commit.
+    pub probe_ms: u64,
+}
+
+impl WriterSettings {
+    pub fn config(&self) -> WriterConfig {
+        WriterConfig {
+            queue: self.queue,
+            max_batch: self.max_batch,
+            max_delay_ms: self.max_delay_ms,
+            retry_first_ms: self.retry_first_ms,
+            retry_max_ms: self.retry_max_ms,
+            give_up_ms: self.give_up_ms,
+            probe_ms: self.probe_ms,
+        }
+    }
+}
+
+impl StoreSettings {
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -243,6 +279,8 @@ impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings {
             url: "sqlite://data/yavka.db".into(),
+            acquire_timeout_ms: 5_000,
+            ping_timeout_ms: 2_000,
         }
     }
 }
@@ -257,10 +295,15 @@ impl Default for ForumSettings {
 
 impl Default for WriterSettings {
     fn default() -> Self {
+        let w = WriterConfig::default();
         WriterSettings {
-            queue: 65_536,
-            max_batch: 2_000,
-            max_delay_ms: 100,
+            queue: w.queue,
+            max_batch: w.max_batch,
+            max_delay_ms: w.max_delay_ms,
+            retry_first_ms: w.retry_first_ms,
+            retry_max_ms: w.retry_max_ms,
+            give_up_ms: w.give_up_ms,
+            probe_ms: w.probe_ms,
         }
     }
 }

@@ -127,6 +127,7 @@ impl TestHub {
                 queue: 1024,
                 max_batch: 256,
                 max_delay_ms: 2,
+                ..WriterConfig::default()
             },
         );
         let broker = Broker::memory(100_000);

@@ -265,6 +265,8 @@ fn writer_config(max_delay_ms: u64) -> WriterConfig {
         queue: 1024,
         max_batch: 256,
         max_delay_ms,
+        give_up_ms: 300,
+        ..WriterConfig::default()
     }
 }
 
@@ -339,9 +341,44 @@ async fn a_failed_batch_is_reported_to_its_waiter() {
         let (writer, handle) = EventWriter::spawn(store.clone(), FORUM, writer_config(5));
         store.close().await;
         let err = writer.record_durable(profile(1, "a")).await.unwrap_err();
-        assert!(matches!(err, StoreError::Db(_)), "{backend}: {err}");
+        assert!(
+            matches!(err, StoreError::Unavailable(_)),
+            "{backend}: {err}"
+        );
+        assert!(!writer.status().state().healthy, "{backend}");
         drop(writer);
         handle.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retried_batch_is_stored_once() {
+    on_each_backend(|store, backend| async move {
+        let batch = [
+            connect(100, "a", "a1"),
+            heartbeat(150, "a1"),
+            confirm(160, "a", "a1", "p1"),
+        ];
+        assert!(
+            store
+                .write_batch(FORUM, "b-1", &batch, 1_000, None)
+                .await
+                .unwrap()
+        );
+        let once = store.events(FORUM, None).await.unwrap();
+        assert_eq!(once.len(), 3, "{backend}: {once:?}");
+        // The database committed but the answer was lost: the writer sends the same batch
+        // again, and nothing is stored twice.
+        let again = store.write_batch(FORUM, "b-1", &batch, 2_000, None).await;
+        assert!(!again.unwrap(), "{backend}");
+        assert_eq!(store.events(FORUM, None).await.unwrap(), once, "{backend}");
+        // Markers older than the given time are pruned on the way.
+        let later = [disconnect(200, "a1")];
+        let pruning = store.write_batch(FORUM, "b-2", &later, 3_602_000, Some(1_500));
+        assert!(pruning.await.unwrap(), "{backend}");
+        let b1 = store.write_batch(FORUM, "b-1", std::iter::empty(), 3_603_000, None);
+        assert!(b1.await.unwrap(), "{backend}: b-1's marker was pruned");
     })
     .await;
 }

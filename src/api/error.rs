@@ -50,10 +50,18 @@ impl ApiError {
     }
 }
 
+/// What a person is told while the database is away (full disk, restarting, unreachable).
+pub const STORE_AWAY: &str =
+    "База данных временно недоступна; ничего не изменено. Попробуйте ещё раз через минуту.";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            e if e.is_outage() => {
+                tracing::error!(error = %e, "the store is unavailable");
+                ApiError::Unavailable(STORE_AWAY.into())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

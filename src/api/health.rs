@@ -1,8 +1,12 @@
 //! Liveness, readiness and Prometheus metrics.
 
+use std::time::Duration;
+
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use serde_json::json;
 
 use super::AppState;
 
@@ -11,22 +15,55 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The store answers; without it nothing can be recorded, so a balancer should stop sending
-/// viewers here.
+/// Whether this node can record now. A balancer should stop sending viewers to a node that
+/// cannot: 503 with the reason in Russian while the event writer's last commit failed, its
+/// queue is full, or the store does not answer; 200 again as soon as they recover.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let writer = state.writer.state();
+    let figures =
+        json!({"queued": writer.queued, "held": writer.held, "capacity": writer.capacity});
+    if let Some(reason) = writer.unready_reason() {
+        tracing::warn!(
+            last_error = writer.last_error.as_deref().unwrap_or(""),
+            failing_for = ?writer.failing_for,
+            queued = writer.queued,
+            held = writer.held,
+            "readiness check: the node cannot record"
+        );
+        return unavailable(reason, figures);
+    }
     let started = std::time::Instant::now();
-    let result = state.store.ping().await;
+    let timeout = Duration::from_millis(state.settings.store.ping_timeout_ms.max(1));
+    let result = tokio::time::timeout(timeout, state.store.ping()).await;
     metrics::histogram!("yavka_store_ping_seconds").record(started.elapsed().as_secs_f64());
     match result {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(e) => {
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "writer": figures})),
+        ),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "readiness check: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable")
+            unavailable("База данных не отвечает.", figures)
+        }
+        Err(_) => {
+            tracing::error!(
+                ?timeout,
+                "readiness check: the store did not answer in time"
+            );
+            unavailable("База данных не отвечает.", figures)
         }
     }
 }
 
+fn unavailable(reason: &str, figures: serde_json::Value) -> (StatusCode, Json<serde_json::Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "reason": reason, "writer": figures})),
+    )
+}
+
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.writer.export_metrics();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -47,7 +47,7 @@ use crate::hub::Hub;
 use crate::mail::Mailer;
 use crate::prompter::Prompter;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, WriterStatus};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -56,6 +56,8 @@ pub struct AppState {
     pub forum: Arc<Forum>,
     pub catalogue: Arc<Catalogue>,
     pub store: Store,
+    /// The event writer's health, for `/readyz` and `/metrics`.
+    pub writer: WriterStatus,
     pub hub: Hub,
     pub prompter: Prompter,
     pub clock: Arc<dyn Clock>,

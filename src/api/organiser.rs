@@ -11,6 +11,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query};
 use super::viewers::programme_json;
 use crate::domain::time::SECOND;
+use crate::hub::HubError;
 
 /// The forum as it runs, with each session's schedule (for the auditor: seed and times).
 pub async fn forum(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
@@ -77,7 +78,10 @@ pub async fn fire_prompt(
         .hub
         .fire_prompt(&form.hall, window, None)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(|e| match e {
+            HubError::Store(e) => ApiError::from(e),
+            other => ApiError::internal(other),
+        })?;
     tracing::info!(organiser = %organiser.login, hall = %form.hall, prompt = %info.id, "prompt fired by hand");
     Ok(Json(json!(info)))
 }

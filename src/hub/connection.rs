@@ -18,7 +18,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
-use crate::store::ViewerRow;
+use crate::store::{StoreError, ViewerRow};
 
 use super::bus::BusEvent;
 use super::challenge;
@@ -58,6 +58,11 @@ const PONG_TIMEOUT: CloseReason = CloseReason {
     reason: "нет ответа на ping",
     metric: "pong_timeout",
 };
+
+/// Sent before close 1011 when the connect cannot be recorded (the close frame carries the
+/// first 123 bytes).
+const STORE_AWAY: &str =
+    "Подключение не записано: база данных временно недоступна. Переподключимся автоматически.";
 
 /// Unreadable messages tolerated per connection (each answered with an error) before closing.
 const MAX_BAD_MESSAGES: u32 = 5;
@@ -212,11 +217,12 @@ async fn open(hub: Hub, socket: WebSocket, viewer: ViewerRow, hall: String) -> O
             hall: hall.clone(),
         },
     );
-    // Durable before the viewer is told they are counted.
+    // Durable before the viewer is told they are counted. While the store is away this is
+    // refused within the writer's `give_up_ms`; the player reconnects with backoff.
     if let Err(e) = Box::pin(hub.0.writer.record_durable(connect.clone())).await {
         tracing::error!(viewer = %viewer.id, error = %e, "could not record a connect");
         metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
-        reject(socket, close::INTERNAL, "ошибка сервера, повторите позже").await;
+        reject(socket, close::INTERNAL, STORE_AWAY).await;
         return None;
     }
     let state = hub.viewer_enter(&viewer.id);
@@ -350,9 +356,7 @@ impl Ctx {
                 Some(Ok(m)) => m,
             };
             if let Some(heartbeat) = self.seen() {
-                // Once per ping interval: boxed, so the socket's task does not carry the
-                // writer's send future all the time.
-                Box::pin(self.record_heartbeat(heartbeat)).await;
+                self.record_heartbeat(heartbeat);
             }
             let text = match msg {
                 // Pongs answer our pings (one per interval); they are not rate limited.
@@ -467,9 +471,13 @@ impl Ctx {
         ))
     }
 
-    async fn record_heartbeat(&self, event: Event) {
-        if let Err(e) = self.hub.0.writer.record(event).await {
-            tracing::warn!(conn = %self.conn, error = %e, "could not record a heartbeat");
+    /// Never waits: the reader must keep reading (pongs included) whatever the store does.
+    /// A heartbeat that finds the writer's queue full is skipped and the next frame tries
+    /// again; only the latest one counts anyway.
+    fn record_heartbeat(&self, event: Event) {
+        if !self.hub.0.writer.try_record(event) {
+            // "Long ago": the next frame records one.
+            self.last_heartbeat.store(0, Ordering::Relaxed);
         }
     }
 
@@ -587,9 +595,18 @@ impl Cleanup {
                 conn: self.conn.to_string(),
             },
         );
-        if let Err(e) = hub.0.writer.record_durable(event.clone()).await {
-            tracing::error!(conn = %self.conn, error = %e, "could not record a disconnect");
-            metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
+        // Waited for, so that `Hub::shutdown` returns with every disconnect stored; but only
+        // for the writer's `give_up_ms`: through a store outage the writer keeps it and
+        // writes it when the store is back.
+        match hub.0.writer.record_kept(event.clone()).await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable(_)) => {
+                tracing::warn!(conn = %self.conn, "disconnect held until the store is back");
+            }
+            Err(e) => {
+                tracing::error!(conn = %self.conn, error = %e, "could not record a disconnect");
+                metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
+            }
         }
         let changed = self.state.lock().expect("viewer lock").apply(&event);
         hub.publish_viewer_event(&self.viewer, event);

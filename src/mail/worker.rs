@@ -42,17 +42,33 @@ impl Mailer {
     /// not started are handed back to the queue.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.inner.settings.poll_ms.max(10));
+        let mut failures = 0u32;
         loop {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.round(&stop).await {
-                tracing::error!(error = format!("{e:#}"), "mail round failed");
-            }
+            // A failed round (the store away) is logged and retried: after the poll interval,
+            // doubled with each failure in a row up to a minute, so the worker outlives any
+            // outage without a wall of errors. A letter whose sending was recorded is safe;
+            // one claimed but not recorded is taken back by the stale-claim sweep.
+            let wait = match self.round(&stop).await {
+                Ok(_) => {
+                    failures = 0;
+                    poll
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    if failures.is_power_of_two() {
+                        tracing::error!(error = format!("{e:#}"), failures, "mail round failed");
+                    }
+                    poll.saturating_mul(1 << failures.min(16))
+                        .min(Duration::from_secs(60))
+                }
+            };
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
                 _ = self.inner.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         tracing::info!("mail worker stopped");

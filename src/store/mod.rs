@@ -12,7 +12,8 @@
 //! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs`,
 //! `codes.rs`, `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
 //! certificates, e-mailed link tokens), `history.rs` (the dashboard's per-minute hall
-//! figures) — and `writer.rs` is the batched event writer.
+//! figures) — `writer.rs` is the batched event writer and `tx.rs` the write transactions that
+//! survive a failing disk or database.
 
 mod codes;
 mod forum;
@@ -23,14 +24,15 @@ mod mail;
 mod organisers;
 mod reports;
 mod texts;
+mod tx;
 mod viewers;
 mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Executor};
 
 use crate::domain::consent::ConsentVersions;
 use crate::domain::forum::{Education, Forum};
@@ -42,7 +44,7 @@ pub use links::{LinkRequest, Registered, kinds as letter_kinds};
 pub use mail::{MailFilter, NewLetter, OutboxRow};
 pub use reports::IssuedRow;
 pub use texts::TextRow;
-pub use writer::{EventWriter, WriterConfig};
+pub use writer::{EventWriter, WriterConfig, WriterState, WriterStatus};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -57,6 +59,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("the event writer has stopped")]
     WriterClosed,
+    /// The event writer could not commit within its `give_up_ms`; the event is not recorded.
+    #[error("the event writer could not commit: {0}")]
+    Unavailable(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
 }
@@ -123,30 +128,54 @@ pub struct Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How the store's connection pool behaves when the database is slow or away.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a query waits for a connection (including reconnecting) before it fails.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 impl Store {
     /// Connects to `sqlite://path/to/file.db` (created with its folder if missing) or
     /// `postgres://…`, and runs the migrations for that backend.
     pub async fn connect(url: &str) -> StoreResult<Store> {
+        Store::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with pool options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> StoreResult<Store> {
         install_default_drivers();
         let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
         let store = if postgres {
             let pool = AnyPoolOptions::new()
                 .max_connections(10)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(options.acquire_timeout)
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
             Store { pool, postgres }
         } else {
-            let url = sqlite_url(url)?;
+            let (url, file) = sqlite_url(url)?;
             // SQLite has one writer at a time; a few connections serve concurrent readers
             // (WAL lets them read while the writer commits) without piling up lock waits.
             let pool = AnyPoolOptions::new()
                 .min_connections(1)
                 .max_connections(6)
-                .acquire_timeout(Duration::from_secs(10))
-                .after_connect(|conn, _meta| {
+                .acquire_timeout(options.acquire_timeout)
+                .after_connect(move |conn, _meta| {
+                    let file = file.clone();
                     Box::pin(async move {
+                        if let Some(file) = &file {
+                            refuse_read_only(file)?;
+                        }
                         // FULL: a committed confirmation survives a power cut, not only a crash.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -182,21 +211,30 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    /// A transaction that is going to write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later can fail
-    /// with "database is locked" without waiting, because its snapshot may be stale.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
-        Ok(if self.postgres {
-            self.pool.begin().await?
-        } else {
-            self.pool.begin_with("BEGIN IMMEDIATE").await?
-        })
-    }
 }
 
-/// Adds `mode=rwc` (create if missing) to a SQLite URL and creates the file's folder.
-fn sqlite_url(url: &str) -> StoreResult<String> {
+/// SQLite opens a database it cannot write to read-only, silently, and such a connection stays
+/// read-only after the cause is gone (a file made writable again, a disk back from I/O errors):
+/// a pool would keep it and fail writes on it for as long as it lives. So a new connection is
+/// refused unless the database and its WAL open for writing; the pool tries again later.
+fn refuse_read_only(file: &Path) -> sqlx::Result<()> {
+    let wal = file.with_file_name(format!(
+        "{}-wal",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    for f in [file, wal.as_path()] {
+        match std::fs::OpenOptions::new().write(true).open(f) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(sqlx::Error::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Adds `mode=rwc` (create if missing) to a SQLite URL and creates the file's folder; gives
+/// the file's path too (`None` in memory).
+fn sqlite_url(url: &str) -> StoreResult<(String, Option<PathBuf>)> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -212,13 +250,47 @@ fn sqlite_url(url: &str) -> StoreResult<String> {
     {
         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
     }
-    Ok(if query.contains("mode=") {
+    let file = (path != ":memory:" && !query.contains("mode=ro")).then(|| PathBuf::from(path));
+    let url = if query.contains("mode=") {
         url.to_string()
     } else if query.is_empty() {
         format!("sqlite://{path}?mode=rwc")
     } else {
         format!("sqlite://{path}?{query}&mode=rwc")
-    })
+    };
+    Ok((url, file))
+}
+
+impl StoreError {
+    /// Whether this is the database being away, full or failing (worth a retry later, and
+    /// a 503 for whoever asked) rather than a bug or a refused write.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            StoreError::Db(e) => is_outage(e),
+            StoreError::Unavailable(_) | StoreError::WriterClosed => true,
+            StoreError::Migrate(_) | StoreError::Conflict(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+}
+
+fn is_outage(e: &sqlx::Error) -> bool {
+    use sqlx::Error::*;
+    match e {
+        Io(_) | Tls(_) | PoolTimedOut | PoolClosed | WorkerCrashed | Protocol(_) => true,
+        Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // SQLite's primary result code is the low byte: BUSY 5, LOCKED 6, NOMEM 7,
+            // READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+            let sqlite = code
+                .parse::<i32>()
+                .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14));
+            // Postgres: connection exceptions (08), insufficient resources (53), operator
+            // intervention such as a shutdown (57), system errors (58).
+            let postgres = ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c));
+            sqlite || postgres
+        }
+        _ => false,
+    }
 }
 
 /// Whether `e` is a unique-constraint violation (turned into [`StoreError::Conflict`]).
@@ -245,16 +317,19 @@ mod tests {
         let url = format!("sqlite://{}/a/b.db", dir.display());
         assert_eq!(
             sqlite_url(&url).unwrap(),
-            format!("sqlite://{}/a/b.db?mode=rwc", dir.display())
+            (
+                format!("sqlite://{}/a/b.db?mode=rwc", dir.display()),
+                Some(dir.join("a/b.db"))
+            )
         );
         assert!(dir.join("a").is_dir());
         assert_eq!(
             sqlite_url("sqlite::memory:").unwrap(),
-            "sqlite://:memory:?mode=rwc"
+            ("sqlite://:memory:?mode=rwc".into(), None)
         );
         assert_eq!(
             sqlite_url("sqlite://x.db?mode=ro").unwrap(),
-            "sqlite://x.db?mode=ro"
+            ("sqlite://x.db?mode=ro".into(), None)
         );
         assert!(sqlite_url("mysql://x").is_err());
     }

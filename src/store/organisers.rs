@@ -95,7 +95,8 @@ impl Store {
             .await?
             .rows_affected();
         if updated == 0 {
-            tx.rollback().await?;
+            // Nothing was changed: ending the transaction normally keeps its connection.
+            tx.commit().await?;
             return Ok(false);
         }
         sqlx::query("DELETE FROM logins WHERE login = $1")

@@ -1,163 +1,453 @@
 //! The batched event writer: one task per forum that turns a stream of events into few,
-//! large transactions.
+//! large transactions, and keeps doing so through a failing disk or database.
 //!
 //! Committing each event alone would cost one fsync per heartbeat; a batch costs one fsync for
-//! up to `max_batch` events. Callers that must not lose an event (a confirmation the viewer was
-//! told is counted) wait for the commit with [`EventWriter::record_durable`]; the rest only
-//! wait for room in the bounded queue, which is the back-pressure when the database is slow.
-//! A batch with a waiter in it is committed as soon as the queue is empty, not after the delay.
+//! up to `max_batch` events. There are three ways in:
+//! - [`EventWriter::record_durable`] (connects, confirms, prompts) returns once the event's
+//!   batch is committed, so a viewer is never told "counted" about something not stored. If the
+//!   store cannot commit it within `give_up_ms`, the caller gets [`StoreError::Unavailable`] and
+//!   the event is taken out of its batch: refused, never recorded later behind the caller's back.
+//! - [`EventWriter::record_kept`] (disconnects) waits for the commit too, but at most
+//!   `give_up_ms`: the event is kept, in memory, until the store takes it, however long that is.
+//!   [`EventWriter::record`] is the same without waiting for the commit.
+//! - [`EventWriter::try_record`] (heartbeats) never waits: a socket's reader must not stall on
+//!   the database. Only each connection's latest heartbeat counts, so while the store is away
+//!   the writer keeps one per connection, and a heartbeat that finds the queue full is skipped
+//!   (the next one, a ping interval later, carries the same news).
+//!
+//! A failed batch is retried with growing pauses until the store takes it. Every batch writes a
+//! row with its random id into `writer_batches` in the same transaction; a retry whose id is
+//! already there was committed although the answer was lost, and is not written again. With
+//! nothing to write for `probe_ms` the writer commits an empty batch, so a disk that filled up
+//! on an idle node is noticed too. [`WriterStatus`] tells `/readyz` and `/metrics` about all this.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::log::write_events;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::log::Event;
+use crate::domain::time::Millis;
 
-/// Sender side of the batched event writer; cheap to clone. The writer task commits queued
-/// events in batches (at most `max_batch` events or `max_delay_ms` after the first queued one).
+mod batch;
+mod status;
+
+use batch::{Backlog, Batch, keep_or_refuse};
+pub use status::{WriterState, WriterStatus};
+
+/// Sender side of the batched event writer; cheap to clone. The writer task ends, after
+/// committing what it holds, when every clone has been dropped.
 #[derive(Clone, Debug)]
 pub struct EventWriter {
     tx: mpsc::Sender<Op>,
+    status: WriterStatus,
+    give_up: Duration,
 }
 
-/// Tuning of the batched writer.
+/// Tuning of the batched writer (`[writer]` in the settings).
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
-    /// Capacity of the queue in front of the writer; `record` waits when it is full.
+    /// Capacity of the queue in front of the writer, and of what it holds while the store is
+    /// away; `record` waits when it is full.
     pub queue: usize,
     pub max_batch: usize,
     pub max_delay_ms: u64,
+    /// First pause after a failed batch; doubled after each failure up to `retry_max_ms`.
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
+    /// How long `record_durable` waits before its event is refused.
+    pub give_up_ms: u64,
+    /// With nothing to write this long, commit an empty batch to find out the store still can.
+    pub probe_ms: u64,
 }
 
-/// A failed batch's error, shared by every waiter of that batch.
-type Ack = oneshot::Sender<Result<(), String>>;
-
-#[derive(Debug)]
-struct Op {
-    event: Event,
-    ack: Option<Ack>,
-}
-
-/// Attempts per batch before its waiters get the error; the pauses between them grow.
-const ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-
-impl EventWriter {
-    /// Starts the writer task for `forum`. It ends, after committing everything queued, when
-    /// every `EventWriter` clone has been dropped; await the handle for a clean shutdown.
-    pub fn spawn(store: Store, forum: &str, config: WriterConfig) -> (EventWriter, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let forum = forum.to_string();
-        let handle = tokio::spawn(run(store, forum, config, rx));
-        (EventWriter { tx }, handle)
-    }
-
-    /// Queues an event; returns once queued (durable within about `max_delay_ms`).
-    pub async fn record(&self, event: Event) -> StoreResult<()> {
-        self.tx
-            .send(Op { event, ack: None })
-            .await
-            .map_err(|_| StoreError::WriterClosed)
-    }
-
-    /// Queues an event and returns only after its batch is committed: an acknowledged
-    /// confirmation is never lost.
-    pub async fn record_durable(&self, event: Event) -> StoreResult<()> {
-        let (ack, done) = oneshot::channel();
-        self.tx
-            .send(Op {
-                event,
-                ack: Some(ack),
-            })
-            .await
-            .map_err(|_| StoreError::WriterClosed)?;
-        match done.await {
-            Ok(Ok(())) => Ok(()),
-            // The cause was logged by the writer; the waiter gets its text.
-            Ok(Err(message)) => Err(StoreError::Db(sqlx::Error::AnyDriverError(
-                format!("event batch not written: {message}").into(),
-            ))),
-            Err(_) => Err(StoreError::WriterClosed),
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue: 65_536,
+            max_batch: 2_000,
+            max_delay_ms: 100,
+            retry_first_ms: 50,
+            retry_max_ms: 2_000,
+            give_up_ms: 5_000,
+            probe_ms: 5_000,
         }
     }
 }
 
-async fn run(store: Store, forum: String, config: WriterConfig, mut rx: mpsc::Receiver<Op>) {
-    let max_batch = config.max_batch.max(1);
-    let max_delay = Duration::from_millis(config.max_delay_ms);
-    let mut batch: Vec<Op> = Vec::with_capacity(max_batch);
-    // `recv` returns None only once every sender is gone and the queue is empty: that is
-    // the drain on shutdown.
-    while let Some(first) = rx.recv().await {
+#[derive(Debug)]
+struct Op {
+    event: Event,
+    ack: Option<oneshot::Sender<StoreResult<()>>>,
+    since: Instant,
+    /// Never refused: written whenever the store takes it, however long that is.
+    keep: bool,
+}
+
+/// The shortest time one attempt at a batch may take before it counts as failed.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
+/// Markers of committed batches are kept this long (a retry comes within seconds).
+const MARKER_KEEP_MS: Millis = 3_600_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+impl EventWriter {
+    /// Starts the writer task for `forum`; await the handle for a clean shutdown.
+    pub fn spawn(store: Store, forum: &str, config: WriterConfig) -> (EventWriter, JoinHandle<()>) {
+        let capacity = config.queue.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let status = WriterStatus::new(capacity);
+        let give_up = Duration::from_millis(config.give_up_ms);
+        let task = Task {
+            store,
+            forum: forum.to_string(),
+            rx,
+            status: status.clone(),
+            backlog: Backlog::default(),
+            current: None,
+            closed_at: None,
+            last_prune: None,
+            failures: 0,
+            config,
+        };
+        let handle = tokio::spawn(task.run());
+        (
+            EventWriter {
+                tx,
+                status,
+                give_up,
+            },
+            handle,
+        )
+    }
+
+    pub fn status(&self) -> &WriterStatus {
+        &self.status
+    }
+
+    /// Queues an event, waiting for room; it is kept until the store takes it.
+    pub async fn record(&self, event: Event) -> StoreResult<()> {
+        self.status.queued(1);
+        let op = Op {
+            event,
+            ack: None,
+            since: Instant::now(),
+            keep: true,
+        };
+        self.tx.send(op).await.map_err(|_| {
+            self.status.queued(-1);
+            StoreError::WriterClosed
+        })
+    }
+
+    /// Queues an event if there is room now; false (and nothing queued) otherwise.
+    pub fn try_record(&self, event: Event) -> bool {
+        self.status.queued(1);
+        let op = Op {
+            event,
+            ack: None,
+            since: Instant::now(),
+            keep: true,
+        };
+        if self.tx.try_send(op).is_ok() {
+            return true;
+        }
+        self.status.queued(-1);
+        metrics::counter!("yavka_writer_skipped_total").increment(1);
+        false
+    }
+
+    /// Queues an event and returns once its batch is committed: an acknowledged confirmation
+    /// is never lost. Within `give_up_ms` (plus one attempt) either it is stored, or this
+    /// returns an error and it is not.
+    pub async fn record_durable(&self, event: Event) -> StoreResult<()> {
+        let (ack, done) = oneshot::channel();
+        let op = Op {
+            event,
+            ack: Some(ack),
+            since: Instant::now(),
+            keep: false,
+        };
+        self.status.queued(1);
+        if let Err(e) = self.tx.send_timeout(op, self.give_up).await {
+            self.status.queued(-1);
+            return Err(match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => {
+                    metrics::counter!("yavka_writer_refused_total").increment(1);
+                    StoreError::Unavailable("the writer's queue stayed full".into())
+                }
+                mpsc::error::SendTimeoutError::Closed(_) => StoreError::WriterClosed,
+            });
+        }
+        done.await.unwrap_or(Err(StoreError::WriterClosed))
+    }
+
+    /// Queues an event that must be written however long the store is away (a disconnect),
+    /// waiting for room, and then for its commit for at most `give_up_ms`: past that the
+    /// caller hears [`StoreError::Unavailable`], and the writer keeps the event.
+    pub async fn record_kept(&self, event: Event) -> StoreResult<()> {
+        let (ack, done) = oneshot::channel();
+        let op = Op {
+            event,
+            ack: Some(ack),
+            since: Instant::now(),
+            keep: true,
+        };
+        self.status.queued(1);
+        if self.tx.send(op).await.is_err() {
+            self.status.queued(-1);
+            return Err(StoreError::WriterClosed);
+        }
+        match tokio::time::timeout(self.give_up, done).await {
+            Ok(result) => result.unwrap_or(Err(StoreError::WriterClosed)),
+            Err(_) => Err(StoreError::Unavailable(
+                "not committed yet; the writer keeps it".into(),
+            )),
+        }
+    }
+}
+
+struct Task {
+    store: Store,
+    forum: String,
+    config: WriterConfig,
+    rx: mpsc::Receiver<Op>,
+    status: WriterStatus,
+    backlog: Backlog,
+    /// The batch being committed or retried.
+    current: Option<Batch>,
+    /// When every sender was gone: what is left gets `give_up_ms` more to be written.
+    closed_at: Option<Instant>,
+    last_prune: Option<Instant>,
+    /// Failed attempts in a row.
+    failures: u64,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let first_pause = Duration::from_millis(self.config.retry_first_ms.max(1));
+        let mut pause = first_pause;
+        loop {
+            if self.current.is_none() {
+                if self.backlog.len() == 0 {
+                    if self.closed_at.is_some() {
+                        break;
+                    }
+                    self.wait_for_events().await;
+                    if self.backlog.len() == 0 && self.closed_at.is_some() {
+                        break;
+                    }
+                } else {
+                    self.take_queued();
+                }
+                self.current = Some(self.backlog.take_batch(self.config.max_batch.max(1)));
+                self.status.held(self.held());
+            }
+            let Some(batch) = self.current.as_ref() else {
+                continue;
+            };
+            match self.commit(batch).await {
+                Ok(fresh) => {
+                    self.after_commit(fresh);
+                    pause = first_pause;
+                }
+                Err(e) => {
+                    if !self.after_failure(&e) {
+                        break;
+                    }
+                    self.pause(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(self.config.retry_max_ms));
+                }
+            }
+        }
+        tracing::debug!(forum = %self.forum, "event writer stopped");
+    }
+
+    /// Waits for the first event, then gathers a batch: at most `max_batch` events or
+    /// `max_delay_ms` after the first. A batch with a waiter (a confirm, a prompt, a connect)
+    /// takes what is queued already and goes at once; under load batches still grow, because
+    /// everything that arrives during one commit goes into the next. With nothing to write
+    /// for `probe_ms`, returns with nothing: an empty batch probes the store.
+    async fn wait_for_events(&mut self) {
+        let probe = Duration::from_millis(self.config.probe_ms.max(1));
+        let first = match tokio::time::timeout(probe, self.rx.recv()).await {
+            Ok(Some(op)) => op,
+            Ok(None) => {
+                self.closed_at = Some(Instant::now());
+                return;
+            }
+            Err(_) => return,
+        };
+        self.status.queued(-1);
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(self.config.max_delay_ms);
         let mut urgent = first.ack.is_some();
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + max_delay;
-        while batch.len() < max_batch {
-            // Someone waits for this batch (a confirm, a prompt, a connect): take what is
-            // queued already and commit at once. Under load the batches still grow, because
-            // everything that arrives during one commit goes into the next.
+        self.backlog.push(first);
+        while self.backlog.len() < self.config.max_batch {
             let next = if urgent {
-                rx.try_recv().ok()
+                self.rx.try_recv().ok()
             } else {
-                tokio::time::timeout_at(deadline, rx.recv())
+                tokio::time::timeout_at(deadline, self.rx.recv())
                     .await
                     .ok()
                     .flatten()
             };
             let Some(op) = next else { break };
+            self.status.queued(-1);
             urgent |= op.ack.is_some();
-            batch.push(op);
+            self.backlog.push(op);
         }
-        commit(&store, &forum, &mut batch).await;
     }
-    tracing::debug!(forum, "event writer stopped");
-}
 
-/// Writes one batch (retrying with backoff) and answers its waiters.
-async fn commit(store: &Store, forum: &str, batch: &mut Vec<Op>) {
-    let (events, acks): (Vec<Event>, Vec<Option<Ack>>) =
-        batch.drain(..).map(|op| (op.event, op.ack)).unzip();
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    let result = loop {
-        let started = Instant::now();
-        match write_batch(store, forum, &events).await {
-            Ok(()) => {
-                metrics::histogram!("yavka_store_batch_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                metrics::counter!("yavka_store_events_total").increment(events.len() as u64);
-                break Ok(());
-            }
-            Err(e) => {
-                metrics::counter!("yavka_store_errors_total").increment(1);
-                tracing::error!(
-                    forum,
-                    attempt,
-                    events = events.len(),
-                    error = %e,
-                    "writing an event batch failed"
-                );
-                if attempt >= ATTEMPTS {
-                    break Err(e.to_string());
+    /// Moves what is queued into the backlog, as far as the backlog has room.
+    fn take_queued(&mut self) {
+        while self.backlog.len() < self.config.queue.max(1) {
+            match self.rx.try_recv() {
+                Ok(op) => {
+                    self.status.queued(-1);
+                    self.backlog.push(op);
                 }
-                tokio::time::sleep(backoff).await;
-                backoff *= 4;
-                attempt += 1;
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.closed_at.get_or_insert_with(Instant::now);
+                    break;
+                }
             }
         }
-    };
-    for ack in acks.into_iter().flatten() {
-        // A waiter that gave up (its request was cancelled) is not an error.
-        let _ = ack.send(result.clone());
+        self.status.held(self.held());
+    }
+
+    fn held(&self) -> usize {
+        self.backlog.len() + self.current.as_ref().map_or(0, |b| b.ops.len())
+    }
+
+    async fn commit(&self, batch: &Batch) -> StoreResult<bool> {
+        let started = Instant::now();
+        let prune = self
+            .last_prune
+            .is_none_or(|t| t.elapsed() >= PRUNE_EVERY)
+            .then(|| wall_clock() - MARKER_KEEP_MS);
+        let events = batch.ops.iter().map(|op| &op.event);
+        let write = self
+            .store
+            .write_batch(&self.forum, &batch.id, events, wall_clock(), prune);
+        // A database that hangs (a lock, a network gone quiet) rather than fails: after
+        // `give_up_ms` the attempt counts as failed, so its waiters are answered and /readyz
+        // says so. Dropping it mid-commit is safe: the retry finds the batch's marker if the
+        // commit went through after all.
+        let limit = Duration::from_millis(self.config.give_up_ms).max(MIN_ATTEMPT);
+        let fresh = match tokio::time::timeout(limit, write).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "no answer within {limit:?}"
+                )));
+            }
+        };
+        metrics::histogram!("yavka_store_batch_seconds").record(started.elapsed().as_secs_f64());
+        Ok(fresh)
+    }
+
+    /// The batch is stored: its waiters hear so, and the writer is healthy again.
+    fn after_commit(&mut self, fresh: bool) {
+        let Some(batch) = self.current.take() else {
+            return;
+        };
+        if self.last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            self.last_prune = Some(Instant::now());
+        }
+        if fresh {
+            metrics::counter!("yavka_store_events_total").increment(batch.ops.len() as u64);
+        } else {
+            metrics::counter!("yavka_writer_batches_repeated_total").increment(1);
+            tracing::warn!(forum = %self.forum, batch = %batch.id, events = batch.ops.len(),
+                "a retried batch had been committed already (its answer was lost); not written again");
+            if batch.refused > 0 {
+                // The two generals: their callers were told "not recorded" after the commit
+                // that did record them; a repeated confirm finds it already counted.
+                tracing::warn!(forum = %self.forum, events = batch.refused,
+                    "events refused after a lost commit answer were stored after all");
+            }
+        }
+        for ack in batch.ops.into_iter().filter_map(|op| op.ack) {
+            let _ = ack.send(Ok(()));
+        }
+        if self.status.recovered() {
+            tracing::info!(forum = %self.forum, failures = self.failures,
+                "the event writer commits again");
+        }
+        self.failures = 0;
+        self.status.held(self.held());
+    }
+
+    /// Records the failure and refuses waiters that have waited too long. False when the
+    /// writer should stop: every sender is gone and the store has stayed away for
+    /// `give_up_ms` since, so what is left is lost (and said so).
+    fn after_failure(&mut self, e: &StoreError) -> bool {
+        metrics::counter!("yavka_store_errors_total").increment(1);
+        let give_up = Duration::from_millis(self.config.give_up_ms);
+        let why = match e {
+            StoreError::Unavailable(m) => m.clone(),
+            other => other.to_string(),
+        };
+        let mut refused = self.backlog.refuse_expired(give_up, &why);
+        if let Some(batch) = self.current.as_mut() {
+            let before = batch.ops.len();
+            batch.ops.retain_mut(|op| keep_or_refuse(op, give_up, &why));
+            batch.refused += before - batch.ops.len();
+            refused += before - batch.ops.len();
+        }
+        let held = self.held();
+        self.failures += 1;
+        self.status.failed(&why, held);
+        // A long outage fails every second or two: the 1st, 2nd, 4th, 8th … failure in a row
+        // is an error in the log, the rest are debug lines (the metrics count every one).
+        if self.failures.is_power_of_two() || refused > 0 {
+            tracing::error!(forum = %self.forum, failures = self.failures, held, refused,
+                error = %e, "writing an event batch failed; retrying");
+        } else {
+            tracing::debug!(forum = %self.forum, failures = self.failures, held, error = %e,
+                "writing an event batch failed; retrying");
+        }
+        if self.closed_at.is_some_and(|t| t.elapsed() >= give_up) {
+            metrics::counter!("yavka_writer_lost_total").increment(held as u64);
+            tracing::error!(forum = %self.forum, events = held,
+                "the store stayed unavailable at shutdown: events not written");
+            return false;
+        }
+        true
+    }
+
+    /// Sleeps `pause` while still taking events off the queue (as far as the backlog has room),
+    /// so that senders do not stall while the store is away.
+    async fn pause(&mut self, pause: Duration) {
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            if self.closed_at.is_some() || self.backlog.len() >= self.config.queue.max(1) {
+                tokio::time::sleep_until(until).await;
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                op = self.rx.recv() => match op {
+                    Some(op) => {
+                        self.status.queued(-1);
+                        self.backlog.push(op);
+                        self.status.held(self.held());
+                    }
+                    None => {
+                        self.closed_at = Some(Instant::now());
+                    }
+                },
+            }
+        }
+        self.status.held(self.held());
     }
 }
 
-async fn write_batch(store: &Store, forum: &str, events: &[Event]) -> StoreResult<()> {
-    let mut tx = store.begin_write().await?;
-    write_events(&mut tx, forum, events).await?;
-    tx.commit().await?;
-    Ok(())
+/// Batch markers are bookkeeping, not attendance: they go by the machine's clock.
+fn wall_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
 }
