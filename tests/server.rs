@@ -174,7 +174,7 @@ async fn bad_inputs_are_refused_clearly(app: &TestApp) {
     assert!(html.contains("Страница не найдена"), "{html}");
     let (status, body) = app.get("/api/org/nothing-here").await;
     assert_eq!(status, 404);
-    assert_eq!(body["error"], "Адреса GET /api/org/nothing-here нет.");
+    assert_eq!(body["error"], "Такого адреса нет: /api/org/nothing-here.");
 
     // Once the forum is over, registration is closed: the page is told so, and a late form
     // is refused with the reason and stores nothing.
