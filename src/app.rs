@@ -157,6 +157,8 @@ impl App {
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         let app = router(state.clone());
         let mut http_stop = stop_rx.clone();
+        // With the peer's address, which the audit trail records for organiser actions.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = http_stop.wait_for(|s| *s).await;
         });

@@ -23,6 +23,8 @@ pub enum ApiError {
     },
     /// 401: not signed in, or a personal link that does not work.
     Unauthorized(String),
+    /// 403: refused on purpose (a role without the permission, a disabled account).
+    Forbidden(String),
     /// 404.
     NotFound(String),
     /// 409: it contradicts what is stored (a second registration, a used code).
@@ -63,6 +65,7 @@ impl IntoResponse for ApiError {
                 json!({ "error": message, "fields": fields }),
             ),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, json!({ "error": m })),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({ "error": m })),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({ "error": m })),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({ "error": m })),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": m })),

