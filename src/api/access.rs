@@ -7,14 +7,15 @@
 //! next request), checks the permission, and hands the handler an [`Organiser`]. A refusal is
 //! a 403 with a Russian sentence, a warning in the log and an entry in the audit trail.
 //!
-//! The guard fails closed: a route added to the organiser router any other way has no declared
-//! access, and every request to it is refused (500, logged as a bug), never served.
+//! Nothing is served without a declaration: a route is added only through [`OrgRoutes`], a
+//! request whose route or method is not in the table is refused, and a handler that takes an
+//! [`Organiser`] on a route outside the guard gets none and fails (500, logged as a bug).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, OriginalUri, Request, State};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -135,6 +136,33 @@ impl OrgRoutes {
     }
 }
 
+/// What the table says about a routed request.
+#[derive(Debug, PartialEq, Eq)]
+enum Lookup<'a> {
+    Declared(&'a Endpoint),
+    /// The path is declared, not for this method: 405 (an undeclared method never reaches a
+    /// handler, whatever the router holds).
+    OtherMethods(Vec<&'a str>),
+    /// Not declared at all: a bug, refused.
+    Undeclared,
+}
+
+fn lookup<'a>(table: &'a [Endpoint], method: &Method, route: &str) -> Lookup<'a> {
+    if let Some(e) = table.iter().find(|e| e.method == method && e.path == route) {
+        return Lookup::Declared(e);
+    }
+    let others: Vec<&str> = table
+        .iter()
+        .filter(|e| e.path == route)
+        .map(|e| e.method.as_str())
+        .collect();
+    if others.is_empty() {
+        Lookup::Undeclared
+    } else {
+        Lookup::OtherMethods(others)
+    }
+}
+
 /// The guard: runs after routing (a route layer), so the matched route is known.
 async fn guard(
     State((state, table)): State<(AppState, Arc<[Endpoint]>)>,
@@ -151,13 +179,9 @@ async fn guard(
         &Method::HEAD => Method::GET,
         m => m.clone(),
     };
-    let Some(endpoint) = table.iter().find(|e| e.method == method && e.path == route) else {
-        if table.iter().any(|e| e.path == route) {
-            let allowed: Vec<&str> = table
-                .iter()
-                .filter(|e| e.path == route)
-                .map(|e| e.method.as_str())
-                .collect();
+    let endpoint = match lookup(&table, &method, &route) {
+        Lookup::Declared(e) => e,
+        Lookup::OtherMethods(allowed) => {
             let message = format!(
                 "Этот адрес не принимает запросы {method}: только {}.",
                 allowed.join(", ")
@@ -168,10 +192,12 @@ async fn guard(
             )
                 .into_response();
         }
-        return ApiError::internal(anyhow::anyhow!(
-            "organiser route {method} {route} has no declared access; refused"
-        ))
-        .into_response();
+        Lookup::Undeclared => {
+            return ApiError::internal(anyhow::anyhow!(
+                "organiser route {method} {route} has no declared access; refused"
+            ))
+            .into_response();
+        }
     };
     if endpoint.access == Access::Public {
         return next.run(request).await;
@@ -189,7 +215,12 @@ async fn guard(
     if let Access::Needs(permission) = endpoint.access
         && !organiser.role.may(permission)
     {
-        let path = request.uri().path().to_owned();
+        // Inside the nested router the URI has lost its `/api/org` prefix; the original has it.
+        let path = request
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or(request.uri().path(), |u| u.path())
+            .to_owned();
         return refuse(&state, &organiser, permission, &method, path).await;
     }
     request.extensions_mut().insert(organiser);
@@ -278,5 +309,47 @@ impl Organiser {
             role: Some(self.role),
             address: self.address.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_declared_routes_and_methods_pass() {
+        let endpoint = |method: Method, path: &str, p: Permission| Endpoint {
+            method,
+            path: path.into(),
+            access: Access::Needs(p),
+        };
+        let table = [
+            endpoint(Method::GET, "/api/org/audit", Permission::Audit),
+            endpoint(Method::POST, "/api/org/accounts", Permission::Accounts),
+            endpoint(Method::GET, "/api/org/accounts", Permission::Accounts),
+        ];
+        assert_eq!(
+            lookup(&table, &Method::GET, "/api/org/audit"),
+            Lookup::Declared(&table[0])
+        );
+        assert_eq!(
+            lookup(&table, &Method::DELETE, "/api/org/accounts"),
+            Lookup::OtherMethods(vec!["POST", "GET"])
+        );
+        assert_eq!(
+            lookup(&table, &Method::GET, "/api/org/secret"),
+            Lookup::Undeclared
+        );
+    }
+
+    #[test]
+    fn access_admits_by_role() {
+        let audit = Access::Needs(Permission::Audit);
+        assert!(audit.admits(Some(Role::Auditor)));
+        assert!(!audit.admits(Some(Role::Moderator)));
+        assert!(!audit.admits(None));
+        assert!(Access::SignedIn.admits(Some(Role::Moderator)));
+        assert!(!Access::SignedIn.admits(None));
+        assert!(Access::Public.admits(None));
     }
 }

@@ -305,7 +305,7 @@ pub async fn change_own(
         me.actor(),
         Action::PasswordChanged,
         format!(
-            "«{}» сменил(а) свой пароль; завершено других входов: {}",
+            "Пароль сменён владельцем учётной записи «{}»; завершено других входов: {}",
             me.login, changed.sessions_ended
         ),
         json!({ "login": me.login, "sessions_ended": changed.sessions_ended }),

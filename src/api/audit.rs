@@ -125,7 +125,11 @@ impl AuditQuery {
 /// A bound of the period: a date (`2026-04-01`, the whole day in the forum's zone: its start,
 /// or for the end the next day's start), a local time (`2026-04-01T10:05`) or RFC 3339.
 fn instant(text: &str, tz: &jiff::tz::TimeZone, end: bool) -> ApiResult<Millis> {
-    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+    // jiff reads a date out of a date-time too: only a bare date means a whole day.
+    if let Some(date) = (text.len() == 10)
+        .then(|| text.parse::<jiff::civil::Date>().ok())
+        .flatten()
+    {
         let day = if end {
             date.tomorrow().map_err(ApiError::internal)?
         } else {
