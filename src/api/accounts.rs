@@ -100,7 +100,7 @@ pub async fn create(
             "login": login, "role": role, "password": password,
             "message": format!(
                 "Учётная запись «{login}» ({}) создана. Пароль показан один раз: передайте его \
-                 владельцу, он сменит его в разделе «Мой пароль».",
+                 владельцу, он сменит его в разделе «Моя учётная запись».",
                 role.title()
             ),
         })),
@@ -225,7 +225,7 @@ pub async fn reset_password(
 ) -> ApiResult<Json<Value>> {
     if login == me.login {
         return Err(ApiError::Conflict(
-            "Свой пароль меняйте в разделе «Мой пароль»: там нужен текущий пароль.".into(),
+            "Свой пароль меняйте в разделе «Моя учётная запись»: там нужен текущий пароль.".into(),
         ));
     }
     let password = new_password();
