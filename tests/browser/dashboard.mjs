@@ -215,6 +215,10 @@ try {
   check(firstRow.includes('kontrol') && firstRow.includes('Вход'), `the trail starts with the auditor's own sign-in («${firstRow}»)`);
   await auditor.selectOption('#audit-action', 'account_created');
   await auditor.click('#audit-show');
+  await auditor.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#audit-body tr')];
+    return rows.length && rows.every((r) => r.textContent.includes('Создана учётная запись'));
+  }, null, WAIT);
   await auditor.locator('#audit-body tr', { hasText: 'Создана учётная запись «kontrol», роль «аудитор»' }).waitFor(WAIT);
   const rows = await auditor.locator('#audit-body tr').count();
   const byWhom = await auditor.textContent('#audit-body tr:first-child');

@@ -1,5 +1,7 @@
 // The organiser's page: sign-in, live halls and prompts, the day's viewer chart, session
 // results with НМО codes, viewer search, link reissue, CSV import and one viewer's evidence.
+// What the signed-in role may not use is not shown (access.js); accounts, the audit trail and
+// the own password are in accounts.js and audit.js.
 
 import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, EDUCATION } from './common.js';
 import { timeline } from './timeline.js';
