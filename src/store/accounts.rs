@@ -33,11 +33,11 @@ impl Store {
     /// Sets `login`'s role; its current role, or `None` when there is no such account.
     pub async fn set_role(&self, login: &str, role: Role) -> StoreResult<Option<Changed<Role>>> {
         let mut tx = self.begin_account_change().await?;
-        let Some((before, disabled)) = state_of(&mut *tx, login).await? else {
+        let Some((before, disabled)) = state_of(&mut tx, login).await? else {
             return Ok(None);
         };
         if before == Role::Admin && role != Role::Admin && !disabled {
-            last_admin_guard(&mut *tx, login, "сменить роль").await?;
+            last_admin_guard(&mut tx, login, "сменить роль").await?;
         }
         sqlx::query("UPDATE organisers SET role = $1 WHERE login = $2")
             .bind(role.code())
@@ -59,11 +59,11 @@ impl Store {
         disabled: bool,
     ) -> StoreResult<Option<Changed<bool>>> {
         let mut tx = self.begin_account_change().await?;
-        let Some((role, before)) = state_of(&mut *tx, login).await? else {
+        let Some((role, before)) = state_of(&mut tx, login).await? else {
             return Ok(None);
         };
         if disabled && !before && role == Role::Admin {
-            last_admin_guard(&mut *tx, login, "отключить").await?;
+            last_admin_guard(&mut tx, login, "отключить").await?;
         }
         sqlx::query("UPDATE organisers SET disabled = $1 WHERE login = $2")
             .bind(i32::from(disabled))
