@@ -3,9 +3,10 @@
 //! whole story of a prompt fired from the dashboard and answered in the player
 //! (`tests/browser/story.mjs`), the player's paused tabs, ended sessions, broken streams and
 //! the viewer's results page (`tests/browser/player.mjs`), the organiser's dashboard opened
-//! late in the day: the day's chart from the store, documents found by name, the mail dialog
-//! (`tests/browser/dashboard.mjs`), the dashboard's CSV import, a cross-site form and sign-out
-//! (`tests/browser/bounds.mjs`), and the player riding out a server restart
+//! late in the day: the day's chart from the store, documents found by name, the mail dialog,
+//! an auditor made in «Учётные записи» reading «Журнал действий» (`tests/browser/dashboard.mjs`),
+//! the dashboard's CSV import, a cross-site form and sign-out (`tests/browser/bounds.mjs`),
+//! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
 //! only (the pages do not depend on the store), axe-core checks every page's accessibility

@@ -1,6 +1,7 @@
 //! The organiser's side of the live server, on SQLite and on Postgres: the CSV import of
 //! pre-registered viewers, НМО code pools and issuance, one viewer's evidence trail, reissued
-//! personal links, the CLI's exported log against the server's verdicts, and the connection cap.
+//! personal links, the CLI's exported log against the server's verdicts, and the connection cap;
+//! organiser roles, accounts and the audit trail in `organiser/roles.rs`.
 
 mod support;
 
@@ -27,6 +28,10 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+// Roles, accounts and the audit trail; after the macro, which it uses.
+#[path = "organiser/roles.rs"]
+mod roles;
 
 // ---- helpers -----------------------------------------------------------------------------
 

@@ -16,8 +16,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::access::ClientAddress;
+use super::audit;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody};
+use crate::domain::audit::{Action, Actor};
+use crate::domain::roles::Role;
 use crate::domain::time::MINUTE;
 
 pub const ORGANISER_COOKIE: &str = "yavka_org";
@@ -51,34 +55,28 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-/// A signed-in organiser; extracting it from a request is the organiser routes' guard.
+/// A signed-in organiser, as the access guard (`access.rs`) found them: only routes declared
+/// there can extract one, so a handler taking it is always behind the role check.
 #[derive(Debug, Clone)]
 pub struct Organiser {
     pub login: String,
+    /// The account's role at this request.
+    pub role: Role,
+    /// The client address the request came from, for the audit trail.
+    pub address: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Organiser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(ORGANISER_COOKIE) else {
-            return Err(ApiError::Unauthorized("войдите как организатор".into()));
-        };
-        let now = state.clock.now();
-        match state
-            .store
-            .login_by_token_hash(&token_hash(cookie.value()), now)
-            .await?
-        {
-            Some(login) => Ok(Organiser { login }),
-            None => Err(ApiError::Unauthorized(
-                "сеанс организатора истёк; войдите снова".into(),
-            )),
-        }
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Organiser>().cloned().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "{} {}: a handler wants the organiser but the route has no declared access",
+                parts.method,
+                parts.uri.path()
+            ))
+        })
     }
 }
 
@@ -90,6 +88,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     jar: CookieJar,
     Json(form): Json<LoginForm>,
 ) -> ApiResult<(CookieJar, Json<Value>)> {
@@ -112,8 +111,22 @@ pub async fn login(
     .map_err(ApiError::internal)?;
     if !ok {
         tracing::warn!(login = %form.login, "organiser sign-in refused");
+        failed_sign_in(&state, &form.login, address, "wrong_password").await;
         return Err(ApiError::Unauthorized("неверный логин или пароль".into()));
     }
+    let account = state
+        .store
+        .account(form.login.trim(), state.clock.now())
+        .await?
+        .filter(|a| !a.disabled);
+    let Some(role) = account.map(|a| a.role) else {
+        tracing::warn!(login = %form.login, "organiser sign-in refused: the account is disabled");
+        failed_sign_in(&state, &form.login, address, "disabled").await;
+        return Err(ApiError::Forbidden(format!(
+            "Учётная запись «{}» отключена. Чтобы её включили, обратитесь к администратору форума.",
+            form.login.trim()
+        )));
+    };
     let token = new_token();
     let hours = state.settings.organiser.session_hours as i64;
     let expires = state.clock.now() + hours * 60 * MINUTE;
@@ -129,7 +142,24 @@ pub async fn login(
         .secure(secure_cookies(&state))
         .path("/")
         .build();
-    Ok((jar.add(cookie), Json(json!({ "login": form.login.trim() }))))
+    let login = form.login.trim();
+    let actor = Actor {
+        login: login.to_owned(),
+        role: Some(role),
+        address,
+    };
+    audit::record(
+        &state,
+        actor,
+        Action::SignIn,
+        "Вход в панель организатора".into(),
+        json!({}),
+    )
+    .await;
+    Ok((
+        jar.add(cookie),
+        Json(json!({ "login": login, "role": role })),
+    ))
 }
 
 /// Whether people reach the server over https (its public URL says so).
@@ -138,6 +168,29 @@ fn secure_cookies(state: &AppState) -> bool {
         .public_url
         .get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// Records a refused sign-in under the login that was typed (cut to a sane length).
+async fn failed_sign_in(state: &AppState, typed: &str, address: Option<String>, reason: &str) {
+    let login: String = typed.trim().chars().take(100).collect();
+    let why = match reason {
+        "disabled" => "учётная запись отключена",
+        _ => "неверный логин или пароль",
+    };
+    let description = format!("Неудачная попытка входа под логином «{login}»: {why}");
+    let actor = Actor {
+        login,
+        role: None,
+        address,
+    };
+    audit::record(
+        state,
+        actor,
+        Action::SignInFailed,
+        description,
+        json!({ "reason": reason }),
+    )
+    .await;
 }
 
 /// Ends the sign-in. Only a signed-in organiser can sign out: anyone else gets 401, as from
@@ -151,6 +204,14 @@ pub async fn logout(
     if let Some(c) = jar.get(ORGANISER_COOKIE) {
         state.store.delete_login(&token_hash(c.value())).await?;
     }
+    audit::record(
+        &state,
+        organiser.actor(),
+        Action::SignOut,
+        "Выход из панели организатора".into(),
+        json!({}),
+    )
+    .await;
     tracing::info!(organiser = %organiser.login, "organiser signed out");
     let gone = Cookie::build(ORGANISER_COOKIE)
         .path("/")
@@ -160,8 +221,14 @@ pub async fn logout(
     Ok(jar.remove(gone))
 }
 
+/// Who is signed in, their role and what it allows (the dashboard shows only that).
 pub async fn whoami(organiser: Organiser) -> Json<Value> {
-    Json(json!({ "login": organiser.login }))
+    Json(json!({
+        "login": organiser.login,
+        "role": organiser.role,
+        "role_title": organiser.role.title(),
+        "permissions": organiser.role.permissions(),
+    }))
 }
 
 /// An argon2id hash of a random string, used only to spend the same time on unknown logins.

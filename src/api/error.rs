@@ -24,7 +24,8 @@ pub enum ApiError {
     },
     /// 401: not signed in, or a personal link that does not work.
     Unauthorized(String),
-    /// 403: refused on purpose (a state-changing request from another site).
+    /// 403: refused on purpose (a state-changing request from another site, a role without
+    /// the permission, a disabled account).
     Forbidden(String),
     /// 404.
     NotFound(String),

@@ -69,6 +69,8 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
 fn heading(status: StatusCode, path: &str) -> &'static str {
     if status == StatusCode::UNAUTHORIZED && path.starts_with("/api/org/") {
         "Нужно войти"
+    } else if status == StatusCode::FORBIDDEN && path.starts_with("/api/org/") {
+        "Недостаточно прав"
     } else if path.ends_with("/certificate.pdf") {
         "Свидетельство не открылось"
     } else if path.ends_with("/report") {

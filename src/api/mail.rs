@@ -7,9 +7,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query};
+use crate::domain::audit::Action;
 use crate::mail::letters::{CERTIFICATE, KINDS, LINK};
 use crate::store::MailFilter;
 
@@ -53,6 +55,17 @@ pub async fn send_links(
 ) -> ApiResult<Json<Value>> {
     let q = state.mailer.queue_links().await?;
     tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "personal links queued");
+    record(
+        &state,
+        organiser.actor(),
+        Action::LettersQueued,
+        format!(
+            "Рассылка персональных ссылок: в очередь поставлено {} писем из {}",
+            q.queued, q.recipients
+        ),
+        json!({ "kind": LINK, "recipients": q.recipients, "queued": q.queued }),
+    )
+    .await;
     Ok(Json(json!({
         "kind": LINK, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
@@ -75,6 +88,17 @@ pub async fn send_certificates(
         ));
     }
     tracing::info!(organiser = %organiser.login, recipients = q.recipients, queued = q.queued, "certificates queued");
+    record(
+        &state,
+        organiser.actor(),
+        Action::LettersQueued,
+        format!(
+            "Рассылка свидетельств: в очередь поставлено {} писем из {}",
+            q.queued, q.recipients
+        ),
+        json!({ "kind": CERTIFICATE, "recipients": q.recipients, "queued": q.queued }),
+    )
+    .await;
     Ok(Json(json!({
         "kind": CERTIFICATE, "recipients": q.recipients, "queued": q.queued,
         "message": format!(
@@ -159,5 +183,21 @@ pub async fn resend(
         return Err(ApiError::NotFound(format!("Письма №{id} нет в журнале")));
     };
     tracing::info!(organiser = %organiser.login, id, viewer = %row.viewer, kind = %row.kind, "letter queued again");
+    record(
+        &state,
+        organiser.actor(),
+        Action::LetterResent,
+        format!(
+            "Письмо №{id} ({}) на {} поставлено в очередь ещё раз",
+            if row.kind == CERTIFICATE {
+                "свидетельство"
+            } else {
+                "персональная ссылка"
+            },
+            row.email
+        ),
+        json!({ "letter": id, "viewer": row.viewer, "kind": row.kind }),
+    )
+    .await;
     Ok(Json(json!({ "letter": row })))
 }

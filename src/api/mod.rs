@@ -9,7 +9,12 @@
 //! English), and `guard::json_errors` catches what still answers otherwise. State-changing
 //! requests from other sites are refused (`guard::same_origin`); sign-in, registration and
 //! lost-link letters are throttled (`throttle`).
+//! Every organiser endpoint declares the access it needs in [`organiser_routes`] and every
+//! organiser action is recorded with [`audit::record`].
 
+pub mod access;
+mod accounts;
+pub mod audit;
 pub mod auth;
 mod csv_import;
 pub mod error;
@@ -36,13 +41,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
+
+pub use access::{Access, Endpoint, OrgRoutes};
 
 use crate::clock::Clock;
 use crate::domain::forum::Forum;
 use crate::domain::forum::catalogue::Catalogue;
+use crate::domain::roles::Permission;
 use crate::hub::Hub;
 use crate::mail::Mailer;
 use crate::prompter::Prompter;
@@ -73,40 +81,78 @@ pub struct AppState {
     pub throttles: Arc<throttle::Throttles>,
 }
 
+/// The organiser's API, each endpoint with the access it needs (see `access.rs`): adding an
+/// endpoint means choosing its [`Access`] here, in the same line as its handler.
+pub fn organiser_routes() -> OrgRoutes {
+    use Access::{Needs, Public, SignedIn};
+    use Permission::{Accounts, Audit, Manage, Operate, View};
+    OrgRoutes::new("/api/org")
+        .post("/login", Public, auth::login)
+        .post("/logout", SignedIn, auth::logout)
+        .get("/me", SignedIn, auth::whoami)
+        .post("/password", SignedIn, accounts::change_own)
+        .get("/forum", Needs(View), organiser::forum)
+        .get("/stats", Needs(View), organiser::stats)
+        .get("/history", Needs(View), history::day_history)
+        .post("/prompts", Needs(Operate), organiser::fire_prompt)
+        .get("/viewers", Needs(View), organiser::search_viewers)
+        .post("/viewers/import", Needs(Manage), viewers::import_csv)
+        .get("/viewers/{id}/evidence", Needs(View), results::evidence)
+        .post("/viewers/{id}/link", Needs(Manage), organiser::reissue_link)
+        .get("/results", Needs(View), results::session_results)
+        .get("/results.csv", Needs(View), results::results_csv)
+        .post("/codes/pool", Needs(Manage), results::import_pool)
+        .post("/codes/issue", Needs(Manage), results::issue_codes)
+        .get("/export.csv", Needs(View), reports::export_csv)
+        .get("/export.xlsx", Needs(View), reports::export_xlsx)
+        .get("/summary", Needs(View), reports::summary)
+        .get(
+            "/viewers/{id}/certificate.pdf",
+            Needs(View),
+            reports::certificate_pdf,
+        )
+        .get(
+            "/viewers/{id}/report",
+            Needs(View),
+            reports::evidence_report,
+        )
+        .get("/mail/status", Needs(Manage), mail::status)
+        .get("/mail/preview", Needs(Manage), mail::preview)
+        .post("/mail/links", Needs(Manage), mail::send_links)
+        .post("/mail/certificates", Needs(Manage), mail::send_certificates)
+        .get("/mail/log", Needs(View), mail::log)
+        .post("/mail/{id}/resend", Needs(Manage), mail::resend)
+        .get("/texts", Needs(View), texts::for_organiser)
+        .put("/texts/{kind}", Needs(Manage), texts::save)
+        .get("/accounts", Needs(Accounts), accounts::list)
+        .post("/accounts", Needs(Accounts), accounts::create)
+        .post(
+            "/accounts/{login}/role",
+            Needs(Accounts),
+            accounts::set_role,
+        )
+        .post(
+            "/accounts/{login}/disable",
+            Needs(Accounts),
+            accounts::disable,
+        )
+        .post(
+            "/accounts/{login}/enable",
+            Needs(Accounts),
+            accounts::enable,
+        )
+        .post(
+            "/accounts/{login}/password",
+            Needs(Accounts),
+            accounts::reset_password,
+        )
+        .get("/audit", Needs(Audit), audit::list)
+        .get("/audit.csv", Needs(Audit), audit::csv)
+}
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.server.max_body_bytes;
-    let org = Router::new()
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/me", get(auth::whoami))
-        .route("/forum", get(organiser::forum))
-        .route("/stats", get(organiser::stats))
-        .route("/history", get(history::day_history))
-        .route("/prompts", post(organiser::fire_prompt))
-        .route("/viewers", get(organiser::search_viewers))
-        .route("/viewers/import", post(viewers::import_csv))
-        .route("/viewers/{id}/evidence", get(results::evidence))
-        .route("/viewers/{id}/link", post(organiser::reissue_link))
-        .route("/results", get(results::session_results))
-        .route("/results.csv", get(results::results_csv))
-        .route("/codes/pool", post(results::import_pool))
-        .route("/codes/issue", post(results::issue_codes))
-        .route("/export.csv", get(reports::export_csv))
-        .route("/export.xlsx", get(reports::export_xlsx))
-        .route("/summary", get(reports::summary))
-        .route(
-            "/viewers/{id}/certificate.pdf",
-            get(reports::certificate_pdf),
-        )
-        .route("/viewers/{id}/report", get(reports::evidence_report))
-        .route("/mail/status", get(mail::status))
-        .route("/mail/preview", get(mail::preview))
-        .route("/mail/links", post(mail::send_links))
-        .route("/mail/certificates", post(mail::send_certificates))
-        .route("/mail/log", get(mail::log))
-        .route("/mail/{id}/resend", post(mail::resend))
-        .route("/texts", get(texts::for_organiser))
-        .route("/texts/{kind}", put(texts::save));
+    let org = organiser_routes().into_router(state.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -6,10 +6,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
 use super::auth::{Organiser, new_token, token_hash};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query};
 use super::viewers::programme_json;
+use crate::domain::audit::Action;
 use crate::domain::time::SECOND;
 use crate::hub::HubError;
 
@@ -58,9 +60,9 @@ pub async fn fire_prompt(
     State(state): State<AppState>,
     Json(form): Json<FireForm>,
 ) -> ApiResult<Json<Value>> {
-    if state.forum.hall(&form.hall).is_none() {
+    let Some(hall) = state.forum.hall(&form.hall) else {
         return Err(ApiError::NotFound(format!("зала «{}» нет", form.hall)));
-    }
+    };
     let now = state.clock.now();
     let window = match form.window_seconds {
         Some(s) if !(10..=3600).contains(&s) => {
@@ -83,6 +85,18 @@ pub async fn fire_prompt(
             other => ApiError::internal(other),
         })?;
     tracing::info!(organiser = %organiser.login, hall = %form.hall, prompt = %info.id, "prompt fired by hand");
+    record(
+        &state,
+        organiser.actor(),
+        Action::PromptFired,
+        format!(
+            "Окно подтверждения вызвано вручную в зале «{}» ({} с на ответ)",
+            hall.title,
+            window / SECOND
+        ),
+        json!({ "hall": form.hall, "prompt": info.id, "window_seconds": window / SECOND }),
+    )
+    .await;
     Ok(Json(json!(info)))
 }
 
@@ -145,6 +159,22 @@ pub async fn reissue_link(
     }
     state.hub.revoke_viewer(&id);
     tracing::info!(organiser = %organiser.login, viewer = %id, "personal link reissued");
+    let name = match state.store.viewer(&state.forum.id, &id).await {
+        Ok(v) => v.map(|v| v.name),
+        Err(_) => None, // the link is reissued; the entry names the id alone
+    };
+    record(
+        &state,
+        organiser.actor(),
+        Action::LinkReissued,
+        format!(
+            "Выдана новая персональная ссылка участнику {} ({id}); прежняя больше не работает",
+            name.as_deref()
+                .map_or_else(|| "—".to_owned(), |n| format!("«{n}»"))
+        ),
+        json!({ "viewer": id, "name": name }),
+    )
+    .await;
     Ok(Json(json!({
         "viewer": id,
         "link": format!("{}/watch?token={token}", state.public_url),

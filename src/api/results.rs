@@ -13,9 +13,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query, TextBody};
+use crate::domain::audit::Action;
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
 use crate::domain::rules::{self, Facts, Plan, Verdict, evaluate_viewer};
 use crate::reports::csv::write_verdicts_csv;
@@ -225,6 +227,17 @@ pub async fn import_pool(
         .collect();
     state.store.save_codes(&state.forum.id, &rows).await?;
     tracing::info!(organiser = %organiser.login, session = %q.session, added = report.added, "code pool imported");
+    record(
+        &state,
+        organiser.actor(),
+        Action::CodesImported,
+        format!(
+            "Загружен пул кодов НМО сессии «{}»: добавлено {}, в пуле {}, свободно {}",
+            q.session, report.added, report.size, report.left
+        ),
+        json!({ "session": q.session, "added": report.added, "size": report.size, "left": report.left }),
+    )
+    .await;
     Ok(Json(
         json!({ "session": q.session, "added": report.added, "size": report.size, "left": report.left }),
     ))
@@ -266,6 +279,23 @@ pub async fn issue_codes(
         .collect();
     state.store.save_codes(&state.forum.id, &new_rows).await?;
     tracing::info!(organiser = %organiser.login, session = %q.session, new = new_rows.len(), "codes issued");
+    let given: Vec<&str> = new_rows
+        .iter()
+        .filter_map(|r| r.viewer.as_deref())
+        .collect();
+    record(
+        &state,
+        organiser.actor(),
+        Action::CodesIssued,
+        format!(
+            "Выданы коды НМО сессии «{}»: выполнили условия {}, выдано сейчас {}",
+            q.session,
+            eligible.len(),
+            given.len()
+        ),
+        json!({ "session": q.session, "eligible": eligible.len(), "issued_now": given.len(), "viewers": given }),
+    )
+    .await;
     Ok(Json(json!({
         "session": q.session,
         "eligible": eligible.len(),

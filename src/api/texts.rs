@@ -7,9 +7,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
+use crate::domain::audit::Action;
 use crate::domain::consent::{ConsentKind, check_edit, placeholders};
 use crate::store::TextRow;
 
@@ -155,6 +157,17 @@ pub async fn save(
         .await?;
     let message = if saved {
         tracing::info!(organiser = %organiser.login, text = kind.slug(), version = row.version, "consent text saved");
+        record(
+            &state,
+            organiser.actor(),
+            Action::TextChanged,
+            format!(
+                "Сохранена редакция {} текста «{}» (была {})",
+                row.version, row.title, edit.base_version
+            ),
+            json!({ "text": kind.slug(), "before": edit.base_version, "after": row.version, "title": row.title }),
+        )
+        .await;
         format!(
             "Сохранена редакция {} текста «{}». Новые участники соглашаются с ней; \
              зарегистрированные раньше — с той редакцией, что была при их регистрации.",

@@ -166,12 +166,20 @@ pub async fn by_address(State(state): State<AppState>, request: Request, next: N
 
 /// The client's address: from the trusted proxy header when one is configured, else the peer.
 pub fn client_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
-    let peer = request
-        .extensions()
+    client_ip_of(state, request.headers(), request.extensions())
+}
+
+/// [`client_ip`] from a request's parts.
+pub fn client_ip_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     match &state.settings.server.trusted_proxy_header {
-        Some(name) => forwarded(request.headers(), name).or(peer),
+        Some(name) => forwarded(headers, name).or(peer),
         None => peer,
     }
 }

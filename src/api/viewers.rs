@@ -151,7 +151,7 @@ pub async fn me(
 /// with their total, so a corrected file can simply be uploaded again; e-mails already
 /// registered are skipped, not duplicated.
 pub async fn import_csv(
-    _organiser: Organiser,
+    organiser: Organiser,
     State(state): State<AppState>,
     CsvBody(body): CsvBody,
 ) -> ApiResult<Response> {
@@ -220,6 +220,19 @@ pub async fn import_csv(
         encoding = file.encoding,
         "viewers imported"
     );
+    let ids: Vec<&Value> = created.iter().map(|c| &c["id"]).collect();
+    super::audit::record(
+        &state,
+        organiser.actor(),
+        crate::domain::audit::Action::ViewersImported,
+        format!(
+            "Импорт участников из CSV: создано {}, пропущено (уже зарегистрированы) {}",
+            created.len(),
+            skipped.len()
+        ),
+        json!({ "created": created.len(), "skipped": skipped.len(), "viewers": ids }),
+    )
+    .await;
     Ok(
         Json(json!({ "created": created, "skipped": skipped, "encoding": file.encoding }))
             .into_response(),

@@ -167,6 +167,10 @@ mod tests {
             "readme",
             "utf",
             "bom",
+            "role",
+            "admin",
+            "moderator",
+            "auditor",
         ];
         text.split(|c: char| !c.is_ascii_alphabetic())
             .filter(|w| w.len() > 1)

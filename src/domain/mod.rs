@@ -3,11 +3,13 @@
 //! Pure code over plain data. Nothing here touches a network, a database, a file system path
 //! chosen by itself, or the wall clock; callers pass configuration text, log events and "now".
 
+pub mod audit;
 pub mod codes;
 pub mod consent;
 pub mod forum;
 pub mod log;
 pub mod registration;
+pub mod roles;
 pub mod rules;
 pub mod schedule;
 pub mod sim;

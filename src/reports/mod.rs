@@ -12,8 +12,10 @@
 //! - [`export`]: the whole export from the log, codes and registration counts.
 //! - [`certificate`]: what a certificate lists, and its PDF with an embedded Cyrillic font.
 //! - [`evidence`]: one viewer's timeline, prompts and verdicts as printable HTML.
+//! - [`audit`]: the organisers' audit trail as CSV.
 //! - [`mask`]: «И***а А. С.» for the public `/verify` page.
 
+pub mod audit;
 pub mod certificate;
 pub mod csv;
 pub mod evidence;

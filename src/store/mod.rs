@@ -9,12 +9,15 @@
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
 //! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
 //! prompt claims), `viewers.rs`, `links.rs` (self-registration and «send my link again», with
-//! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs`,
+//! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs` and
+//! `accounts.rs` (accounts, roles, sign-ins), `audit.rs` (the append-only audit trail),
 //! `codes.rs`, `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
 //! certificates, e-mailed link tokens), `history.rs` (the dashboard's per-minute hall
 //! figures) — `writer.rs` is the batched event writer and `tx.rs` the write transactions that
 //! survive a failing disk or database.
 
+mod accounts;
+mod audit;
 mod codes;
 mod forum;
 mod history;
@@ -39,9 +42,11 @@ use crate::domain::forum::{Education, Forum};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
+pub use accounts::Changed;
 pub use history::{HallMinute, HistoryRow};
 pub use links::{LinkRequest, Registered, kinds as letter_kinds};
 pub use mail::{MailFilter, NewLetter, OutboxRow};
+pub use organisers::{Account, SignedIn};
 pub use reports::IssuedRow;
 pub use texts::TextRow;
 pub use writer::{EventWriter, WriterConfig, WriterState, WriterStatus};

@@ -10,7 +10,10 @@
 // report from the doctor's row; a certificate the doctor does not have yet opens a Russian
 // page with a way back, not JSON. «Разослать персональные ссылки» asks in an in-page dialog
 // that says how many letters will go and warns when the mail server does not answer; Esc
-// cancels and sends nothing, confirming queues the letters. Desktop and phone screenshots.
+// cancels and sends nothing, confirming queues the letters. The administrator then creates an
+// auditor in «Учётные записи» (the password is shown once); the auditor signs in and sees no
+// control they may not use, reads «Журнал действий» filtered by action, and changes their own
+// password. Desktop and phone screenshots.
 
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -40,14 +43,14 @@ const browser = await chromium.launch({
 const scriptErrors = [];
 const shot = (page, name, full = false) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: full });
 
-async function signIn(viewport) {
+async function signIn(viewport, login = LOGIN, password = PASSWORD) {
   const context = await browser.newContext({ locale: 'ru-RU', viewport });
   const page = await context.newPage();
   page.on('pageerror', (e) => scriptErrors.push(`${viewport.width}px: ${e}`));
   await page.goto(`${BASE}/org`);
   await page.locator('#login').waitFor({ state: 'visible', ...WAIT });
-  await page.fill('#login-name', LOGIN);
-  await page.fill('#login-password', PASSWORD);
+  await page.fill('#login-name', login);
+  await page.fill('#login-password', password);
   await page.click('#login-submit');
   await page.locator('#dash').waitFor({ state: 'visible', ...WAIT });
   return page;
@@ -182,6 +185,70 @@ try {
   await phone.locator('#confirm-dialog[open]').waitFor(WAIT);
   await shot(phone, 'dashboard-mail-dialog-phone');
   await phone.keyboard.press('Escape');
+
+  // ---- 6. Roles: an auditor made in the dashboard sees only what an auditor may use ----
+  await org.locator('#accounts-body tr').first().waitFor(WAIT);
+  await org.fill('#account-login', 'kontrol');
+  await org.selectOption('#account-role', 'auditor');
+  await org.click('#account-create');
+  await org.locator('#account-password').waitFor(WAIT);
+  const password = await org.inputValue('#account-password');
+  check(/^[0-9a-f]{20}$/.test(password), 'the new account\'s password is shown once');
+  const created = org.locator('#accounts-body tr[data-login="kontrol"]');
+  await created.waitFor(WAIT);
+  check((await created.locator('select').inputValue()) === 'auditor', 'the list shows the new auditor');
+  await org.locator('#accounts').scrollIntoViewIfNeeded();
+  await shot(org, 'dashboard-accounts');
+
+  const auditor = await signIn({ width: 1366, height: 900 }, 'kontrol', password);
+  check((await auditor.textContent('#who')).includes('(аудитор)'), 'the top bar names the role');
+  await auditor.locator('#hall-stats .hall-stat').first().waitFor(WAIT);
+  await auditor.locator('#audit-body tr').first().waitFor(WAIT);
+  const hidden = await auditor.evaluate(() => ({
+    fire: document.querySelectorAll('#hall-stats button').length,
+    codes: document.querySelector('details[data-needs="manage"]').hidden,
+    send: document.getElementById('mail-links').hidden,
+    accounts: document.getElementById('accounts').hidden,
+    save: document.querySelectorAll('#texts button[id$="-save"]').length,
+    readonly: [...document.querySelectorAll('#texts textarea')].every((t) => t.readOnly),
+  }));
+  check(hidden.fire === 0 && hidden.codes && hidden.send && hidden.accounts && hidden.save === 0 && hidden.readonly,
+    `an auditor sees no prompt, code, mail, account or text controls (${JSON.stringify(hidden)})`);
+  const firstRow = await auditor.textContent('#audit-body tr:first-child');
+  check(firstRow.includes('kontrol') && firstRow.includes('Вход'), `the trail starts with the auditor's own sign-in («${firstRow}»)`);
+  await auditor.selectOption('#audit-action', 'account_created');
+  await auditor.click('#audit-show');
+  await auditor.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#audit-body tr')];
+    return rows.length && rows.every((r) => r.textContent.includes('Создана учётная запись'));
+  }, null, WAIT);
+  await auditor.locator('#audit-body tr', { hasText: 'Создана учётная запись «kontrol», роль «аудитор»' }).waitFor(WAIT);
+  const rows = await auditor.locator('#audit-body tr').count();
+  const byWhom = await auditor.textContent('#audit-body tr:first-child');
+  check(byWhom.includes(LOGIN) && byWhom.includes('администратор') && byWhom.includes('127.0.0.1'), `it says who made the account and from where («${byWhom}»)`);
+  check((await auditor.getAttribute('#audit-csv', 'href')).includes('action=account_created'), 'the CSV link carries the filter');
+  check(rows >= 1, `filtered by action (${rows} row(s))`);
+  await auditor.locator('#audit').scrollIntoViewIfNeeded();
+  await shot(auditor, 'dashboard-audit');
+
+  // The auditor changes their own password: a wrong current one is named, then it works.
+  await auditor.click('#me summary');
+  await auditor.fill('#password-current', 'not-my-password');
+  await auditor.fill('#password-new', 'аудитор-пароль-2');
+  await auditor.fill('#password-repeat', 'аудитор-пароль-2');
+  await auditor.click('#password-save');
+  await auditor.locator('#err-current:not(:empty)').waitFor(WAIT);
+  await auditor.fill('#password-current', password);
+  await auditor.click('#password-save');
+  await auditor.locator('#password-status', { hasText: 'Пароль изменён' }).waitFor(WAIT);
+  check(true, 'the auditor changed their own password');
+
+  const auditorPhone = await signIn({ width: 390, height: 844 }, 'kontrol', 'аудитор-пароль-2');
+  await auditorPhone.locator('#audit-body tr').first().waitFor(WAIT);
+  const phoneOverflow = await auditorPhone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(phoneOverflow <= 0, `the auditor's dashboard fits a phone (overflow ${phoneOverflow}px)`);
+  await auditorPhone.locator('#audit').scrollIntoViewIfNeeded();
+  await shot(auditorPhone, 'dashboard-audit-phone');
 } catch (e) {
   check(false, `dashboard stopped: ${e.message.split('\n')[0]}`);
 }

@@ -1,5 +1,7 @@
 // The organiser's page: sign-in, live halls and prompts, the day's viewer chart, session
 // results with НМО codes, viewer search, link reissue, CSV import and one viewer's evidence.
+// What the signed-in role may not use is not shown (access.js); accounts, the audit trail and
+// the own password are in accounts.js and audit.js.
 
 import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, EDUCATION } from './common.js';
 import { timeline } from './timeline.js';
@@ -7,6 +9,7 @@ import { DayChart } from './daychart.js';
 import { dayMonth, sessionWhen } from './dates.js';
 import { docLinks } from './viewerdocs.js';
 import { ask } from './dialog.js';
+import { setMe, may, me as signedIn } from './access.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -58,7 +61,10 @@ async function login(event) {
   try {
     await api('/api/org/login', { method: 'POST', body: { login: $('login-name').value.trim(), password: $('login-password').value } });
     $('login-password').value = '';
-    showDashboard(await api('/api/org/me'));
+    const me = await api('/api/org/me');
+    // Another person on this page: start afresh, so nothing of the previous role lingers.
+    if (signedIn() && signedIn().login !== me.login) { location.reload(); return; }
+    showDashboard(me);
   } catch (e) {
     say($('login-status'), e.message, 'error');
     $('login-password').focus();
@@ -69,7 +75,7 @@ async function login(event) {
 
 async function logout() {
   try { await api('/api/org/logout', { method: 'POST' }); } catch { /* signed out either way */ }
-  showLogin();
+  location.reload();
 }
 
 /** Any 401 while working means the session expired: back to the sign-in form. */
@@ -79,11 +85,13 @@ function guard(e, statusNode) {
 }
 
 function showDashboard(me) {
+  // Before the dashboard shows: the other scripts read the role when it appears.
+  setMe(me);
   $('login').hidden = true;
   say($('page-status'), '');
   $('dash').hidden = false;
   $('logout').hidden = false;
-  $('who').textContent = me?.login ? `Вы вошли как ${me.login}` : '';
+  $('who').textContent = me?.login ? `Вы вошли как ${me.login} (${me.role_title})` : '';
   $('tz-note').textContent = `Все времена на этой странице — по часовому поясу форума: ${zoneLabel(state.tz)}.`;
   fillSessions();
   loadChart().then(poll);
@@ -149,7 +157,7 @@ function renderHalls(live) {
       el('h3', { text: hall.title }),
       el('div', { class: 'big-number', text: String(h.viewers) }),
       el('div', { class: 'muted small', text: `зрителей сейчас · пик ${h.peak} · соединений ${h.connections}` }),
-      el('button', { type: 'button', class: 'small', style: 'margin-top:.75rem', onclick: () => firePrompt(hall) }, 'Запросить подтверждение сейчас'));
+      may('operate') ? el('button', { type: 'button', class: 'small', style: 'margin-top:.75rem', onclick: () => firePrompt(hall) }, 'Запросить подтверждение сейчас') : null);
   }));
 }
 
@@ -300,7 +308,7 @@ function viewerRow(v) {
       el('div', { class: 'row row-tight' },
         el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(v.id) }, 'Доказательства'),
         report,
-        el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка'),
+        may('manage') ? el('button', { type: 'button', class: 'secondary small', onclick: () => reissue(v, linkCell) }, 'Новая ссылка') : null,
         certificate),
       linkCell));
 }

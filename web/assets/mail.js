@@ -8,6 +8,7 @@
 
 import { api, el, say, dateTimeIn, plural } from './common.js';
 import { ask } from './dialog.js';
+import { may } from './access.js';
 
 const $ = (id) => document.getElementById(id);
 const KIND = {
@@ -142,7 +143,7 @@ async function loadLog() {
     el('td', { class: 'num', text: String(r.sends) }),
     el('td', { class: 'small', text: r.last_error || '' }),
     el('td', { text: when(r.updated_at) }),
-    el('td', {}, r.status === 'sent' || r.status === 'failed'
+    el('td', {}, may('manage') && (r.status === 'sent' || r.status === 'failed')
       ? el('button', { type: 'button', class: 'secondary small', text: 'Отправить ещё раз', onclick: () => resend(r.id) })
       : null),
   )));
@@ -163,7 +164,8 @@ async function start() {
   updateLinks();
   // The dashboard shows itself after sign-in; load the log then, and refresh it while open.
   const dash = $('dash');
-  new MutationObserver(() => { if (!dash.hidden) { updateLinks(); loadLog(); checkSmtp(); } })
+  // Only those who send mail are told about the mail server (and may ask about it).
+  new MutationObserver(() => { if (!dash.hidden) { updateLinks(); loadLog(); if (may('manage')) checkSmtp(); } })
     .observe(dash, { attributes: true, attributeFilter: ['hidden'] });
   setInterval(() => { if (!dash.hidden && !document.hidden) loadLog(); }, 15000);
 }

@@ -4,6 +4,7 @@
 
 import { api, el, say } from './common.js';
 import { dateIn } from './consent.js';
+import { may } from './access.js';
 
 const $ = (id) => document.getElementById(id);
 let when = dateIn('Europe/Moscow');
@@ -22,10 +23,13 @@ function editor(t) {
   const id = (name) => `text-${t.kind}-${name}`;
   let base = t.version;
   const status = el('p', { class: 'notice', id: id('status'), role: 'status', hidden: true });
-  const warn = el('p', { class: 'notice', dataset: { kind: 'warn' }, id: id('warn'), hidden: !t.placeholders.length, text: placeholderNote(t) });
+  // Those who may not change the texts read them in the same fields, read-only (and are not
+  // asked to fill in the blanks).
+  const readOnly = !may('manage');
+  const warn = el('p', { class: 'notice', dataset: { kind: 'warn' }, id: id('warn'), hidden: readOnly || !t.placeholders.length, text: placeholderNote(t) });
   const info = el('p', { class: 'muted small', id: id('meta'), text: meta(t) });
-  const title = el('input', { id: id('title'), type: 'text', value: t.title, 'aria-describedby': id('err-title') });
-  const body = el('textarea', { id: id('body'), spellcheck: 'true', 'aria-describedby': id('err-body') });
+  const title = el('input', { id: id('title'), type: 'text', value: t.title, readonly: readOnly, 'aria-describedby': id('err-title') });
+  const body = el('textarea', { id: id('body'), spellcheck: 'true', readonly: readOnly, 'aria-describedby': id('err-body') });
   body.value = t.body;
   const errTitle = el('p', { class: 'field-error', id: id('err-title') });
   const errBody = el('p', { class: 'field-error', id: id('err-body') });
@@ -62,7 +66,7 @@ function editor(t) {
     el('div', { class: 'field' }, el('label', { for: id('title'), text: 'Заголовок' }), title, errTitle),
     el('div', { class: 'field' }, el('label', { for: id('body'), text: 'Текст' }), body, errBody),
     el('div', { class: 'row' },
-      el('button', { type: 'button', id: id('save'), text: 'Сохранить новую редакцию', onclick: save }),
+      readOnly ? null : el('button', { type: 'button', id: id('save'), text: 'Сохранить новую редакцию', onclick: save }),
       view),
     status, history);
 }
