@@ -153,6 +153,22 @@ pub fn format_clock(t: Millis, tz: &TimeZone) -> String {
     zoned.strftime("%H:%M").to_string()
 }
 
+/// `10:05:12` in `tz`: the resolution an appeal is argued at.
+pub fn format_clock_seconds(t: Millis, tz: &TimeZone) -> String {
+    let zoned = Timestamp::from_millisecond(t)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(tz.clone());
+    zoned.strftime("%H:%M:%S").to_string()
+}
+
+/// The local date of `t` in `tz`.
+pub fn local_date(t: Millis, tz: &TimeZone) -> jiff::civil::Date {
+    Timestamp::from_millisecond(t)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(tz.clone())
+        .date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -477,7 +477,7 @@ impl Ctx {
         if entry.hall != self.hall {
             return Err(ErrorCode::WrongHall);
         }
-        {
+        let wrong = {
             let mut st = self.state.lock().expect("viewer lock");
             if st.active_hall() != Some(self.hall.as_str()) {
                 return Err(ErrorCode::NotActive);
@@ -485,11 +485,32 @@ impl Ctx {
             if st.has_confirmed(prompt) {
                 return Err(ErrorCode::AlreadyConfirmed);
             }
-            let (challenge, _) = challenge::for_prompt(prompt);
-            if !challenge::is_right(&challenge, answer) {
-                return Err(ErrorCode::WrongAnswer);
+            let limit = hub.0.settings.max_wrong_answers;
+            if st.wrong_answers(prompt) >= limit {
+                return Err(ErrorCode::TooManyWrongAnswers);
             }
-            st.begin_confirm(prompt);
+            let (challenge, _) = challenge::for_prompt(prompt);
+            if challenge::is_right(&challenge, answer) {
+                st.begin_confirm(prompt);
+                None
+            } else {
+                // Counted here, under the lock, so answers racing in cannot pass the limit. An
+                // identical one (same instant) changes nothing and is not recorded either.
+                let event = Event::new(
+                    now,
+                    EventBody::WrongAnswer {
+                        viewer: self.viewer.clone(),
+                        conn: self.conn.to_string(),
+                        prompt: prompt.to_owned(),
+                    },
+                );
+                let new = st.apply(&event);
+                let n = st.wrong_answers(prompt);
+                Some((new.then_some(event), n, n >= limit))
+            }
+        };
+        if let Some((event, n, locked)) = wrong {
+            return Box::pin(self.wrong_answer(prompt, event, n, locked)).await;
         }
         let event = Event::new(
             now,
@@ -523,6 +544,38 @@ impl Ctx {
             self.handle.offer(t.into(), SLOW);
         }
         hub.viewer_changed(&self.viewer, Some(&self.conn), Some(prompt));
+        Ok(())
+    }
+}
+
+impl Ctx {
+    /// Answers a wrong answer (already counted in the viewer's state): records it, tells the
+    /// other nodes, and once the limit is reached says the prompt can no longer be confirmed,
+    /// followed by a tally where its status says so.
+    async fn wrong_answer(
+        &self,
+        prompt: &str,
+        event: Option<Event>,
+        n: u32,
+        locked: bool,
+    ) -> Result<(), ErrorCode> {
+        let hub = &self.hub;
+        if let Some(event) = event {
+            metrics::counter!("yavka_wrong_answers_total").increment(1);
+            tracing::info!(viewer = %self.viewer, prompt, wrong = n, "wrong challenge answer");
+            if let Err(e) = hub.0.writer.record_durable(event.clone()).await {
+                tracing::error!(viewer = %self.viewer, prompt, error = %e, "could not record a wrong answer");
+            }
+            hub.publish_viewer_event(&self.viewer, event);
+        }
+        if !locked {
+            return Err(ErrorCode::WrongAnswer);
+        }
+        tracing::warn!(viewer = %self.viewer, prompt, wrong = n, "prompt locked: too many wrong answers");
+        self.reply(ServerMsg::error(ErrorCode::TooManyWrongAnswers));
+        if let Some(t) = hub.tally_json(&self.state, &self.hall) {
+            self.handle.offer(t.into(), SLOW);
+        }
         Ok(())
     }
 }

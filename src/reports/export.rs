@@ -8,15 +8,16 @@ use super::rows::{self, Codes, Registered, Sources};
 use super::{csv, forum_dates, forum_zone_label, xlsx};
 use crate::domain::forum::Forum;
 use crate::domain::log::Event;
-use crate::domain::rules::Facts;
+use crate::domain::rules::{Facts, Params};
 
-/// What an export reads from the store.
+/// What an export reads from the store, and the rules' parameters to judge it with.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
     /// The forum's log in the rules' order.
     pub events: Vec<Event>,
     pub codes: Codes,
     pub registered: Vec<Registered>,
+    pub rules: Params,
 }
 
 /// Which CSV table.
@@ -38,8 +39,8 @@ pub fn write_csv<W: Write>(
     table: Table,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, session);
-    let src = Sources::new(forum, &facts, &input.codes);
+    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
     match table {
         Table::Participants => csv::write_table(
@@ -68,8 +69,8 @@ pub fn write_xlsx<W: Write + Send>(
     session: Option<&str>,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, session);
-    let src = Sources::new(forum, &facts, &input.codes);
+    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
     let sums = rows::summarise(&src, &outcomes, &input.registered, session);
     let title = format!("{}, {}", forum.title, forum_dates(forum));

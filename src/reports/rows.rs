@@ -4,15 +4,19 @@
 //! A forum of 100,000 viewers has several hundred thousand rows. Their reasons and names are
 //! text that would take hundreds of megabytes if built at once, so evaluation keeps only an
 //! [`Outcome`] per row (a few numbers, 40 bytes) and each row's text is made when it is
-//! written, then dropped. Profiles are borrowed from the replayed facts.
+//! written, then dropped. Profiles are borrowed from the replayed facts. A row's prompt
+//! statuses are judged again for that one (viewer, session) when the row is written: that
+//! costs a fraction of the first judgement and keeps memory flat.
 
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::tz::TimeZone;
 
-use super::{hall_title, session_when};
+use super::{clock_seconds, hall_title, session_when};
 use crate::domain::forum::{Education, Forum, Session, specialty_key};
-use crate::domain::rules::{self, Facts, Tally, reasons_for};
+use crate::domain::rules::{
+    self, Facts, Params, Plan, Reason, Tally, evaluate_viewer_in, prompts, reasons_for,
+};
 
 /// Issued codes: session id → viewer id → code.
 pub type Codes = HashMap<String, HashMap<String, String>>;
@@ -29,14 +33,14 @@ pub struct Outcome {
 }
 
 /// Every outcome of the forum (or of one session), by session order then viewer id.
-pub fn outcomes(forum: &Forum, facts: &Facts, only: Option<&str>) -> Vec<Outcome> {
+pub fn outcomes(forum: &Forum, facts: &Facts, params: Params, only: Option<&str>) -> Vec<Outcome> {
     let index: HashMap<&str, u16> = forum
         .sessions
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i as u16))
         .collect();
-    rules::judge_each(forum, facts, |ix, _, r| {
+    rules::judge_each(forum, facts, params, |ix, _, r| {
         if only.is_some_and(|s| s != r.session) {
             return None;
         }
@@ -115,6 +119,7 @@ pub fn header(zone: &str) -> Vec<String> {
         "Подтверждено",
         "Окон показано",
         "Нужно подтверждений",
+        "Окна подтверждения",
         "Условия выполнены",
         "Причины",
         "Код НМО",
@@ -130,16 +135,40 @@ pub struct Sources<'a> {
     pub facts: &'a Facts<'a>,
     pub codes: &'a Codes,
     pub tz: TimeZone,
+    /// The plan the outcomes were judged with, to judge a row's prompts again.
+    plan: Plan<'a>,
 }
 
 impl<'a> Sources<'a> {
-    pub fn new(forum: &'a Forum, facts: &'a Facts<'a>, codes: &'a Codes) -> Sources<'a> {
+    pub fn new(
+        forum: &'a Forum,
+        facts: &'a Facts<'a>,
+        codes: &'a Codes,
+        params: Params,
+    ) -> Sources<'a> {
         Sources {
             forum,
             facts,
             codes,
             tz: forum.tz(),
+            plan: Plan::with(forum, facts, params),
         }
+    }
+
+    /// «10:05:00 — Подтверждено в 10:05:31; 10:20:00 — Не показано: …»: each prompt of the
+    /// outcome's session, when it was shown in the hall and its status for the viewer.
+    pub fn prompt_statuses(&self, o: &Outcome) -> String {
+        let v = &self.facts.viewers[o.viewer as usize];
+        let ix = o.session as usize;
+        let eval = evaluate_viewer_in(&self.plan, self.facts, v, ix);
+        let lines: Vec<String> = prompts::session_prompts(&self.plan, self.facts, v, &eval, ix)
+            .iter()
+            .map(|p| {
+                let shown = clock_seconds(self.facts.prompts[p.prompt as usize].ts, &self.tz);
+                format!("{shown} — {}", p.label(self.forum, self.facts, &self.tz))
+            })
+            .collect();
+        lines.join("; ")
     }
 
     pub fn session(&self, o: &Outcome) -> &'a Session {
@@ -159,7 +188,7 @@ impl<'a> Sources<'a> {
         let s = self.session(o);
         let v = &self.facts.viewers[o.viewer as usize];
         let p = v.profile.as_ref();
-        let reasons = reasons_for(s, p, &o.tally).join("; ");
+        let reasons = Reason::join(&reasons_for(s, p, &o.tally));
         vec![
             s.id.as_str().into(),
             session_when(s, &self.tz).into(),
@@ -176,6 +205,7 @@ impl<'a> Sources<'a> {
             o.tally.confirmed.into(),
             o.tally.shown.into(),
             o.tally.required.into(),
+            self.prompt_statuses(o).into(),
             yes_no(o.eligible).into(),
             reasons.into(),
             self.code(o).unwrap_or("").into(),
@@ -462,8 +492,8 @@ audience.higher = ["рентгенология", "кардиология"]
             "s1".to_owned(),
             HashMap::from([("a".to_owned(), "ABCDEF123456".to_owned())]),
         )]);
-        let src = Sources::new(&forum, &facts, &codes);
-        let outs = outcomes(&forum, &facts, None);
+        let src = Sources::new(&forum, &facts, &codes, Params::default());
+        let outs = outcomes(&forum, &facts, Params::default(), None);
         let rows: Vec<Vec<Cell>> = outs.iter().map(|o| src.cells(o)).collect();
         assert_eq!(rows.len(), 3);
         let by_id = |id: &str| rows.iter().find(|r| r[5].text() == id).unwrap();
@@ -475,14 +505,21 @@ audience.higher = ["рентгенология", "кардиология"]
         assert_eq!(a[8].text(), "высшее образование");
         assert_eq!(a[10], Cell::Int(30));
         assert_eq!((a[12].clone(), a[13].clone()), (Cell::Int(1), Cell::Int(1)));
-        assert_eq!(a[15].text(), "да");
-        assert_eq!(a[17].text(), "ABCDEF123456");
-        assert!(a[16].text().contains("засчитано 30 из 20 мин"), "{a:?}");
+        assert_eq!(a[15].text(), "10:10:00 — Подтверждено в 10:11:00");
+        assert_eq!(a[16].text(), "да");
+        assert_eq!(a[18].text(), "ABCDEF123456");
+        assert!(a[17].text().contains("Засчитано 30 из 20 мин"), "{a:?}");
         let b = by_id("b");
-        assert_eq!((b[10].clone(), b[15].text()), (Cell::Int(5), "нет".into()));
-        assert!(b[16].text().contains("не хватает 15 мин"), "{b:?}");
+        assert_eq!((b[10].clone(), b[16].text()), (Cell::Int(5), "нет".into()));
+        assert!(b[17].text().contains("не хватает 15 мин"), "{b:?}");
+        // Pyotr left before the prompt: not shown, so not counted among his shown prompts.
+        assert_eq!(b[13], Cell::Int(0));
+        assert_eq!(
+            b[15].text(),
+            "10:10:00 — Не показано: во время окна не было подключения"
+        );
         let c = by_id("c");
-        assert!(c[16].text().contains("только для уровня"), "{c:?}");
+        assert!(c[17].text().contains("только для уровня"), "{c:?}");
 
         let registered = vec![
             Registered {

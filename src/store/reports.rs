@@ -35,6 +35,7 @@ impl Store {
                     count,
                 })
                 .collect(),
+            rules: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
+pub use super::anomalies::Anomalies;
 use crate::domain::forum::Education;
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
@@ -52,7 +53,7 @@ pub struct PromptFact<'a> {
     pub closes: Millis,
 }
 
-/// A confirm pressed by its viewer on one of their own connections.
+/// A confirm pressed (or a wrong answer chosen) by its viewer on one of their own connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmFact<'a> {
     pub ts: Millis,
@@ -71,64 +72,18 @@ pub struct ViewerFacts<'a> {
     pub conns: Vec<ConnFact<'a>>,
     /// Confirms in log order.
     pub confirms: Vec<ConfirmFact<'a>>,
+    /// Wrong answers to prompts' challenges, in log order. They are not signs of life: a
+    /// connection's life is decided by connects, heartbeats, confirms and disconnects alone.
+    pub wrong_answers: Vec<ConfirmFact<'a>>,
 }
 
-/// What the log contained that cannot be credited. Counted and reported; never credited and
-/// never extending a connection's life.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Anomalies {
-    /// A heartbeat, disconnect or confirm for a connection not opened (yet) in the log.
-    pub unknown_conn: u64,
-    /// A second `connect` with an id already used.
-    pub reused_conn: u64,
-    /// A confirm whose `viewer` is not the connection's viewer.
-    pub viewer_mismatch: u64,
-    /// A prompt id announced again; the first announcement stands.
-    pub duplicate_prompt: u64,
-    /// A heartbeat, confirm or second disconnect after the connection's disconnect.
-    pub after_disconnect: u64,
-    /// A confirm of a prompt never announced.
-    pub unknown_prompt: u64,
-    /// The first few anomalies in words, for the report.
-    pub examples: Vec<String>,
-}
-
-const MAX_EXAMPLES: usize = 20;
-
-impl Anomalies {
-    pub fn total(&self) -> u64 {
-        self.unknown_conn
-            + self.reused_conn
-            + self.viewer_mismatch
-            + self.duplicate_prompt
-            + self.after_disconnect
-            + self.unknown_prompt
-    }
-
-    fn note(&mut self, example: impl FnOnce() -> String) {
-        if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(example());
-        }
-    }
-
-    /// One line per kind that occurred, in Russian.
-    pub fn summary(&self) -> Vec<String> {
-        let kinds = [
-            (self.unknown_conn, "события неизвестного соединения"),
-            (
-                self.reused_conn,
-                "повторные connect с уже использованным conn",
-            ),
-            (self.viewer_mismatch, "подтверждения чужого соединения"),
-            (self.duplicate_prompt, "повторные объявления prompt"),
-            (self.after_disconnect, "события после disconnect"),
-            (self.unknown_prompt, "подтверждения необъявленных prompt"),
-        ];
-        kinds
+impl ViewerFacts<'_> {
+    /// Wrong answers to prompt `prompt` (index into [`Facts::prompts`]) chosen at or before `t`.
+    pub fn wrong_answers_to(&self, prompt: u32, t: Millis) -> u32 {
+        self.wrong_answers
             .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{what}: {n}"))
-            .collect()
+            .filter(|w| w.prompt == Some(prompt) && w.ts <= t)
+            .count() as u32
     }
 }
 
@@ -182,11 +137,13 @@ struct Rec {
     /// Position in the input: the tie-breaker for equal times.
     seq: u32,
     kind: Kind,
-    /// Viewer index (viewer, connect, confirm).
+    /// Viewer index (viewer, connect, confirm, wrong answer).
     viewer: u32,
-    /// Connection index (connect, heartbeat, disconnect, confirm) or prompt index (prompt).
+    /// Connection index (connect, heartbeat, disconnect, confirm, wrong answer) or prompt
+    /// index (prompt).
     id: u32,
-    /// Hall index (connect, prompt), prompt index (confirm) or profile index (viewer).
+    /// Hall index (connect, prompt), prompt index (confirm, wrong answer) or profile index
+    /// (viewer).
     other: u32,
 }
 
@@ -198,6 +155,17 @@ enum Kind {
     Disconnect,
     Prompt,
     Confirm,
+    WrongAnswer,
+}
+
+/// A confirm or wrong answer whose prompt is looked up once the whole log is replayed.
+struct Pending {
+    viewer: u32,
+    /// Index in the viewer's `confirms` or `wrong_answers`.
+    index: usize,
+    /// Interned prompt name.
+    prompt: u32,
+    wrong: bool,
 }
 
 /// Interning tables; they borrow ids from the events.
@@ -304,8 +272,17 @@ impl<'a> Replay<'a> {
                 viewer,
                 conn,
                 prompt,
+            }
+            | EventBody::WrongAnswer {
+                viewer,
+                conn,
+                prompt,
             } => {
-                rec.kind = Kind::Confirm;
+                rec.kind = if matches!(e.body, EventBody::Confirm { .. }) {
+                    Kind::Confirm
+                } else {
+                    Kind::WrongAnswer
+                };
                 rec.viewer = self.viewers.intern(viewer);
                 rec.id = self.conns.intern(conn);
                 rec.other = self.prompts.intern(prompt);
@@ -331,22 +308,33 @@ impl<'a> Replay<'a> {
         let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.names.len()];
         // prompt index → index in facts.prompts, once announced.
         let mut announced: Vec<u32> = vec![NONE; self.prompts.names.len()];
-        // Confirms whose prompt is resolved after the replay, against the first announcements.
-        let mut pending: Vec<(u32, usize, u32)> = Vec::new();
+        // Confirms and wrong answers whose prompt is resolved after the replay, against the
+        // first announcements.
+        let mut pending: Vec<Pending> = Vec::new();
         for r in &recs {
             self.apply(r, &mut opened, &mut announced, &mut pending);
         }
-        for (viewer, confirm, prompt) in pending {
-            let ix = announced[prompt as usize];
+        for p in pending {
+            let ix = announced[p.prompt as usize];
             if ix == NONE {
-                let name = self.prompts.names[prompt as usize];
+                let name = self.prompts.names[p.prompt as usize];
+                let what = if p.wrong {
+                    "ответ на"
+                } else {
+                    "подтверждение"
+                };
                 self.facts.anomalies.unknown_prompt += 1;
                 self.facts
                     .anomalies
-                    .note(|| format!("подтверждение необъявленного prompt «{name}»"));
+                    .note(|| format!("{what} необъявленного prompt «{name}»"));
             }
-            let fact = &mut self.facts.viewers[viewer as usize].confirms[confirm];
-            fact.prompt = (ix != NONE).then_some(ix);
+            let owner = &mut self.facts.viewers[p.viewer as usize];
+            let list = if p.wrong {
+                &mut owner.wrong_answers
+            } else {
+                &mut owner.confirms
+            };
+            list[p.index].prompt = (ix != NONE).then_some(ix);
         }
         self.facts
     }
@@ -356,7 +344,7 @@ impl<'a> Replay<'a> {
         r: &Rec,
         opened: &mut [(u32, u32)],
         announced: &mut [u32],
-        pending: &mut Vec<(u32, usize, u32)>,
+        pending: &mut Vec<Pending>,
     ) {
         let ts = r.ts;
         let anomalies = &mut self.facts.anomalies;
@@ -420,12 +408,17 @@ impl<'a> Replay<'a> {
                     closes: self.closes[r.viewer as usize],
                 });
             }
-            Kind::Confirm => {
+            Kind::Confirm | Kind::WrongAnswer => {
+                let kind = if r.kind == Kind::Confirm {
+                    "confirm"
+                } else {
+                    "wrong_answer"
+                };
                 let (v, c) = opened[r.id as usize];
                 if v == NONE {
                     anomalies.unknown_conn += 1;
                     anomalies
-                        .note(|| format!("confirm для неизвестного conn «{}»", conn_name(r.id)));
+                        .note(|| format!("{kind} для неизвестного conn «{}»", conn_name(r.id)));
                     return;
                 }
                 if v != r.viewer {
@@ -436,13 +429,31 @@ impl<'a> Replay<'a> {
                     );
                     anomalies.note(|| {
                         format!(
-                            "confirm зрителя «{who}» на conn «{}» зрителя «{owner}»",
+                            "{kind} зрителя «{who}» на conn «{}» зрителя «{owner}»",
                             conn_name(r.id)
                         )
                     });
                     return;
                 }
                 let owner = &mut self.facts.viewers[v as usize];
+                let press = ConfirmFact {
+                    ts,
+                    conn: c,
+                    prompt: None,
+                    prompt_id: self.prompts.names[r.other as usize],
+                };
+                if r.kind == Kind::WrongAnswer {
+                    // Not a sign of life (see `ViewerFacts::wrong_answers`), so it neither
+                    // extends the connection nor is an anomaly after its disconnect.
+                    pending.push(Pending {
+                        viewer: v,
+                        index: owner.wrong_answers.len(),
+                        prompt: r.other,
+                        wrong: true,
+                    });
+                    owner.wrong_answers.push(press);
+                    return;
+                }
                 let fact = &mut owner.conns[c as usize];
                 if fact.closed {
                     // Pressed after the disconnect: kept (it is alive at the disconnect instant
@@ -456,13 +467,13 @@ impl<'a> Replay<'a> {
                 } else {
                     fact.end = ts;
                 }
-                pending.push((v, owner.confirms.len(), r.other));
-                owner.confirms.push(ConfirmFact {
-                    ts,
-                    conn: c,
-                    prompt: None,
-                    prompt_id: self.prompts.names[r.other as usize],
+                pending.push(Pending {
+                    viewer: v,
+                    index: owner.confirms.len(),
+                    prompt: r.other,
+                    wrong: false,
                 });
+                owner.confirms.push(press);
             }
         }
     }

@@ -62,18 +62,18 @@ pub(super) fn forum() -> Forum {
 }
 
 #[derive(Default)]
-struct Log(Vec<Event>);
+pub(super) struct Log(pub(super) Vec<Event>);
 
 impl Log {
-    fn push(&mut self, minute: f64, body: EventBody) -> &mut Self {
+    pub(super) fn push(&mut self, minute: f64, body: EventBody) -> &mut Self {
         self.0
             .push(Event::new(T0 + (minute * MINUTE as f64) as i64, body));
         self
     }
-    fn doctor(&mut self, v: &str, specialty: &str) -> &mut Self {
+    pub(super) fn doctor(&mut self, v: &str, specialty: &str) -> &mut Self {
         self.profile(v, Education::Higher, specialty)
     }
-    fn profile(&mut self, v: &str, education: Education, specialty: &str) -> &mut Self {
+    pub(super) fn profile(&mut self, v: &str, education: Education, specialty: &str) -> &mut Self {
         self.push(
             -30.0,
             EventBody::Viewer {
@@ -85,7 +85,7 @@ impl Log {
             },
         )
     }
-    fn connect(&mut self, m: f64, v: &str, c: &str, hall: &str) -> &mut Self {
+    pub(super) fn connect(&mut self, m: f64, v: &str, c: &str, hall: &str) -> &mut Self {
         self.push(
             m,
             EventBody::Connect {
@@ -95,13 +95,13 @@ impl Log {
             },
         )
     }
-    fn heartbeat(&mut self, m: f64, c: &str) -> &mut Self {
+    pub(super) fn heartbeat(&mut self, m: f64, c: &str) -> &mut Self {
         self.push(m, EventBody::Heartbeat { conn: c.into() })
     }
-    fn disconnect(&mut self, m: f64, c: &str) -> &mut Self {
+    pub(super) fn disconnect(&mut self, m: f64, c: &str) -> &mut Self {
         self.push(m, EventBody::Disconnect { conn: c.into() })
     }
-    fn prompt(&mut self, m: f64, p: &str, hall: &str) -> &mut Self {
+    pub(super) fn prompt(&mut self, m: f64, p: &str, hall: &str) -> &mut Self {
         self.push(
             m,
             EventBody::Prompt {
@@ -111,7 +111,7 @@ impl Log {
             },
         )
     }
-    fn confirm(&mut self, m: f64, v: &str, c: &str, p: &str) -> &mut Self {
+    pub(super) fn confirm(&mut self, m: f64, v: &str, c: &str, p: &str) -> &mut Self {
         self.push(
             m,
             EventBody::Confirm {
@@ -122,7 +122,7 @@ impl Log {
         )
     }
     /// Two prompts in `hall`, at minutes 20 and 70.
-    fn prompts(&mut self, hall: &str) -> &mut Self {
+    pub(super) fn prompts(&mut self, hall: &str) -> &mut Self {
         let (a, b) = if hall == "hall-1" {
             ("p1", "p2")
         } else {
@@ -130,12 +130,12 @@ impl Log {
         };
         self.prompt(20.0, a, hall).prompt(70.0, b, hall)
     }
-    fn run(&self, forum: &Forum) -> Evaluation {
+    pub(super) fn run(&self, forum: &Forum) -> Evaluation {
         evaluate(forum, &self.0)
     }
 }
 
-fn row<'a>(e: &'a Evaluation, viewer: &str, session: &str) -> &'a Verdict {
+pub(super) fn row<'a>(e: &'a Evaluation, viewer: &str, session: &str) -> &'a Verdict {
     e.verdicts
         .iter()
         .find(|v| v.viewer == viewer && v.session == session)
@@ -163,8 +163,16 @@ fn a_doctor_watches_the_whole_session_and_confirms_both_prompts() {
     assert_eq!(r.seconds, 100 * 60, "counting is cut at the session's ends");
     assert_eq!((r.confirmed, r.required, r.prompts), (2, 2, 2));
     assert!(r.eligible, "{:?}", r.reasons);
-    assert_eq!(r.reasons[0], "засчитано 100 из 60 мин");
-    assert_eq!(r.reasons[1], "подтверждено 2 из 2 (нужно 2)");
+    assert_eq!(r.reasons[0].text, "Засчитано 100 из 60 мин");
+    assert_eq!(
+        r.reasons[1].text,
+        "Подтверждено 2 из 2 показанных (нужно 2)"
+    );
+    assert!(
+        r.reasons.iter().all(|x| x.ok),
+        "every condition met: {:?}",
+        r.reasons
+    );
     assert!(!has_row(&e, "anna", "s2"));
 }
 
@@ -180,7 +188,16 @@ fn a_tab_closed_and_reopened_counts_only_the_time_connected() {
     let r = row(&e, "boris", "s1");
     assert_eq!(r.minutes, 90);
     assert!(!r.eligible, "no confirmations");
-    assert_eq!(r.reasons[1], "подтверждено 0 из 0 (нужно 2)");
+    assert_eq!(
+        r.reasons[1].text,
+        "Подтверждено 0 из 0 показанных (нужно 2)"
+    );
+    assert_eq!(
+        r.reasons.iter().map(|x| x.ok).collect::<Vec<_>>(),
+        [true, false, true],
+        "time and specialty met, confirmations not: {:?}",
+        r.reasons
+    );
 }
 
 #[test]
@@ -307,7 +324,11 @@ fn a_missed_prompt_pauses_counting_until_the_next_confirm() {
     let r = row(&e, "mila", "s1");
     assert_eq!(r.minutes, 100 - 51, "minutes 20..71 are not counted");
     assert_eq!(r.confirmed, 1);
-    assert!(r.reasons.iter().any(|s| s.contains("не засчитано 51 мин")));
+    assert!(
+        r.reasons[0].text.contains("не засчитано 51 мин"),
+        "{:?}",
+        r.reasons
+    );
 
     let without = Log::default()
         .doctor("mila", "рентгенология")
@@ -443,8 +464,8 @@ fn the_audience_decides_with_the_latest_profile() {
     let t = row(&e, "tanya", "s1");
     assert!(!t.eligible);
     assert_eq!(
-        t.reasons[2],
-        "специальность «онкология» не аккредитована для этой сессии"
+        t.reasons[2].text,
+        "Специальность «онкология» не аккредитована для этой сессии"
     );
     assert!(
         row(&e, "uma", "s1").eligible,
@@ -452,7 +473,12 @@ fn the_audience_decides_with_the_latest_profile() {
     );
     let v = row(&e, "vlad", "s1");
     assert!(!v.eligible);
-    assert!(v.reasons[2].contains("только для уровня «высшее образование»"));
+    assert!(
+        v.reasons[2]
+            .text
+            .contains("только для уровня «высшее образование»")
+    );
+    assert!(!v.reasons[2].ok);
     let w = row(&e, "wanda", "s1");
     assert!(!w.eligible, "no viewer record, no eligibility");
     assert_eq!(w.name, None);
