@@ -175,9 +175,18 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
     assert_eq!(get(&f.petr, "Условия выполнены"), "нет");
     assert_eq!(get(&f.petr, "Код НМО"), "");
     assert!(
-        get(&f.petr, "Причины").contains("подтверждено 1 из 2 (нужно 2)"),
+        get(&f.petr, "Причины").contains("Подтверждено 1 из 2 показанных (нужно 2)"),
         "{backend}: {}",
         get(&f.petr, "Причины")
+    );
+    // Each prompt with the time it was shown and its status for the viewer.
+    let statuses = get(&f.petr, "Окна подтверждения");
+    let statuses: Vec<&str> = statuses.split("; ").collect();
+    assert_eq!(statuses.len(), 2, "{backend}: {statuses:?}");
+    assert!(statuses[0].contains(" — Подтверждено в "), "{statuses:?}");
+    assert!(
+        statuses[1].ends_with(" — Не подтверждено: окно закрылось без ответа"),
+        "{statuses:?}"
     );
 
     // One session, with `,`: the same rows.
@@ -434,10 +443,11 @@ async fn evidence_story(app: &TestApp, f: &Played, backend: &str) {
         "Петров Пётр Петрович",
         "Europe/Moscow, UTC+03:00",
         "Первая сессия",
-        "подтверждено в ",
-        "не подтверждено: зритель смотрел этот зал",
-        "подтверждено 1 из 2 (нужно 2)",
-        "условия не выполнены",
+        "Подтверждено в ",
+        "Не подтверждено: окно закрылось без ответа",
+        "Подтверждено 1 из 2 показанных (нужно 2)",
+        "Условия не выполнены",
+        "<li class=\"ok\">",
         "Подключения",
     ] {
         assert!(

@@ -122,7 +122,8 @@ pub struct Tally {
     /// until the session's end or the next tally.
     pub counting: bool,
     pub as_of: Millis,
-    /// The session's prompts so far, oldest first, each with its one status.
+    /// The session's prompts so far, oldest first, each with its one status (the most recent
+    /// `MAX_TALLY_PROMPTS` of them).
     pub prompts: Vec<TallyPrompt>,
     /// The rules' verdict on what is counted so far.
     pub eligible: bool,

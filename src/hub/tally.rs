@@ -15,6 +15,10 @@ use crate::domain::time::Millis;
 use super::protocol::{Tally, TallyPrompt};
 use super::viewer::ViewerLive;
 
+/// The most prompts a tally lists (the most recent ones). A session has a dozen at most; the
+/// bound keeps every message far below the socket's write buffer whatever is fired.
+pub const MAX_TALLY_PROMPTS: usize = 24;
+
 impl ViewerLive {
     /// The viewer's tally in `session` at `now`, over this state and the forum's `prompts`
     /// (prompt events; other halls' and other kinds are ignored). `None` if the session is not
@@ -79,7 +83,7 @@ impl ViewerLive {
             prompts_shown: numbers.shown,
             counting,
             as_of: now,
-            prompts: outcomes
+            prompts: outcomes[outcomes.len().saturating_sub(MAX_TALLY_PROMPTS)..]
                 .iter()
                 .map(|o| {
                     let p = &facts.prompts[o.prompt as usize];

@@ -1,7 +1,7 @@
 // The organiser's page: sign-in, live halls and prompts, the day's viewer chart, session
 // results with НМО codes, viewer search, link reissue, CSV import and one viewer's evidence.
 
-import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION } from './common.js';
+import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION, reasonList, promptStatus } from './common.js';
 import { timeline } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
@@ -289,9 +289,9 @@ function resultRow(r) {
     el('td', {}, el('div', { text: r.name || r.viewer }), el('div', { class: 'muted small', text: r.email || '' })),
     el('td', { text: r.specialty ? `${r.specialty} (${EDUCATION[r.education] || r.education})` : '—' }),
     el('td', { class: 'num', text: String(r.minutes) }),
-    el('td', { class: 'num', text: `${r.confirmed} из ${r.required}` }),
+    el('td', { class: 'small', text: r.confirmations }),
     el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' })),
-    el('td', { class: 'small' }, r.reasons?.length ? el('ul', { style: 'margin:0;padding-left:1em' }, r.reasons.map((x) => el('li', { text: x }))) : '—'),
+    el('td', { class: 'small' }, r.reasons?.length ? reasonList(r.reasons) : '—'),
     el('td', { style: 'font-family:monospace', text: r.code || '—' }),
     el('td', {}, el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(r.viewer) }, 'Доказательства')));
 }
@@ -406,28 +406,27 @@ async function showEvidence(id) {
   }
   const v = ev.viewer || {};
   const at = dateTimeIn(state.tz);
-  const confirmedIds = new Set((ev.sessions || []).flatMap((s) => s.confirmed));
-  const missedIds = new Set((ev.sessions || []).flatMap((s) => s.missed));
+  // Every status, label and reason below is the rules' own (the same words as the printable
+  // report, the export and the viewer's tally): this page only lays them out.
   body.replaceChildren(
     el('p', {}, el('strong', { text: v.name || id }), ` · ${v.email || ''} · ${v.phone || ''} · ${v.specialty || ''} (${EDUCATION[v.education] || v.education || ''}) · id ${v.id || id}`),
     el('p', { class: 'muted small', text: `Время — ${zoneLabel(state.tz)}.` }),
-    timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), confirmedIds, missedIds, colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
+    timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
     el('h3', { style: 'margin-top:1rem', text: 'Сессии' }),
-    table(['Сессия', 'Минут', 'Подтверждено', 'Пропущено', 'Пауза', 'Итог', 'Причины'], (ev.sessions || []).map((s) => [
-      sessionTitle(s.session), String(s.minutes), `${s.confirmed.length} из ${s.required} (показано ${s.prompts.length})`,
-      String(s.missed.length), `${Math.round((s.paused_ms || 0) / 60_000)} мин`,
+    table(['Сессия', 'Минут', 'Подтверждения', 'Итог', 'Условия'], (ev.sessions || []).map((s) => [
+      sessionTitle(s.session), String(s.minutes), s.confirmations,
       el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' }),
-      s.reasons.join('; ') || '—'])),
+      reasonList(s.reasons)])),
+    el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения' }),
+    table(['Показано в зале', 'Закрылось', 'Зал', 'Окно', 'Итог для участника'], (ev.prompts || []).map((p) => [
+      at(p.ts), at(p.closes), hallTitle(p.hall), p.prompt, promptStatus(p)])),
+    el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
+    table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])),
+    ev.wrong_answers?.length ? el('h3', { style: 'margin-top:1rem', text: 'Неверные ответы' }) : null,
+    ev.wrong_answers?.length ? table(['Время', 'Окно', 'Соединение'], ev.wrong_answers.map((w) => [at(w.ts), w.prompt, w.conn])) : null,
     el('h3', { style: 'margin-top:1rem', text: 'Подключения' }),
     table(['Соединение', 'Зал', 'Начало', 'Конец', ''], (ev.connections || []).map((c) => [
-      c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])),
-    el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения и ответы' }),
-    table(['Показано', 'Закрылось', 'Зал', 'Окно', 'Итог'], (ev.prompts || []).map((p) => [
-      at(p.ts), at(p.closes), hallTitle(p.hall), p.prompt,
-      confirmedIds.has(p.prompt) ? el('span', { class: 'badge ok', text: 'подтверждено' })
-        : missedIds.has(p.prompt) ? el('span', { class: 'badge bad', text: 'пропущено' }) : el('span', { class: 'badge', text: 'вне сессии' })])),
-    el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
-    table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])));
+      c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])));
 }
 
 function table(headers, rows) {

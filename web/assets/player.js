@@ -6,7 +6,7 @@
 // throttles to about once a minute, still counts as present. This page therefore has no JS
 // heartbeat; its timers only redraw numbers and countdowns, and do not matter when late.
 
-import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION } from './common.js';
+import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION, promptStatus } from './common.js';
 import { renderProgramme } from './programme.js';
 
 const $ = (id) => document.getElementById(id);
@@ -200,6 +200,20 @@ function renderTally() {
   }
   $('tally-body').hidden = false;
   tickTally();
+  renderTallyPrompts();
+}
+
+/** The session's prompts under the tally, each with the status and words the rules gave it. */
+function renderTallyPrompts() {
+  let list = $('tally-prompts');
+  if (!list) {
+    list = el('ol', { id: 'tally-prompts', class: 'prompt-statuses', 'aria-label': 'Окна подтверждения этой сессии' });
+    $('tally-body').append(list);
+  }
+  const prompts = state.tally?.prompts || [];
+  const clock = clockIn(state.tz);
+  list.hidden = !prompts.length;
+  list.replaceChildren(...prompts.map((p) => el('li', {}, `${clock(p.ts)} — `, promptStatus(p))));
 }
 
 /** Redraws the tally, adding the time since the last `tally` while the server says it counts. */

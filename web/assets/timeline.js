@@ -1,6 +1,7 @@
 // One viewer's evidence drawn as an SVG timeline: a row of connections per hall with that
 // hall's prompts, the active-hall band, and the time each session counted. Every shape has a
-// <title>, so hovering (or a screen reader) gives the exact times.
+// <title>, so hovering (or a screen reader) gives the exact times. Each prompt is drawn by the
+// status the rules gave it and titled with their words; nothing is decided here.
 
 import { clockIn, dateTimeIn } from './common.js';
 
@@ -37,7 +38,12 @@ function ticks(t0, t1, tz) {
   return out;
 }
 
-export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds, colours, halls }) {
+/** Colour of a prompt's mark by its status (the rules' `status`). */
+const STATUS_FILL = {
+  confirmed: '#1b8a4a', not_confirmed: '#c62828', open: '#b7791f', not_shown: '#8a94a6', outside_session: '#8a94a6',
+};
+
+export function timeline(ev, { tz, hallTitle, sessions, colours, halls }) {
   const at = dateTimeIn(tz);
   const clock = clockIn(tz);
   const now = Date.now();
@@ -104,16 +110,15 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
         tip(`${c.conn}: ${at(c.start)} — ${c.end ? at(c.end) : 'на связи'}${c.end && !c.closed ? ' (оборвалось без закрытия)' : ''}`)));
       }
       for (const p of prompts.filter((q) => q.hall === row.hall)) {
-        const ok = confirmedIds.has(p.prompt);
-        const missed = missedIds.has(p.prompt);
-        const fill = ok ? '#1b8a4a' : missed ? '#c62828' : '#8a94a6';
-        const status = ok ? 'подтверждено' : missed ? 'пропущено' : 'вне сессии';
+        const fill = STATUS_FILL[p.status] || '#8a94a6';
+        const mark = p.status === 'confirmed' ? svg('circle', { cx: x(p.ts), cy: y + 8, r: 6, fill })
+          : p.status === 'not_confirmed' ? svg('path', { d: `M${x(p.ts) - 5} ${y + 3} l10 10 m0 -10 l-10 10`, stroke: fill, 'stroke-width': 2.5 })
+            : svg('circle', { cx: x(p.ts), cy: y + 8, r: 5, fill: '#fff', stroke: fill, 'stroke-width': 2 });
         root.append(svg('g', {},
-          tip(`Окно ${p.prompt}: ${at(p.ts)} — ${at(p.closes)}, ${status}`),
+          tip(`Окно ${p.prompt}: ${at(p.ts)} — ${at(p.closes)}. ${p.label}`),
           svg('rect', { x: x(p.ts), y: y + 2, width: Math.max(2, x(p.closes) - x(p.ts)), height: ROW - 4, fill, 'fill-opacity': 0.18 }),
           svg('line', { x1: x(p.ts), x2: x(p.ts), y1: y + 2, y2: y + ROW - 2, stroke: fill, 'stroke-width': 2 }),
-          ok ? svg('circle', { cx: x(p.ts), cy: y + 8, r: 6, fill })
-            : svg('path', { d: `M${x(p.ts) - 5} ${y + 3} l10 10 m0 -10 l-10 10`, stroke: fill, 'stroke-width': 2.5 })));
+          mark));
       }
     } else if (row.kind === 'active') {
       for (const a of ev.active || []) {
@@ -134,9 +139,9 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
   const legend = document.createElement('div');
   legend.className = 'legend';
   legend.innerHTML = '<span><i style="background:#1d5aa6"></i>подключение (цвет зала; бледнее — оборвалось)</span>'
-    + '<span><i style="background:#1b8a4a"></i>засчитанное время, ● подтверждено</span>'
-    + '<span><i style="background:#c62828"></i>✕ окно пропущено</span>'
-    + '<span><i style="background:#8a94a6"></i>окно вне сессии</span>'
+    + '<span><i style="background:#1b8a4a"></i>засчитанное время, ● окно подтверждено</span>'
+    + '<span><i style="background:#c62828"></i>✕ показано, не подтверждено</span>'
+    + '<span><i style="background:#8a94a6"></i>○ не показано или вне сессии</span>'
     + '<span><i style="background:#eef3fb;border:1px solid #d5dae2"></i>время сессии</span>';
   const box = document.createElement('div');
   box.append(wrap, legend);
