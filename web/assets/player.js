@@ -205,15 +205,17 @@ function renderTally() {
 
 /** The session's prompts under the tally, each with the status and words the rules gave it. */
 function renderTallyPrompts() {
-  let list = $('tally-prompts');
-  if (!list) {
-    list = el('ol', { id: 'tally-prompts', class: 'prompt-statuses', 'aria-label': 'Окна подтверждения этой сессии' });
-    $('tally-body').append(list);
+  let box = $('tally-prompts');
+  if (!box) {
+    box = el('div', { id: 'tally-prompts', class: 'prompt-statuses' },
+      el('div', { class: 'muted small', id: 'tally-prompts-h', text: 'Окна подтверждения этой сессии' }),
+      el('ul', { 'aria-labelledby': 'tally-prompts-h' }));
+    $('tally-body').append(box);
   }
   const prompts = state.tally?.prompts || [];
   const clock = clockIn(state.tz);
-  list.hidden = !prompts.length;
-  list.replaceChildren(...prompts.map((p) => el('li', {}, `${clock(p.ts)} — `, promptStatus(p))));
+  box.hidden = !prompts.length;
+  box.lastElementChild.replaceChildren(...prompts.map((p) => el('li', {}, el('span', { class: 'muted', text: `${clock(p.ts)} ` }), promptStatus(p))));
 }
 
 /** Redraws the tally, adding the time since the last `tally` while the server says it counts. */

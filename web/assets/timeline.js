@@ -9,7 +9,8 @@ const NS = 'http://www.w3.org/2000/svg';
 const W = 1000;
 const LABEL = 170;
 const ROW = 34;
-const TOP = 34;
+/** Height of one line of session labels above the rows. */
+const LABEL_LINE = 15;
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(NS, tag);
@@ -28,10 +29,11 @@ function zoneOffset(t, tz) {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
 }
 
-/** Hour or half-hour ticks, depending on the span, aligned in the forum's zone. */
+/** Round-time ticks in the forum's zone, at most a dozen, so their labels never overlap. */
 function ticks(t0, t1, tz) {
   const span = t1 - t0;
-  const step = span > 8 * 3600e3 ? 3600e3 : span > 2 * 3600e3 ? 1800e3 : span > 30 * 60e3 ? 600e3 : 60e3;
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * 60e3);
+  const step = steps.find((s) => span / s <= 12) || steps[steps.length - 1];
   const offset = zoneOffset(t0, tz); // so ticks land on local round times
   const out = [];
   for (let t = Math.ceil((t0 + offset) / step) * step - offset; t <= t1; t += step) out.push(t);
@@ -66,21 +68,40 @@ export function timeline(ev, { tz, hallTitle, sessions, colours, halls }) {
   const colour = (hall) => colours[Math.max(0, halls.indexOf(hall)) % colours.length];
 
   const hallRows = [...new Set([...conns.map((c) => c.hall), ...prompts.map((p) => p.hall)])];
+  const sessionOf = (id) => sessions.find((x) => x.id === id);
   const rows = [...hallRows.map((h) => ({ kind: 'hall', hall: h, label: `${hallTitle(h)}: подключения` })),
     { kind: 'active', label: 'Активный зал' },
-    ...(ev.sessions || []).map((s) => ({ kind: 'counted', s, label: `Засчитано: ${sessions.find((x) => x.id === s.session)?.time || s.session}` }))];
+    ...(ev.sessions || []).map((s) => {
+      const info = sessionOf(s.session);
+      // Two halls often share a session's hours: the hall tells the rows apart.
+      return { kind: 'counted', s, label: info ? `Засчитано, ${hallTitle(info.hall)}` : `Засчитано: ${s.session}`, full: info ? `Засчитано: ${hallTitle(info.hall)}, ${info.time} ${info.title}` : s.session };
+    })];
+
+  // Session windows as light bands behind everything, each labelled above the rows. Labels
+  // that would overlap (sessions of two halls at the same hours) go on lines of their own.
+  const charWidth = 6.8; // 12 px text, generous, so estimated labels never touch
+  const lanes = [];
+  const bands = (ev.sessions || []).map((r) => sessionOf(r.session))
+    .filter((s) => s && s.ends >= t0 && s.starts <= t1)
+    .map((s) => {
+      const a = x(Math.max(s.starts, t0));
+      const b = x(Math.min(s.ends, t1));
+      const room = Math.max(60, W - 10 - a);
+      let text = `${s.time} · ${hallTitle(s.hall)} · ${s.title}`;
+      if (text.length * charWidth > room) text = `${text.slice(0, Math.floor(room / charWidth) - 1)}…`;
+      let lane = lanes.findIndex((end) => end + 12 <= a);
+      if (lane < 0) lane = lanes.push(0) - 1;
+      lanes[lane] = a + text.length * charWidth;
+      return { s, a, b, text, lane };
+    });
+  const TOP = 20 + Math.max(1, lanes.length) * LABEL_LINE;
   const H = TOP + rows.length * ROW + 24;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Временная шкала участия' });
-
-  // Session windows as light bands behind everything, labelled at the top.
-  for (const r of ev.sessions || []) {
-    const s = sessions.find((x) => x.id === r.session);
-    if (!s || s.ends < t0 || s.starts > t1) continue;
-    const a = x(Math.max(s.starts, t0));
-    const b = x(Math.min(s.ends, t1));
+  for (const { s, a, b, text, lane } of bands) {
     root.append(svg('rect', { x: a, y: TOP - 6, width: Math.max(1, b - a), height: rows.length * ROW + 6, fill: '#eef3fb' },
-      tip(`${s.title}: ${s.time}`)));
-    root.append(svg('text', { x: a + 4, y: TOP - 10, 'font-size': 12, fill: '#4f5b6d' }, `${s.time} ${s.title}`.slice(0, 60)));
+      tip(`${s.title}: ${s.time}, ${hallTitle(s.hall)}`)));
+    root.append(svg('text', { x: a + 4, y: 14 + lane * LABEL_LINE, 'font-size': 12, fill: '#4f5b6d' }, text,
+      tip(`${s.time} · ${hallTitle(s.hall)} · ${s.title}`)));
   }
 
   for (const t of ticks(t0, t1, tz)) {
@@ -90,7 +111,7 @@ export function timeline(ev, { tz, hallTitle, sessions, colours, halls }) {
 
   rows.forEach((row, i) => {
     const y = TOP + i * ROW;
-    root.append(svg('text', { x: 6, y: y + ROW / 2 + 4, 'font-size': 13, fill: '#1b2230' }, row.label.slice(0, 26), tip(row.label)));
+    root.append(svg('text', { x: 6, y: y + ROW / 2 + 4, 'font-size': 13, fill: '#1b2230' }, row.label.slice(0, 26), tip(row.full || row.label)));
     root.append(svg('line', { x1: LABEL, x2: W - 10, y1: y + ROW, y2: y + ROW, stroke: '#eceff4' }));
     if (row.kind === 'hall') {
       // Overlapping connections (two tabs, two devices) are drawn as thinner stacked bars.
