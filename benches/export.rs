@@ -25,7 +25,8 @@ use yavka::domain::log::EventBody;
 use yavka::domain::rules::{self, Facts, Params};
 use yavka::domain::sim::{Crowd, crowd_log};
 use yavka::reports::export::{Input, Table, write_csv, write_xlsx};
-use yavka::reports::rows::{self, Codes, Registered};
+use yavka::reports::rows::{self, Codes};
+use yavka::reports::summary::Registered;
 
 fn status_kib(field: &str) -> u64 {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

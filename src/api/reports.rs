@@ -28,6 +28,7 @@ use crate::reports::certificate::{Participant, certificate, render_pdf};
 use crate::reports::evidence::{self, ViewerInfo};
 use crate::reports::export::{self, Input, Table};
 use crate::reports::rows::{self, Sources};
+use crate::reports::summary;
 use crate::reports::{csv, forum_zone_label};
 use crate::store::ViewerRow;
 
@@ -229,10 +230,10 @@ pub async fn summary(
         let outcomes = rows::outcomes(&forum, &facts, input.rules, session.as_deref());
         let src = Sources::new(&forum, &facts, &input.codes, input.rules);
         let tz = forum.tz();
-        rows::summarise(&src, &outcomes, &input.registered, session.as_deref())
+        summary::summarise(&src, &outcomes, &input.registered, session.as_deref())
             .iter()
             .map(|s| {
-                let counts = |c: &rows::Counts| {
+                let counts = |c: &summary::Counts| {
                     json!({ "registered": c.registered, "attended": c.attended,
                             "eligible": c.eligible, "codes": c.codes })
                 };

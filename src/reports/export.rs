@@ -4,7 +4,8 @@
 
 use std::io::Write;
 
-use super::rows::{self, Codes, Registered, Sources};
+use super::rows::{self, Codes, Sources};
+use super::summary::{self, Registered};
 use super::{csv, forum_dates, forum_zone_label, xlsx};
 use crate::domain::forum::Forum;
 use crate::domain::log::Event;
@@ -50,12 +51,12 @@ pub fn write_csv<W: Write>(
             outcomes.iter().map(|o| src.cells(o)),
         ),
         Table::Summary => {
-            let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+            let sums = summary::summarise(&src, &outcomes, &input.registered, session);
             csv::write_table(
                 out,
                 delimiter,
-                &rows::summary_header(&zone),
-                rows::summary_rows(forum, &sums),
+                &summary::summary_header(&zone),
+                summary::summary_rows(forum, &sums),
             )
         }
     }
@@ -72,7 +73,7 @@ pub fn write_xlsx<W: Write + Send>(
     let outcomes = rows::outcomes(forum, &facts, input.rules, session);
     let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
-    let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+    let sums = summary::summarise(&src, &outcomes, &input.registered, session);
     let title = format!("{}, {}", forum.title, forum_dates(forum));
     let note = format!("Время — {zone}");
     let n = xlsx::write_workbook(
@@ -81,8 +82,8 @@ pub fn write_xlsx<W: Write + Send>(
             forum: &title,
             zone_note: &note,
         },
-        &rows::summary_header(&zone),
-        &rows::summary_rows(forum, &sums),
+        &summary::summary_header(&zone),
+        &summary::summary_rows(forum, &sums),
         &rows::header(&zone),
         outcomes.iter().map(|o| src.cells(o)),
     )?;

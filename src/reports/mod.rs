@@ -7,7 +7,8 @@
 //! no clock reads (a "today" is passed in), so each document is tested as a function and the
 //! API, the CLI and the mailer only fetch inputs and move bytes.
 //!
-//! - [`rows`]: one export row per (viewer, session) and the per-session summary.
+//! - [`rows`]: one export row per (viewer, session), with each prompt's status.
+//! - [`summary`]: the per-session and per-specialty summary.
 //! - [`csv`] and [`xlsx`]: the two writers over any `Write`, row by row.
 //! - [`export`]: the whole export from the log, codes and registration counts.
 //! - [`certificate`]: what a certificate lists, and its PDF with an embedded Cyrillic font.
@@ -20,6 +21,7 @@ pub mod evidence;
 pub mod export;
 pub mod mask;
 pub mod rows;
+pub mod summary;
 pub mod xlsx;
 
 use jiff::tz::TimeZone;

@@ -13,6 +13,7 @@ mod anomalies;
 pub mod evaluate;
 pub mod facts;
 pub mod prompts;
+mod replay;
 pub mod timeline;
 pub mod verdict;
 
@@ -21,16 +22,19 @@ mod prompt_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod story;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use anomalies::Anomalies;
 pub use evaluate::{
     DEFAULT_MAX_WRONG_ANSWERS, Params, Plan, ViewerEvaluation, evaluate_viewer, evaluate_viewer_in,
 };
-pub use facts::{Anomalies, Facts, Profile};
+pub use facts::{Facts, Profile};
 pub use prompts::{PromptOutcome, Status, Why};
 pub use verdict::{ConfirmCheck, Reason, SessionResult, Tally, confirmations_ru, reasons_for};
 

@@ -4,7 +4,7 @@
 //! Hall 1 has `s1` (09:00–10:40) with prompts `p1` at 09:20 and `p2` at 10:10, each open for
 //! two minutes; hall 2 has `s2` over the same window (see `tests::forum`).
 
-use super::tests::{Log, T0, forum, row, session};
+use super::story::{Log, T0, forum, row, session};
 use super::*;
 use crate::domain::forum::Forum;
 use crate::domain::log::EventBody;

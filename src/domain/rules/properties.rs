@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 
-use super::tests::{T0, forum};
+use super::story::{T0, forum};
 use super::{Facts, Plan, Status, Verdict, evaluate, evaluate_viewer, prompts};
 use crate::domain::forum::{Education, Forum};
 use crate::domain::log::{Event, EventBody};
@@ -21,7 +21,7 @@ fn test_forum() -> Forum {
         T0 + 50 * MINUTE,
     )];
     f.sessions[1].pause_on_missed = true;
-    let mut s3 = super::tests::session("s3", "hall-1", 100, 160);
+    let mut s3 = super::story::session("s3", "hall-1", 100, 160);
     s3.pause_on_missed = true;
     f.sessions.push(s3);
     f
