@@ -413,17 +413,21 @@ async function showEvidence(id) {
     el('p', { class: 'muted small', text: `Время — ${zoneLabel(state.tz)}.` }),
     timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
     el('h3', { style: 'margin-top:1rem', text: 'Сессии' }),
-    table(['Сессия', 'Минут', 'Подтверждения', 'Итог', 'Условия'], (ev.sessions || []).map((s) => [
-      sessionTitle(s.session), String(s.minutes), s.confirmations,
-      el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' }),
-      reasonList(s.reasons)])),
+    // One block per session: the verdict and its conditions (which say the minutes and the
+    // confirmations), readable on a phone without scrolling sideways.
+    (ev.sessions || []).length
+      ? el('div', {}, ev.sessions.map((s) => el('div', { class: 'session-result' },
+        el('p', {}, el('strong', { text: sessionTitle(s.session) }), ' ',
+          el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' })),
+        reasonList(s.reasons))))
+      : el('p', { class: 'muted', text: 'Ни в одной сессии нет засчитанного времени.' }),
     el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения' }),
-    table(['Показано в зале', 'Закрылось', 'Зал', 'Окно', 'Итог для участника'], (ev.prompts || []).map((p) => [
-      at(p.ts), at(p.closes), hallTitle(p.hall), p.prompt, promptStatus(p)])),
+    table(['Показано в зале', 'Итог для участника', 'Зал', 'Закрылось', 'Окно'], (ev.prompts || []).map((p) => [
+      at(p.ts), promptStatus(p), hallTitle(p.hall), at(p.closes), p.prompt])),
     el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
     table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])),
-    ev.wrong_answers?.length ? el('h3', { style: 'margin-top:1rem', text: 'Неверные ответы' }) : null,
-    ev.wrong_answers?.length ? table(['Время', 'Окно', 'Соединение'], ev.wrong_answers.map((w) => [at(w.ts), w.prompt, w.conn])) : null,
+    ...(ev.wrong_answers?.length ? [el('h3', { style: 'margin-top:1rem', text: 'Неверные ответы на задание окна' }),
+      table(['Время', 'Окно', 'Соединение'], ev.wrong_answers.map((w) => [at(w.ts), w.prompt, w.conn]))] : []),
     el('h3', { style: 'margin-top:1rem', text: 'Подключения' }),
     table(['Соединение', 'Зал', 'Начало', 'Конец', ''], (ev.connections || []).map((c) => [
       c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])));
