@@ -41,7 +41,7 @@ pub fn clock(t: Millis, tz: &TimeZone) -> String {
 
 /// `10:05:12`, in `tz`: the resolution an appeal is argued at.
 pub fn clock_seconds(t: Millis, tz: &TimeZone) -> String {
-    zoned(t, tz).strftime("%H:%M:%S").to_string()
+    crate::domain::time::format_clock_seconds(t, tz)
 }
 
 /// `01.04.2026 09:15–14:30`: a session's window in the forum's zone.

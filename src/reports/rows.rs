@@ -12,11 +12,12 @@ use std::collections::HashMap;
 
 use jiff::tz::TimeZone;
 
-use super::{clock_seconds, hall_title, session_when};
+use super::{hall_title, session_when};
 use crate::domain::forum::{Education, Forum, Session};
 use crate::domain::rules::{
     self, Facts, Params, Plan, Reason, Tally, evaluate_viewer_in, prompts, reasons_for,
 };
+use crate::domain::time::format_clock_seconds;
 
 /// Issued codes: session id → viewer id → code.
 pub type Codes = HashMap<String, HashMap<String, String>>;
@@ -137,6 +138,8 @@ pub struct Sources<'a> {
     pub tz: TimeZone,
     /// The plan the outcomes were judged with, to judge a row's prompts again.
     plan: Plan<'a>,
+    /// When each prompt of `facts` was shown, `10:05:00`, formatted once.
+    shown_at: Vec<String>,
 }
 
 impl<'a> Sources<'a> {
@@ -152,6 +155,11 @@ impl<'a> Sources<'a> {
             codes,
             tz: forum.tz(),
             plan: Plan::with(forum, facts, params),
+            shown_at: facts
+                .prompts
+                .iter()
+                .map(|p| format_clock_seconds(p.ts, &forum.tz()))
+                .collect(),
         }
     }
 
@@ -164,7 +172,7 @@ impl<'a> Sources<'a> {
         let lines: Vec<String> = prompts::session_prompts(&self.plan, self.facts, v, &eval, ix)
             .iter()
             .map(|p| {
-                let shown = clock_seconds(self.facts.prompts[p.prompt as usize].ts, &self.tz);
+                let shown = &self.shown_at[p.prompt as usize];
                 format!("{shown} — {}", p.label(self.forum, self.facts, &self.tz))
             })
             .collect();
