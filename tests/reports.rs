@@ -179,9 +179,9 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
     assert_eq!(get(&f.petr, "Условия выполнены"), "нет");
     assert_eq!(get(&f.petr, "Код НМО"), "");
     assert!(
-        get(&f.petr, "Причины").contains("Подтверждено 1 из 2 показанных (нужно 2)"),
+        get(&f.petr, "Условия").contains("✗ Подтверждено 1 из 2 показанных (нужно 2)"),
         "{backend}: {}",
-        get(&f.petr, "Причины")
+        get(&f.petr, "Условия")
     );
     // Each prompt with the time it was shown and its status for the viewer.
     let statuses = get(&f.petr, "Окна подтверждения");

@@ -122,7 +122,7 @@ pub fn header(zone: &str) -> Vec<String> {
         "Нужно подтверждений",
         "Окна подтверждения",
         "Условия выполнены",
-        "Причины",
+        "Условия",
         "Код НМО",
     ]
     .iter()
@@ -196,7 +196,7 @@ impl<'a> Sources<'a> {
         let s = self.session(o);
         let v = &self.facts.viewers[o.viewer as usize];
         let p = v.profile.as_ref();
-        let reasons = Reason::join(&reasons_for(s, p, &o.tally));
+        let reasons = Reason::join_marked(&reasons_for(s, p, &o.tally));
         vec![
             s.id.as_str().into(),
             session_when(s, &self.tz).into(),
@@ -336,10 +336,18 @@ audience.higher = ["рентгенология", "кардиология"]
         assert_eq!(a[15].text(), "10:10:00 — Подтверждено в 10:11:00");
         assert_eq!(a[16].text(), "да");
         assert_eq!(a[18].text(), "ABCDEF123456");
-        assert!(a[17].text().contains("Засчитано 30 из 20 мин"), "{a:?}");
+        assert!(
+            a[17].text().starts_with("✓ Засчитано 30 из 20 мин; ✓ "),
+            "{a:?}"
+        );
         let b = by_id("b");
         assert_eq!((b[10].clone(), b[16].text()), (Cell::Int(5), "нет".into()));
-        assert!(b[17].text().contains("не хватает 15 мин"), "{b:?}");
+        assert!(
+            b[17]
+                .text()
+                .starts_with("✗ Засчитано 5 из 20 мин (не хватает 15 мин)"),
+            "{b:?}"
+        );
         // Pyotr left before the prompt: not shown, so not counted among his shown prompts.
         assert_eq!(b[13], Cell::Int(0));
         assert_eq!(

@@ -75,6 +75,16 @@ impl Reason {
         let texts: Vec<&str> = reasons.iter().map(|r| r.text.as_str()).collect();
         texts.join("; ")
     }
+
+    /// The same, each marked met (✓) or not (✗), for people reading a table: «✓ Засчитано …;
+    /// ✗ Подтверждено …».
+    pub fn join_marked(reasons: &[Reason]) -> String {
+        let texts: Vec<String> = reasons
+            .iter()
+            .map(|r| format!("{} {}", if r.ok { '✓' } else { '✗' }, r.text))
+            .collect();
+        texts.join("; ")
+    }
 }
 
 impl SessionResult {
