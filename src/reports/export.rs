@@ -44,12 +44,9 @@ pub fn write_csv<W: Write>(
     let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
     match table {
-        Table::Participants => csv::write_table(
-            out,
-            delimiter,
-            &rows::header(&zone),
-            outcomes.iter().map(|o| src.cells(o)),
-        ),
+        Table::Participants => {
+            csv::write_table(out, delimiter, &rows::header(&zone), src.rows(&outcomes))
+        }
         Table::Summary => {
             let sums = summary::summarise(&src, &outcomes, &input.registered, session);
             csv::write_table(
@@ -85,7 +82,7 @@ pub fn write_xlsx<W: Write + Send>(
         &summary::summary_header(&zone),
         &summary::summary_rows(forum, &sums),
         &rows::header(&zone),
-        outcomes.iter().map(|o| src.cells(o)),
+        src.rows(&outcomes),
     )?;
     Ok(n)
 }

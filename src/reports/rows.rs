@@ -130,6 +130,9 @@ pub fn header(zone: &str) -> Vec<String> {
     .collect()
 }
 
+/// Rows made at once by [`Sources::rows`]: a few MB of text.
+const ROWS_PER_CHUNK: usize = 4096;
+
 /// Everything the rows are made from; borrowed, cheap to pass around.
 pub struct Sources<'a> {
     pub forum: &'a Forum,
@@ -189,6 +192,28 @@ impl<'a> Sources<'a> {
             .get(&self.session(o).id)
             .and_then(|m| m.get(viewer))
             .map(String::as_str)
+    }
+
+    /// The rows of `outcomes`, in order. Made a few thousand at a time on every core: judging
+    /// each row's prompts again costs about what the first judgement did, and a chunk bounds
+    /// the memory whatever the number of rows.
+    pub fn rows<'s>(&'s self, outcomes: &'s [Outcome]) -> impl Iterator<Item = Vec<Cell>> + 's {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        outcomes.chunks(ROWS_PER_CHUNK).flat_map(move |chunk| {
+            let part = chunk.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .chunks(part)
+                    .map(|p| {
+                        scope.spawn(move || p.iter().map(|o| self.cells(o)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a row worker panicked"))
+                    .collect::<Vec<_>>()
+            })
+        })
     }
 
     /// The cells of one outcome's row, in [`header`] order.
@@ -324,6 +349,11 @@ audience.higher = ["рентгенология", "кардиология"]
         let outs = outcomes(&forum, &facts, Params::default(), None);
         let rows: Vec<Vec<Cell>> = outs.iter().map(|o| src.cells(o)).collect();
         assert_eq!(rows.len(), 3);
+        assert_eq!(
+            src.rows(&outs).collect::<Vec<_>>(),
+            rows,
+            "made in parallel, in order"
+        );
         let by_id = |id: &str| rows.iter().find(|r| r[5].text() == id).unwrap();
         let a = by_id("a");
         assert_eq!(a.len(), header("Europe/Moscow").len());
