@@ -22,10 +22,11 @@ use std::time::Instant;
 use yavka::domain::codes::Code;
 use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
-use yavka::domain::rules::{self, Facts};
+use yavka::domain::rules::{self, Facts, Params};
 use yavka::domain::sim::{Crowd, crowd_log};
 use yavka::reports::export::{Input, Table, write_csv, write_xlsx};
-use yavka::reports::rows::{self, Codes, Registered};
+use yavka::reports::rows::{self, Codes};
+use yavka::reports::summary::Registered;
 
 fn status_kib(field: &str) -> u64 {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -146,7 +147,7 @@ fn main() {
         let facts = Facts::build(&events);
         let mut codes = Codes::new();
         let mut rng = rand::rng();
-        for o in rows::outcomes(&forum, &facts, None) {
+        for o in rows::outcomes(&forum, &facts, Params::default(), None) {
             if o.eligible {
                 codes
                     .entry(forum.sessions[o.session as usize].id.clone())
@@ -184,12 +185,13 @@ fn main() {
         events,
         codes,
         registered,
+        rules: Params::default(),
     };
 
     // The floor under every export: the rules need the replayed log in memory.
     let facts_only = stage("replay and judge only (no output)", || {
         let facts = Facts::build(&input.events);
-        rows::outcomes(&forum, &facts, None).len()
+        rows::outcomes(&forum, &facts, Params::default(), None).len()
     });
     println!("  {facts_only} outcomes of 40 bytes");
 

@@ -362,6 +362,12 @@ impl Settings {
         let settings: Settings = toml::Value::Table(root)
             .try_into()
             .with_context(|| format!("{origin}: неверные настройки"))?;
+        if settings.hub.max_wrong_answers == 0 {
+            bail!(
+                "{origin}: [hub] max_wrong_answers = 0 — так никто не сможет подтвердить участие; \
+                 укажите 1 или больше (по умолчанию 3)"
+            );
+        }
         Ok(settings)
     }
 
@@ -411,6 +417,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn wrong_answers_must_leave_room_for_a_right_one() {
+        let s = Settings::from_parts("[hub]\nmax_wrong_answers = 5\n", env(&[]), "x").unwrap();
+        assert_eq!(s.hub.max_wrong_answers, 5);
+        assert_eq!(
+            Settings::from_parts("", env(&[]), "x")
+                .unwrap()
+                .hub
+                .max_wrong_answers,
+            3
+        );
+        let e = Settings::from_parts("", env(&[("YAVKA__HUB__MAX_WRONG_ANSWERS", "0")]), "x")
+            .unwrap_err();
+        assert!(e.to_string().contains("1 или больше"), "{e}");
     }
 
     #[test]

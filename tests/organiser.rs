@@ -391,18 +391,47 @@ async fn evidence_trail(app: &TestApp, backend: &str) {
     assert_eq!(s1["eligible"], false, "{s1}");
     assert_eq!(s1["confirmed"].as_array().unwrap().len(), 1, "{s1}");
     assert_eq!(s1["prompts"].as_array().unwrap().len(), 2, "{s1}");
-    // The unconfirmed prompt fired while she watched hall 2: it counts against her tally but
-    // is not "missed" in the rules' sense (missed = unconfirmed while counted in that hall).
+    // The unconfirmed prompt fired while she watched hall 2: not shown to her, so not missed
+    // (missed = unconfirmed while counted in that hall) and not among her shown prompts.
     assert_eq!(s1["missed"], json!([]), "{s1}");
-    let reasons: Vec<&str> = s1["reasons"]
+    // Each reason says whether it is met: time and specialty are, confirmations are not.
+    let reasons: Vec<(bool, &str)> = s1["reasons"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_str().unwrap())
+        .map(|r| (r["ok"].as_bool().unwrap(), r["text"].as_str().unwrap()))
         .collect();
-    assert!(
-        reasons.contains(&"подтверждено 1 из 2 (нужно 2)"),
+    assert_eq!(
+        reasons[1],
+        (false, "Подтверждено 1 из 1 показанных (нужно 2)"),
         "{backend}: {reasons:?}"
+    );
+    assert_eq!(s1["confirmations"], reasons[1].1);
+    assert!(reasons[2].0, "{backend}: {reasons:?}");
+
+    // Each prompt of hall 1 with its one status, in the rules' words.
+    let prompts = list("prompts");
+    let said = |hall: &str| -> Vec<(String, String)> {
+        prompts
+            .iter()
+            .filter(|p| p["hall"] == hall)
+            .map(|p| {
+                (
+                    p["status"].as_str().unwrap().to_owned(),
+                    p["label"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let said = said("hall-1");
+    let said: Vec<(&str, &str)> = said.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(said.len(), 2, "{backend}: {ev}");
+    assert_eq!(said[0].0, "confirmed", "{ev}");
+    assert!(said[0].1.starts_with("Подтверждено в "), "{ev}");
+    assert_eq!(
+        said[1],
+        ("not_shown", "Не показано: в это время смотрели Зал №2"),
+        "{backend}: {ev}"
     );
 }
 

@@ -3,7 +3,8 @@
 //! evidence report, and the same export and certificates from the command line.
 //!
 //! Each story plays session s1 of the test forum with two doctors: Anna confirms both prompts
-//! and earns a code, Pyotr confirms one of two and does not.
+//! and earns a code, Pyotr confirms one of two and does not. The last story follows one doctor
+//! through a bad morning and checks that every page tells each prompt the same way.
 
 mod support;
 
@@ -12,10 +13,13 @@ use std::path::Path;
 use std::process::Command;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::TestDb;
-use support::server::{TEST_FORUM, TestApp, Viewer, at};
+use support::server::{TEST_FORUM, TestApp, Viewer, at, test_settings};
+use yavka::domain::forum::catalogue::Catalogue;
+use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
+use yavka::domain::time::{MINUTE, Millis, SECOND};
 
 const ZONE_HEADER: &str = "Дата и время (Europe/Moscow, UTC+03:00)";
 
@@ -214,9 +218,18 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
     assert_eq!(get(&f.petr, "Условия выполнены"), "нет");
     assert_eq!(get(&f.petr, "Код НМО"), "");
     assert!(
-        get(&f.petr, "Причины").contains("подтверждено 1 из 2 (нужно 2)"),
+        get(&f.petr, "Условия").contains("✗ Подтверждено 1 из 2 показанных (нужно 2)"),
         "{backend}: {}",
-        get(&f.petr, "Причины")
+        get(&f.petr, "Условия")
+    );
+    // Each prompt with the time it was shown and its status for the viewer.
+    let statuses = get(&f.petr, "Окна подтверждения");
+    let statuses: Vec<&str> = statuses.split("; ").collect();
+    assert_eq!(statuses.len(), 2, "{backend}: {statuses:?}");
+    assert!(statuses[0].contains(" — Подтверждено в "), "{statuses:?}");
+    assert!(
+        statuses[1].ends_with(" — Не подтверждено: окно закрылось без ответа"),
+        "{statuses:?}"
     );
 
     // One session, with `,`: the same rows.
@@ -576,10 +589,11 @@ async fn evidence_story(app: &TestApp, f: &Played, backend: &str) {
         "Петров Пётр Петрович",
         "Europe/Moscow, UTC+03:00",
         "Первая сессия",
-        "подтверждено в ",
-        "не подтверждено: зритель смотрел этот зал",
-        "подтверждено 1 из 2 (нужно 2)",
-        "условия не выполнены",
+        "Подтверждено в ",
+        "Не подтверждено: окно закрылось без ответа",
+        "Подтверждено 1 из 2 показанных (нужно 2)",
+        "Условия не выполнены",
+        "<li class=\"ok\">",
         "Подключения",
     ] {
         assert!(
@@ -694,6 +708,285 @@ async fn the_cli_writes_the_same_export_and_the_certificates() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("Сессии «nope» нет"));
+        db.drop().await;
+    }
+}
+
+// ---- 6. One status per prompt, everywhere --------------------------------------------------
+
+/// The test forum with hour-long sessions and no planned prompts: the story fires its own.
+fn story_forum() -> yavka::domain::forum::Forum {
+    let toml = TEST_FORUM
+        .replace("ends = \"2026-04-01T10:30\"", "ends = \"2026-04-01T11:00\"")
+        .replace("prompts = 2\n", "prompts = 0\n")
+        .replace("prompts_required = 2", "prompts_required = 0")
+        .replace("prompts_required = 1", "prompts_required = 0");
+    config::parse(&toml, "story.toml", &Catalogue::shipped()).expect("the story forum is valid")
+}
+
+/// 10:00 plus minutes and seconds.
+fn hm(minutes: i64, seconds: i64) -> Millis {
+    at(minutes) + seconds * SECOND
+}
+
+/// Fires prompt `id` in `hall` now, open for two minutes.
+async fn fire(app: &TestApp, hall: &str, id: &str, when: Millis) {
+    app.clock.set(when);
+    app.state
+        .hub
+        .fire_prompt(hall, 2 * MINUTE, Some(id.into()))
+        .await
+        .expect("the prompt is fired");
+}
+
+/// Waits for the prompt message `id` on a tab (after skipping others).
+async fn prompt_on(tab: &mut Viewer, id: &str) -> Value {
+    for _ in 0..10 {
+        let p = tab.expect("prompt").await;
+        if p["id"] == id {
+            return p;
+        }
+    }
+    panic!("prompt {id} never came");
+}
+
+async fn answer_with(tab: &mut Viewer, prompt: &Value, answer: &Value) -> Value {
+    tab.send(json!({"type": "confirm", "prompt": prompt["id"], "answer": answer}))
+        .await;
+    loop {
+        let m = tab.next().await;
+        if m["type"] == "error" || m["type"] == "confirmed" {
+            return m;
+        }
+    }
+}
+
+fn wrong_choice(prompt: &Value) -> Value {
+    let ask = &prompt["challenge"]["ask"];
+    prompt["challenge"]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| *c != ask)
+        .unwrap()
+        .clone()
+}
+
+/// (prompt id, status, label) as the tally of a fresh tab in `hall` tells them.
+async fn tally_says(app: &TestApp, token: &str, hall: &str) -> Vec<(String, String, String)> {
+    let mut tab = app.connect(token, hall).await;
+    let tally = tab.expect("tally").await;
+    tab.close().await;
+    tally["prompts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no prompts in {tally}"))
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap().to_owned();
+            (s("id"), s("status"), s("label"))
+        })
+        .collect()
+}
+
+async fn one_status_per_prompt(app: &TestApp, backend: &str) {
+    let (olga, token) = app
+        .register("Орлова Ольга Игоревна", "olga@example.org")
+        .await;
+
+    // P1 is fired at 10:05 and open until 10:07. Olga arrives mid-prompt, at 10:06:10: her
+    // player shows it at once, and she does not answer. She was there, so it was shown.
+    fire(app, "hall-1", "p1", hm(5, 0)).await;
+    app.clock.set(hm(6, 10));
+    let mut a = app.connect(&token, "hall-1").await;
+    let welcome = a.expect("welcome").await;
+    assert_eq!(welcome["prompt"]["id"], "p1", "{backend}: shown on arrival");
+
+    // 10:10: she opens hall 2 in a second tab; the first is paused.
+    app.clock.set(hm(10, 0));
+    let mut b = app.connect(&token, "hall-2").await;
+    b.expect("welcome").await;
+    assert_eq!(a.expect("paused").await["active_hall"], "hall-2");
+
+    // P2 in hall 1 reaches the paused tab; pressing there is refused (and not recorded).
+    fire(app, "hall-1", "p2", hm(11, 0)).await;
+    let p2 = prompt_on(&mut a, "p2").await;
+    let ask = p2["challenge"]["ask"].clone();
+    app.clock.set(hm(11, 20));
+    assert_eq!(answer_with(&mut a, &p2, &ask).await["code"], "not_active");
+
+    // Q1 in hall 2: one wrong answer, then the right one at 10:12:00.
+    fire(app, "hall-2", "q1", hm(11, 30)).await;
+    let q1 = prompt_on(&mut b, "q1").await;
+    app.clock.set(hm(11, 50));
+    let wrong = answer_with(&mut b, &q1, &wrong_choice(&q1)).await;
+    assert_eq!(wrong["code"], "wrong_answer", "{backend}: {wrong}");
+    app.clock.set(hm(12, 0));
+    let ask = q1["challenge"]["ask"].clone();
+    assert_eq!(answer_with(&mut b, &q1, &ask).await["type"], "confirmed");
+
+    // 10:15: she closes hall 2 and is back in hall 1.
+    app.clock.set(hm(15, 0));
+    b.close().await;
+    a.expect("resumed").await;
+
+    // P3 at 10:20; her connection drops at 10:20:30 and she reconnects at 10:21:00. The new
+    // tab shows P3 and she confirms it at 10:21:10.
+    fire(app, "hall-1", "p3", hm(20, 0)).await;
+    app.clock.set(hm(20, 30));
+    a.close().await;
+    app.clock.set(hm(21, 0));
+    let mut c = app.connect(&token, "hall-1").await;
+    let welcome = c.expect("welcome").await;
+    assert_eq!(welcome["prompt"]["id"], "p3", "{backend}: {welcome}");
+    app.clock.set(hm(21, 10));
+    let p3 = welcome["prompt"].clone();
+    let ask = p3["challenge"]["ask"].clone();
+    assert_eq!(answer_with(&mut c, &p3, &ask).await["type"], "confirmed");
+
+    // P4 at 10:25: three wrong answers lock it; the right answer after them is refused.
+    fire(app, "hall-1", "p4", hm(25, 0)).await;
+    let p4 = prompt_on(&mut c, "p4").await;
+    let mut codes = Vec::new();
+    for k in 1..=3 {
+        app.clock.set(hm(25, 10 * k));
+        let e = answer_with(&mut c, &p4, &wrong_choice(&p4)).await;
+        codes.push(e["code"].as_str().unwrap().to_owned());
+    }
+    let locked = c.expect("tally").await;
+    assert_eq!(
+        locked["prompts"][3]["label"], "Не подтверждено: 3 неверных ответа",
+        "{backend}: the tally says so at once: {locked}"
+    );
+    app.clock.set(hm(25, 40));
+    let ask = p4["challenge"]["ask"].clone();
+    let e = answer_with(&mut c, &p4, &ask).await;
+    codes.push(e["code"].as_str().unwrap().to_owned());
+    assert_eq!(
+        codes,
+        [
+            "wrong_answer",
+            "wrong_answer",
+            "too_many_wrong_answers",
+            "too_many_wrong_answers"
+        ],
+        "{backend}"
+    );
+    app.clock.set(hm(40, 0));
+    c.close().await;
+    app.wait_for_log(|events| {
+        let n = |f: fn(&EventBody) -> bool| events.iter().filter(|e| f(&e.body)).count();
+        n(|b| matches!(b, EventBody::Disconnect { .. })) == 3
+            && n(|b| matches!(b, EventBody::WrongAnswer { .. })) == 4
+    })
+    .await;
+
+    // After the session, every page tells every prompt the same way.
+    app.clock.set(hm(61, 0));
+    let mut tally = tally_says(app, &token, "hall-1").await;
+    tally.extend(tally_says(app, &token, "hall-2").await);
+    let expected = [
+        (
+            "p1",
+            "not_confirmed",
+            "Не подтверждено: окно закрылось без ответа",
+        ),
+        (
+            "p2",
+            "not_shown",
+            "Не показано: в это время смотрели Зал №2",
+        ),
+        ("p3", "confirmed", "Подтверждено в 10:21:10"),
+        ("p4", "not_confirmed", "Не подтверждено: 3 неверных ответа"),
+        ("q1", "confirmed", "Подтверждено в 10:12:00"),
+    ];
+    let as_owned = |list: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        list.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    };
+    assert_eq!(tally, as_owned(&expected), "{backend}: the tally");
+
+    let (status, ev) = app.get(&format!("/api/org/viewers/{olga}/evidence")).await;
+    assert_eq!(status, 200, "{backend}: {ev}");
+    let mut evidence: Vec<(String, String, String)> = ev["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap().to_owned();
+            (s("prompt"), s("status"), s("label"))
+        })
+        .collect();
+    evidence.sort();
+    assert_eq!(evidence, tally, "{backend}: the evidence JSON");
+    assert_eq!(ev["wrong_answers"].as_array().unwrap().len(), 4, "{ev}");
+
+    let (status, html) = app
+        .get_text(&format!("/api/org/viewers/{olga}/report"))
+        .await;
+    assert_eq!(status, 200, "{backend}");
+    for (id, _, label) in &tally {
+        assert!(
+            html.contains(&format!("<td>{id}</td><td class="))
+                && html.contains(&format!("\">{label}</td></tr>")),
+            "{backend}: the report tells {id} as «{label}»"
+        );
+        let row = html
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<td>{id}</td>")))
+            .unwrap();
+        assert!(row.contains(label.as_str()), "{backend}: {row}");
+    }
+
+    let (status, _, bytes) = get_bytes(app, "/api/org/export.csv?delimiter=%3B").await;
+    assert_eq!(status, 200, "{backend}");
+    let (header, rows) = read_csv(&bytes, b';');
+    let cell = |session: &str| {
+        rows.iter()
+            .find(|r| r[column(&header, "ID участника")] == olga && r[0] == session)
+            .unwrap_or_else(|| panic!("{backend}: no {session} row of Olga: {rows:?}"))
+            [column(&header, "Окна подтверждения")]
+        .clone()
+    };
+    let export = format!("{}; {}", cell("s1"), cell("s2"));
+    let shown_at = ["10:05:00", "10:11:00", "10:20:00", "10:25:00", "10:11:30"];
+    let told: Vec<String> = tally
+        .iter()
+        .zip(shown_at)
+        .map(|((_, _, label), t)| format!("{t} — {label}"))
+        .collect();
+    assert_eq!(export, told.join("; "), "{backend}: the export row");
+
+    // The server's verdict is the one the exported log gives offline.
+    let (_, results) = app.get("/api/org/results?session=s1").await;
+    let row = &results["rows"][0];
+    assert_eq!(
+        row["confirmations"], "Подтверждено 1 из 3 показанных (нужно 0)",
+        "{backend}: {row}"
+    );
+    let events = app
+        .state
+        .store
+        .events(&app.state.forum.id, None)
+        .await
+        .unwrap();
+    let offline = yavka::domain::rules::evaluate(&app.state.forum, &events);
+    let mine = offline
+        .verdicts
+        .iter()
+        .find(|v| v.viewer == olga && v.session == "s1")
+        .unwrap();
+    assert_eq!((mine.confirmed, mine.shown), (1, 3), "{backend}");
+    assert_eq!(json!(mine.reasons), row["reasons"], "{backend}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_tells_each_prompt_the_same_way() {
+    for db in TestDb::all().await {
+        let app = TestApp::spawn_with(test_settings(&db.url), story_forum(), at(-5)).await;
+        app.sign_in_organiser().await;
+        one_status_per_prompt(&app, db.backend).await;
+        app.stop().await;
         db.drop().await;
     }
 }

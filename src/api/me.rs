@@ -7,6 +7,7 @@
 //! no result for (no counted time and no valid confirmation) is sent as `result: null`.
 
 use axum::extract::State;
+use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,7 +15,7 @@ use super::AppState;
 use super::auth::token_hash;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
-use crate::domain::forum::Session;
+use crate::domain::forum::{Forum, Session};
 use crate::domain::rules::{Facts, Plan, SessionResult, evaluate_viewer};
 use crate::domain::time::{Millis, format_clock, format_local};
 use crate::reports::hall_title;
@@ -36,14 +37,28 @@ fn phase(s: &Session, now: Millis) -> &'static str {
     }
 }
 
-fn result_json(r: &SessionResult) -> Value {
+/// A verdict as the page shows it: the figures, the conditions met or not, and every prompt of
+/// the session with the one status the rules gave it.
+fn result_json(r: &SessionResult, forum: &Forum, facts: &Facts, tz: &TimeZone) -> Value {
+    let prompts: Vec<Value> = r
+        .prompts
+        .iter()
+        .map(|p| {
+            let prompt = &facts.prompts[p.prompt as usize];
+            json!({
+                "id": prompt.id, "ts": prompt.ts, "closes": prompt.closes,
+                "status": p.status(), "label": p.label(forum, facts, tz),
+            })
+        })
+        .collect();
     json!({
         "minutes": r.minutes(),
         "confirmed": r.confirmed,
-        "shown": r.prompts_shown.len(),
+        "shown": r.shown,
         "required": r.required,
         "eligible": r.eligible,
         "reasons": r.reasons,
+        "prompts": prompts,
     })
 }
 
@@ -77,7 +92,7 @@ pub async fn results(
     let now = state.clock.now();
 
     let facts = Facts::build(&events);
-    let plan = Plan::new(forum, &facts);
+    let plan = Plan::with(forum, &facts, super::results::rules_params(&state));
     let judged = facts
         .viewer(&viewer.id)
         .map(|v| evaluate_viewer(&plan, &facts, v).sessions)
@@ -100,7 +115,7 @@ pub async fn results(
                 "prompts_required": s.prompts_required,
                 "accredited": s.audience.admits(viewer.education, &viewer.specialty),
                 "phase": phase(s, now),
-                "result": result.map(result_json),
+                "result": result.map(|r| result_json(r, forum, &facts, &tz)),
                 "code": code.map(|(_, c)| c),
             })
         })

@@ -22,12 +22,14 @@ use super::AppState;
 use super::auth::{Organiser, token_hash};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
+use super::results::rules_params;
 use crate::domain::forum::Forum;
 use crate::domain::rules::{Facts, Plan, evaluate_viewer};
 use crate::reports::certificate::{Participant, certificate, render_pdf};
 use crate::reports::evidence::{self, ViewerInfo};
 use crate::reports::export::{self, Input, Table};
 use crate::reports::rows::{self, Sources};
+use crate::reports::summary;
 use crate::reports::{csv, forum_zone_label};
 use crate::store::ViewerRow;
 
@@ -76,7 +78,9 @@ impl ExportQuery {
 
 /// What an export reads from the store, fetched before the stream starts.
 async fn load(state: &AppState) -> ApiResult<Input> {
-    Ok(state.store.export_input(&state.forum.id).await?)
+    let mut input = state.store.export_input(&state.forum.id).await?;
+    input.rules = rules_params(state);
+    Ok(input)
 }
 
 /// A `Write` that sends 64 KiB chunks down a bounded channel, blocking while the reader is
@@ -224,13 +228,13 @@ pub async fn summary(
     let forum = state.forum.clone();
     let sessions = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&input.events);
-        let outcomes = rows::outcomes(&forum, &facts, session.as_deref());
-        let src = Sources::new(&forum, &facts, &input.codes);
+        let outcomes = rows::outcomes(&forum, &facts, input.rules, session.as_deref());
+        let src = Sources::new(&forum, &facts, &input.codes, input.rules);
         let tz = forum.tz();
-        rows::summarise(&src, &outcomes, &input.registered, session.as_deref())
+        summary::summarise(&src, &outcomes, &input.registered, session.as_deref())
             .iter()
             .map(|s| {
-                let counts = |c: &rows::Counts| {
+                let counts = |c: &summary::Counts| {
                     json!({ "registered": c.registered, "attended": c.attended,
                             "eligible": c.eligible, "codes": c.codes })
                 };
@@ -371,9 +375,10 @@ pub async fn evidence_report(
     let codes = state.store.viewer_codes(&state.forum.id, &id).await?;
     let forum = state.forum.clone();
     let now = state.clock.now();
+    let params = rules_params(&state);
     let html = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&events);
-        let plan = Plan::new(&forum, &facts);
+        let plan = Plan::with(&forum, &facts, params);
         let v = facts.viewer(&viewer.id);
         let eval = v.map(|v| evaluate_viewer(&plan, &facts, v));
         let info = ViewerInfo {
@@ -383,7 +388,7 @@ pub async fn evidence_report(
             education: Some(viewer.education),
             specialty: viewer.specialty.clone(),
         };
-        let report = evidence::build(&forum, &facts, v.zip(eval.as_ref()), info, &codes, now);
+        let report = evidence::build(&plan, &facts, v.zip(eval.as_ref()), info, &codes, now);
         evidence::render_html(&report)
     })
     .await

@@ -19,7 +19,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query, TextBody};
 use crate::domain::audit::Action;
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
-use crate::domain::rules::{self, Facts, Plan, Verdict, evaluate_viewer};
+use crate::domain::rules::{
+    self, Facts, Params, Plan, Status, Verdict, confirmations_ru, evaluate_viewer, prompts,
+};
 use crate::reports::csv::write_verdicts_csv;
 use crate::store::CodeRow;
 
@@ -39,14 +41,25 @@ fn check_session(state: &AppState, session: Option<&str>) -> ApiResult<()> {
     }
 }
 
+/// The rules' parameters on this server: the hub's limit of wrong answers, and now as the
+/// instant of judgement (a prompt still open is not missed yet, as in the viewer's tally).
+pub(super) fn rules_params(state: &AppState) -> Params {
+    Params {
+        max_wrong_answers: state.settings.hub.max_wrong_answers,
+        as_of: state.clock.now(),
+    }
+}
+
 /// Verdicts of one session (or all) from the stored log.
 async fn verdicts(state: &AppState, session: Option<&str>) -> ApiResult<Vec<Verdict>> {
     check_session(state, session)?;
     let events = state.store.events(&state.forum.id, None).await?;
     let forum = state.forum.clone();
-    let all = tokio::task::spawn_blocking(move || rules::evaluate(&forum, &events).verdicts)
-        .await
-        .map_err(ApiError::internal)?;
+    let params = rules_params(state);
+    let all =
+        tokio::task::spawn_blocking(move || rules::evaluate_with(&forum, &events, params).verdicts)
+            .await
+            .map_err(ApiError::internal)?;
     Ok(all
         .into_iter()
         .filter(|v| session.is_none_or(|s| v.session == s))
@@ -87,6 +100,7 @@ pub async fn session_results(
         .map(|v| {
             let mut j = json!(v);
             j["code"] = json!(book.code_for(&v.viewer, &v.session).map(Code::as_str));
+            j["confirmations"] = json!(confirmations_ru(v.confirmed, v.shown, v.required));
             j
         })
         .collect();
@@ -122,7 +136,8 @@ pub async fn results_csv(
 }
 
 /// One viewer's evidence for an appeal: every connection, the active hall over time, every
-/// prompt of their halls and what they did with it, and each session's verdict with reasons.
+/// prompt of their halls with its one status (as the tally, the report and the export show
+/// it), every press and wrong answer, and each session's verdict with reasons.
 pub async fn evidence(
     _o: Organiser,
     State(state): State<AppState>,
@@ -135,12 +150,15 @@ pub async fn evidence(
     events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
     let facts = Facts::build(&events);
     let Some(v) = facts.viewer(&id) else {
-        return Ok(Json(
-            json!({ "viewer": viewer, "connections": [], "sessions": [] }),
-        ));
+        return Ok(Json(json!({
+            "viewer": viewer, "connections": [], "active": [], "prompts": [], "confirms": [],
+            "wrong_answers": [], "sessions": [],
+        })));
     };
-    let plan = Plan::new(&state.forum, &facts);
+    let forum = &state.forum;
+    let plan = Plan::with(forum, &facts, rules_params(&state));
     let eval = evaluate_viewer(&plan, &facts, v);
+    let tz = forum.tz();
     let hall = |h: u32| facts.halls[h as usize];
     let connections: Vec<Value> = v
         .conns
@@ -161,34 +179,52 @@ pub async fn evidence(
                     "check": check, "reason": check.describe_ru() })
         })
         .collect();
-    let viewer_halls: Vec<u32> = v.conns.iter().map(|c| c.hall).collect();
-    let prompts: Vec<Value> = facts
-        .prompts
+    let wrong_answers: Vec<Value> = v
+        .wrong_answers
         .iter()
-        .filter(|p| viewer_halls.contains(&p.hall))
-        .map(|p| json!({ "prompt": p.id, "hall": hall(p.hall), "ts": p.ts, "closes": p.closes }))
+        .map(|w| json!({ "ts": w.ts, "prompt": w.prompt_id, "conn": v.conns[w.conn as usize].id }))
+        .collect();
+    let prompts: Vec<Value> = prompts::for_viewer(&plan, &facts, v, &eval, &tz)
+        .iter()
+        .map(|o| {
+            let p = &facts.prompts[o.prompt as usize];
+            let session = plan
+                .sessions
+                .iter()
+                .find(|ps| ps.prompts.contains(&o.prompt))
+                .map(|ps| ps.session.id.as_str());
+            json!({ "prompt": p.id, "hall": hall(p.hall), "session": session, "ts": p.ts,
+                    "closes": p.closes, "status": o.status(), "shown": o.shown,
+                    "label": o.label(forum, &facts, &tz) })
+        })
         .collect();
     let sessions: Vec<Value> = eval
         .sessions
         .iter()
         .map(|r| {
-            let ids = |list: &[u32]| -> Vec<String> {
-                list.iter()
-                    .map(|i| facts.prompts[*i as usize].id.to_owned())
+            let ids = |status: Status| -> Vec<&str> {
+                r.with_status(status)
+                    .map(|i| facts.prompts[i as usize].id)
                     .collect()
             };
+            let all: Vec<&str> = r
+                .prompts
+                .iter()
+                .map(|o| facts.prompts[o.prompt as usize].id)
+                .collect();
             json!({
                 "session": r.session, "seconds": r.seconds(), "minutes": r.minutes(),
                 "counted": r.counted, "paused_ms": r.paused_ms,
-                "prompts": ids(&r.prompts_shown), "confirmed": ids(&r.confirmed_prompts),
-                "missed": ids(&r.missed_prompts), "required": r.required,
+                "prompts": all, "confirmed": ids(Status::Confirmed),
+                "missed": ids(Status::NotConfirmed), "shown": r.shown, "required": r.required,
+                "confirmations": confirmations_ru(r.confirmed, r.shown, r.required),
                 "eligible": r.eligible, "reasons": r.reasons,
             })
         })
         .collect();
     Ok(Json(json!({
-        "viewer": viewer, "connections": connections, "active": active,
-        "prompts": prompts, "confirms": confirms, "sessions": sessions,
+        "viewer": viewer, "connections": connections, "active": active, "prompts": prompts,
+        "confirms": confirms, "wrong_answers": wrong_answers, "sessions": sessions,
     })))
 }
 

@@ -32,6 +32,8 @@ use super::registry::{CloseReason, ConnHandle};
 use super::viewer::ViewerLive;
 use super::{Admission, Hub, random_hex};
 
+mod answers;
+
 /// The client did not read fast enough: its outbound queue filled up.
 pub(super) const SLOW: CloseReason = CloseReason {
     code: close::TOO_SLOW,
@@ -503,7 +505,7 @@ impl Ctx {
         if entry.hall != self.hall {
             return Err(ErrorCode::WrongHall);
         }
-        {
+        let wrong = {
             let mut st = self.state.lock().expect("viewer lock");
             if st.active_hall() != Some(self.hall.as_str()) {
                 return Err(ErrorCode::NotActive);
@@ -511,11 +513,32 @@ impl Ctx {
             if st.has_confirmed(prompt) {
                 return Err(ErrorCode::AlreadyConfirmed);
             }
-            let (challenge, _) = challenge::for_prompt(prompt);
-            if !challenge::is_right(&challenge, answer) {
-                return Err(ErrorCode::WrongAnswer);
+            let limit = hub.0.settings.max_wrong_answers;
+            if st.wrong_answers(prompt) >= limit {
+                return Err(ErrorCode::TooManyWrongAnswers);
             }
-            st.begin_confirm(prompt);
+            let (challenge, _) = challenge::for_prompt(prompt);
+            if challenge::is_right(&challenge, answer) {
+                st.begin_confirm(prompt);
+                None
+            } else {
+                // Counted here, under the lock, so answers racing in cannot pass the limit. An
+                // identical one (same instant) changes nothing and is not recorded either.
+                let event = Event::new(
+                    now,
+                    EventBody::WrongAnswer {
+                        viewer: self.viewer.clone(),
+                        conn: self.conn.to_string(),
+                        prompt: prompt.to_owned(),
+                    },
+                );
+                let new = st.apply(&event);
+                let n = st.wrong_answers(prompt);
+                Some((new.then_some(event), n, n >= limit))
+            }
+        };
+        if let Some((event, n, locked)) = wrong {
+            return Box::pin(self.wrong_answer(prompt, event, n, locked)).await;
         }
         let event = Event::new(
             now,

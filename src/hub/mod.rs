@@ -8,7 +8,7 @@
 //! - [`protocol`]: the messages on the wire and the close codes (`docs/protocol.md`).
 //! - [`connection`]: the per-socket task.
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
-//! - [`viewer`]: a viewer's live state and tally through the rules.
+//! - [`viewer`]: a viewer's live state; `tally`: their tally through the rules.
 //! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
 //!   after the rules stopped counting.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
@@ -26,6 +26,7 @@ mod outbox;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;
+mod tally;
 pub mod viewer;
 
 use std::collections::HashMap;
@@ -68,6 +69,9 @@ pub struct HubSettings {
     pub read_buffer: usize,
     pub write_buffer: usize,
     pub max_write_buffer: usize,
+    /// Wrong answers to one prompt's challenge a viewer may choose; after them that prompt
+    /// can no longer be confirmed (the rules judge the same way).
+    pub max_wrong_answers: u32,
 }
 
 impl Default for HubSettings {
@@ -83,6 +87,7 @@ impl Default for HubSettings {
             read_buffer: 1024,
             write_buffer: 4096,
             max_write_buffer: 65_536,
+            max_wrong_answers: crate::domain::rules::DEFAULT_MAX_WRONG_ANSWERS,
         }
     }
 }
@@ -439,11 +444,13 @@ impl Hub {
         let now = self.now();
         let session = self.session_for(hall, now)?;
         let prompts = self.lock_prompts().hall_events(&session.hall);
-        let tally =
-            viewer
-                .lock()
-                .expect("viewer lock")
-                .tally(&self.0.forum, session, &prompts, now);
+        let tally = viewer.lock().expect("viewer lock").tally(
+            &self.0.forum,
+            session,
+            &prompts,
+            now,
+            self.0.settings.max_wrong_answers,
+        )?;
         Some(protocol::ServerMsg::Tally(tally).to_json())
     }
 

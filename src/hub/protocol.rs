@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rules::{Reason, Status};
 use crate::domain::time::Millis;
 
 /// Close codes the server uses. Codes 4xxx mirror the HTTP status with the same meaning.
@@ -64,6 +65,7 @@ pub enum ErrorCode {
     NotActive,
     AlreadyConfirmed,
     WrongAnswer,
+    TooManyWrongAnswers,
     BadMessage,
     BinaryNotSupported,
     Unavailable,
@@ -84,6 +86,9 @@ impl ErrorCode {
             }
             ErrorCode::AlreadyConfirmed => "Участие уже подтверждено.",
             ErrorCode::WrongAnswer => "Выбран неверный ответ. Попробуйте ещё раз.",
+            ErrorCode::TooManyWrongAnswers => {
+                "Слишком много неверных ответов: это окно подтверждения уже не засчитать. Дождитесь следующего."
+            }
             ErrorCode::BadMessage => "Непонятное сообщение от страницы. Обновите страницу.",
             ErrorCode::BinaryNotSupported => "Двоичные сообщения не поддерживаются.",
             ErrorCode::Unavailable => {
@@ -111,11 +116,32 @@ pub struct Tally {
     pub min_ms: Millis,
     pub confirmed: u32,
     pub required: u32,
+    /// Prompts shown to this viewer so far: confirmed, or present for (open ones included).
     pub prompts_shown: u32,
     /// Time is accruing right now: the client may add elapsed time to `counted_ms` locally
     /// until the session's end or the next tally.
     pub counting: bool,
     pub as_of: Millis,
+    /// The session's prompts so far, oldest first, each with its one status (the most recent
+    /// `MAX_TALLY_PROMPTS` of them).
+    pub prompts: Vec<TallyPrompt>,
+    /// The rules' verdict on what is counted so far.
+    pub eligible: bool,
+    /// The verdict's conditions in Russian, each met or not.
+    pub reasons: Vec<Reason>,
+    /// `as_of` is at or after the session's end.
+    pub session_over: bool,
+}
+
+/// One prompt of the tally's session and what became of it for this viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TallyPrompt {
+    pub id: String,
+    pub ts: Millis,
+    pub closes: Millis,
+    pub status: Status,
+    /// «Подтверждено в 11:09:12», «Не показано: в это время смотрели Зал №2», …
+    pub label: String,
 }
 
 /// A prompt as the client sees it.
@@ -262,11 +288,23 @@ mod tests {
             prompts_shown: 2,
             counting: true,
             as_of: 5,
+            prompts: vec![TallyPrompt {
+                id: "p1".into(),
+                ts: 1,
+                closes: 2,
+                status: Status::Confirmed,
+                label: "Подтверждено в 10:00:01".into(),
+            }],
+            eligible: false,
+            reasons: vec![],
+            session_over: false,
         });
         let v: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
         assert_eq!(v["type"], "tally");
         assert_eq!(v["session"], "s1");
         assert_eq!(v["counting"], true);
+        assert_eq!(v["prompts"][0]["status"], "confirmed");
+        assert_eq!(v["session_over"], false);
         let e: serde_json::Value =
             serde_json::from_str(&ServerMsg::error(ErrorCode::AlreadyConfirmed).to_json()).unwrap();
         assert_eq!(e["type"], "error");

@@ -1,5 +1,5 @@
-//! One viewer's live state on this node: their connections on every node, their confirms, and
-//! the tally the rules give them right now.
+//! One viewer's live state on this node: their connections on every node, their confirms and
+//! wrong answers, and their latest profile. The tally the rules give them is in `tally.rs`.
 //!
 //! The state is filled from the store when this node first needs it and then kept current by
 //! this node's own connections and by the broker's viewer events from other nodes. Applying an
@@ -8,12 +8,8 @@
 
 use std::collections::HashSet;
 
-use crate::domain::forum::{Forum, Session};
 use crate::domain::log::{Event, EventBody};
-use crate::domain::rules::{Facts, Plan, evaluate_viewer};
 use crate::domain::time::Millis;
-
-use super::protocol::Tally;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveConn {
@@ -41,6 +37,10 @@ pub struct ViewerLive {
     /// In opening order (by start, then by arrival): the last open one decides the active hall.
     conns: Vec<LiveConn>,
     confirms: Vec<LiveConfirm>,
+    /// Wrong answers to prompts' challenges: they limit what can still be confirmed.
+    wrong: Vec<LiveConfirm>,
+    /// The latest `viewer` event: the rules need the profile for the audience check.
+    profile: Option<Event>,
     /// Prompts whose confirm is being recorded: a second confirm meanwhile is a duplicate.
     pending: HashSet<String>,
     /// Whether the store's events have been merged in.
@@ -115,8 +115,39 @@ impl ViewerLive {
                 });
                 true
             }
-            EventBody::Viewer { .. } | EventBody::Prompt { .. } => false,
+            EventBody::WrongAnswer {
+                viewer,
+                conn,
+                prompt,
+            } => {
+                let seen = self
+                    .wrong
+                    .iter()
+                    .any(|w| w.ts == e.ts && w.conn == *conn && w.prompt == *prompt);
+                if *viewer != self.id || seen {
+                    return false;
+                }
+                self.wrong.push(LiveConfirm {
+                    ts: e.ts,
+                    conn: conn.clone(),
+                    prompt: prompt.clone(),
+                });
+                true
+            }
+            EventBody::Viewer { viewer, .. } => {
+                if *viewer != self.id || self.profile.as_ref().is_some_and(|p| p.ts > e.ts) {
+                    return false;
+                }
+                self.profile = Some(e.clone());
+                true
+            }
+            EventBody::Prompt { .. } => false,
         }
+    }
+
+    /// Wrong answers this viewer chose for `prompt`, on any tab.
+    pub fn wrong_answers(&self, prompt: &str) -> u32 {
+        self.wrong.iter().filter(|w| w.prompt == prompt).count() as u32
     }
 
     /// Notes which node holds `conn`.
@@ -183,10 +214,12 @@ impl ViewerLive {
         self.pending.remove(prompt);
     }
 
-    /// This viewer's events as the rules read them: each connection's connect, last sign of life
-    /// and disconnect, then the confirms.
+    /// This viewer's events as the rules read them: the profile, each connection's connect,
+    /// last sign of life and disconnect, then the confirms and wrong answers.
     pub fn events(&self) -> Vec<Event> {
-        let mut out = Vec::with_capacity(self.conns.len() * 2 + self.confirms.len());
+        let mut out =
+            Vec::with_capacity(1 + self.conns.len() * 2 + self.confirms.len() + self.wrong.len());
+        out.extend(self.profile.clone());
         for c in &self.conns {
             out.push(Event::new(
                 c.start,
@@ -215,75 +248,17 @@ impl ViewerLive {
                 },
             ));
         }
+        for w in &self.wrong {
+            out.push(Event::new(
+                w.ts,
+                EventBody::WrongAnswer {
+                    viewer: self.id.clone(),
+                    conn: w.conn.clone(),
+                    prompt: w.prompt.clone(),
+                },
+            ));
+        }
         out
-    }
-
-    /// The viewer's tally in `session` at `now`, computed by the rules over this state and the
-    /// forum's `prompts` (prompt events; others are ignored).
-    ///
-    /// Two adjustments make the rules' after-the-fact view fit a session in progress:
-    /// open connections are alive until `now`, and a prompt still open that the viewer has not
-    /// confirmed yet is not treated as missed (it would pause counting under rule 5 while the
-    /// viewer can still answer it); it is still counted as shown.
-    pub fn tally(&self, forum: &Forum, session: &Session, prompts: &[Event], now: Millis) -> Tally {
-        let mut events = self.events();
-        let mut open_unconfirmed = 0;
-        for p in prompts {
-            if let EventBody::Prompt {
-                prompt,
-                hall,
-                closes,
-            } = &p.body
-            {
-                if *hall != session.hall {
-                    continue;
-                }
-                if *closes >= now && p.ts <= now && !self.has_confirmed(prompt) {
-                    if session.window().contains(p.ts) {
-                        open_unconfirmed += 1;
-                    }
-                    continue;
-                }
-                events.push(p.clone());
-            }
-        }
-        let mut facts = Facts::build(&events);
-        // Evaluated one millisecond ahead: a connection opened at `now` has no length yet, and
-        // whether the next millisecond counts is exactly what `counting` means.
-        let ahead = now + 1;
-        facts.extend_open_to(ahead);
-        let mut plan = Plan::new(forum, &facts);
-        plan.sessions.retain(|ps| ps.session.id == session.id);
-        let planned_prompts = plan
-            .sessions
-            .first()
-            .map_or(0, |ps| ps.prompts.len() as u32);
-        let result = facts.viewer(&self.id).and_then(|v| {
-            evaluate_viewer(&plan, &facts, v)
-                .sessions
-                .into_iter()
-                .next()
-        });
-        let (counted_ms, counting, confirmed, shown) = match &result {
-            Some(r) => {
-                let counting = self.active_hall() == Some(session.hall.as_str())
-                    && session.window().contains(now)
-                    && r.counted.last().is_some_and(|s| s.end == ahead);
-                let ms = r.counted_ms - Millis::from(counting);
-                (ms, counting, r.confirmed, r.prompts_shown.len() as u32)
-            }
-            None => (0, false, 0, planned_prompts),
-        };
-        Tally {
-            session: session.id.clone(),
-            counted_ms,
-            min_ms: session.min_ms(),
-            confirmed,
-            required: session.prompts_required,
-            prompts_shown: shown + open_unconfirmed,
-            counting,
-            as_of: now,
-        }
     }
 }
 
@@ -291,51 +266,9 @@ impl ViewerLive {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::domain::forum::{Audience, Hall};
     use crate::domain::time::MINUTE;
 
     const T0: Millis = 1_775_000_000_000;
-
-    fn session(id: &str, hall: &str, pause: bool) -> Session {
-        Session {
-            id: id.into(),
-            hall: hall.into(),
-            title: id.into(),
-            starts: T0,
-            ends: T0 + 120 * MINUTE,
-            credits: 2,
-            min_minutes: 85,
-            prompts: 2,
-            prompts_required: 2,
-            audience: Audience::default(),
-            excluded: vec![crate::domain::time::Span::new(
-                T0 + 60 * MINUTE,
-                T0 + 70 * MINUTE,
-            )],
-            pause_on_missed: pause,
-            prompt_window_ms: 2 * MINUTE,
-        }
-    }
-
-    fn forum() -> Forum {
-        let hall = |id: &str| Hall {
-            id: id.into(),
-            title: id.into(),
-            stream_url: String::new(),
-        };
-        Forum {
-            id: "f".into(),
-            title: "f".into(),
-            timezone: "Europe/Moscow".into(),
-            prompt_window_ms: 2 * MINUTE,
-            prompt_min_gap_ms: 10 * MINUTE,
-            prompt_margin_ms: 5 * MINUTE,
-            halls: vec![hall("h1"), hall("h2")],
-            sessions: vec![session("s1", "h1", true), session("s2", "h2", false)],
-            codes_note: None,
-            organiser: None,
-        }
-    }
 
     fn connect(t: Millis, conn: &str, hall: &str) -> Event {
         Event::new(
@@ -350,17 +283,6 @@ mod tests {
 
     fn disconnect(t: Millis, conn: &str) -> Event {
         Event::new(t, EventBody::Disconnect { conn: conn.into() })
-    }
-
-    fn prompt(t: Millis, id: &str, hall: &str) -> Event {
-        Event::new(
-            t,
-            EventBody::Prompt {
-                prompt: id.into(),
-                hall: hall.into(),
-                closes: t + 2 * MINUTE,
-            },
-        )
     }
 
     fn confirm(t: Millis, conn: &str, id: &str) -> Event {
@@ -419,95 +341,5 @@ mod tests {
         v.apply(&connect(T0 + 10, "new", "h2"));
         v.apply(&connect(T0, "old", "h1"));
         assert_eq!(v.active_hall(), Some("h2"));
-    }
-
-    #[test]
-    fn tally_counts_the_active_hall_and_says_when_it_is_counting() {
-        let f = forum();
-        let clock = ManualClock::new(T0 + 10 * MINUTE);
-        let mut v = ViewerLive::new("v");
-        v.apply(&connect(clock.now(), "a", "h1"));
-        let t = v.tally(&f, &f.sessions[0], &[], clock.now());
-        assert_eq!((t.counted_ms, t.counting), (0, true));
-        assert_eq!(
-            (t.min_ms, t.required, t.as_of),
-            (85 * MINUTE, 2, clock.now())
-        );
-
-        clock.advance(20 * MINUTE);
-        let t = v.tally(&f, &f.sessions[0], &[], clock.now());
-        assert_eq!((t.counted_ms, t.counting), (20 * MINUTE, true));
-
-        // Another tab in hall 2: hall 1 stops counting, hall 2 counts.
-        v.apply(&connect(clock.now(), "b", "h2"));
-        clock.advance(5 * MINUTE);
-        let t1 = v.tally(&f, &f.sessions[0], &[], clock.now());
-        assert_eq!((t1.counted_ms, t1.counting), (20 * MINUTE, false));
-        let t2 = v.tally(&f, &f.sessions[1], &[], clock.now());
-        assert_eq!((t2.counted_ms, t2.counting), (5 * MINUTE, true));
-
-        // Back to hall 1 when the second tab closes.
-        v.apply(&disconnect(clock.now(), "b"));
-        clock.advance(5 * MINUTE);
-        let t1 = v.tally(&f, &f.sessions[0], &[], clock.now());
-        assert_eq!((t1.counted_ms, t1.counting), (25 * MINUTE, true));
-    }
-
-    #[test]
-    fn excluded_ranges_do_not_count() {
-        let f = forum();
-        let mut v = ViewerLive::new("v");
-        v.apply(&connect(T0 + 50 * MINUTE, "a", "h1"));
-        let t = v.tally(&f, &f.sessions[0], &[], T0 + 65 * MINUTE);
-        assert_eq!((t.counted_ms, t.counting), (10 * MINUTE, false));
-        let t = v.tally(&f, &f.sessions[0], &[], T0 + 75 * MINUTE);
-        assert_eq!((t.counted_ms, t.counting), (15 * MINUTE, true));
-    }
-
-    #[test]
-    fn an_open_prompt_is_shown_but_not_missed_until_it_closes() {
-        let f = forum();
-        let clock = ManualClock::new(T0);
-        let mut v = ViewerLive::new("v");
-        v.apply(&connect(clock.now(), "a", "h1"));
-        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
-        clock.set(T0 + 11 * MINUTE);
-        let t = v.tally(&f, &f.sessions[0], &prompts, clock.now());
-        assert_eq!((t.prompts_shown, t.confirmed), (1, 0));
-        assert_eq!((t.counted_ms, t.counting), (11 * MINUTE, true));
-
-        // Missed: session 1 pauses on missed prompts, so counting stopped at the prompt.
-        clock.set(T0 + 15 * MINUTE);
-        let t = v.tally(&f, &f.sessions[0], &prompts, clock.now());
-        assert_eq!((t.prompts_shown, t.confirmed), (1, 0));
-        assert_eq!((t.counted_ms, t.counting), (10 * MINUTE, false));
-    }
-
-    #[test]
-    fn a_confirm_counts_once_recorded() {
-        let f = forum();
-        let mut v = ViewerLive::new("v");
-        v.apply(&connect(T0, "a", "h1"));
-        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
-        assert!(v.begin_confirm("p1"));
-        assert!(!v.begin_confirm("p1"));
-        assert!(v.has_confirmed("p1"));
-        v.apply(&confirm(T0 + 11 * MINUTE, "a", "p1"));
-        v.end_confirm("p1");
-        assert!(v.has_confirmed("p1"));
-        assert!(!v.begin_confirm("p1"));
-        let t = v.tally(&f, &f.sessions[0], &prompts, T0 + 30 * MINUTE);
-        assert_eq!((t.prompts_shown, t.confirmed), (1, 1));
-        assert_eq!((t.counted_ms, t.counting), (30 * MINUTE, true));
-    }
-
-    #[test]
-    fn no_time_yet_still_reports_the_session() {
-        let f = forum();
-        let v = ViewerLive::new("v");
-        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
-        let t = v.tally(&f, &f.sessions[0], &prompts, T0 + 30 * MINUTE);
-        assert_eq!(t.session, "s1");
-        assert_eq!((t.counted_ms, t.counting, t.prompts_shown), (0, false, 1));
     }
 }

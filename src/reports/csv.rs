@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::io::Write;
 
 use super::rows::Cell;
-use crate::domain::rules::Verdict;
+use crate::domain::rules::{Reason, Verdict};
 
 /// The delimiter as a byte, or a Russian sentence saying what is allowed.
 pub fn delimiter(c: char) -> Result<u8, String> {
@@ -71,8 +71,9 @@ pub fn write_table<W: Write>(
 pub type CodeOf<'a> = &'a dyn Fn(&Verdict) -> Option<String>;
 
 /// Verdicts with the rules' own column names, as `yavka evaluate --format csv` and the
-/// organiser's results download have always written them (scripts read these names). `code`
-/// adds a `code` column, when given.
+/// organiser's results download have always written them (scripts read these names; `shown`,
+/// the prompts shown to the viewer, came later and so comes last). `code` adds a `code`
+/// column, when given.
 pub fn write_verdicts_csv<W: Write>(
     out: &mut W,
     rows: &[Verdict],
@@ -95,6 +96,7 @@ pub fn write_verdicts_csv<W: Write>(
         "email",
         "education",
         "specialty",
+        "shown",
     ];
     if code.is_some() {
         header.push("code");
@@ -110,11 +112,12 @@ pub fn write_verdicts_csv<W: Write>(
             v.required.to_string(),
             v.prompts.to_string(),
             v.eligible.to_string(),
-            v.reasons.join("; "),
+            Reason::join(&v.reasons),
             v.name.clone().unwrap_or_default(),
             v.email.clone().unwrap_or_default(),
             v.education.map_or("", |e| e.as_str()).to_owned(),
             v.specialty.clone().unwrap_or_default(),
+            v.shown.to_string(),
         ];
         if let Some(code) = code {
             record.push(code(v).unwrap_or_default());
@@ -137,14 +140,14 @@ mod tests {
         let header = vec!["ФИО".to_owned(), "Причины".to_owned()];
         let rows = vec![vec![
             Cell::from("Иванова Анна"),
-            Cell::from("засчитано 5 из 20 мин; подтверждено 0 из 1"),
+            Cell::from("Засчитано 5 из 20 мин; Подтверждено 0 из 1 показанных (нужно 1)"),
         ]];
         assert_eq!(write_table(&mut out, b';', &header, rows).unwrap(), 1);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with('\u{feff}'));
         assert_eq!(
             text.trim_start_matches('\u{feff}'),
-            "ФИО;Причины\nИванова Анна;\"засчитано 5 из 20 мин; подтверждено 0 из 1\"\n"
+            "ФИО;Причины\nИванова Анна;\"Засчитано 5 из 20 мин; Подтверждено 0 из 1 показанных (нужно 1)\"\n"
         );
     }
 

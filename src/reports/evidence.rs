@@ -4,16 +4,17 @@
 //! or to the commission.
 //!
 //! [`build`] turns the rules' view of one viewer into lines of text (all times in the forum's
-//! zone, to the second); [`render_html`] prints them. Every value is HTML-escaped.
+//! zone, to the second); [`render_html`] prints them. Every value is HTML-escaped. What became
+//! of each prompt is the rules' own status and wording (`rules::prompts`), as everywhere else.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{clock_seconds, date_ru, hall_title, session_when, zone_label};
-use crate::domain::forum::{Education, Forum};
+use crate::domain::forum::Education;
 use crate::domain::rules::facts::ViewerFacts;
-use crate::domain::rules::timeline::active_conn_at;
-use crate::domain::rules::{ConfirmCheck, Facts, ViewerEvaluation};
+use crate::domain::rules::{
+    Facts, Plan, Reason, Status, ViewerEvaluation, confirmations_ru, prompts,
+};
 use crate::domain::time::{MINUTE, Millis, measure};
 
 /// Who the report is about, as registered.
@@ -51,9 +52,9 @@ pub struct PromptLine {
     pub session: String,
     pub shown: String,
     pub closes: String,
-    /// What the viewer did, in Russian.
+    pub status: Status,
+    /// The status in the rules' words.
     pub outcome: String,
-    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,11 +65,10 @@ pub struct SessionLine {
     pub minutes: i64,
     /// Counted stretches, `10:00:00–10:30:00`.
     pub counted: Vec<String>,
-    pub confirmed: u32,
-    pub shown: u32,
-    pub required: u32,
+    /// «Подтверждено 1 из 2 показанных (нужно 2)».
+    pub confirmations: String,
     pub eligible: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub code: Option<String>,
 }
 
@@ -85,15 +85,17 @@ pub struct EvidenceReport {
 }
 
 /// The report of one viewer. `v` and `eval` come from `facts` (the viewer's own events plus
-/// every prompt); `codes` are the viewer's (session, code); `now` is when it is generated.
+/// every prompt) judged with `plan`; `codes` are the viewer's (session, code); `now` is when it
+/// is generated.
 pub fn build(
-    forum: &Forum,
+    plan: &Plan,
     facts: &Facts,
     v: Option<(&ViewerFacts, &ViewerEvaluation)>,
     viewer: ViewerInfo,
     codes: &[(String, String)],
     now: Millis,
 ) -> EvidenceReport {
+    let forum = plan.forum;
     let tz = forum.tz();
     let at = |t: Millis| format!("{} {}", date_ru(t, &tz), clock_seconds(t, &tz));
     let hall = |h: u32| hall_title(forum, facts.halls[h as usize]).to_owned();
@@ -135,57 +137,20 @@ pub fn build(
         })
         .collect();
 
-    // Prompts of the viewer's halls on the days they were connected: the ones they could have
-    // seen, including those they could not because they were elsewhere.
-    let halls: BTreeSet<u32> = v.conns.iter().map(|c| c.hall).collect();
-    let days: BTreeSet<String> = v
-        .conns
-        .iter()
-        .flat_map(|c| [date_ru(c.start, &tz), date_ru(c.end, &tz)])
-        .collect();
-    for (ix, p) in facts.prompts.iter().enumerate() {
-        if !halls.contains(&p.hall) || !days.contains(&date_ru(p.ts, &tz)) {
-            continue;
-        }
-        let mine: Vec<(usize, &ConfirmCheck)> = v
-            .confirms
-            .iter()
-            .zip(&eval.checks)
-            .enumerate()
-            .filter(|(_, (c, _))| c.prompt == Some(ix as u32))
-            .map(|(i, (_, check))| (i, check))
-            .collect();
-        let valid = mine.iter().find(|(_, ch)| **ch == ConfirmCheck::Valid);
-        let outcome = if let Some((i, _)) = valid {
-            format!("подтверждено в {}", clock_seconds(v.confirms[*i].ts, &tz))
-        } else if let Some((i, check)) = mine.first() {
-            format!(
-                "нажато в {}, не засчитано: {}",
-                clock_seconds(v.confirms[*i].ts, &tz),
-                check.describe_ru()
-            )
-        } else {
-            match active_conn_at(&v.conns, p.ts) {
-                Some(c) if v.conns[c].hall == p.hall => {
-                    "не подтверждено: зритель смотрел этот зал, окно закрылось без ответа".into()
-                }
-                Some(c) => format!(
-                    "не показано: зритель в это время смотрел {}",
-                    hall(v.conns[c].hall)
-                ),
-                None => "не показано: зритель не был подключён".into(),
-            }
-        };
+    for o in prompts::for_viewer(plan, facts, v, eval, &tz) {
+        let p = &facts.prompts[o.prompt as usize];
         report.prompts.push(PromptLine {
             id: p.id.to_owned(),
             hall: hall(p.hall),
-            session: forum
-                .session_at(facts.halls[p.hall as usize], p.ts)
-                .map_or(String::new(), |s| s.title.clone()),
+            session: plan
+                .sessions
+                .iter()
+                .find(|ps| ps.prompts.contains(&o.prompt))
+                .map_or(String::new(), |ps| ps.session.title.clone()),
             shown: at(p.ts),
             closes: clock_seconds(p.closes, &tz),
-            outcome,
-            confirmed: valid.is_some(),
+            status: o.status(),
+            outcome: o.label(forum, facts, &tz),
         });
     }
 
@@ -210,9 +175,7 @@ pub fn build(
                     )
                 })
                 .collect(),
-            confirmed: r.confirmed,
-            shown: r.prompts_shown.len() as u32,
-            required: r.required,
+            confirmations: confirmations_ru(r.confirmed, r.shown, r.required),
             eligible: r.eligible,
             reasons: r.reasons.clone(),
             code: codes
@@ -244,7 +207,7 @@ const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:1
 h1{font-size:16pt;margin:0 0 .2em}h2{font-size:13pt;margin:1.4em 0 .4em;border-bottom:1px solid #999}\
 table{border-collapse:collapse;width:100%;margin:.3em 0}th,td{border:1px solid #bbb;padding:.2em .4em;\
 text-align:left;vertical-align:top;font-size:10pt}th{background:#eef2f6}.ok{color:#155724}.no{color:#8a1c1c}\
-.muted{color:#555;font-size:9.5pt}ul{margin:.2em 0 .2em 1.2em;padding:0}\
+.muted{color:#555;font-size:9.5pt}ul{margin:.2em 0 .2em 1.2em;padding:0}ul.checks{list-style:none;margin-left:0}\
 @media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
 
 /// The report as a self-contained printable page (no scripts, no external files).
@@ -278,26 +241,24 @@ pub fn render_html(r: &EvidenceReport) -> String {
     }
     for s in &r.sessions {
         let (class, verdict) = if s.eligible {
-            ("ok", "условия выполнены")
+            ("ok", "Условия выполнены")
         } else {
-            ("no", "условия не выполнены")
+            ("no", "Условия не выполнены")
         };
         let _ = write!(
             h,
             "<h3>{title} <span class=\"muted\">{when}</span></h3><table>\
              <tr><th>Итог</th><td class=\"{class}\">{verdict}</td></tr>\
              <tr><th>Засчитано минут</th><td>{minutes} из {min}</td></tr>\
-             <tr><th>Подтверждения</th><td>{confirmed} из {shown} показанных (нужно {required})</td></tr>\
+             <tr><th>Подтверждения</th><td>{confirmations}</td></tr>\
              <tr><th>Засчитанное время</th><td>{counted}</td></tr>\
-             <tr><th>Причины</th><td><ul>{reasons}</ul></td></tr>\
+             <tr><th>Условия</th><td><ul class=\"checks\">{reasons}</ul></td></tr>\
              <tr><th>Код НМО</th><td>{code}</td></tr></table>",
             title = e(&s.title),
             when = e(&s.when),
             minutes = s.minutes,
             min = s.min_minutes,
-            confirmed = s.confirmed,
-            shown = s.shown,
-            required = s.required,
+            confirmations = e(&s.confirmations),
             counted = if s.counted.is_empty() {
                 "—".to_owned()
             } else {
@@ -306,18 +267,32 @@ pub fn render_html(r: &EvidenceReport) -> String {
             reasons = s
                 .reasons
                 .iter()
-                .map(|x| format!("<li>{}</li>", e(x)))
+                .map(|x| {
+                    let (class, mark, said) = if x.ok {
+                        ("ok", "✓", "выполнено")
+                    } else {
+                        ("no", "✗", "не выполнено")
+                    };
+                    format!(
+                        "<li class=\"{class}\"><span role=\"img\" aria-label=\"{said}\">{mark}</span> {}</li>",
+                        e(&x.text)
+                    )
+                })
                 .collect::<String>(),
             code = s.code.as_deref().map_or("не выдан".to_owned(), e),
         );
     }
 
     h.push_str(
-        "<h2>Окна «Подтвердить участие»</h2><table><tr><th>Показано</th><th>Закрылось</th>\
-         <th>Зал</th><th>Сессия</th><th>Окно</th><th>Что сделал участник</th></tr>",
+        "<h2>Окна «Подтвердить участие»</h2><table><tr><th>Показано в зале</th><th>Закрылось</th>\
+         <th>Зал</th><th>Сессия</th><th>Окно</th><th>Итог для участника</th></tr>",
     );
     for p in &r.prompts {
-        let class = if p.confirmed { "ok" } else { "no" };
+        let class = match p.status {
+            Status::Confirmed => "ok",
+            Status::NotConfirmed => "no",
+            _ => "muted",
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",

@@ -4,19 +4,21 @@
 
 use std::io::Write;
 
-use super::rows::{self, Codes, Registered, Sources};
+use super::rows::{self, Codes, Sources};
+use super::summary::{self, Registered};
 use super::{csv, forum_dates, forum_zone_label, xlsx};
 use crate::domain::forum::Forum;
 use crate::domain::log::Event;
-use crate::domain::rules::Facts;
+use crate::domain::rules::{Facts, Params};
 
-/// What an export reads from the store.
+/// What an export reads from the store, and the rules' parameters to judge it with.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
     /// The forum's log in the rules' order.
     pub events: Vec<Event>,
     pub codes: Codes,
     pub registered: Vec<Registered>,
+    pub rules: Params,
 }
 
 /// Which CSV table.
@@ -38,23 +40,20 @@ pub fn write_csv<W: Write>(
     table: Table,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, session);
-    let src = Sources::new(forum, &facts, &input.codes);
+    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
     match table {
-        Table::Participants => csv::write_table(
-            out,
-            delimiter,
-            &rows::header(&zone),
-            outcomes.iter().map(|o| src.cells(o)),
-        ),
+        Table::Participants => {
+            csv::write_table(out, delimiter, &rows::header(&zone), src.rows(&outcomes))
+        }
         Table::Summary => {
-            let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+            let sums = summary::summarise(&src, &outcomes, &input.registered, session);
             csv::write_table(
                 out,
                 delimiter,
-                &rows::summary_header(&zone),
-                rows::summary_rows(forum, &sums),
+                &summary::summary_header(&zone),
+                summary::summary_rows(forum, &sums),
             )
         }
     }
@@ -68,10 +67,10 @@ pub fn write_xlsx<W: Write + Send>(
     session: Option<&str>,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, session);
-    let src = Sources::new(forum, &facts, &input.codes);
+    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules);
     let zone = forum_zone_label(forum);
-    let sums = rows::summarise(&src, &outcomes, &input.registered, session);
+    let sums = summary::summarise(&src, &outcomes, &input.registered, session);
     let title = format!("{}, {}", forum.title, forum_dates(forum));
     let note = format!("Время — {zone}");
     let n = xlsx::write_workbook(
@@ -80,10 +79,10 @@ pub fn write_xlsx<W: Write + Send>(
             forum: &title,
             zone_note: &note,
         },
-        &rows::summary_header(&zone),
-        &rows::summary_rows(forum, &sums),
+        &summary::summary_header(&zone),
+        &summary::summary_rows(forum, &sums),
         &rows::header(&zone),
-        outcomes.iter().map(|o| src.cells(o)),
+        src.rows(&outcomes),
     )?;
     Ok(n)
 }

@@ -7,7 +7,8 @@
 //! no clock reads (a "today" is passed in), so each document is tested as a function and the
 //! API, the CLI and the mailer only fetch inputs and move bytes.
 //!
-//! - [`rows`]: one export row per (viewer, session) and the per-session summary.
+//! - [`rows`]: one export row per (viewer, session), with each prompt's status.
+//! - [`summary`]: the per-session and per-specialty summary.
 //! - [`csv`] and [`xlsx`]: the two writers over any `Write`, row by row.
 //! - [`export`]: the whole export from the log, codes and registration counts.
 //! - [`certificate`]: what a certificate lists, and its PDF with an embedded Cyrillic font.
@@ -22,6 +23,7 @@ pub mod evidence;
 pub mod export;
 pub mod mask;
 pub mod rows;
+pub mod summary;
 pub mod xlsx;
 
 use jiff::tz::TimeZone;
@@ -41,7 +43,7 @@ pub fn clock(t: Millis, tz: &TimeZone) -> String {
 
 /// `10:05:12`, in `tz`: the resolution an appeal is argued at.
 pub fn clock_seconds(t: Millis, tz: &TimeZone) -> String {
-    zoned(t, tz).strftime("%H:%M:%S").to_string()
+    crate::domain::time::format_clock_seconds(t, tz)
 }
 
 /// `01.04.2026 09:15–14:30`: a session's window in the forum's zone.

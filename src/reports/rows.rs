@@ -1,18 +1,23 @@
-//! The commission's export as data: one row per (viewer, session) the rules have a result for,
-//! and a summary per session and specialty.
+//! The commission's export as data: one row per (viewer, session) the rules have a result for
+//! (the summary per session and specialty is in `summary`).
 //!
 //! A forum of 100,000 viewers has several hundred thousand rows. Their reasons and names are
 //! text that would take hundreds of megabytes if built at once, so evaluation keeps only an
 //! [`Outcome`] per row (a few numbers, 40 bytes) and each row's text is made when it is
-//! written, then dropped. Profiles are borrowed from the replayed facts.
+//! written, then dropped. Profiles are borrowed from the replayed facts. A row's prompt
+//! statuses are judged again for that one (viewer, session) when the row is written: that
+//! costs a fraction of the first judgement and keeps memory flat.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::tz::TimeZone;
 
 use super::{hall_title, session_when};
-use crate::domain::forum::{Education, Forum, Session, specialty_key};
-use crate::domain::rules::{self, Facts, Tally, reasons_for};
+use crate::domain::forum::{Education, Forum, Session};
+use crate::domain::rules::{
+    self, Facts, Params, Plan, Reason, Tally, evaluate_viewer_in, prompts, reasons_for,
+};
+use crate::domain::time::format_clock_seconds;
 
 /// Issued codes: session id → viewer id → code.
 pub type Codes = HashMap<String, HashMap<String, String>>;
@@ -29,14 +34,14 @@ pub struct Outcome {
 }
 
 /// Every outcome of the forum (or of one session), by session order then viewer id.
-pub fn outcomes(forum: &Forum, facts: &Facts, only: Option<&str>) -> Vec<Outcome> {
+pub fn outcomes(forum: &Forum, facts: &Facts, params: Params, only: Option<&str>) -> Vec<Outcome> {
     let index: HashMap<&str, u16> = forum
         .sessions
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i as u16))
         .collect();
-    rules::judge_each(forum, facts, |ix, _, r| {
+    rules::judge_each(forum, facts, params, |ix, _, r| {
         if only.is_some_and(|s| s != r.session) {
             return None;
         }
@@ -89,11 +94,11 @@ impl From<u32> for Cell {
     }
 }
 
-fn yes_no(b: bool) -> &'static str {
+pub(super) fn yes_no(b: bool) -> &'static str {
     if b { "да" } else { "нет" }
 }
 
-fn education_label(e: Option<Education>) -> &'static str {
+pub(super) fn education_label(e: Option<Education>) -> &'static str {
     e.map_or("", |e| e.label_ru())
 }
 
@@ -115,8 +120,9 @@ pub fn header(zone: &str) -> Vec<String> {
         "Подтверждено",
         "Окон показано",
         "Нужно подтверждений",
+        "Окна подтверждения",
         "Условия выполнены",
-        "Причины",
+        "Условия",
         "Код НМО",
     ]
     .iter()
@@ -124,22 +130,56 @@ pub fn header(zone: &str) -> Vec<String> {
     .collect()
 }
 
+/// Rows made at once by [`Sources::rows`]: a few MB of text.
+const ROWS_PER_CHUNK: usize = 4096;
+
 /// Everything the rows are made from; borrowed, cheap to pass around.
 pub struct Sources<'a> {
     pub forum: &'a Forum,
     pub facts: &'a Facts<'a>,
     pub codes: &'a Codes,
     pub tz: TimeZone,
+    /// The plan the outcomes were judged with, to judge a row's prompts again.
+    plan: Plan<'a>,
+    /// When each prompt of `facts` was shown, `10:05:00`, formatted once.
+    shown_at: Vec<String>,
 }
 
 impl<'a> Sources<'a> {
-    pub fn new(forum: &'a Forum, facts: &'a Facts<'a>, codes: &'a Codes) -> Sources<'a> {
+    pub fn new(
+        forum: &'a Forum,
+        facts: &'a Facts<'a>,
+        codes: &'a Codes,
+        params: Params,
+    ) -> Sources<'a> {
         Sources {
             forum,
             facts,
             codes,
             tz: forum.tz(),
+            plan: Plan::with(forum, facts, params),
+            shown_at: facts
+                .prompts
+                .iter()
+                .map(|p| format_clock_seconds(p.ts, &forum.tz()))
+                .collect(),
         }
+    }
+
+    /// «10:05:00 — Подтверждено в 10:05:31; 10:20:00 — Не показано: …»: each prompt of the
+    /// outcome's session, when it was shown in the hall and its status for the viewer.
+    pub fn prompt_statuses(&self, o: &Outcome) -> String {
+        let v = &self.facts.viewers[o.viewer as usize];
+        let ix = o.session as usize;
+        let eval = evaluate_viewer_in(&self.plan, self.facts, v, ix);
+        let lines: Vec<String> = prompts::session_prompts(&self.plan, self.facts, v, &eval, ix)
+            .iter()
+            .map(|p| {
+                let shown = &self.shown_at[p.prompt as usize];
+                format!("{shown} — {}", p.label(self.forum, self.facts, &self.tz))
+            })
+            .collect();
+        lines.join("; ")
     }
 
     pub fn session(&self, o: &Outcome) -> &'a Session {
@@ -154,12 +194,34 @@ impl<'a> Sources<'a> {
             .map(String::as_str)
     }
 
+    /// The rows of `outcomes`, in order. Made a few thousand at a time on every core: judging
+    /// each row's prompts again costs about what the first judgement did, and a chunk bounds
+    /// the memory whatever the number of rows.
+    pub fn rows<'s>(&'s self, outcomes: &'s [Outcome]) -> impl Iterator<Item = Vec<Cell>> + 's {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        outcomes.chunks(ROWS_PER_CHUNK).flat_map(move |chunk| {
+            let part = chunk.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .chunks(part)
+                    .map(|p| {
+                        scope.spawn(move || p.iter().map(|o| self.cells(o)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a row worker panicked"))
+                    .collect::<Vec<_>>()
+            })
+        })
+    }
+
     /// The cells of one outcome's row, in [`header`] order.
     pub fn cells(&self, o: &Outcome) -> Vec<Cell> {
         let s = self.session(o);
         let v = &self.facts.viewers[o.viewer as usize];
         let p = v.profile.as_ref();
-        let reasons = reasons_for(s, p, &o.tally).join("; ");
+        let reasons = Reason::join_marked(&reasons_for(s, p, &o.tally));
         vec![
             s.id.as_str().into(),
             session_when(s, &self.tz).into(),
@@ -176,192 +238,12 @@ impl<'a> Sources<'a> {
             o.tally.confirmed.into(),
             o.tally.shown.into(),
             o.tally.required.into(),
+            self.prompt_statuses(o).into(),
             yes_no(o.eligible).into(),
             reasons.into(),
             self.code(o).unwrap_or("").into(),
         ]
     }
-}
-
-/// Registered viewers with one (education, specialty), as the store counts them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registered {
-    pub education: Education,
-    pub specialty: String,
-    pub count: u64,
-}
-
-/// Counts for one (education, specialty) in a session, or for the whole session.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Registered viewers; for a session's total, those whose specialty is accredited for it.
-    pub registered: u64,
-    /// Viewers the rules have a result for (counted time or a valid confirmation).
-    pub attended: u64,
-    pub eligible: u64,
-    pub codes: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecialtyLine {
-    /// `None` for viewers without a profile.
-    pub education: Option<Education>,
-    pub specialty: String,
-    /// Whether this (education, specialty) is accredited for the session.
-    pub accredited: bool,
-    pub counts: Counts,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionSummary<'a> {
-    pub session: &'a Session,
-    pub total: Counts,
-    /// Accredited specialties (even with nobody registered), then any other that attended.
-    pub lines: Vec<SpecialtyLine>,
-}
-
-impl SessionSummary<'_> {
-    /// ЗЕТ earned in this session by everyone who met its conditions.
-    pub fn credits_earned(&self) -> u64 {
-        self.total.eligible * u64::from(self.session.credits)
-    }
-}
-
-/// The summary of each session (of `only`, when given), in forum order.
-pub fn summarise<'a>(
-    src: &Sources<'a>,
-    outcomes: &[Outcome],
-    registered: &[Registered],
-    only: Option<&str>,
-) -> Vec<SessionSummary<'a>> {
-    // Registered counts by (education, specialty key), merging spellings of one specialty.
-    let mut reg: HashMap<(Education, String), u64> = HashMap::new();
-    for r in registered {
-        *reg.entry((r.education, specialty_key(&r.specialty)))
-            .or_default() += r.count;
-    }
-    let mut out = Vec::new();
-    for (ix, s) in src.forum.sessions.iter().enumerate() {
-        if only.is_some_and(|id| id != s.id) {
-            continue;
-        }
-        // Keyed by (education, key) so lines sort by level, then name; the value keeps the
-        // name to show (the catalogue's spelling from the audience when there is one).
-        let mut lines: BTreeMap<(Option<Education>, String), SpecialtyLine> = BTreeMap::new();
-        for education in [Education::Higher, Education::Secondary] {
-            for name in s.audience.list(education) {
-                let key = specialty_key(name);
-                let registered = reg.get(&(education, key.clone())).copied().unwrap_or(0);
-                lines.insert(
-                    (Some(education), key),
-                    SpecialtyLine {
-                        education: Some(education),
-                        specialty: name.clone(),
-                        accredited: true,
-                        counts: Counts {
-                            registered,
-                            ..Counts::default()
-                        },
-                    },
-                );
-            }
-        }
-        let mut total = Counts {
-            registered: lines.values().map(|l| l.counts.registered).sum(),
-            ..Counts::default()
-        };
-        for o in outcomes.iter().filter(|o| o.session as usize == ix) {
-            let profile = src.facts.viewers[o.viewer as usize].profile.as_ref();
-            let key = profile.map_or((None, String::new()), |p| {
-                (Some(p.education), specialty_key(p.specialty))
-            });
-            let line = lines.entry(key.clone()).or_insert_with(|| SpecialtyLine {
-                education: key.0,
-                specialty: profile.map_or("без анкеты".to_owned(), |p| {
-                    p.specialty.trim().into()
-                }),
-                accredited: false,
-                counts: Counts {
-                    registered: key
-                        .0
-                        .map_or(0, |e| reg.get(&(e, key.1)).copied().unwrap_or(0)),
-                    ..Counts::default()
-                },
-            });
-            let has_code = src.code(o).is_some();
-            for c in [&mut line.counts, &mut total] {
-                c.attended += 1;
-                c.eligible += u64::from(o.eligible);
-                c.codes += u64::from(has_code);
-            }
-        }
-        out.push(SessionSummary {
-            session: s,
-            total,
-            lines: lines.into_values().collect(),
-        });
-    }
-    out
-}
-
-/// The summary table's header.
-pub fn summary_header(zone: &str) -> Vec<String> {
-    [
-        "Сессия",
-        &format!("Дата и время ({zone})"),
-        "Зал",
-        "Название сессии",
-        "ЗЕТ за сессию",
-        "Уровень образования",
-        "Специальность",
-        "Аккредитована",
-        "Зарегистрировано",
-        "Присутствовали",
-        "Выполнили условия",
-        "Выдано кодов",
-        "ЗЕТ выполнившим",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// The summary as table rows: each session's total («Итого»), then its specialties.
-pub fn summary_rows(forum: &Forum, summaries: &[SessionSummary]) -> Vec<Vec<Cell>> {
-    let tz = forum.tz();
-    let mut rows = Vec::new();
-    for sum in summaries {
-        let s = sum.session;
-        let lead = |c: &mut Vec<Cell>| {
-            c.push(s.id.as_str().into());
-            c.push(session_when(s, &tz).into());
-            c.push(hall_title(forum, &s.hall).into());
-            c.push(s.title.as_str().into());
-            c.push(s.credits.into());
-        };
-        let counts = |c: &mut Vec<Cell>, n: &Counts| {
-            c.push(Cell::Int(n.registered as i64));
-            c.push(Cell::Int(n.attended as i64));
-            c.push(Cell::Int(n.eligible as i64));
-            c.push(Cell::Int(n.codes as i64));
-            c.push(Cell::Int((n.eligible * u64::from(s.credits)) as i64));
-        };
-        let mut total = Vec::with_capacity(13);
-        lead(&mut total);
-        total.extend(["все".into(), "Итого по сессии".into(), "".into()]);
-        counts(&mut total, &sum.total);
-        rows.push(total);
-        for line in &sum.lines {
-            let mut row = Vec::with_capacity(13);
-            lead(&mut row);
-            row.push(education_label(line.education).into());
-            row.push(line.specialty.as_str().into());
-            row.push(yes_no(line.accredited).into());
-            counts(&mut row, &line.counts);
-            rows.push(row);
-        }
-    }
-    rows
 }
 
 #[cfg(test)]
@@ -371,6 +253,7 @@ mod tests {
     use crate::domain::forum::config;
     use crate::domain::log::{Event, EventBody};
     use crate::domain::time::{MINUTE, parse_rfc3339};
+    use crate::reports::summary::{Counts, Registered, summarise, summary_header, summary_rows};
 
     const FORUM: &str = r#"
 [forum]
@@ -462,10 +345,15 @@ audience.higher = ["рентгенология", "кардиология"]
             "s1".to_owned(),
             HashMap::from([("a".to_owned(), "ABCDEF123456".to_owned())]),
         )]);
-        let src = Sources::new(&forum, &facts, &codes);
-        let outs = outcomes(&forum, &facts, None);
+        let src = Sources::new(&forum, &facts, &codes, Params::default());
+        let outs = outcomes(&forum, &facts, Params::default(), None);
         let rows: Vec<Vec<Cell>> = outs.iter().map(|o| src.cells(o)).collect();
         assert_eq!(rows.len(), 3);
+        assert_eq!(
+            src.rows(&outs).collect::<Vec<_>>(),
+            rows,
+            "made in parallel, in order"
+        );
         let by_id = |id: &str| rows.iter().find(|r| r[5].text() == id).unwrap();
         let a = by_id("a");
         assert_eq!(a.len(), header("Europe/Moscow").len());
@@ -475,14 +363,29 @@ audience.higher = ["рентгенология", "кардиология"]
         assert_eq!(a[8].text(), "высшее образование");
         assert_eq!(a[10], Cell::Int(30));
         assert_eq!((a[12].clone(), a[13].clone()), (Cell::Int(1), Cell::Int(1)));
-        assert_eq!(a[15].text(), "да");
-        assert_eq!(a[17].text(), "ABCDEF123456");
-        assert!(a[16].text().contains("засчитано 30 из 20 мин"), "{a:?}");
+        assert_eq!(a[15].text(), "10:10:00 — Подтверждено в 10:11:00");
+        assert_eq!(a[16].text(), "да");
+        assert_eq!(a[18].text(), "ABCDEF123456");
+        assert!(
+            a[17].text().starts_with("✓ Засчитано 30 из 20 мин; ✓ "),
+            "{a:?}"
+        );
         let b = by_id("b");
-        assert_eq!((b[10].clone(), b[15].text()), (Cell::Int(5), "нет".into()));
-        assert!(b[16].text().contains("не хватает 15 мин"), "{b:?}");
+        assert_eq!((b[10].clone(), b[16].text()), (Cell::Int(5), "нет".into()));
+        assert!(
+            b[17]
+                .text()
+                .starts_with("✗ Засчитано 5 из 20 мин (не хватает 15 мин)"),
+            "{b:?}"
+        );
+        // Pyotr left before the prompt: not shown, so not counted among his shown prompts.
+        assert_eq!(b[13], Cell::Int(0));
+        assert_eq!(
+            b[15].text(),
+            "10:10:00 — Не показано: во время окна не было подключения"
+        );
         let c = by_id("c");
-        assert!(c[16].text().contains("только для уровня"), "{c:?}");
+        assert!(c[17].text().contains("только для уровня"), "{c:?}");
 
         let registered = vec![
             Registered {

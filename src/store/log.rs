@@ -91,7 +91,7 @@ impl Store {
     }
 
     /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
-    /// (as above), disconnect, and their confirms. No prompts.
+    /// (as above), disconnect, their confirms and wrong answers. No prompts.
     pub async fn viewer_events(&self, forum: &str, viewer: &str) -> StoreResult<Vec<Event>> {
         // Disconnect rows carry only the connection; its owner is on the connect row. Two
         // indexed halves rather than one `viewer = $2 OR …`, which no index can serve: this
@@ -292,6 +292,11 @@ impl Columns {
                 viewer,
                 conn,
                 prompt,
+            }
+            | EventBody::WrongAnswer {
+                viewer,
+                conn,
+                prompt,
             } => Columns {
                 viewer: c(viewer),
                 conn: c(conn),
@@ -340,6 +345,11 @@ fn decode(row: &AnyRow) -> StoreResult<Event> {
                 .ok_or_else(|| StoreError::Corrupt(format!("prompt event {seq} has no closes")))?,
         },
         "confirm" => EventBody::Confirm {
+            viewer: text("viewer")?,
+            conn: text("conn")?,
+            prompt: text("prompt")?,
+        },
+        "wrong_answer" => EventBody::WrongAnswer {
             viewer: text("viewer")?,
             conn: text("conn")?,
             prompt: text("prompt")?,

@@ -21,7 +21,7 @@ pub struct IssuedRow {
 impl Store {
     /// Everything an export reads: the log, the issued codes and the registration counts.
     pub async fn export_input(&self, forum: &str) -> StoreResult<crate::reports::export::Input> {
-        use crate::reports::{export::Input, rows::Registered};
+        use crate::reports::{export::Input, summary::Registered};
         Ok(Input {
             events: self.events(forum, None).await?,
             codes: self.issued_codes(forum).await?,
@@ -35,6 +35,7 @@ impl Store {
                     count,
                 })
                 .collect(),
+            rules: Default::default(),
         })
     }
 

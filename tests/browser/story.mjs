@@ -142,6 +142,8 @@ try {
   await doctor.locator('#t-confirmed', { hasText: String(confirmedBefore + 1) }).waitFor(WAIT);
   check(true, 'after the right answer the tally shows one more confirmation');
   await doctor.locator('#prompt').waitFor({ state: 'hidden', ...WAIT });
+  await doctor.locator('#tally-prompts li .status.confirmed', { hasText: /^Подтверждено в \d\d:\d\d:\d\d$/ }).waitFor(WAIT);
+  check(true, 'the tally lists the prompt with the status the rules gave it');
   await shot(doctor, 'player');
 
   // ---- 7. The background tab got the prompt and called for attention ----
@@ -181,9 +183,21 @@ try {
   await found.waitFor(WAIT);
   await found.getByRole('button').first().click();
   await org.locator('#evidence').waitFor({ state: 'visible', ...WAIT });
-  await org.locator('#evidence-body', { hasText: 'подтверждено' }).waitFor(WAIT);
-  check(true, 'the evidence trail shows the confirmed prompt');
+  await org.locator('#evidence-body .status.confirmed', { hasText: /^Подтверждено в \d\d:\d\d:\d\d$/ }).waitFor(WAIT);
+  check(true, 'the evidence trail shows the confirmed prompt in the rules\' words');
+  const conditions = await org.locator('#evidence-body ul.checks li').evaluateAll((items) => items.map((li) => `${li.className}:${li.textContent}`));
+  check(conditions.some((c) => c.startsWith('ok:✓') && c.includes('Специальность')) && conditions.some((c) => c.includes('Подтверждено 1 из 1 показанных')),
+    `met conditions are shown as met (${conditions.join(' | ')})`);
   await shot(org, 'dashboard-evidence');
+
+  // ---- 9b. The printable report tells the prompt in the same words ----
+  const viewerId = await org.evaluate(async () => (await (await fetch('/api/org/viewers?q=Петрова')).json()).viewers[0].id);
+  const report = await org.context().newPage();
+  await report.goto(`${BASE}/api/org/viewers/${viewerId}/report`);
+  const said = await org.locator('#evidence-body .status.confirmed').first().textContent();
+  check((await report.textContent('body')).includes(said), `the report says «${said}» too`);
+  await shot(report, 'report');
+  await report.close();
 
   // ---- 10. The phone layout of the player ----
   const phone = await newPage('phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

@@ -119,3 +119,19 @@ export function say(node, message, kind = 'info') {
   node.dataset.kind = kind;
   node.hidden = !message;
 }
+
+/**
+ * A verdict's reasons as a list, each marked met (✓) or not (✗). The words and the marks come
+ * from the rules on the server; pages compute none of them.
+ */
+export function reasonList(reasons) {
+  return el('ul', { class: 'checks' }, (reasons || []).map((r) => el('li', { class: r.ok ? 'ok' : 'bad' },
+    el('span', { class: 'mark', 'aria-hidden': 'true', text: r.ok ? '✓' : '✗' }),
+    el('span', { class: 'visually-hidden', text: r.ok ? 'Выполнено: ' : 'Не выполнено: ' }),
+    r.text)));
+}
+
+/** One prompt's status as the rules word it («Подтверждено в 11:09:12», «Не показано: …»). */
+export function promptStatus(p) {
+  return el('span', { class: `status ${p.status}`, text: p.label });
+}

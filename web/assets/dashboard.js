@@ -3,7 +3,7 @@
 // What the signed-in role may not use is not shown (access.js); accounts, the audit trail and
 // the own password are in accounts.js and audit.js.
 
-import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, EDUCATION } from './common.js';
+import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION, reasonList, promptStatus } from './common.js';
 import { timeline } from './timeline.js';
 import { DayChart } from './daychart.js';
 import { dayMonth, sessionWhen } from './dates.js';
@@ -250,9 +250,9 @@ function resultRow(r) {
     el('td', {}, el('div', { text: r.name || r.viewer }), el('div', { class: 'muted small', text: r.email || '' })),
     el('td', { text: r.specialty ? `${r.specialty} (${EDUCATION[r.education] || r.education})` : '—' }),
     el('td', { class: 'num', text: String(r.minutes) }),
-    el('td', { class: 'num', text: `${r.confirmed} из ${r.required}` }),
+    el('td', { class: 'small', text: r.confirmations }),
     el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' })),
-    el('td', { class: 'small' }, r.reasons?.length ? el('ul', { style: 'margin:0;padding-left:1em' }, r.reasons.map((x) => el('li', { text: x }))) : '—'),
+    el('td', { class: 'small' }, r.reasons?.length ? reasonList(r.reasons) : '—'),
     el('td', { style: 'font-family:monospace', text: r.code || '—' }),
     el('td', {}, el('div', { class: 'row row-tight' },
       el('button', { type: 'button', class: 'secondary small', onclick: () => showEvidence(r.viewer) }, 'Доказательства'),
@@ -377,28 +377,31 @@ async function showEvidence(id) {
   }
   const v = ev.viewer || {};
   const at = dateTimeIn(state.tz);
-  const confirmedIds = new Set((ev.sessions || []).flatMap((s) => s.confirmed));
-  const missedIds = new Set((ev.sessions || []).flatMap((s) => s.missed));
+  // Every status, label and reason below is the rules' own (the same words as the printable
+  // report, the export and the viewer's tally): this page only lays them out.
   body.replaceChildren(
     el('p', {}, el('strong', { text: v.name || id }), ` · ${v.email || ''} · ${v.phone || ''} · ${v.specialty || ''} (${EDUCATION[v.education] || v.education || ''}) · id ${v.id || id}`),
     el('p', { class: 'muted small', text: `Время — ${zoneLabel(state.tz)}.` }),
-    timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), confirmedIds, missedIds, colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
+    timeline(ev, { tz: state.tz, hallTitle, sessions: sessions(), colours: HALL_COLOURS, halls: state.programme.halls.map((h) => h.id) }),
     el('h3', { style: 'margin-top:1rem', text: 'Сессии' }),
-    table(['Сессия', 'Минут', 'Подтверждено', 'Пропущено', 'Пауза', 'Итог', 'Причины'], (ev.sessions || []).map((s) => [
-      sessionTitle(s.session), String(s.minutes), `${s.confirmed.length} из ${s.required} (показано ${s.prompts.length})`,
-      String(s.missed.length), `${Math.round((s.paused_ms || 0) / 60_000)} мин`,
-      el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' }),
-      s.reasons.join('; ') || '—'])),
+    // One block per session: the verdict and its conditions (which say the minutes and the
+    // confirmations), readable on a phone without scrolling sideways.
+    (ev.sessions || []).length
+      ? el('div', {}, ev.sessions.map((s) => el('div', { class: 'session-result' },
+        el('p', {}, el('strong', { text: sessionTitle(s.session) }), ' ',
+          el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' })),
+        reasonList(s.reasons))))
+      : el('p', { class: 'muted', text: 'Ни в одной сессии нет засчитанного времени.' }),
+    el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения' }),
+    table(['Показано в зале', 'Итог для участника', 'Зал', 'Закрылось', 'Окно'], (ev.prompts || []).map((p) => [
+      at(p.ts), promptStatus(p), hallTitle(p.hall), at(p.closes), p.prompt])),
+    el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
+    table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])),
+    ...(ev.wrong_answers?.length ? [el('h3', { style: 'margin-top:1rem', text: 'Неверные ответы на задание окна' }),
+      table(['Время', 'Окно', 'Соединение'], ev.wrong_answers.map((w) => [at(w.ts), w.prompt, w.conn]))] : []),
     el('h3', { style: 'margin-top:1rem', text: 'Подключения' }),
     table(['Соединение', 'Зал', 'Начало', 'Конец', ''], (ev.connections || []).map((c) => [
-      c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])),
-    el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения и ответы' }),
-    table(['Показано', 'Закрылось', 'Зал', 'Окно', 'Итог'], (ev.prompts || []).map((p) => [
-      at(p.ts), at(p.closes), hallTitle(p.hall), p.prompt,
-      confirmedIds.has(p.prompt) ? el('span', { class: 'badge ok', text: 'подтверждено' })
-        : missedIds.has(p.prompt) ? el('span', { class: 'badge bad', text: 'пропущено' }) : el('span', { class: 'badge', text: 'вне сессии' })])),
-    el('h3', { style: 'margin-top:1rem', text: 'Нажатия «Подтвердить»' }),
-    table(['Нажатие', 'Окно', 'Соединение', 'Проверка'], (ev.confirms || []).map((c) => [at(c.ts), c.prompt, c.conn, c.reason || String(c.check)])));
+      c.conn, hallTitle(c.hall), at(c.start), c.end ? at(c.end) : 'на связи', c.end && !c.closed ? 'оборвалось без закрытия' : ''])));
 }
 
 function table(headers, rows) {

@@ -8,7 +8,7 @@
 // throttles to about once a minute, still counts as present. This page therefore has no JS
 // heartbeat; its timers only redraw numbers and countdowns, and do not matter when late.
 
-import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION } from './common.js';
+import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION, promptStatus } from './common.js';
 import { renderProgramme } from './programme.js';
 import { createPrompts } from './prompt.js';
 import { loadVideo } from './video.js';
@@ -266,6 +266,22 @@ function renderTally() {
   // After a session its result is in the panel above; the numbers would only repeat it.
   $('tally-body').hidden = !t || !!after;
   tickTally();
+  renderTallyPrompts();
+}
+
+/** The session's prompts under the tally, each with the status and words the rules gave it. */
+function renderTallyPrompts() {
+  let box = $('tally-prompts');
+  if (!box) {
+    box = el('div', { id: 'tally-prompts', class: 'prompt-statuses' },
+      el('div', { class: 'muted small', id: 'tally-prompts-h', text: 'Окна подтверждения этой сессии' }),
+      el('ul', { 'aria-labelledby': 'tally-prompts-h' }));
+    $('tally-body').append(box);
+  }
+  const prompts = state.tally?.prompts || [];
+  const clock = clockIn(state.tz);
+  box.hidden = !prompts.length;
+  box.lastElementChild.replaceChildren(...prompts.map((p) => el('li', {}, el('span', { class: 'muted', text: `${clock(p.ts)} ` }), promptStatus(p))));
 }
 
 /** Redraws the tally, adding the time since the last `tally` while the server says it counts. */

@@ -1,6 +1,7 @@
 // One viewer's evidence drawn as an SVG timeline: a row of connections per hall with that
 // hall's prompts, the active-hall band, and the time each session counted. Every shape has a
-// <title>, so hovering (or a screen reader) gives the exact times.
+// <title>, so hovering (or a screen reader) gives the exact times. Each prompt is drawn by the
+// status the rules gave it and titled with their words; nothing is decided here.
 
 import { clockIn, dateTimeIn } from './common.js';
 
@@ -8,7 +9,8 @@ const NS = 'http://www.w3.org/2000/svg';
 const W = 1000;
 const LABEL = 170;
 const ROW = 34;
-const TOP = 34;
+/** Height of one line of session labels above the rows. */
+const LABEL_LINE = 15;
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(NS, tag);
@@ -32,11 +34,11 @@ const TICK_GAP = 60;
 
 /**
  * Round-time ticks aligned in the forum's zone, as dense as the axis allows without their
- * labels touching: the smallest step from 1 minute to 3 hours that leaves TICK_GAP between.
+ * labels touching: the smallest step from 1 minute to a day that leaves TICK_GAP between.
  */
 function ticks(t0, t1, tz, width) {
   const perMs = width / Math.max(1, t1 - t0);
-  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180].map((m) => m * 60e3);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * 60e3);
   const step = steps.find((s) => s * perMs >= TICK_GAP) || steps[steps.length - 1];
   const offset = zoneOffset(t0, tz); // so ticks land on local round times
   const out = [];
@@ -44,7 +46,12 @@ function ticks(t0, t1, tz, width) {
   return out;
 }
 
-export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds, colours, halls }) {
+/** Colour of a prompt's mark by its status (the rules' `status`). */
+const STATUS_FILL = {
+  confirmed: '#1b8a4a', not_confirmed: '#c62828', open: '#b7791f', not_shown: '#8a94a6', outside_session: '#8a94a6',
+};
+
+export function timeline(ev, { tz, hallTitle, sessions, colours, halls }) {
   const at = dateTimeIn(tz);
   const clock = clockIn(tz);
   const now = Date.now();
@@ -67,40 +74,50 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
   const colour = (hall) => colours[Math.max(0, halls.indexOf(hall)) % colours.length];
 
   const hallRows = [...new Set([...conns.map((c) => c.hall), ...prompts.map((p) => p.hall)])];
+  const sessionOf = (id) => sessions.find((x) => x.id === id);
   const rows = [...hallRows.map((h) => ({ kind: 'hall', hall: h, label: `${hallTitle(h)}: подключения` })),
     { kind: 'active', label: 'Активный зал' },
-    ...(ev.sessions || []).map((s) => ({ kind: 'counted', s, label: `Засчитано: ${sessions.find((x) => x.id === s.session)?.time || s.session}` }))];
-  // Session windows as light bands behind everything, labelled above the rows. Sessions of
-  // two halls often share hours, so a label that would run into another goes one line up.
-  const bands = (ev.sessions || [])
-    .map((r) => sessions.find((s) => s.id === r.session))
-    .filter((s) => s && s.ends >= t0 && s.starts <= t1)
-    .map((s) => ({ s, a: x(Math.max(s.starts, t0)), b: x(Math.min(s.ends, t1)), text: `${s.time} ${s.title}`.slice(0, 60) }))
-    .sort((p, q) => p.a - q.a);
+    ...(ev.sessions || []).map((s) => {
+      const info = sessionOf(s.session);
+      // Two halls often share a session's hours: the hall tells the rows apart.
+      return { kind: 'counted', s, label: info ? `Засчитано, ${hallTitle(info.hall)}` : `Засчитано: ${s.session}`, full: info ? `Засчитано: ${hallTitle(info.hall)}, ${info.time} ${info.title}` : s.session };
+    })];
+
+  // Session windows as light bands behind everything, each labelled above the rows. Labels
+  // that would overlap (sessions of two halls at the same hours) go on lines of their own.
+  const charWidth = 6.8; // 12 px text, generous, so estimated labels never touch
   const lanes = [];
-  for (const band of bands) {
-    const end = band.a + 4 + band.text.length * 6.6; // 12-unit text: about 6.6 units a letter
-    band.lane = lanes.findIndex((right) => right < band.a);
-    if (band.lane < 0) band.lane = lanes.push(0) - 1;
-    lanes[band.lane] = end + 12;
-  }
-  const top = TOP + Math.max(0, lanes.length - 1) * 16;
-  const H = top + rows.length * ROW + 24;
+  const bands = (ev.sessions || []).map((r) => sessionOf(r.session))
+    .filter((s) => s && s.ends >= t0 && s.starts <= t1)
+    .map((s) => {
+      const a = x(Math.max(s.starts, t0));
+      const b = x(Math.min(s.ends, t1));
+      const room = Math.max(60, W - 10 - a);
+      let text = `${s.time} · ${hallTitle(s.hall)} · ${s.title}`;
+      if (text.length * charWidth > room) text = `${text.slice(0, Math.floor(room / charWidth) - 1)}…`;
+      let lane = lanes.findIndex((end) => end + 12 <= a);
+      if (lane < 0) lane = lanes.push(0) - 1;
+      lanes[lane] = a + text.length * charWidth;
+      return { s, a, b, text, lane };
+    });
+  const TOP = 20 + Math.max(1, lanes.length) * LABEL_LINE;
+  const H = TOP + rows.length * ROW + 24;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Временная шкала участия' });
   for (const { s, a, b, text, lane } of bands) {
-    root.append(svg('rect', { x: a, y: top - 6, width: Math.max(1, b - a), height: rows.length * ROW + 6, fill: '#eef3fb' },
-      tip(`${s.title}: ${s.time}`)));
-    root.append(svg('text', { x: a + 4, y: top - 10 - lane * 16, 'font-size': 12, fill: '#4f5b6d', class: 'session-label' }, text));
+    root.append(svg('rect', { x: a, y: TOP - 6, width: Math.max(1, b - a), height: rows.length * ROW + 6, fill: '#eef3fb' },
+      tip(`${s.title}: ${s.time}, ${hallTitle(s.hall)}`)));
+    root.append(svg('text', { x: a + 4, y: 14 + lane * LABEL_LINE, 'font-size': 12, fill: '#4f5b6d', class: 'session-label' }, text,
+      tip(`${s.time} · ${hallTitle(s.hall)} · ${s.title}`)));
   }
 
   for (const t of ticks(t0, t1, tz, W - LABEL - 10)) {
-    root.append(svg('line', { x1: x(t), x2: x(t), y1: top - 6, y2: H - 20, stroke: '#d5dae2' }));
+    root.append(svg('line', { x1: x(t), x2: x(t), y1: TOP - 6, y2: H - 20, stroke: '#d5dae2' }));
     root.append(svg('text', { x: x(t), y: H - 6, 'font-size': 12, 'text-anchor': 'middle', fill: '#4f5b6d', class: 'tick-label' }, clock(t)));
   }
 
   rows.forEach((row, i) => {
-    const y = top + i * ROW;
-    root.append(svg('text', { x: 6, y: y + ROW / 2 + 4, 'font-size': 13, fill: '#1b2230' }, row.label.slice(0, 26), tip(row.label)));
+    const y = TOP + i * ROW;
+    root.append(svg('text', { x: 6, y: y + ROW / 2 + 4, 'font-size': 13, fill: '#1b2230' }, row.label.slice(0, 26), tip(row.full || row.label)));
     root.append(svg('line', { x1: LABEL, x2: W - 10, y1: y + ROW, y2: y + ROW, stroke: '#eceff4' }));
     if (row.kind === 'hall') {
       // Overlapping connections (two tabs, two devices) are drawn as thinner stacked bars.
@@ -120,16 +137,15 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
         tip(`${c.conn}: ${at(c.start)} — ${c.end ? at(c.end) : 'на связи'}${c.end && !c.closed ? ' (оборвалось без закрытия)' : ''}`)));
       }
       for (const p of prompts.filter((q) => q.hall === row.hall)) {
-        const ok = confirmedIds.has(p.prompt);
-        const missed = missedIds.has(p.prompt);
-        const fill = ok ? '#1b8a4a' : missed ? '#c62828' : '#8a94a6';
-        const status = ok ? 'подтверждено' : missed ? 'пропущено' : 'вне сессии';
+        const fill = STATUS_FILL[p.status] || '#8a94a6';
+        const mark = p.status === 'confirmed' ? svg('circle', { cx: x(p.ts), cy: y + 8, r: 6, fill })
+          : p.status === 'not_confirmed' ? svg('path', { d: `M${x(p.ts) - 5} ${y + 3} l10 10 m0 -10 l-10 10`, stroke: fill, 'stroke-width': 2.5 })
+            : svg('circle', { cx: x(p.ts), cy: y + 8, r: 5, fill: '#fff', stroke: fill, 'stroke-width': 2 });
         root.append(svg('g', {},
-          tip(`Окно ${p.prompt}: ${at(p.ts)} — ${at(p.closes)}, ${status}`),
+          tip(`Окно ${p.prompt}: ${at(p.ts)} — ${at(p.closes)}. ${p.label}`),
           svg('rect', { x: x(p.ts), y: y + 2, width: Math.max(2, x(p.closes) - x(p.ts)), height: ROW - 4, fill, 'fill-opacity': 0.18 }),
           svg('line', { x1: x(p.ts), x2: x(p.ts), y1: y + 2, y2: y + ROW - 2, stroke: fill, 'stroke-width': 2 }),
-          ok ? svg('circle', { cx: x(p.ts), cy: y + 8, r: 6, fill })
-            : svg('path', { d: `M${x(p.ts) - 5} ${y + 3} l10 10 m0 -10 l-10 10`, stroke: fill, 'stroke-width': 2.5 })));
+          mark));
       }
     } else if (row.kind === 'active') {
       for (const a of ev.active || []) {
@@ -150,9 +166,9 @@ export function timeline(ev, { tz, hallTitle, sessions, confirmedIds, missedIds,
   const legend = document.createElement('div');
   legend.className = 'legend';
   legend.innerHTML = '<span><i style="background:#1d5aa6"></i>подключение (цвет зала; бледнее — оборвалось)</span>'
-    + '<span><i style="background:#1b8a4a"></i>засчитанное время, ● подтверждено</span>'
-    + '<span><i style="background:#c62828"></i>✕ окно пропущено</span>'
-    + '<span><i style="background:#8a94a6"></i>окно вне сессии</span>'
+    + '<span><i style="background:#1b8a4a"></i>засчитанное время, ● окно подтверждено</span>'
+    + '<span><i style="background:#c62828"></i>✕ показано, не подтверждено</span>'
+    + '<span><i style="background:#8a94a6"></i>○ не показано или вне сессии</span>'
     + '<span><i style="background:#eef3fb;border:1px solid #d5dae2"></i>время сессии</span>';
   const box = document.createElement('div');
   box.append(wrap, legend);

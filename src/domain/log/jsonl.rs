@@ -131,6 +131,11 @@ pub fn parse_line(text: &str) -> Result<Option<Event>, String> {
             conn: need_id(w.conn, "conn", k)?,
             prompt: need_id(w.prompt, "prompt", k)?,
         },
+        "wrong_answer" => EventBody::WrongAnswer {
+            viewer: need_id(w.viewer, "viewer", k)?,
+            conn: need_id(w.conn, "conn", k)?,
+            prompt: need_id(w.prompt, "prompt", k)?,
+        },
         other => return Err(format!("Неизвестный вид события «{other}»")),
     };
     Ok(Some(Event { ts, body }))
@@ -204,6 +209,12 @@ pub fn to_json(event: &Event, tz: &TimeZone) -> serde_json::Value {
             conn,
             prompt,
         } => json!({"ts": ts, "kind": "confirm", "viewer": viewer, "conn": conn, "prompt": prompt}),
+        EventBody::WrongAnswer {
+            viewer,
+            conn,
+            prompt,
+        } => json!({"ts": ts, "kind": "wrong_answer", "viewer": viewer, "conn": conn,
+                    "prompt": prompt}),
     }
 }
 
@@ -227,11 +238,13 @@ mod tests {
 
 {"ts":"2026-04-01T06:02:00Z","kind":"heartbeat","conn":"c1"}
 {"ts":"2026-04-01T09:03:00+03:00","kind":"prompt","prompt":"p1","hall":"hall-1","closes":"2026-04-01T09:05:00+03:00"}
+{"ts":"2026-04-01T09:03:30+03:00","kind":"wrong_answer","viewer":"7","conn":"c1","prompt":"p1"}
 {"ts":"2026-04-01T09:04:00+03:00","kind":"confirm","viewer":"7","conn":"c1","prompt":"p1"}
 {"ts":"2026-04-01T09:06:00+03:00","kind":"disconnect","conn":"c1"}
 "#;
         let log = read(text.as_bytes(), OnError::Stop).unwrap().unwrap();
-        assert_eq!(log.events.len(), 6);
+        assert_eq!(log.events.len(), 7);
+        assert_eq!(log.events[4].body.kind(), "wrong_answer");
         assert!(log.skipped.is_empty());
         assert_eq!(log.events[1].ts - log.events[0].ts, 60_500);
         let tz = TimeZone::get("Europe/Moscow").unwrap();

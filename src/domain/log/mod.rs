@@ -50,6 +50,15 @@ pub enum EventBody {
         conn: String,
         prompt: String,
     },
+    /// The viewer chose a wrong answer to the prompt's challenge. Only the first
+    /// `max_wrong_answers` per (viewer, prompt) are recorded; after them the prompt cannot be
+    /// confirmed any more.
+    #[serde(rename = "wrong_answer")]
+    WrongAnswer {
+        viewer: String,
+        conn: String,
+        prompt: String,
+    },
 }
 
 impl EventBody {
@@ -61,6 +70,7 @@ impl EventBody {
             EventBody::Disconnect { .. } => "disconnect",
             EventBody::Prompt { .. } => "prompt",
             EventBody::Confirm { .. } => "confirm",
+            EventBody::WrongAnswer { .. } => "wrong_answer",
         }
     }
 }

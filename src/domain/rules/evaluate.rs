@@ -3,11 +3,35 @@
 //! Works one viewer at a time over their [`ViewerFacts`]; nothing is shared between viewers
 //! but the read-only [`Plan`], so a forum is evaluated in parallel by splitting its viewers.
 
-use super::facts::{ConfirmFact, Facts, HallIx, PromptFact, ViewerFacts};
+use super::facts::{ConfirmFact, Facts, HallIx, ViewerFacts};
+use super::prompts::{Status, Viewing, decide};
 use super::timeline::{ActiveSpan, active_conn_at, active_spans};
 use super::verdict::{ConfirmCheck, SessionResult, reasons};
 use crate::domain::forum::{Education, Forum, Session, specialty_key};
-use crate::domain::time::{Span, measure, normalize, subtract};
+use crate::domain::time::{Millis, Span, measure, normalize, subtract};
+
+/// Wrong answers to one prompt's challenge a viewer may choose before the prompt can no longer
+/// be confirmed (`[hub] max_wrong_answers` on the server).
+pub const DEFAULT_MAX_WRONG_ANSWERS: u32 = 3;
+
+/// What the rules need besides the forum and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// A confirm after this many wrong answers to its prompt does not count.
+    pub max_wrong_answers: u32,
+    /// The instant of judgement: a prompt still open then is [`Status::Open`], not missed.
+    /// `Millis::MAX` (after the fact) for verdicts; the live tally's "now".
+    pub as_of: Millis,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            max_wrong_answers: DEFAULT_MAX_WRONG_ANSWERS,
+            as_of: Millis::MAX,
+        }
+    }
+}
 
 /// A session prepared for evaluation against one set of facts.
 #[derive(Debug, Clone)]
@@ -37,11 +61,18 @@ impl PlannedSession<'_> {
 /// The forum's sessions matched with the facts' halls and prompts.
 #[derive(Debug, Clone)]
 pub struct Plan<'f> {
+    pub forum: &'f Forum,
     pub sessions: Vec<PlannedSession<'f>>,
+    pub params: Params,
 }
 
 impl<'f> Plan<'f> {
+    /// With the default [`Params`]: after the fact, the default limit of wrong answers.
     pub fn new(forum: &'f Forum, facts: &Facts) -> Plan<'f> {
+        Plan::with(forum, facts, Params::default())
+    }
+
+    pub fn with(forum: &'f Forum, facts: &Facts, params: Params) -> Plan<'f> {
         let sessions = forum
             .sessions
             .iter()
@@ -65,20 +96,33 @@ impl<'f> Plan<'f> {
                 }
             })
             .collect();
-        Plan { sessions }
+        Plan {
+            forum,
+            sessions,
+            params,
+        }
+    }
+
+    /// The index in `sessions` of the session with id `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.sessions.iter().position(|ps| ps.session.id == id)
     }
 }
 
-/// Rule 4 for one confirm.
-pub fn check_confirm(v: &ViewerFacts, prompts: &[PromptFact], c: &ConfirmFact) -> ConfirmCheck {
-    let Some(p) = c.prompt.map(|i| &prompts[i as usize]) else {
+/// Rule 4 for one confirm, with the plan's limit of wrong answers.
+pub fn check_confirm(plan: &Plan, facts: &Facts, v: &ViewerFacts, c: &ConfirmFact) -> ConfirmCheck {
+    let Some(ix) = c.prompt else {
         return ConfirmCheck::UnknownPrompt;
     };
+    let p = &facts.prompts[ix as usize];
     if c.ts < p.ts {
         return ConfirmCheck::BeforePrompt;
     }
     if c.ts > p.closes {
         return ConfirmCheck::Late;
+    }
+    if v.wrong_answers_to(ix, c.ts) >= plan.params.max_wrong_answers {
+        return ConfirmCheck::TooManyWrongAnswers;
     }
     let conn = &v.conns[c.conn as usize];
     if !conn.alive_at(c.ts) {
@@ -102,27 +146,42 @@ pub struct ViewerEvaluation {
     pub sessions: Vec<SessionResult>,
 }
 
+/// Judges one viewer in every session of the plan.
 pub fn evaluate_viewer(plan: &Plan, facts: &Facts, v: &ViewerFacts) -> ViewerEvaluation {
+    judge(plan, facts, v, None)
+}
+
+/// Judges one viewer in `plan.sessions[session]` only (an export row made when it is written).
+pub fn evaluate_viewer_in(
+    plan: &Plan,
+    facts: &Facts,
+    v: &ViewerFacts,
+    session: usize,
+) -> ViewerEvaluation {
+    judge(plan, facts, v, Some(session))
+}
+
+fn judge(plan: &Plan, facts: &Facts, v: &ViewerFacts, only: Option<usize>) -> ViewerEvaluation {
     let active = active_spans(&v.conns);
     let checks: Vec<ConfirmCheck> = v
         .confirms
         .iter()
-        .map(|c| check_confirm(v, &facts.prompts, c))
-        .collect();
-    // Valid confirms as (ts, prompt index), in log order.
-    let valid: Vec<(i64, u32)> = v
-        .confirms
-        .iter()
-        .zip(&checks)
-        .filter(|(_, ch)| **ch == ConfirmCheck::Valid)
-        .filter_map(|(c, _)| c.prompt.map(|p| (c.ts, p)))
+        .map(|c| check_confirm(plan, facts, v, c))
         .collect();
     let who = v.profile.map(|p| (p.education, specialty_key(p.specialty)));
-    let sessions = plan
-        .sessions
-        .iter()
-        .filter_map(|ps| evaluate_session(ps, facts, v, who.as_ref(), &active, &valid))
-        .collect();
+    let sessions = {
+        let w = Viewing {
+            v,
+            checks: &checks,
+            active: &active,
+        };
+        plan.sessions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| only.is_none_or(|o| o == *i))
+            .filter_map(|(_, ps)| evaluate_session(plan, ps, facts, &w, who.as_ref()))
+            .collect()
+    };
     ViewerEvaluation {
         active,
         checks,
@@ -131,18 +190,18 @@ pub fn evaluate_viewer(plan: &Plan, facts: &Facts, v: &ViewerFacts) -> ViewerEva
 }
 
 fn evaluate_session(
+    plan: &Plan,
     ps: &PlannedSession,
     facts: &Facts,
-    v: &ViewerFacts,
+    w: &Viewing,
     who: Option<&(Education, String)>,
-    active: &[ActiveSpan],
-    valid: &[(i64, u32)],
 ) -> Option<SessionResult> {
     let s = ps.session;
     let hall = ps.hall?;
     let window = s.window();
     let mut counted = Vec::new();
-    for a in active
+    for a in w
+        .active
         .iter()
         .filter(|a| a.hall == hall && a.span.overlaps(&window))
     {
@@ -154,37 +213,37 @@ fn evaluate_session(
             }
         }
     }
-    let confirmed_prompts: Vec<u32> = ps
-        .prompts
-        .iter()
-        .copied()
-        .filter(|p| valid.iter().any(|(_, q)| q == p))
-        .collect();
-    if counted.is_empty() && confirmed_prompts.is_empty() {
+    let confirmed_any = w.v.confirms.iter().zip(w.checks).any(|(c, ch)| {
+        *ch == ConfirmCheck::Valid && c.prompt.is_some_and(|p| ps.prompts.contains(&p))
+    });
+    if counted.is_empty() && !confirmed_any {
         return None;
     }
 
-    let mut missed = Vec::new();
+    // Each prompt's one status, judged on the time counted before any pause.
+    let prompts: Vec<_> = ps
+        .prompts
+        .iter()
+        .map(|&p| decide(plan, facts, w, p, &counted))
+        .collect();
     let mut paused = Vec::new();
-    for &p in &ps.prompts {
-        if confirmed_prompts.contains(&p) {
-            continue;
-        }
-        let prompt = &facts.prompts[p as usize];
-        let open = Span::new(prompt.ts, prompt.closes);
-        let present = counted.iter().any(|c| c.overlaps(&open));
-        if !present {
-            continue;
-        }
-        missed.push(p);
-        if s.pause_on_missed {
+    if s.pause_on_missed {
+        for missed in prompts
+            .iter()
+            .filter(|o| o.status() == Status::NotConfirmed)
+        {
             // Counting stops at the missed prompt and resumes at the first valid confirm of a
             // later prompt of the same hall.
-            let resume = valid
-                .iter()
-                .find(|(_, q)| *q > p && facts.prompts[*q as usize].hall == hall)
-                .map_or(s.ends, |(ts, _)| *ts);
-            paused.push(Span::new(prompt.ts, resume));
+            let p = missed.prompt;
+            let resume =
+                w.v.confirms
+                    .iter()
+                    .zip(w.checks)
+                    .filter(|(_, ch)| **ch == ConfirmCheck::Valid)
+                    .filter_map(|(c, _)| c.prompt.map(|q| (c.ts, q)))
+                    .find(|(_, q)| *q > p && facts.prompts[*q as usize].hall == hall)
+                    .map_or(s.ends, |(ts, _)| ts);
+            paused.push(Span::new(facts.prompts[p as usize].ts, resume));
         }
     }
     let paused = normalize(paused);
@@ -195,22 +254,25 @@ fn evaluate_session(
     let counted_ms = measure(&counted);
 
     let admitted = who.is_some_and(|(education, key)| ps.admits(*education, key));
-    let confirmed = confirmed_prompts.len() as u32;
+    let confirmed = prompts
+        .iter()
+        .filter(|o| o.status() == Status::Confirmed)
+        .count() as u32;
+    let shown = prompts.iter().filter(|o| o.shown).count() as u32;
     let eligible = counted_ms >= s.min_ms() && confirmed >= s.prompts_required && admitted;
     let mut result = SessionResult {
         session: s.id.clone(),
         counted,
         counted_ms,
         paused_ms: counted_before_pause - counted_ms,
-        prompts_shown: ps.prompts.clone(),
-        confirmed_prompts,
-        missed_prompts: missed,
+        prompts,
         confirmed,
+        shown,
         required: s.prompts_required,
         admitted,
         eligible,
         reasons: Vec::new(),
     };
-    result.reasons = reasons(s, v.profile.as_ref(), &result);
+    result.reasons = reasons(s, w.v.profile.as_ref(), &result);
     Some(result)
 }

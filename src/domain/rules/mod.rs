@@ -3,18 +3,26 @@
 //! 1. [`facts`] replays the log into connections with their lives, prompts and confirms.
 //! 2. [`timeline`] turns a viewer's connections into their active hall over time.
 //! 3. [`evaluate`] measures counted time, checks confirms, pauses on missed prompts, and decides.
-//! 4. [`verdict`] words the reasons.
+//! 4. [`prompts`] gives each prompt one status for the viewer, with its reason and wording.
+//! 5. [`verdict`] words the reasons.
 //!
 //! Pure and deterministic: the same forum and log always give the same verdicts, whatever the
 //! order of the log's lines with distinct times.
 
+mod anomalies;
 pub mod evaluate;
 pub mod facts;
+pub mod prompts;
+mod replay;
 pub mod timeline;
 pub mod verdict;
 
 #[cfg(test)]
+mod prompt_tests;
+#[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod story;
 #[cfg(test)]
 mod tests;
 
@@ -22,9 +30,13 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-pub use evaluate::{Plan, ViewerEvaluation, evaluate_viewer};
-pub use facts::{Anomalies, Facts, Profile};
-pub use verdict::{ConfirmCheck, SessionResult, Tally, reasons_for};
+pub use anomalies::Anomalies;
+pub use evaluate::{
+    DEFAULT_MAX_WRONG_ANSWERS, Params, Plan, ViewerEvaluation, evaluate_viewer, evaluate_viewer_in,
+};
+pub use facts::{Facts, Profile};
+pub use prompts::{PromptOutcome, Status, Why};
+pub use verdict::{ConfirmCheck, Reason, SessionResult, Tally, confirmations_ru, reasons_for};
 
 use crate::domain::forum::{Education, Forum};
 use crate::domain::log::Event;
@@ -42,8 +54,10 @@ pub struct Verdict {
     pub required: u32,
     /// Prompts of the session that were shown in its hall.
     pub prompts: u32,
+    /// Of those, the ones shown to this viewer: confirmed, or present for.
+    pub shown: u32,
     pub eligible: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub name: Option<String>,
     pub email: Option<String>,
     pub education: Option<Education>,
@@ -60,7 +74,8 @@ impl Verdict {
             minutes: r.minutes(),
             confirmed: r.confirmed,
             required: r.required,
-            prompts: r.prompts_shown.len() as u32,
+            prompts: r.prompts.len() as u32,
+            shown: r.shown,
             eligible: r.eligible,
             reasons: r.reasons.clone(),
             name: p.map(|p| p.name.to_owned()),
@@ -78,19 +93,29 @@ pub struct Evaluation {
     pub anomalies: Anomalies,
 }
 
-/// Evaluates a log: replays it, then judges every viewer.
+/// Evaluates a log after the fact with the default [`Params`]: replays it, then judges every
+/// viewer.
 pub fn evaluate(forum: &Forum, events: &[Event]) -> Evaluation {
+    evaluate_with(forum, events, Params::default())
+}
+
+/// [`evaluate`] with the server's own [`Params`].
+pub fn evaluate_with(forum: &Forum, events: &[Event], params: Params) -> Evaluation {
     let facts = Facts::build(events);
     Evaluation {
-        verdicts: verdicts(forum, &facts),
+        verdicts: verdicts_with(forum, &facts, params),
         anomalies: facts.anomalies.clone(),
     }
 }
 
-/// Judges every viewer of already replayed facts. Rows are ordered by the forum's session
-/// order, then by viewer id.
+/// Judges every viewer of already replayed facts with the default [`Params`]. Rows are ordered
+/// by the forum's session order, then by viewer id.
 pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
-    judge_each(forum, facts, |_, v, r| Some(Verdict::new(v, r)))
+    verdicts_with(forum, facts, Params::default())
+}
+
+pub fn verdicts_with(forum: &Forum, facts: &Facts, params: Params) -> Vec<Verdict> {
+    judge_each(forum, facts, params, |_, v, r| Some(Verdict::new(v, r)))
 }
 
 /// Judges every viewer and keeps what `keep` makes of each (viewer, session result), ordered by
@@ -99,9 +124,10 @@ pub fn verdicts(forum: &Forum, facts: &Facts) -> Vec<Verdict> {
 pub fn judge_each<T: Send>(
     forum: &Forum,
     facts: &Facts,
+    params: Params,
     keep: impl Fn(u32, &facts::ViewerFacts, &SessionResult) -> Option<T> + Sync,
 ) -> Vec<T> {
-    let plan = Plan::new(forum, facts);
+    let plan = Plan::with(forum, facts, params);
     let order: HashMap<&str, usize> = forum
         .sessions
         .iter()

@@ -1,12 +1,13 @@
 //! Properties the verdicts must keep whatever the log looks like:
 //! - reordering the log's lines never changes a verdict;
 //! - splitting a connection into two with no gap never changes a verdict;
-//! - events entirely outside a session never change that session's verdicts.
+//! - events entirely outside a session never change that session's verdicts;
+//! - each prompt's status agrees with the verdict it belongs to.
 
 use proptest::prelude::*;
 
-use super::tests::{T0, forum};
-use super::{Facts, Verdict, evaluate};
+use super::story::{T0, forum};
+use super::{Facts, Plan, Status, Verdict, evaluate, evaluate_viewer, prompts};
 use crate::domain::forum::{Education, Forum};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::{MINUTE, Millis, SECOND};
@@ -20,7 +21,7 @@ fn test_forum() -> Forum {
         T0 + 50 * MINUTE,
     )];
     f.sessions[1].pause_on_missed = true;
-    let mut s3 = super::tests::session("s3", "hall-1", 100, 160);
+    let mut s3 = super::story::session("s3", "hall-1", 100, 160);
     s3.pause_on_missed = true;
     f.sessions.push(s3);
     f
@@ -42,6 +43,8 @@ struct ConfirmPlan {
     conn: usize,
     prompt: usize,
     delay_s: i64,
+    /// Wrong answers chosen just before the press (the limit is three).
+    wrong: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -70,16 +73,18 @@ fn conn_plan() -> impl Strategy<Value = ConnPlan> {
 fn viewer_plan() -> impl Strategy<Value = ViewerPlan> {
     (
         prop::collection::vec(conn_plan(), 1..5),
-        prop::collection::vec((0..5usize, 0..10usize, -30..200i64), 0..14),
+        prop::collection::vec((0..5usize, 0..10usize, -30..200i64, 0..5u8), 0..14),
     )
         .prop_map(|(conns, confirms)| ViewerPlan {
             confirms: confirms
                 .into_iter()
-                .filter(|(c, _, _)| *c < conns.len())
-                .map(|(conn, prompt, delay_s)| ConfirmPlan {
+                .filter(|(c, _, _, _)| *c < conns.len())
+                .map(|(conn, prompt, delay_s, wrong)| ConfirmPlan {
                     conn,
                     prompt,
                     delay_s,
+                    // Most presses come with no wrong answer.
+                    wrong: wrong.saturating_sub(1),
                 })
                 .collect(),
             conns,
@@ -168,6 +173,16 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
             } else {
                 cf.conn
             };
+            for k in (1..=i64::from(cf.wrong)).rev() {
+                events.push(Event::new(
+                    at(press - k),
+                    EventBody::WrongAnswer {
+                        viewer: viewer.clone(),
+                        conn: format!("v{v}c{conn}"),
+                        prompt: format!("p{}", cf.prompt),
+                    },
+                ));
+            }
             events.push(Event::new(
                 at(press),
                 EventBody::Confirm {
@@ -205,6 +220,7 @@ fn split(events: &[Event], target: &str, m: Millis) -> Vec<Event> {
             EventBody::Heartbeat { conn }
             | EventBody::Disconnect { conn }
             | EventBody::Confirm { conn, .. }
+            | EventBody::WrongAnswer { conn, .. }
                 if conn == target && e.ts > m =>
             {
                 *conn = new_id.clone();
@@ -295,5 +311,37 @@ proptest! {
         }
         let only = |v: Vec<Verdict>| v.into_iter().filter(|r| r.session == s.id).collect::<Vec<_>>();
         prop_assert_eq!(only(verdicts(&events)), only(evaluate(&forum, &more).verdicts));
+    }
+
+    #[test]
+    fn each_prompt_status_agrees_with_its_verdict(events in scenario()) {
+        let forum = test_forum();
+        let facts = Facts::build(&events);
+        let plan = Plan::new(&forum, &facts);
+        let tz = forum.tz();
+        for v in &facts.viewers {
+            let eval = evaluate_viewer(&plan, &facts, v);
+            let listed = prompts::for_viewer(&plan, &facts, v, &eval, &tz);
+            for r in &eval.sessions {
+                let count = |st: Status| r.prompts.iter().filter(|o| o.status() == st).count() as u32;
+                prop_assert_eq!(r.confirmed, count(Status::Confirmed));
+                prop_assert_eq!(r.shown, r.prompts.iter().filter(|o| o.shown).count() as u32);
+                prop_assert_eq!(count(Status::Open) + count(Status::OutsideSession), 0);
+                let pausing = forum.session(&r.session).unwrap().pause_on_missed;
+                for o in &r.prompts {
+                    let st = o.status();
+                    if st != Status::Confirmed {
+                        prop_assert_eq!(o.shown, st == Status::NotConfirmed, "{:?}", o);
+                    }
+                    if !pausing && st != Status::Confirmed {
+                        // Shown means exactly: counted time in the hall during the window.
+                        let p = &facts.prompts[o.prompt as usize];
+                        let window = crate::domain::time::Span::new(p.ts, p.closes);
+                        prop_assert_eq!(o.shown, r.counted.iter().any(|c| c.overlaps(&window)), "{:?}", o);
+                    }
+                    prop_assert!(listed.contains(o), "the evidence lists {:?} as the verdict has it", o);
+                }
+            }
+        }
     }
 }

@@ -1,154 +1,9 @@
 //! The rules as small stories: each test is one thing that happens to a viewer during a forum.
 
-use super::*;
-use crate::domain::forum::{Audience, Education, Forum, Hall, Session};
+use super::story::{Log, at, forum, has_row, row};
+use crate::domain::forum::Education;
 use crate::domain::log::{Event, EventBody};
-use crate::domain::time::{MINUTE, Millis, Span};
-
-/// 2026-04-01T09:00:00+03:00: minute 0 of every story.
-pub(super) const T0: Millis = 1_775_023_200_000;
-
-fn at(minute: i64) -> Millis {
-    T0 + minute * MINUTE
-}
-
-pub(super) fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
-    Session {
-        id: id.into(),
-        hall: hall.into(),
-        title: format!("Сессия {id}"),
-        starts: at(from),
-        ends: at(to),
-        credits: 2,
-        min_minutes: 60,
-        prompts: 2,
-        prompts_required: 2,
-        audience: Audience {
-            higher: vec!["рентгенология".into(), "кардиология".into()],
-            secondary: vec!["рентгенология".into()],
-        },
-        excluded: vec![],
-        pause_on_missed: false,
-        prompt_window_ms: 2 * MINUTE,
-    }
-}
-
-/// Hall 1 has session `s1` from minute 0 to 100; hall 2 has `s2` over the same window.
-pub(super) fn forum() -> Forum {
-    Forum {
-        id: "f".into(),
-        title: "Форум".into(),
-        timezone: "Europe/Moscow".into(),
-        prompt_window_ms: 2 * MINUTE,
-        prompt_min_gap_ms: 10 * MINUTE,
-        prompt_margin_ms: 5 * MINUTE,
-        halls: vec![
-            Hall {
-                id: "hall-1".into(),
-                title: "Зал №1".into(),
-                stream_url: String::new(),
-            },
-            Hall {
-                id: "hall-2".into(),
-                title: "Зал №2".into(),
-                stream_url: String::new(),
-            },
-        ],
-        sessions: vec![
-            session("s1", "hall-1", 0, 100),
-            session("s2", "hall-2", 0, 100),
-        ],
-        codes_note: None,
-        organiser: None,
-    }
-}
-
-#[derive(Default)]
-struct Log(Vec<Event>);
-
-impl Log {
-    fn push(&mut self, minute: f64, body: EventBody) -> &mut Self {
-        self.0
-            .push(Event::new(T0 + (minute * MINUTE as f64) as i64, body));
-        self
-    }
-    fn doctor(&mut self, v: &str, specialty: &str) -> &mut Self {
-        self.profile(v, Education::Higher, specialty)
-    }
-    fn profile(&mut self, v: &str, education: Education, specialty: &str) -> &mut Self {
-        self.push(
-            -30.0,
-            EventBody::Viewer {
-                viewer: v.into(),
-                name: format!("Зритель {v}"),
-                email: format!("{v}@example.org"),
-                education,
-                specialty: specialty.into(),
-            },
-        )
-    }
-    fn connect(&mut self, m: f64, v: &str, c: &str, hall: &str) -> &mut Self {
-        self.push(
-            m,
-            EventBody::Connect {
-                viewer: v.into(),
-                conn: c.into(),
-                hall: hall.into(),
-            },
-        )
-    }
-    fn heartbeat(&mut self, m: f64, c: &str) -> &mut Self {
-        self.push(m, EventBody::Heartbeat { conn: c.into() })
-    }
-    fn disconnect(&mut self, m: f64, c: &str) -> &mut Self {
-        self.push(m, EventBody::Disconnect { conn: c.into() })
-    }
-    fn prompt(&mut self, m: f64, p: &str, hall: &str) -> &mut Self {
-        self.push(
-            m,
-            EventBody::Prompt {
-                prompt: p.into(),
-                hall: hall.into(),
-                closes: T0 + ((m + 2.0) * MINUTE as f64) as i64,
-            },
-        )
-    }
-    fn confirm(&mut self, m: f64, v: &str, c: &str, p: &str) -> &mut Self {
-        self.push(
-            m,
-            EventBody::Confirm {
-                viewer: v.into(),
-                conn: c.into(),
-                prompt: p.into(),
-            },
-        )
-    }
-    /// Two prompts in `hall`, at minutes 20 and 70.
-    fn prompts(&mut self, hall: &str) -> &mut Self {
-        let (a, b) = if hall == "hall-1" {
-            ("p1", "p2")
-        } else {
-            ("q1", "q2")
-        };
-        self.prompt(20.0, a, hall).prompt(70.0, b, hall)
-    }
-    fn run(&self, forum: &Forum) -> Evaluation {
-        evaluate(forum, &self.0)
-    }
-}
-
-fn row<'a>(e: &'a Evaluation, viewer: &str, session: &str) -> &'a Verdict {
-    e.verdicts
-        .iter()
-        .find(|v| v.viewer == viewer && v.session == session)
-        .unwrap_or_else(|| panic!("no row for {viewer}/{session}: {:#?}", e.verdicts))
-}
-
-fn has_row(e: &Evaluation, viewer: &str, session: &str) -> bool {
-    e.verdicts
-        .iter()
-        .any(|v| v.viewer == viewer && v.session == session)
-}
+use crate::domain::time::Span;
 
 #[test]
 fn a_doctor_watches_the_whole_session_and_confirms_both_prompts() {
@@ -165,8 +20,16 @@ fn a_doctor_watches_the_whole_session_and_confirms_both_prompts() {
     assert_eq!(r.seconds, 100 * 60, "counting is cut at the session's ends");
     assert_eq!((r.confirmed, r.required, r.prompts), (2, 2, 2));
     assert!(r.eligible, "{:?}", r.reasons);
-    assert_eq!(r.reasons[0], "засчитано 100 из 60 мин");
-    assert_eq!(r.reasons[1], "подтверждено 2 из 2 (нужно 2)");
+    assert_eq!(r.reasons[0].text, "Засчитано 100 из 60 мин");
+    assert_eq!(
+        r.reasons[1].text,
+        "Подтверждено 2 из 2 показанных (нужно 2)"
+    );
+    assert!(
+        r.reasons.iter().all(|x| x.ok),
+        "every condition met: {:?}",
+        r.reasons
+    );
     assert!(!has_row(&e, "anna", "s2"));
 }
 
@@ -182,7 +45,16 @@ fn a_tab_closed_and_reopened_counts_only_the_time_connected() {
     let r = row(&e, "boris", "s1");
     assert_eq!(r.minutes, 90);
     assert!(!r.eligible, "no confirmations");
-    assert_eq!(r.reasons[1], "подтверждено 0 из 0 (нужно 2)");
+    assert_eq!(
+        r.reasons[1].text,
+        "Подтверждено 0 из 0 показанных (нужно 2)"
+    );
+    assert_eq!(
+        r.reasons.iter().map(|x| x.ok).collect::<Vec<_>>(),
+        [true, false, true],
+        "time and specialty met, confirmations not: {:?}",
+        r.reasons
+    );
 }
 
 #[test]
@@ -309,7 +181,11 @@ fn a_missed_prompt_pauses_counting_until_the_next_confirm() {
     let r = row(&e, "mila", "s1");
     assert_eq!(r.minutes, 100 - 51, "minutes 20..71 are not counted");
     assert_eq!(r.confirmed, 1);
-    assert!(r.reasons.iter().any(|s| s.contains("не засчитано 51 мин")));
+    assert!(
+        r.reasons[0].text.contains("не засчитано 51 мин"),
+        "{:?}",
+        r.reasons
+    );
 
     let without = Log::default()
         .doctor("mila", "рентгенология")
@@ -445,8 +321,8 @@ fn the_audience_decides_with_the_latest_profile() {
     let t = row(&e, "tanya", "s1");
     assert!(!t.eligible);
     assert_eq!(
-        t.reasons[2],
-        "специальность «онкология» не аккредитована для этой сессии"
+        t.reasons[2].text,
+        "Специальность «онкология» не аккредитована для этой сессии"
     );
     assert!(
         row(&e, "uma", "s1").eligible,
@@ -454,7 +330,12 @@ fn the_audience_decides_with_the_latest_profile() {
     );
     let v = row(&e, "vlad", "s1");
     assert!(!v.eligible);
-    assert!(v.reasons[2].contains("только для уровня «высшее образование»"));
+    assert!(
+        v.reasons[2]
+            .text
+            .contains("только для уровня «высшее образование»")
+    );
+    assert!(!v.reasons[2].ok);
     let w = row(&e, "wanda", "s1");
     assert!(!w.eligible, "no viewer record, no eligibility");
     assert_eq!(w.name, None);

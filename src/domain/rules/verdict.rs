@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::facts::Profile;
+use super::prompts::{PromptOutcome, Status};
 use crate::domain::forum::Session;
 use crate::domain::time::{MINUTE, Millis, SECOND, Span};
 
@@ -17,6 +18,8 @@ pub enum ConfirmCheck {
     ConnectionNotAlive,
     OtherHall,
     NotActiveHall,
+    /// Pressed after the limit of wrong answers to this prompt was reached.
+    TooManyWrongAnswers,
 }
 
 impl ConfirmCheck {
@@ -29,12 +32,13 @@ impl ConfirmCheck {
             ConfirmCheck::ConnectionNotAlive => "соединение в этот момент не было активно",
             ConfirmCheck::OtherHall => "окно относилось к другому залу",
             ConfirmCheck::NotActiveHall => "в этот момент зритель смотрел другой зал",
+            ConfirmCheck::TooManyWrongAnswers => "нажато после слишком многих неверных ответов",
         }
     }
 }
 
 /// The rules' result for one viewer in one session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionResult {
     pub session: String,
     /// Counted time: sorted, disjoint spans.
@@ -42,20 +46,56 @@ pub struct SessionResult {
     pub counted_ms: Millis,
     /// Time removed by pausing on missed prompts (rule 5).
     pub paused_ms: Millis,
-    /// Indices into `Facts::prompts`: every prompt of the session, then those validly confirmed,
-    /// then those the viewer was present for and did not confirm.
-    pub prompts_shown: Vec<u32>,
-    pub confirmed_prompts: Vec<u32>,
-    pub missed_prompts: Vec<u32>,
+    /// Every prompt of the session with its one status for this viewer, in log order.
+    pub prompts: Vec<PromptOutcome>,
     pub confirmed: u32,
+    /// Prompts shown to this viewer: confirmed, or present for (see [`PromptOutcome::shown`]).
+    pub shown: u32,
     pub required: u32,
     /// Whether the viewer's (education, specialty) is in the session's audience.
     pub admitted: bool,
     pub eligible: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// One condition of a verdict in words, and whether it is met: pages show met ones as met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl Reason {
+    fn new(ok: bool, text: String) -> Reason {
+        Reason { ok, text }
+    }
+
+    /// Reasons as one line of text, for a table cell: «Засчитано …; Подтверждено …; …».
+    pub fn join(reasons: &[Reason]) -> String {
+        let texts: Vec<&str> = reasons.iter().map(|r| r.text.as_str()).collect();
+        texts.join("; ")
+    }
+
+    /// The same, each marked met (✓) or not (✗), for people reading a table: «✓ Засчитано …;
+    /// ✗ Подтверждено …».
+    pub fn join_marked(reasons: &[Reason]) -> String {
+        let texts: Vec<String> = reasons
+            .iter()
+            .map(|r| format!("{} {}", if r.ok { '✓' } else { '✗' }, r.text))
+            .collect();
+        texts.join("; ")
+    }
 }
 
 impl SessionResult {
+    /// Indices into `Facts::prompts` of the prompts with `status`, in log order.
+    pub fn with_status(&self, status: Status) -> impl Iterator<Item = u32> + '_ {
+        self.prompts
+            .iter()
+            .filter(move |p| p.status() == status)
+            .map(|p| p.prompt)
+    }
+
     /// Whole seconds of counted time, rounded down.
     pub fn seconds(&self) -> i64 {
         self.counted_ms.div_euclid(SECOND)
@@ -74,7 +114,7 @@ pub struct Tally {
     pub counted_ms: Millis,
     pub paused_ms: Millis,
     pub confirmed: u32,
-    /// Prompts of the session shown in its hall.
+    /// Prompts of the session shown to this viewer (confirmed, or present for).
     pub shown: u32,
     pub required: u32,
     pub admitted: bool,
@@ -86,7 +126,7 @@ impl Tally {
             counted_ms: r.counted_ms,
             paused_ms: r.paused_ms,
             confirmed: r.confirmed,
-            shown: r.prompts_shown.len() as u32,
+            shown: r.shown,
             required: r.required,
             admitted: r.admitted,
         }
@@ -98,58 +138,71 @@ impl Tally {
     }
 }
 
-/// The reasons of a verdict, in Russian: time, confirmations, audience — always all three, so a
-/// participant sees what was met as well as what was not.
-pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec<String> {
+/// The reasons of a verdict, in Russian: time, confirmations, audience — always all three, each
+/// marked met or not, so a participant sees what was met as well as what was not.
+pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec<Reason> {
     reasons_for(s, profile, &Tally::of(r))
 }
 
+/// «Подтверждено 3 из 4 показанных (нужно 4)»: the one wording of confirmations everywhere.
+pub fn confirmations_ru(confirmed: u32, shown: u32, required: u32) -> String {
+    format!("Подтверждено {confirmed} из {shown} показанных (нужно {required})")
+}
+
 /// [`reasons`] from a [`Tally`].
-pub fn reasons_for(s: &Session, profile: Option<&Profile>, r: &Tally) -> Vec<String> {
-    let mut out = Vec::with_capacity(4);
+pub fn reasons_for(s: &Session, profile: Option<&Profile>, r: &Tally) -> Vec<Reason> {
+    let mut out = Vec::with_capacity(3);
     let minutes = r.minutes();
     let time_ok = r.counted_ms >= s.min_ms();
-    out.push(if time_ok {
-        format!("засчитано {minutes} из {} мин", s.min_minutes)
-    } else {
-        format!(
-            "засчитано {minutes} из {} мин (не хватает {} мин)",
-            s.min_minutes,
-            (s.min_ms() - r.counted_ms + MINUTE - 1) / MINUTE
-        )
-    });
+    let mut time = format!("Засчитано {minutes} из {} мин", s.min_minutes);
+    let mut notes = Vec::new();
+    if !time_ok {
+        let short = (s.min_ms() - r.counted_ms + MINUTE - 1) / MINUTE;
+        notes.push(format!("не хватает {short} мин"));
+    }
     if r.paused_ms > 0 {
-        out.push(format!(
+        notes.push(format!(
             "после пропущенных подтверждений не засчитано {} мин",
             r.paused_ms / MINUTE
         ));
     }
-    out.push(format!(
-        "подтверждено {} из {} (нужно {})",
-        r.confirmed, r.shown, r.required
+    if !notes.is_empty() {
+        time = format!("{time} ({})", notes.join("; "));
+    }
+    out.push(Reason::new(time_ok, time));
+    out.push(Reason::new(
+        r.confirmed >= r.required,
+        confirmations_ru(r.confirmed, r.shown, r.required),
     ));
     out.push(match profile {
-        None => "нет анкеты участника: специальность неизвестна".to_owned(),
-        Some(p) if r.admitted => format!(
-            "специальность «{}» ({}) аккредитована",
-            p.specialty.trim(),
-            p.education.label_ru()
+        None => Reason::new(
+            false,
+            "Нет анкеты участника: специальность неизвестна".to_owned(),
+        ),
+        Some(p) if r.admitted => Reason::new(
+            true,
+            format!(
+                "Специальность «{}» ({}) аккредитована",
+                p.specialty.trim(),
+                p.education.label_ru()
+            ),
         ),
         Some(p) => {
             let other = p.education.other();
-            if s.audience.admits(other, p.specialty) {
+            let text = if s.audience.admits(other, p.specialty) {
                 format!(
-                    "специальность «{}» аккредитована для этой сессии только для уровня «{}», а у участника — «{}»",
+                    "Специальность «{}» аккредитована для этой сессии только для уровня «{}», а у участника — «{}»",
                     p.specialty.trim(),
                     other.label_ru(),
                     p.education.label_ru()
                 )
             } else {
                 format!(
-                    "специальность «{}» не аккредитована для этой сессии",
+                    "Специальность «{}» не аккредитована для этой сессии",
                     p.specialty.trim()
                 )
-            }
+            };
+            Reason::new(false, text)
         }
     });
     out

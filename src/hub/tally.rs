@@ -1,0 +1,441 @@
+//! A viewer's tally in one session right now, as the rules compute it over their live state:
+//! counted time, confirmations, each prompt's status with its wording, and the verdict so far.
+//!
+//! Two things make the rules' after-the-fact view fit a session in progress: open connections
+//! are alive until now, and the rules judge "as of now", so a prompt still open and not yet
+//! confirmed is `open` rather than missed (it would pause counting under rule 5 while the
+//! viewer can still answer it).
+
+use crate::domain::forum::{Forum, Session};
+use crate::domain::log::{Event, EventBody};
+use crate::domain::rules::facts::ViewerFacts;
+use crate::domain::rules::{self, Facts, Params, Plan, evaluate_viewer_in, prompts, reasons_for};
+use crate::domain::time::Millis;
+
+use super::protocol::{Tally, TallyPrompt};
+use super::viewer::ViewerLive;
+
+/// The most prompts a tally lists (the most recent ones). A session has a dozen at most; the
+/// bound keeps every message far below the socket's write buffer whatever is fired.
+pub const MAX_TALLY_PROMPTS: usize = 24;
+
+impl ViewerLive {
+    /// The viewer's tally in `session` at `now`, over this state and the forum's `prompts`
+    /// (prompt events; other halls' and other kinds are ignored). `None` if the session is not
+    /// the forum's.
+    pub fn tally(
+        &self,
+        forum: &Forum,
+        session: &Session,
+        prompts: &[Event],
+        now: Millis,
+        max_wrong_answers: u32,
+    ) -> Option<Tally> {
+        let mut events = self.events();
+        events.extend(
+            prompts
+                .iter()
+                .filter(
+                    |p| matches!(&p.body, EventBody::Prompt { hall, .. } if *hall == session.hall),
+                )
+                .cloned(),
+        );
+        let mut facts = Facts::build(&events);
+        // Evaluated one millisecond ahead: a connection opened at `now` has no length yet, and
+        // whether the next millisecond counts is exactly what `counting` means.
+        let ahead = now + 1;
+        facts.extend_open_to(ahead);
+        let params = Params {
+            max_wrong_answers,
+            as_of: now,
+        };
+        let plan = Plan::with(forum, &facts, params);
+        let ix = plan.index_of(&session.id)?;
+        let nobody = ViewerFacts {
+            id: &self.id,
+            ..ViewerFacts::default()
+        };
+        let v = facts.viewer(&self.id).unwrap_or(&nobody);
+        let eval = evaluate_viewer_in(&plan, &facts, v, ix);
+        let outcomes = prompts::session_prompts(&plan, &facts, v, &eval, ix);
+        let result = eval.sessions.first();
+        let counting = result.is_some_and(|r| {
+            self.active_hall() == Some(session.hall.as_str())
+                && session.window().contains(now)
+                && r.counted.last().is_some_and(|s| s.end == ahead)
+        });
+        let profile = v.profile.as_ref();
+        let numbers = rules::Tally {
+            counted_ms: result.map_or(0, |r| r.counted_ms) - Millis::from(counting),
+            paused_ms: result.map_or(0, |r| r.paused_ms),
+            confirmed: result.map_or(0, |r| r.confirmed),
+            shown: outcomes.iter().filter(|o| o.shown).count() as u32,
+            required: session.prompts_required,
+            admitted: profile.is_some_and(|p| session.audience.admits(p.education, p.specialty)),
+        };
+        let tz = forum.tz();
+        Some(Tally {
+            session: session.id.clone(),
+            counted_ms: numbers.counted_ms,
+            min_ms: session.min_ms(),
+            confirmed: numbers.confirmed,
+            required: numbers.required,
+            prompts_shown: numbers.shown,
+            counting,
+            as_of: now,
+            prompts: outcomes[outcomes.len().saturating_sub(MAX_TALLY_PROMPTS)..]
+                .iter()
+                .map(|o| {
+                    let p = &facts.prompts[o.prompt as usize];
+                    TallyPrompt {
+                        id: p.id.to_owned(),
+                        ts: p.ts,
+                        closes: p.closes,
+                        status: o.status(),
+                        label: o.label(forum, &facts, &tz),
+                    }
+                })
+                .collect(),
+            eligible: numbers.counted_ms >= session.min_ms()
+                && numbers.confirmed >= numbers.required
+                && numbers.admitted,
+            reasons: reasons_for(session, profile, &numbers),
+            session_over: now >= session.ends,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::domain::forum::{Audience, Hall};
+    use crate::domain::rules::Status;
+    use crate::domain::time::MINUTE;
+
+    const T0: Millis = 1_775_000_000_000;
+
+    fn tally(v: &ViewerLive, f: &Forum, s: &Session, prompts: &[Event], now: Millis) -> Tally {
+        v.tally(f, s, prompts, now, 3)
+            .expect("a session of the forum")
+    }
+
+    fn statuses(t: &Tally) -> Vec<(Status, String)> {
+        t.prompts
+            .iter()
+            .map(|p| (p.status, p.label.clone()))
+            .collect()
+    }
+
+    fn wrong(t: Millis, conn: &str, id: &str) -> Event {
+        Event::new(
+            t,
+            EventBody::WrongAnswer {
+                viewer: "v".into(),
+                conn: conn.into(),
+                prompt: id.into(),
+            },
+        )
+    }
+
+    fn session(id: &str, hall: &str, pause: bool) -> Session {
+        Session {
+            id: id.into(),
+            hall: hall.into(),
+            title: id.into(),
+            starts: T0,
+            ends: T0 + 120 * MINUTE,
+            credits: 2,
+            min_minutes: 85,
+            prompts: 2,
+            prompts_required: 2,
+            audience: Audience::default(),
+            excluded: vec![crate::domain::time::Span::new(
+                T0 + 60 * MINUTE,
+                T0 + 70 * MINUTE,
+            )],
+            pause_on_missed: pause,
+            prompt_window_ms: 2 * MINUTE,
+        }
+    }
+
+    fn forum() -> Forum {
+        let hall = |id: &str| Hall {
+            id: id.into(),
+            title: id.into(),
+            stream_url: String::new(),
+        };
+        Forum {
+            id: "f".into(),
+            title: "f".into(),
+            timezone: "Europe/Moscow".into(),
+            prompt_window_ms: 2 * MINUTE,
+            prompt_min_gap_ms: 10 * MINUTE,
+            prompt_margin_ms: 5 * MINUTE,
+            halls: vec![hall("h1"), hall("h2")],
+            sessions: vec![session("s1", "h1", true), session("s2", "h2", false)],
+            codes_note: None,
+            organiser: None,
+        }
+    }
+
+    fn connect(t: Millis, conn: &str, hall: &str) -> Event {
+        Event::new(
+            t,
+            EventBody::Connect {
+                viewer: "v".into(),
+                conn: conn.into(),
+                hall: hall.into(),
+            },
+        )
+    }
+
+    fn disconnect(t: Millis, conn: &str) -> Event {
+        Event::new(t, EventBody::Disconnect { conn: conn.into() })
+    }
+
+    fn prompt(t: Millis, id: &str, hall: &str) -> Event {
+        Event::new(
+            t,
+            EventBody::Prompt {
+                prompt: id.into(),
+                hall: hall.into(),
+                closes: t + 2 * MINUTE,
+            },
+        )
+    }
+
+    fn confirm(t: Millis, conn: &str, id: &str) -> Event {
+        Event::new(
+            t,
+            EventBody::Confirm {
+                viewer: "v".into(),
+                conn: conn.into(),
+                prompt: id.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn newest_connection_decides_and_the_older_resumes() {
+        let clock = ManualClock::new(T0);
+        let mut v = ViewerLive::new("v");
+        assert!(v.apply(&connect(clock.now(), "a", "h1")));
+        assert_eq!(v.active_hall(), Some("h1"));
+        assert_eq!(v.paused_for("h1"), None);
+        clock.advance(MINUTE);
+        assert!(v.apply(&connect(clock.now(), "b", "h2")));
+        assert_eq!(v.paused_for("h1"), Some("h2"));
+        assert_eq!(v.paused_for("h2"), None);
+        clock.advance(MINUTE);
+        assert!(v.apply(&disconnect(clock.now(), "b")));
+        assert_eq!(v.paused_for("h1"), None);
+        assert_eq!(v.active_hall(), Some("h1"));
+    }
+
+    #[test]
+    fn applying_twice_changes_nothing() {
+        let mut v = ViewerLive::new("v");
+        assert!(v.apply(&connect(T0, "a", "h1")));
+        assert!(!v.apply(&connect(T0, "a", "h1")));
+        assert!(v.apply(&confirm(T0 + 5, "a", "p")));
+        assert!(!v.apply(&confirm(T0 + 5, "a", "p")));
+        assert!(v.apply(&disconnect(T0 + 9, "a")));
+        assert!(!v.apply(&disconnect(T0 + 9, "a")));
+        assert_eq!(v.events().len(), 3);
+        // Someone else's events are not this viewer's.
+        let other = Event::new(
+            T0,
+            EventBody::Connect {
+                viewer: "w".into(),
+                conn: "c".into(),
+                hall: "h1".into(),
+            },
+        );
+        assert!(!v.apply(&other));
+    }
+
+    #[test]
+    fn a_late_arriving_older_connection_does_not_take_over() {
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0 + 10, "new", "h2"));
+        v.apply(&connect(T0, "old", "h1"));
+        assert_eq!(v.active_hall(), Some("h2"));
+    }
+
+    #[test]
+    fn tally_counts_the_active_hall_and_says_when_it_is_counting() {
+        let f = forum();
+        let clock = ManualClock::new(T0 + 10 * MINUTE);
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(clock.now(), "a", "h1"));
+        let t = tally(&v, &f, &f.sessions[0], &[], clock.now());
+        assert_eq!((t.counted_ms, t.counting), (0, true));
+        assert_eq!(
+            (t.min_ms, t.required, t.as_of),
+            (85 * MINUTE, 2, clock.now())
+        );
+
+        clock.advance(20 * MINUTE);
+        let t = tally(&v, &f, &f.sessions[0], &[], clock.now());
+        assert_eq!((t.counted_ms, t.counting), (20 * MINUTE, true));
+
+        // Another tab in hall 2: hall 1 stops counting, hall 2 counts.
+        v.apply(&connect(clock.now(), "b", "h2"));
+        clock.advance(5 * MINUTE);
+        let t1 = tally(&v, &f, &f.sessions[0], &[], clock.now());
+        assert_eq!((t1.counted_ms, t1.counting), (20 * MINUTE, false));
+        let t2 = tally(&v, &f, &f.sessions[1], &[], clock.now());
+        assert_eq!((t2.counted_ms, t2.counting), (5 * MINUTE, true));
+
+        // Back to hall 1 when the second tab closes.
+        v.apply(&disconnect(clock.now(), "b"));
+        clock.advance(5 * MINUTE);
+        let t1 = tally(&v, &f, &f.sessions[0], &[], clock.now());
+        assert_eq!((t1.counted_ms, t1.counting), (25 * MINUTE, true));
+    }
+
+    #[test]
+    fn excluded_ranges_do_not_count() {
+        let f = forum();
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0 + 50 * MINUTE, "a", "h1"));
+        let t = tally(&v, &f, &f.sessions[0], &[], T0 + 65 * MINUTE);
+        assert_eq!((t.counted_ms, t.counting), (10 * MINUTE, false));
+        let t = tally(&v, &f, &f.sessions[0], &[], T0 + 75 * MINUTE);
+        assert_eq!((t.counted_ms, t.counting), (15 * MINUTE, true));
+    }
+
+    #[test]
+    fn an_open_prompt_is_shown_but_not_missed_until_it_closes() {
+        let f = forum();
+        let clock = ManualClock::new(T0);
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(clock.now(), "a", "h1"));
+        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
+        clock.set(T0 + 11 * MINUTE);
+        let t = tally(&v, &f, &f.sessions[0], &prompts, clock.now());
+        assert_eq!((t.prompts_shown, t.confirmed), (1, 0));
+        assert_eq!((t.counted_ms, t.counting), (11 * MINUTE, true));
+        assert_eq!(statuses(&t), [(Status::Open, "Открыто до 02:45:20".into())]);
+
+        // Missed: session 1 pauses on missed prompts, so counting stopped at the prompt.
+        clock.set(T0 + 15 * MINUTE);
+        let t = tally(&v, &f, &f.sessions[0], &prompts, clock.now());
+        assert_eq!((t.prompts_shown, t.confirmed), (1, 0));
+        assert_eq!((t.counted_ms, t.counting), (10 * MINUTE, false));
+        assert_eq!(
+            statuses(&t),
+            [(
+                Status::NotConfirmed,
+                "Не подтверждено: окно закрылось без ответа".into()
+            )]
+        );
+        assert!(!t.eligible && !t.session_over);
+    }
+
+    #[test]
+    fn after_too_many_wrong_answers_the_prompt_is_not_confirmed_while_still_open() {
+        let f = forum();
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0, "a", "h1"));
+        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
+        for k in 0..3 {
+            assert!(v.apply(&wrong(T0 + 10 * MINUTE + k * 1000, "a", "p1")));
+        }
+        assert!(
+            !v.apply(&wrong(T0 + 10 * MINUTE, "a", "p1")),
+            "the same event twice (echoed by the broker) counts once"
+        );
+        assert_eq!(v.wrong_answers("p1"), 3);
+        let t = tally(&v, &f, &f.sessions[0], &prompts, T0 + 11 * MINUTE);
+        assert_eq!(
+            statuses(&t),
+            [(
+                Status::NotConfirmed,
+                "Не подтверждено: 3 неверных ответа".into()
+            )]
+        );
+        // Under a limit of four, three wrong answers leave the prompt open.
+        let t = v
+            .tally(&f, &f.sessions[0], &prompts, T0 + 11 * MINUTE, 4)
+            .unwrap();
+        assert_eq!(t.prompts[0].status, Status::Open);
+    }
+
+    #[test]
+    fn a_confirm_counts_once_recorded() {
+        let f = forum();
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0, "a", "h1"));
+        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
+        assert!(v.begin_confirm("p1"));
+        assert!(!v.begin_confirm("p1"));
+        assert!(v.has_confirmed("p1"));
+        v.apply(&confirm(T0 + 11 * MINUTE, "a", "p1"));
+        v.end_confirm("p1");
+        assert!(v.has_confirmed("p1"));
+        assert!(!v.begin_confirm("p1"));
+        let t = tally(&v, &f, &f.sessions[0], &prompts, T0 + 30 * MINUTE);
+        assert_eq!((t.prompts_shown, t.confirmed), (1, 1));
+        assert_eq!((t.counted_ms, t.counting), (30 * MINUTE, true));
+    }
+
+    #[test]
+    fn no_time_yet_still_reports_the_session() {
+        let f = forum();
+        let v = ViewerLive::new("v");
+        let prompts = vec![prompt(T0 + 10 * MINUTE, "p1", "h1")];
+        let t = tally(&v, &f, &f.sessions[0], &prompts, T0 + 30 * MINUTE);
+        assert_eq!(t.session, "s1");
+        assert_eq!((t.counted_ms, t.counting, t.prompts_shown), (0, false, 0));
+        assert_eq!(
+            statuses(&t),
+            [(
+                Status::NotShown,
+                "Не показано: во время окна не было подключения".into()
+            )]
+        );
+        let texts: Vec<&str> = t.reasons.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Засчитано 0 из 85 мин (не хватает 85 мин)",
+                "Подтверждено 0 из 0 показанных (нужно 2)",
+                "Нет анкеты участника: специальность неизвестна"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_verdict_so_far_uses_the_profile_and_says_when_the_session_is_over() {
+        let mut f = forum();
+        f.sessions[1].min_minutes = 30;
+        f.sessions[1].prompts_required = 1;
+        f.sessions[1].audience.higher = vec!["рентгенология".into()];
+        let mut v = ViewerLive::new("v");
+        v.apply(&Event::new(
+            T0 - MINUTE,
+            EventBody::Viewer {
+                viewer: "v".into(),
+                name: "Иванова Анна".into(),
+                email: "anna@example.org".into(),
+                education: crate::domain::forum::Education::Higher,
+                specialty: "рентгенология".into(),
+            },
+        ));
+        v.apply(&connect(T0, "a", "h2"));
+        v.apply(&confirm(T0 + 11 * MINUTE, "a", "q1"));
+        let prompts = vec![prompt(T0 + 10 * MINUTE, "q1", "h2")];
+        let t = tally(&v, &f, &f.sessions[1], &prompts, T0 + 40 * MINUTE);
+        assert!(t.eligible, "{:?}", t.reasons);
+        assert!(t.reasons.iter().all(|r| r.ok), "{:?}", t.reasons);
+        assert_eq!(
+            statuses(&t),
+            [(Status::Confirmed, "Подтверждено в 02:44:20".into())]
+        );
+        assert!(!t.session_over);
+        let t = tally(&v, &f, &f.sessions[1], &prompts, T0 + 120 * MINUTE);
+        assert!(t.session_over && t.eligible);
+    }
+}
