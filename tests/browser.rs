@@ -198,13 +198,18 @@ async fn server_goes_away(
 async fn a_viewer_confirms_a_prompt_fired_from_the_dashboard() {
     ensure_browser_tools();
     let temp = tempfile::tempdir().unwrap();
-    for db in TestDb::all().await {
+    // The backends' runs are independent (a server, a mailbox and browsers each) and mostly
+    // wait on pages and timers, so they run side by side: the suite's slowest test halves.
+    let runs = TestDb::all().await.into_iter().map(|db| {
         // The README's pictures are taken from the SQLite run; Postgres's go to a temp folder.
         let shots = match std::env::var_os("YAVKA_SCREENSHOTS") {
             Some(dir) if db.backend == "sqlite" => repo_root().join(PathBuf::from(dir)),
             _ => temp.path().join(db.backend),
         };
-        pages_work(&db, &shots, db.backend == "sqlite").await;
-        db.drop().await;
-    }
+        async move {
+            pages_work(&db, &shots, db.backend == "sqlite").await;
+            db.drop().await;
+        }
+    });
+    futures_util::future::join_all(runs).await;
 }
