@@ -31,10 +31,13 @@ pub enum Action {
     AccountEnabled,
     PasswordChanged,
     PasswordReset,
+    AppealAnswered,
+    DecisionRecorded,
+    CorrectionRecorded,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 21] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -53,6 +56,9 @@ impl Action {
         Action::AccountEnabled,
         Action::PasswordChanged,
         Action::PasswordReset,
+        Action::AppealAnswered,
+        Action::DecisionRecorded,
+        Action::CorrectionRecorded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -75,6 +81,9 @@ impl Action {
             Action::AccountEnabled => "account_enabled",
             Action::PasswordChanged => "password_changed",
             Action::PasswordReset => "password_reset",
+            Action::AppealAnswered => "appeal_answered",
+            Action::DecisionRecorded => "decision_recorded",
+            Action::CorrectionRecorded => "correction_recorded",
         }
     }
 
@@ -99,6 +108,9 @@ impl Action {
             Action::AccountEnabled => "Учётная запись включена",
             Action::PasswordChanged => "Смена своего пароля",
             Action::PasswordReset => "Сброс пароля",
+            Action::AppealAnswered => "Ответ на обращение",
+            Action::DecisionRecorded => "Решение по участнику",
+            Action::CorrectionRecorded => "Поправка к сессии",
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod codes;
 pub mod consent;
+pub mod decisions;
 pub mod forum;
 pub mod log;
 pub mod registration;
