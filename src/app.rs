@@ -70,7 +70,7 @@ impl App {
         let broker = match &settings.broker.redis_url {
             None => Broker::memory(settings.broker.capacity),
             Some(url) => {
-                let node = crate::api::auth::new_token()[..16].to_owned();
+                let node = crate::ids::new_token()[..16].to_owned();
                 tracing::info!(%node, "messages between nodes go through Redis");
                 Broker::redis(url, &forum.id, &node, settings.broker.capacity)
                     .map_err(|e| anyhow::anyhow!(e))?

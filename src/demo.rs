@@ -18,11 +18,12 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::AppState;
-use crate::api::auth::{hash_password, new_token};
+use crate::api::auth::hash_password;
 use crate::api::viewers::create_viewer;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::registration::Registration;
 use crate::domain::time::{MINUTE, Millis};
+use crate::ids::new_token;
 
 /// Moves every session by one offset so that the earliest one started 15 minutes before `now`
 /// (whole minutes, so local times stay readable), and gives the demo its own forum id so its

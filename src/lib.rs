@@ -6,6 +6,7 @@
 //!   no clock reads: time is always passed in.
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
 //! - [`http`]: serving HTTP with a connection cap and timeouts.
+//! - [`ids`]: random ids and secret tokens.
 //! - [`reports`]: exports, certificates and evidence reports, as plain functions over data.
 //! - [`mail`]: the outbox worker that e-mails personal links and certificates over SMTP.
 //! - [`cli`]: the `yavka` command line.
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod hub;
+pub mod ids;
 pub mod mail;
 pub mod prompter;
 pub mod reports;

@@ -324,6 +324,15 @@ impl Default for BrokerSettings {
 }
 
 impl Settings {
+    /// The rules' parameters this installation judges with, at instant `as_of`: the server,
+    /// its exports and the command line all take them from here, so they cannot disagree.
+    pub fn rules_params(&self, as_of: crate::domain::time::Millis) -> crate::domain::rules::Params {
+        crate::domain::rules::Params {
+            max_wrong_answers: self.hub.max_wrong_answers,
+            as_of,
+        }
+    }
+
     /// Reads `path` if it exists, then applies the environment.
     pub fn load(path: &Path) -> anyhow::Result<Settings> {
         let text = match std::fs::read_to_string(path) {

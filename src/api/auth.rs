@@ -10,10 +10,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use rand::RngExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::access::ClientAddress;
@@ -26,16 +24,7 @@ use crate::domain::time::MINUTE;
 
 pub const ORGANISER_COOKIE: &str = "yavka_org";
 
-/// A fresh unguessable token (192 bits, hex).
-pub fn new_token() -> String {
-    let bytes: [u8; 24] = rand::rng().random();
-    hex::encode(bytes)
-}
-
-/// What the store keeps instead of a token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use crate::ids::{new_token, token_hash};
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     use argon2::password_hash::PasswordHasher;

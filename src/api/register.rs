@@ -99,7 +99,7 @@ pub async fn register(
     })?;
     // The new viewer's own token is never shown: the letter carries a token of its own.
     let token = new_token();
-    let id = format!("v-{}", &new_token()[..16]);
+    let id = crate::ids::new_viewer_id();
     let outcome = state
         .store
         .register_viewer(

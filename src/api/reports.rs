@@ -78,9 +78,8 @@ impl ExportQuery {
 
 /// What an export reads from the store, fetched before the stream starts.
 async fn load(state: &AppState) -> ApiResult<Input> {
-    let mut input = state.store.export_input(&state.forum.id).await?;
-    input.rules = rules_params(state);
-    Ok(input)
+    let read = state.store.export_input(&state.forum.id).await?;
+    Ok(Input::from_store(read, rules_params(state)))
 }
 
 /// A `Write` that sends 64 KiB chunks down a bounded channel, blocking while the reader is

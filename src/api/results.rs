@@ -44,10 +44,7 @@ fn check_session(state: &AppState, session: Option<&str>) -> ApiResult<()> {
 /// The rules' parameters on this server: the hub's limit of wrong answers, and now as the
 /// instant of judgement (a prompt still open is not missed yet, as in the viewer's tally).
 pub(super) fn rules_params(state: &AppState) -> Params {
-    Params {
-        max_wrong_answers: state.settings.hub.max_wrong_answers,
-        as_of: state.clock.now(),
-    }
+    state.settings.rules_params(state.clock.now())
 }
 
 /// Verdicts of one session (or all) from the stored log.

@@ -97,7 +97,7 @@ pub async fn create_viewer(
         .current_versions(&state.forum.id, state.clock.now())
         .await?;
     let token = new_token();
-    let id = format!("v-{}", &new_token()[..16]);
+    let id = crate::ids::new_viewer_id();
     let row = state
         .store
         .insert_viewer_consenting(

@@ -10,9 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::clock::Clock;
 use crate::domain::forum::{Forum, config};
 use crate::reports::csv;
-use crate::reports::export::{self, Table};
+use crate::reports::export::{self, Input, Table};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -82,7 +83,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let input = rt.block_on(async {
-        let input = store.export_input(&forum.id).await?;
+        let read = store.export_input(&forum.id).await?;
+        let now = crate::clock::SystemClock.now();
+        let input = Input::from_store(read, settings.rules_params(now));
         store.close().await;
         anyhow::Ok(input)
     })?;

@@ -30,7 +30,8 @@ use super::protocol::{
 };
 use super::registry::{CloseReason, ConnHandle};
 use super::viewer::ViewerLive;
-use super::{Admission, Hub, random_hex};
+use super::{Admission, Hub};
+use crate::ids::random_hex;
 
 mod answers;
 

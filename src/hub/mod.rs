@@ -297,7 +297,7 @@ impl Hub {
             return Err(HubError::BadWindow);
         }
         self.ensure_prompts().await?;
-        let id = prompt_id.unwrap_or_else(|| random_hex(8));
+        let id = prompt_id.unwrap_or_else(|| crate::ids::random_hex(8));
         if self.lock_prompts().get(&id).is_some() {
             return Err(HubError::DuplicatePrompt(id));
         }
@@ -461,14 +461,6 @@ impl Hub {
     }
 }
 
-/// `bytes` random bytes from the OS-seeded CSPRNG, in lower-case hex.
-fn random_hex(bytes: usize) -> String {
-    use rand::RngExt;
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill(&mut buf[..]);
-    hex::encode(buf)
-}
-
 /// Start and end of the forum's local day containing `now`.
 fn day_bounds(forum: &Forum, now: Millis) -> (Millis, Millis) {
     let zoned = jiff::Timestamp::from_millisecond(now)
@@ -495,14 +487,6 @@ mod tests {
         assert_eq!(s.outbound_queue, 64);
         assert_eq!(s.max_connections, 19_000);
         assert!(toml::from_str::<HubSettings>("ping_intervl_ms = 1").is_err());
-    }
-
-    #[test]
-    fn random_ids_are_hex_of_the_asked_length() {
-        let a = random_hex(16);
-        assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, random_hex(16));
     }
 
     #[test]

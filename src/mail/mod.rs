@@ -71,11 +71,7 @@ impl Mailer {
         public_url: String,
     ) -> anyhow::Result<Mailer> {
         let smtp = smtp::Smtp::new(&settings)?;
-        let worker = format!(
-            "{}-{}",
-            std::process::id(),
-            &crate::api::auth::new_token()[..8]
-        );
+        let worker = format!("{}-{}", std::process::id(), &crate::ids::new_token()[..8]);
         Ok(Mailer {
             inner: Arc::new(Inner {
                 store,

@@ -16,8 +16,8 @@ use super::letters::{
 };
 use super::smtp::SendFailure;
 use super::{Inner, Mailer};
-use crate::api::auth::{new_token, token_hash};
 use crate::domain::time::{Millis, SECOND};
+use crate::ids::{new_token, token_hash};
 use crate::reports::certificate::{Participant, certificate, render_pdf};
 use crate::store::OutboxRow;
 

@@ -10,6 +10,7 @@ use super::{csv, forum_dates, forum_zone_label, xlsx};
 use crate::domain::forum::Forum;
 use crate::domain::log::Event;
 use crate::domain::rules::{Facts, Params};
+use crate::store::reports::ExportRead;
 
 /// What an export reads from the store, and the rules' parameters to judge it with.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,26 @@ pub struct Input {
     pub codes: Codes,
     pub registered: Vec<Registered>,
     pub rules: Params,
+}
+
+impl Input {
+    /// What the store read, to be judged with `rules`.
+    pub fn from_store(read: ExportRead, rules: Params) -> Input {
+        Input {
+            events: read.events,
+            codes: read.codes,
+            registered: read
+                .registered
+                .into_iter()
+                .map(|(education, specialty, count)| Registered {
+                    education,
+                    specialty,
+                    count,
+                })
+                .collect(),
+            rules,
+        }
+    }
 }
 
 /// Which CSV table.

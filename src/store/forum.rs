@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreResult, StoredSchedule, SyncReport, from_json, to_json};
-use crate::domain::forum::{Forum, Session};
+use crate::domain::forum::{Forum, Session, apply_frozen};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
@@ -133,46 +133,4 @@ impl Store {
         .rows_affected();
         Ok(inserted == 1)
     }
-}
-
-/// The configuration with frozen rules in place of configured ones, and a Russian line for
-/// every frozen session whose configuration was changed or removed. A frozen session missing
-/// from the configuration is kept: its attendance is judged under the rules it started with.
-/// When there are such lines, the last one says what the organiser can do about them.
-fn apply_frozen(config: &Forum, frozen: Vec<Session>) -> (Forum, Vec<String>) {
-    let mut effective = config.clone();
-    let mut ignored = Vec::new();
-    for rules in frozen {
-        match effective.sessions.iter_mut().find(|s| s.id == rules.id) {
-            Some(s) => {
-                if *s != rules {
-                    ignored.push(format!(
-                        "Сессия «{}» уже началась: её правила заморожены, изменения в \
-                         конфигурации ({}) не применяются",
-                        rules.id,
-                        rules.changed_fields(s).join(", ")
-                    ));
-                }
-                *s = rules;
-            }
-            None => {
-                ignored.push(format!(
-                    "Сессия «{}» уже началась: её правила заморожены, она остаётся, хотя \
-                     удалена из конфигурации",
-                    rules.id
-                ));
-                effective.sessions.push(rules);
-            }
-        }
-    }
-    if !ignored.is_empty() {
-        ignored.push(format!(
-            "Что можно сделать: вернуть в файле форума прежние значения этих сессий (тогда \
-             предупреждение исчезнет); если это новый форум, а не правка прошедшего, дать ему \
-             новый id в разделе [forum] (сейчас «{}»), и его сессии начнутся с чистого листа; \
-             если по-другому должна идти одна сессия, описать её как новую, с другим id.",
-            config.id
-        ));
-    }
-    (effective, ignored)
 }

@@ -25,7 +25,7 @@ mod links;
 mod log;
 mod mail;
 mod organisers;
-mod reports;
+pub mod reports;
 mod texts;
 mod tx;
 mod viewers;

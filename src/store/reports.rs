@@ -9,6 +9,15 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::forum::Education;
 use crate::domain::time::Millis;
 
+/// Everything an export reads from the store: the log in the rules' order, the issued codes
+/// (session → viewer → code) and the registered viewers per (education, specialty).
+#[derive(Debug, Clone, Default)]
+pub struct ExportRead {
+    pub events: Vec<crate::domain::log::Event>,
+    pub codes: HashMap<String, HashMap<String, String>>,
+    pub registered: Vec<(Education, String, u64)>,
+}
+
 /// An issued code and whom it was issued to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedRow {
@@ -20,22 +29,11 @@ pub struct IssuedRow {
 
 impl Store {
     /// Everything an export reads: the log, the issued codes and the registration counts.
-    pub async fn export_input(&self, forum: &str) -> StoreResult<crate::reports::export::Input> {
-        use crate::reports::{export::Input, summary::Registered};
-        Ok(Input {
+    pub async fn export_input(&self, forum: &str) -> StoreResult<ExportRead> {
+        Ok(ExportRead {
             events: self.events(forum, None).await?,
             codes: self.issued_codes(forum).await?,
-            registered: self
-                .registered_counts(forum)
-                .await?
-                .into_iter()
-                .map(|(education, specialty, count)| Registered {
-                    education,
-                    specialty,
-                    count,
-                })
-                .collect(),
-            rules: Default::default(),
+            registered: self.registered_counts(forum).await?,
         })
     }
 

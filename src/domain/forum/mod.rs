@@ -2,6 +2,8 @@
 
 pub mod catalogue;
 pub mod config;
+mod frozen;
 pub mod model;
 
+pub use frozen::apply_frozen;
 pub use model::{Audience, Education, Forum, Hall, Organiser, Session, specialty_key};

@@ -45,11 +45,7 @@ impl Backlog {
         let mut ops: Vec<Op> = self.ops.drain(..n).collect();
         ops.extend(self.beats.drain().map(|(_, op)| op));
         Batch {
-            id: format!(
-                "{:016x}{:016x}",
-                rand::random::<u64>(),
-                rand::random::<u64>()
-            ),
+            id: crate::ids::random_hex(16),
             ops,
             refused: 0,
         }
