@@ -16,20 +16,7 @@ use yavka::domain::log::{Event, EventBody};
 use yavka::domain::time::{MINUTE, Millis};
 use yavka::store::HallMinute;
 
-/// Runs `story` once per backend, each with a fresh database and a signed-in organiser.
-macro_rules! on_every_backend {
-    ($story:ident) => {
-        for db in TestDb::all().await {
-            let app = TestApp::spawn(&db.url).await;
-            app.sign_in_organiser().await;
-            $story(&app, db.backend).await;
-            app.stop().await;
-            db.drop().await;
-        }
-    };
-}
-
-// Roles, accounts and the audit trail; after the macro, which it uses.
+// Roles, accounts and the audit trail.
 #[path = "organiser/roles.rs"]
 mod roles;
 

@@ -23,21 +23,6 @@ use yavka::domain::time::{MINUTE, Millis, SECOND};
 
 const ZONE_HEADER: &str = "Дата и время (Europe/Moscow, UTC+03:00)";
 
-/// Runs `story` once per backend, each with a fresh database, a played forum and a signed-in
-/// organiser.
-macro_rules! on_every_backend {
-    ($story:ident) => {
-        for db in TestDb::all().await {
-            let app = TestApp::spawn(&db.url).await;
-            app.sign_in_organiser().await;
-            let forum = play(&app).await;
-            $story(&app, &forum, db.backend).await;
-            app.stop().await;
-            db.drop().await;
-        }
-    };
-}
-
 /// Who did what in the played forum.
 struct Played {
     anna: String,
@@ -332,7 +317,7 @@ async fn export_story(app: &TestApp, f: &Played, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commission_export_has_the_rows_and_the_summary() {
-    on_every_backend!(export_story);
+    on_every_backend!(export_story after play);
 }
 
 // ---- 2. Certificates -----------------------------------------------------------------------
@@ -488,7 +473,7 @@ fn look_at(pdf: &[u8], backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_lists_the_earned_session_with_its_code() {
-    on_every_backend!(certificate_story);
+    on_every_backend!(certificate_story after play);
 }
 
 // ---- 3. The public code check --------------------------------------------------------------
@@ -574,7 +559,7 @@ async fn verify_story(app: &TestApp, f: &Played, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_tells_a_genuine_code_from_a_made_up_or_malformed_one() {
-    on_every_backend!(verify_story);
+    on_every_backend!(verify_story after play);
 }
 
 // ---- 4. The evidence report ----------------------------------------------------------------
@@ -623,7 +608,7 @@ async fn evidence_story(app: &TestApp, f: &Played, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_evidence_report_shows_prompts_and_reasons() {
-    on_every_backend!(evidence_story);
+    on_every_backend!(evidence_story after play);
 }
 
 // ---- 5. The command line -------------------------------------------------------------------

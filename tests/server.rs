@@ -10,18 +10,6 @@ use support::server::{TestApp, at, test_forum, test_settings};
 use yavka::domain::log::EventBody;
 use yavka::domain::time::MINUTE;
 
-/// Runs `story` once per backend, each with a fresh database.
-macro_rules! on_every_backend {
-    ($story:ident) => {
-        for db in TestDb::all().await {
-            let app = TestApp::spawn(&db.url).await;
-            $story(&app).await;
-            app.stop().await;
-            db.drop().await;
-        }
-    };
-}
-
 async fn register_watch_confirm_and_get_a_code(app: &TestApp) {
     let (viewer, token) = app
         .register("Иванова Анна Сергеевна", "anna@example.org")
@@ -105,7 +93,7 @@ async fn register_watch_confirm_and_get_a_code(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_doctor_registers_watches_confirms_and_gets_a_code() {
-    on_every_backend!(register_watch_confirm_and_get_a_code);
+    on_every_backend!(anonymous register_watch_confirm_and_get_a_code);
 }
 
 async fn bad_inputs_are_refused_clearly(app: &TestApp) {
@@ -220,7 +208,7 @@ async fn bad_inputs_are_refused_clearly(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_are_refused_clearly_and_change_nothing() {
-    on_every_backend!(bad_inputs_are_refused_clearly);
+    on_every_backend!(anonymous bad_inputs_are_refused_clearly);
 }
 
 /// `yavka create-organiser LOGIN --reset`: a new password for a login that exists, and every
@@ -535,7 +523,7 @@ async fn registering_twice_answers_the_same_and_mails_the_link(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_twice_gives_the_same_answer_and_a_second_letter() {
-    on_every_backend!(registering_twice_answers_the_same_and_mails_the_link);
+    on_every_backend!(anonymous registering_twice_answers_the_same_and_mails_the_link);
 }
 
 /// Every answer of registration and «send my link again» takes at least the floor, so a new
@@ -650,7 +638,7 @@ async fn a_lost_link_goes_to_the_registered_address_only(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_link_is_mailed_to_known_addresses_only_and_limited() {
-    on_every_backend!(a_lost_link_goes_to_the_registered_address_only);
+    on_every_backend!(anonymous a_lost_link_goes_to_the_registered_address_only);
 }
 
 async fn consents_are_versioned(app: &TestApp) {
@@ -821,7 +809,7 @@ async fn consents_are_versioned(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_versions_are_stored_and_new_registrants_accept_the_new_text() {
-    on_every_backend!(consents_are_versioned);
+    on_every_backend!(anonymous consents_are_versioned);
 }
 
 #[allow(dead_code)]

@@ -3,6 +3,7 @@
 //! re-roled, disabled and re-keyed in the dashboard's API; every recorded action found in the
 //! audit trail with who, when, from where and what, filtered, paged and downloaded as CSV.
 
+use crate::on_every_backend;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};

@@ -192,3 +192,56 @@ pub mod process;
 pub mod redis;
 pub mod server;
 pub mod smtp;
+
+/// Runs a story once on every backend (SQLite, then Postgres), each on a fresh database with its
+/// own server, stopping both afterwards. The one copy of this loop for every test file:
+/// - `on_every_backend!(anonymous story)`: `story(&app)`, nobody signed in;
+/// - `on_every_backend!(story)`: `story(&app, backend)` with the organiser signed in;
+/// - `on_every_backend!(story, tweak)`: the same on the test forum at 5 minutes before its start,
+///   with `tweak(&mut settings)` applied first;
+/// - `on_every_backend!(story after prepare)`: `story(&app, &prepare(&app).await, backend)`.
+#[macro_export]
+macro_rules! on_every_backend {
+    (@each |$db:ident| $spawn:expr, |$app:ident| $body:expr) => {
+        for $db in $crate::support::TestDb::all().await {
+            let $app = $spawn;
+            $body;
+            $app.stop().await;
+            $db.drop().await;
+        }
+    };
+    (anonymous $story:ident) => {
+        $crate::on_every_backend!(@each |db| $crate::support::server::TestApp::spawn(&db.url).await,
+            |app| $story(&app).await)
+    };
+    ($story:ident after $prepare:ident) => {
+        $crate::on_every_backend!(@each |db| $crate::support::server::TestApp::spawn(&db.url).await,
+            |app| {
+                app.sign_in_organiser().await;
+                let prepared = $prepare(&app).await;
+                $story(&app, &prepared, db.backend).await
+            })
+    };
+    ($story:ident, $tweak:expr) => {
+        $crate::on_every_backend!(@each |db| {
+            let mut settings = $crate::support::server::test_settings(&db.url);
+            ($tweak)(&mut settings);
+            $crate::support::server::TestApp::spawn_with(
+                settings,
+                $crate::support::server::test_forum(),
+                $crate::support::server::at(-5),
+            )
+            .await
+        }, |app| {
+            app.sign_in_organiser().await;
+            $story(&app, db.backend).await
+        })
+    };
+    ($story:ident) => {
+        $crate::on_every_backend!(@each |db| $crate::support::server::TestApp::spawn(&db.url).await,
+            |app| {
+                app.sign_in_organiser().await;
+                $story(&app, db.backend).await
+            })
+    };
+}
