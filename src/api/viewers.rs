@@ -138,7 +138,7 @@ pub async fn me(
             Ok(Json(json))
         }
         None => Err(ApiError::Unauthorized(
-            "ссылка недействительна: возможно, организатор выдал вам новую".into(),
+            crate::hub::protocol::close::BAD_LINK.into(),
         )),
     }
 }

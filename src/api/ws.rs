@@ -15,11 +15,7 @@ use super::AppState;
 use super::auth::token_hash;
 use super::extract::{Json, Query};
 use crate::hub::Hub;
-
-/// Close code for a personal link that does not (or no longer) work.
-pub const CLOSE_BAD_TOKEN: u16 = 4401;
-/// Close code for a hall that does not exist.
-pub const CLOSE_UNKNOWN_HALL: u16 = 4404;
+use crate::hub::protocol::close;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -61,23 +57,15 @@ pub async fn upgrade(
                 .into_response();
         }
     };
+    // The hall is checked by the hub as the connection opens (close 4404).
     let hall = q.hall.unwrap_or_default();
-    let hall_known = state.forum.hall(&hall).is_some();
     let hub = state.hub.clone();
     hub.configure(upgrade)
         .on_upgrade(move |socket| async move {
             match viewer {
                 None => {
                     tracing::info!("websocket closed: unknown or revoked token");
-                    Hub::reject(
-                        socket,
-                        CLOSE_BAD_TOKEN,
-                        "ссылка недействительна: возможно, организатор выдал вам новую",
-                    )
-                    .await;
-                }
-                Some(_) if !hall_known => {
-                    Hub::reject(socket, CLOSE_UNKNOWN_HALL, "такого зала нет").await;
+                    Hub::reject(socket, close::UNAUTHORIZED, close::BAD_LINK).await;
                 }
                 Some(viewer) => hub.serve(socket, viewer, hall, admission).await,
             }

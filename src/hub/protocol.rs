@@ -25,6 +25,9 @@ pub mod close {
     pub const PONG_TIMEOUT: u16 = 4408;
     /// The client did not read its messages fast enough and its queue filled up. Reconnect.
     pub const TOO_SLOW: u16 = 4409;
+
+    /// The reason sent with [`UNAUTHORIZED`] when a socket opens with a link that does not work.
+    pub const BAD_LINK: &str = "ссылка недействительна: возможно, организатор выдал вам новую";
 }
 
 /// A message from the client.
