@@ -25,7 +25,7 @@ use super::extract::{Json, Path, Query};
 use super::results::rules_params;
 use crate::domain::forum::Forum;
 use crate::domain::rules::{Facts, Plan, evaluate_viewer};
-use crate::reports::certificate::{Participant, certificate, render_pdf};
+use crate::reports::certificate::{self, render_pdf};
 use crate::reports::evidence::{self, ViewerInfo};
 use crate::reports::export::{self, Input, Table};
 use crate::reports::rows::{self, Sources};
@@ -281,11 +281,15 @@ enum Asker {
 
 /// The certificate PDF of one viewer; 404 with an explanation while they hold no code.
 async fn certificate_of(state: &AppState, viewer: &ViewerRow, asker: Asker) -> ApiResult<Response> {
-    let codes = state
-        .store
-        .viewer_codes(&state.forum.id, &viewer.id)
-        .await?;
-    if codes.is_empty() {
+    let cert = certificate::of_viewer(
+        &state.store,
+        &state.forum,
+        viewer,
+        state.clock.now(),
+        &state.public_url,
+    )
+    .await?;
+    let Some(cert) = cert else {
         return Err(ApiError::NotFound(match asker {
             Asker::Organiser => format!(
                 "У участника {} пока нет кодов НМО, поэтому свидетельства нет. Оно появится, \
@@ -297,19 +301,7 @@ async fn certificate_of(state: &AppState, viewer: &ViewerRow, asker: Asker) -> A
                               выдаст коды за сессии, условия которых выполнены"
                 .into(),
         }));
-    }
-    let cert = certificate(
-        &state.forum,
-        Participant {
-            viewer: viewer.id.clone(),
-            name: viewer.name.clone(),
-            education: Some(viewer.education),
-            specialty: viewer.specialty.clone(),
-        },
-        &codes,
-        state.clock.now(),
-        &state.public_url,
-    );
+    };
     let pdf = tokio::task::spawn_blocking(move || render_pdf(&cert))
         .await
         .map_err(ApiError::internal)?

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::export::read_store;
 use crate::clock::{Clock, SystemClock};
-use crate::reports::certificate::{Participant, certificate, render_pdf};
+use crate::reports::certificate::{certificate, render_pdf};
 use crate::settings::Settings;
 
 #[derive(clap::Args)]
@@ -56,13 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let Some(codes) = held.get(&v.id) else {
             continue;
         };
-        let participant = Participant {
-            viewer: v.id.clone(),
-            name: v.name.clone(),
-            education: Some(v.education),
-            specialty: v.specialty.clone(),
-        };
-        let cert = certificate(&forum, participant, codes, today, &public_url);
+        let cert = certificate(&forum, v.into(), codes, today, &public_url);
         let pdf = render_pdf(&cert).map_err(|e| anyhow::anyhow!("{}: {e}", v.id))?;
         let path = args.out.join(format!("{}.pdf", v.id));
         std::fs::write(&path, pdf)

@@ -18,7 +18,7 @@ use super::smtp::SendFailure;
 use super::{Inner, Mailer};
 use crate::domain::time::{Millis, SECOND};
 use crate::ids::{new_token, token_hash};
-use crate::reports::certificate::{Participant, certificate, render_pdf};
+use crate::reports::certificate::{self, render_pdf};
 use crate::store::OutboxRow;
 
 /// Wait before attempt `attempt + 1` after `attempt` failed (1-based): `base`, doubled each
@@ -186,26 +186,13 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
             result
         }
         CERTIFICATE => {
-            let codes = i
-                .store
-                .viewer_codes(&i.forum.id, &viewer.id)
-                .await
-                .map_err(store_error)?;
-            if codes.is_empty() {
+            let Some(cert) =
+                certificate::of_viewer(&i.store, &i.forum, &viewer, i.clock.now(), &i.public_url)
+                    .await
+                    .map_err(store_error)?
+            else {
                 return Err(SendFailure::permanent("У участника нет выданных кодов"));
-            }
-            let cert = certificate(
-                &i.forum,
-                Participant {
-                    viewer: viewer.id.clone(),
-                    name: viewer.name.clone(),
-                    education: Some(viewer.education),
-                    specialty: viewer.specialty.clone(),
-                },
-                &codes,
-                i.clock.now(),
-                &i.public_url,
-            );
+            };
             // Laying out and subsetting a font is CPU work: keep it off the async workers.
             let (cert, pdf) = tokio::task::spawn_blocking(move || {
                 let pdf = render_pdf(&cert);

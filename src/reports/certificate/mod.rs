@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{clock, date_ru, forum_dates, forum_zone_label, hall_title};
 use crate::domain::forum::{Education, Forum, Organiser};
 use crate::domain::time::Millis;
+use crate::store::{Store, StoreResult, ViewerRow};
 
 pub use pdf::render_pdf;
 
@@ -28,6 +29,30 @@ pub struct Participant {
     pub name: String,
     pub education: Option<Education>,
     pub specialty: String,
+}
+
+impl From<&ViewerRow> for Participant {
+    fn from(v: &ViewerRow) -> Participant {
+        Participant {
+            viewer: v.id.clone(),
+            name: v.name.clone(),
+            education: Some(v.education),
+            specialty: v.specialty.clone(),
+        }
+    }
+}
+
+/// The certificate of a registered viewer from the codes the store holds for them; `None` while
+/// they hold none. The one way the dashboard, the viewer's page and the mail worker build it.
+pub async fn of_viewer(
+    store: &Store,
+    forum: &Forum,
+    viewer: &ViewerRow,
+    today: Millis,
+    public_url: &str,
+) -> StoreResult<Option<Certificate>> {
+    let codes = store.viewer_codes(&forum.id, &viewer.id).await?;
+    Ok((!codes.is_empty()).then(|| certificate(forum, viewer.into(), &codes, today, public_url)))
 }
 
 /// One earned session.
