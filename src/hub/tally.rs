@@ -21,15 +21,16 @@ pub const MAX_TALLY_PROMPTS: usize = 24;
 
 impl ViewerLive {
     /// The viewer's tally in `session` at `now`, over this state and the forum's `prompts`
-    /// (prompt events; other halls' and other kinds are ignored). `None` if the session is not
-    /// the forum's.
+    /// (prompt events; other halls' and other kinds are ignored), judged with `rules` (the
+    /// limit of wrong answers and the forum's corrections; its `as_of` is set to `now`).
+    /// `None` if the session is not the forum's.
     pub fn tally(
         &self,
         forum: &Forum,
         session: &Session,
         prompts: &[Event],
         now: Millis,
-        max_wrong_answers: u32,
+        rules: Params,
     ) -> Option<Tally> {
         let mut events = self.events();
         events.extend(
@@ -46,11 +47,12 @@ impl ViewerLive {
         let ahead = now + 1;
         facts.extend_open_to(ahead);
         let params = Params {
-            max_wrong_answers,
             as_of: now,
+            ..rules
         };
         let plan = Plan::with(forum, &facts, params);
         let ix = plan.index_of(&session.id)?;
+        let ps = &plan.sessions[ix];
         let nobody = ViewerFacts {
             id: &self.id,
             ..ViewerFacts::default()
@@ -70,14 +72,14 @@ impl ViewerLive {
             paused_ms: result.map_or(0, |r| r.paused_ms),
             confirmed: result.map_or(0, |r| r.confirmed),
             shown: outcomes.iter().filter(|o| o.shown).count() as u32,
-            required: session.prompts_required,
+            required: ps.required,
             admitted: profile.is_some_and(|p| session.audience.admits(p.education, p.specialty)),
         };
         let tz = forum.tz();
         Some(Tally {
             session: session.id.clone(),
             counted_ms: numbers.counted_ms,
-            min_ms: session.min_ms(),
+            min_ms: ps.min_ms,
             confirmed: numbers.confirmed,
             required: numbers.required,
             prompts_shown: numbers.shown,
@@ -96,10 +98,10 @@ impl ViewerLive {
                     }
                 })
                 .collect(),
-            eligible: numbers.counted_ms >= session.min_ms()
+            eligible: numbers.counted_ms >= ps.min_ms
                 && numbers.confirmed >= numbers.required
                 && numbers.admitted,
-            reasons: reasons_for(session, profile, &numbers),
+            reasons: reasons_for(ps, profile, &numbers),
             session_over: now >= session.ends,
         })
     }
@@ -116,7 +118,11 @@ mod tests {
     const T0: Millis = 1_775_000_000_000;
 
     fn tally(v: &ViewerLive, f: &Forum, s: &Session, prompts: &[Event], now: Millis) -> Tally {
-        v.tally(f, s, prompts, now, 3)
+        let rules = Params {
+            max_wrong_answers: 3,
+            ..Params::default()
+        };
+        v.tally(f, s, prompts, now, rules)
             .expect("a session of the forum")
     }
 
@@ -358,7 +364,16 @@ mod tests {
         );
         // Under a limit of four, three wrong answers leave the prompt open.
         let t = v
-            .tally(&f, &f.sessions[0], &prompts, T0 + 11 * MINUTE, 4)
+            .tally(
+                &f,
+                &f.sessions[0],
+                &prompts,
+                T0 + 11 * MINUTE,
+                Params {
+                    max_wrong_answers: 4,
+                    ..Params::default()
+                },
+            )
             .unwrap();
         assert_eq!(t.prompts[0].status, Status::Open);
     }

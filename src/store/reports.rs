@@ -35,7 +35,10 @@ impl Store {
                     count,
                 })
                 .collect(),
-            rules: Default::default(),
+            rules: crate::domain::rules::Params {
+                corrections: self.corrections(forum).await?.into(),
+                ..Default::default()
+            },
         })
     }
 
