@@ -22,6 +22,8 @@ pub mod timeline;
 pub mod verdict;
 
 #[cfg(test)]
+mod correction_tests;
+#[cfg(test)]
 mod prompt_tests;
 #[cfg(test)]
 mod properties;
