@@ -40,8 +40,8 @@ use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
 use crate::domain::decisions::Correction;
 use crate::domain::forum::{Forum, Session};
-use crate::domain::rules::Params;
 use crate::domain::log::{Event, EventBody};
+use crate::domain::rules::Params;
 use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 

@@ -185,8 +185,15 @@ fn a_correction_of_another_session_changes_nothing_here() {
     let f = forum();
     let facts = Facts::build(&log.0);
     let plain = Plan::new(&f, &facts);
-    let other = Plan::with(&f, &facts, with(vec![void("s2", "p2"), exclude("s2", 0, 50)]));
-    assert_eq!(plain.sessions[0].counted_parts, other.sessions[0].counted_parts);
+    let other = Plan::with(
+        &f,
+        &facts,
+        with(vec![void("s2", "p2"), exclude("s2", 0, 50)]),
+    );
+    assert_eq!(
+        plain.sessions[0].counted_parts,
+        other.sessions[0].counted_parts
+    );
     assert_eq!(
         log.run(&f).verdicts,
         judged(&f, &log, vec![void("s2", "p2"), exclude("s2", 0, 50)]).verdicts

@@ -113,9 +113,7 @@ pub(super) fn apply(
     let lost = measure(&base) - measure(&counted_parts);
     Applied {
         min_ms: (session.min_ms() - lost).max(0),
-        required: session
-            .prompts_required
-            .saturating_sub(voided.len() as u32),
+        required: session.prompts_required.saturating_sub(voided.len() as u32),
         counted_parts,
         voided,
         notes,
@@ -131,4 +129,14 @@ pub fn date_ru(t: Millis, tz: &TimeZone) -> String {
 /// Whole minutes of `ms`, rounded up: a minimum of 44.5 minutes is shown as 45.
 pub(super) fn minutes_up(ms: Millis) -> Millis {
     (ms + MINUTE - 1).div_euclid(MINUTE)
+}
+
+/// `c` in the words every verdict of its session shows, «Поправка от 12.04.2026: …», with
+/// prompts as `plan` (built over `facts`) knows them; `None` if the plan has no such session.
+pub fn describe(plan: &super::Plan, facts: &Facts, c: &Correction) -> Option<String> {
+    let ps = &plan.sessions[plan.index_of(&c.session)?];
+    let tz = plan.forum.tz();
+    apply(ps.session, &ps.prompts, facts, std::slice::from_ref(c), &tz)
+        .notes
+        .pop()
 }

@@ -206,7 +206,9 @@ fn scenario() -> impl Strategy<Value = Vec<Event>> {
 fn correction() -> impl Strategy<Value = crate::domain::decisions::Correction> {
     use crate::domain::decisions::{Change, Correction};
     let change = prop_oneof![
-        (0..10usize).prop_map(|n| Change::VoidPrompt { prompt: format!("p{n}") }),
+        (0..10usize).prop_map(|n| Change::VoidPrompt {
+            prompt: format!("p{n}")
+        }),
         (0..9_600i64, 1..3_000i64).prop_map(|(from, len)| Change::Exclude {
             from: T0 + from * SECOND,
             to: T0 + (from + len) * SECOND,

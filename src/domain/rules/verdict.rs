@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
+use super::evaluate::PlannedSession;
 use super::facts::Profile;
 use super::prompts::{PromptOutcome, Status};
-use super::evaluate::PlannedSession;
 use crate::domain::time::{MINUTE, Millis, SECOND, Span};
 
 /// Why a confirm did or did not count (rule 4).
