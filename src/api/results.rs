@@ -219,7 +219,8 @@ pub async fn evidence(
                 "session": r.session, "seconds": r.seconds(), "minutes": r.minutes(),
                 "counted": r.counted, "paused_ms": r.paused_ms,
                 "prompts": all, "confirmed": ids(Status::Confirmed),
-                "missed": ids(Status::NotConfirmed), "shown": r.shown, "required": r.required,
+                "missed": ids(Status::NotConfirmed), "voided": ids(Status::Voided),
+                "shown": r.shown, "required": r.required,
                 "confirmations": confirmations_ru(r.confirmed, r.shown, r.required),
                 "eligible": r.eligible, "reasons": r.reasons,
             })
