@@ -24,7 +24,7 @@ use crate::domain::decisions::{Change, Correction, MAX_REASON_CHARS};
 use crate::domain::forum::Session;
 use crate::domain::log::{Event, EventBody};
 use crate::domain::registration::FieldError;
-use crate::domain::rules::corrections::describe;
+use crate::domain::rules::corrections::{date_ru, describe};
 use crate::domain::rules::{self, Facts, Params, Plan, Verdict};
 use crate::domain::time::{format_clock, format_clock_seconds, format_local, parse_local};
 use crate::reports::hall_title;
@@ -320,7 +320,7 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
                 .map(|(id, ts)| json!({ "id": id, "time": format_clock_seconds(ts, &tz) }))
                 .collect();
             json!({ "id": s.id, "title": s.title, "hall_title": hall_title(forum, &s.hall),
-                    "date": &format_local(s.starts, &tz)[..10],
+                    "date": date_ru(s.starts, &tz),
                     "starts": format_clock(s.starts, &tz), "ends": format_clock(s.ends, &tz),
                     "prompts": shown })
         })

@@ -72,7 +72,7 @@ try {
   const before = await saved(org);
   await org.selectOption('#correction-session', 'ended-3');
   const option = await org.textContent('#correction-session option:checked');
-  check(/\d\d:\d\d–\d\d:\d\d · Зал №3 · Завершённая сессия/.test(option), `the finished session is offered («${option}»)`);
+  check(/^\d\d\.\d\d\.\d{4} \d\d:\d\d–\d\d:\d\d · Зал №3 · Завершённая сессия/.test(option), `the finished session is offered («${option}»)`);
   await org.check('input[name="correction-change"][value="exclude"]');
   check(await org.isVisible('#correction-from') && !(await org.isVisible('#correction-prompt')), 'a time range replaces the prompt choice');
   const from = await org.inputValue('#correction-from');

@@ -67,6 +67,7 @@ function showPreview(r) {
     el('td', { 'data-label': 'Участник', text: x.name || x.viewer }),
     el('td', { 'data-label': 'Было', text: verdict(x.before) }),
     el('td', { 'data-label': 'Станет', text: verdict(x.after) }))));
+  $('correction-table').hidden = !r.changes.length;
   $('correction-preview-box').hidden = false;
 }
 
