@@ -453,4 +453,44 @@ mod tests {
         let t = tally(&v, &f, &f.sessions[1], &prompts, T0 + 120 * MINUTE);
         assert!(t.session_over && t.eligible);
     }
+
+    #[test]
+    fn a_finished_sessions_tally_applies_the_forums_corrections() {
+        // The viewer watched all of s1 (and its sponsor break), confirmed p1 and never saw p2
+        // come up: an outage. Voided afterwards, p2 is neither missed nor required.
+        let f = forum();
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0, "a", "h1"));
+        v.apply(&confirm(T0 + 11 * MINUTE, "a", "p1"));
+        v.apply(&disconnect(T0 + 120 * MINUTE, "a"));
+        let prompts = vec![
+            prompt(T0 + 10 * MINUTE, "p1", "h1"),
+            prompt(T0 + 90 * MINUTE, "p2", "h1"),
+        ];
+        let after = T0 + 121 * MINUTE;
+        let before = tally(&v, &f, &f.sessions[0], &prompts, after);
+        assert_eq!((before.confirmed, before.required), (1, 2));
+        let rules = Params {
+            corrections: vec![crate::domain::decisions::Correction {
+                session: f.sessions[0].id.clone(),
+                change: crate::domain::decisions::Change::VoidPrompt {
+                    prompt: "p2".into(),
+                },
+                reason: "Сбой трансляции".into(),
+                by: "admin".into(),
+                at: after,
+            }]
+            .into(),
+            ..Params::default()
+        };
+        let t = v.tally(&f, &f.sessions[0], &prompts, after, rules).unwrap();
+        assert_eq!((t.confirmed, t.required, t.prompts_shown), (1, 1, 1));
+        assert_eq!(t.prompts[1].status, Status::Voided);
+        assert!(t.session_over);
+        assert!(
+            t.reasons.last().unwrap().text.starts_with("Поправка от "),
+            "{:?}",
+            t.reasons
+        );
+    }
 }

@@ -116,7 +116,7 @@ try {
   await org.click('#correction-save');
   await org.locator('#confirm-dialog[open]').waitFor(WAIT);
   await org.click('#confirm-yes');
-  await org.locator('#correction-status', { hasText: 'Поправка сохранена' }).waitFor(WAIT);
+  await org.locator('#correction-status', { hasText: 'Сохранено. Поправка от ' }).waitFor(WAIT);
   check(await saved(org) === before + 1, 'confirming saves it');
   const item = org.locator('#corrections-list li', { hasText: 'Завершённая сессия' });
   await item.waitFor(WAIT);

@@ -98,7 +98,7 @@ async function save() {
     previewed = null;
     $('correction-preview-box').hidden = true;
     $('correction-reason').value = '';
-    say($('correction-status'), `Поправка сохранена. ${r.text}`, 'ok');
+    say($('correction-status'), `Сохранено. ${r.text}`, 'ok');
     await load();
   } catch (e) {
     showErrors(e);
