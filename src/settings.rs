@@ -324,12 +324,14 @@ impl Default for BrokerSettings {
 }
 
 impl Settings {
-    /// The rules' parameters this installation judges with, at instant `as_of`: the server,
-    /// its exports and the command line all take them from here, so they cannot disagree.
+    /// The rules' parameters this installation judges with, at instant `as_of`, before the
+    /// forum's corrections are added: the server, its exports and the command line all take
+    /// them from here, so they cannot disagree.
     pub fn rules_params(&self, as_of: crate::domain::time::Millis) -> crate::domain::rules::Params {
         crate::domain::rules::Params {
             max_wrong_answers: self.hub.max_wrong_answers,
             as_of,
+            corrections: Default::default(),
         }
     }
 

@@ -92,7 +92,7 @@ pub async fn results(
     let now = state.clock.now();
 
     let facts = Facts::build(&events);
-    let plan = Plan::with(forum, &facts, super::results::rules_params(&state));
+    let plan = Plan::with(forum, &facts, super::results::rules_params(&state).await?);
     let judged = facts
         .viewer(&viewer.id)
         .map(|v| evaluate_viewer(&plan, &facts, v).sessions)
@@ -111,8 +111,10 @@ pub async fn results(
                 "date": &format_local(s.starts, &tz)[..10],
                 "time": format!("{}–{}", format_clock(s.starts, &tz), format_clock(s.ends, &tz)),
                 "starts": s.starts, "ends": s.ends,
-                "credits": s.credits, "min_minutes": s.min_minutes,
-                "prompts_required": s.prompts_required,
+                "credits": s.credits,
+                // The rules as applied: a correction may have lowered both.
+                "min_minutes": plan.index_of(&s.id).map_or(i64::from(s.min_minutes), |i| plan.sessions[i].min_minutes()),
+                "prompts_required": plan.index_of(&s.id).map_or(s.prompts_required, |i| plan.sessions[i].required),
                 "accredited": s.audience.admits(viewer.education, &viewer.specialty),
                 "phase": phase(s, now),
                 "result": result.map(|r| result_json(r, forum, &facts, &tz)),

@@ -16,6 +16,7 @@ pub mod access;
 mod accounts;
 pub mod audit;
 pub mod auth;
+mod corrections;
 mod csv_import;
 pub mod error;
 mod error_page;
@@ -146,6 +147,9 @@ pub fn organiser_routes() -> OrgRoutes {
             Needs(Accounts),
             accounts::reset_password,
         )
+        .get("/corrections", Needs(View), corrections::list)
+        .post("/corrections/preview", Needs(View), corrections::preview)
+        .post("/corrections", Needs(Manage), corrections::save)
         .get("/audit", Needs(Audit), audit::list)
         .get("/audit.csv", Needs(Audit), audit::csv)
 }

@@ -79,7 +79,7 @@ impl ExportQuery {
 /// What an export reads from the store, fetched before the stream starts.
 async fn load(state: &AppState) -> ApiResult<Input> {
     let read = state.store.export_input(&state.forum.id).await?;
-    Ok(Input::from_store(read, rules_params(state)))
+    Ok(Input::from_store(read, rules_params(state).await?))
 }
 
 /// A `Write` that sends 64 KiB chunks down a bounded channel, blocking while the reader is
@@ -227,7 +227,7 @@ pub async fn summary(
     let forum = state.forum.clone();
     let sessions = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&input.events);
-        let outcomes = rows::outcomes(&forum, &facts, input.rules, session.as_deref());
+        let outcomes = rows::outcomes(&forum, &facts, input.rules.clone(), session.as_deref());
         let src = Sources::new(&forum, &facts, &input.codes, input.rules);
         let tz = forum.tz();
         summary::summarise(&src, &outcomes, &input.registered, session.as_deref())
@@ -366,7 +366,7 @@ pub async fn evidence_report(
     let codes = state.store.viewer_codes(&state.forum.id, &id).await?;
     let forum = state.forum.clone();
     let now = state.clock.now();
-    let params = rules_params(&state);
+    let params = rules_params(&state).await?;
     let html = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&events);
         let plan = Plan::with(&forum, &facts, params);

@@ -41,10 +41,15 @@ fn check_session(state: &AppState, session: Option<&str>) -> ApiResult<()> {
     }
 }
 
-/// The rules' parameters on this server: the hub's limit of wrong answers, and now as the
-/// instant of judgement (a prompt still open is not missed yet, as in the viewer's tally).
-pub(super) fn rules_params(state: &AppState) -> Params {
-    state.settings.rules_params(state.clock.now())
+/// The rules' inputs on this server besides the forum and the log: the installation's
+/// parameters (the hub's limit of wrong answers), now as the instant of judgement (a prompt
+/// still open is not missed yet, as in the viewer's tally), and the forum's corrections. Every
+/// handler that shows a verdict gets its parameters here, so none can forget a correction.
+pub(super) async fn rules_params(state: &AppState) -> ApiResult<Params> {
+    Ok(Params {
+        corrections: state.store.corrections(&state.forum.id).await?.into(),
+        ..state.settings.rules_params(state.clock.now())
+    })
 }
 
 /// Verdicts of one session (or all) from the stored log.
@@ -52,7 +57,7 @@ async fn verdicts(state: &AppState, session: Option<&str>) -> ApiResult<Vec<Verd
     check_session(state, session)?;
     let events = state.store.events(&state.forum.id, None).await?;
     let forum = state.forum.clone();
-    let params = rules_params(state);
+    let params = rules_params(state).await?;
     let all =
         tokio::task::spawn_blocking(move || rules::evaluate_with(&forum, &events, params).verdicts)
             .await
@@ -153,7 +158,7 @@ pub async fn evidence(
         })));
     };
     let forum = &state.forum;
-    let plan = Plan::with(forum, &facts, rules_params(&state));
+    let plan = Plan::with(forum, &facts, rules_params(&state).await?);
     let eval = evaluate_viewer(&plan, &facts, v);
     let tz = forum.tz();
     let hall = |h: u32| facts.halls[h as usize];
@@ -213,7 +218,8 @@ pub async fn evidence(
                 "session": r.session, "seconds": r.seconds(), "minutes": r.minutes(),
                 "counted": r.counted, "paused_ms": r.paused_ms,
                 "prompts": all, "confirmed": ids(Status::Confirmed),
-                "missed": ids(Status::NotConfirmed), "shown": r.shown, "required": r.required,
+                "missed": ids(Status::NotConfirmed), "voided": ids(Status::Voided),
+                "shown": r.shown, "required": r.required,
                 "confirmations": confirmations_ru(r.confirmed, r.shown, r.required),
                 "eligible": r.eligible, "reasons": r.reasons,
             })

@@ -1,5 +1,6 @@
-//! `yavka evaluate --forum FORUM.toml --events LOG.jsonl [--format json|csv]`: verdicts for every
-//! viewer and session, from a forum configuration and an attendance log written by anyone.
+//! `yavka evaluate --forum FORUM.toml --events LOG.jsonl [--decisions FILE] [--format json|csv]`:
+//! verdicts for every viewer and session, from a forum configuration and an attendance log
+//! written by anyone, with the organisers' corrections and decisions when given.
 //!
 //! Verdicts go to stdout; what could not be read or credited is summarised on stderr, so the
 //! output stays machine-readable while nothing is silently ignored.
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::decisions_file;
 use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
@@ -39,6 +41,10 @@ pub struct Args {
     /// любом случае).
     #[arg(long)]
     pub strict: bool,
+    /// Решения и поправки (JSON Lines из `yavka export-log --decisions`): поправки к сессиям
+    /// применяются правилами, решения по участникам — поверх их итога.
+    #[arg(long, value_name = "ФАЙЛ")]
+    pub decisions: Option<PathBuf>,
     /// Разделитель полей CSV: «,» или «;» (русский Excel ждёт «;»).
     #[arg(long, value_name = "СИМВОЛ", default_value = ",")]
     pub delimiter: char,
@@ -76,19 +82,53 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{}: пропущена {bad}", args.events.display());
     }
 
-    let evaluation = rules::evaluate(&forum, &log.events);
+    let records = match &args.decisions {
+        None => decisions_file::Records::default(),
+        Some(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("Не удалось открыть файл решений {}", path.display()))?;
+            match decisions_file::read(BufReader::new(file)) {
+                Ok(r) => r,
+                Err(why) => {
+                    eprintln!("{}: {why}", path.display());
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    };
+    let params = rules::Params {
+        corrections: records.corrections.into(),
+        ..rules::Params::default()
+    };
+    let evaluation = rules::evaluate_with(&forum, &log.events, params);
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    match args.format {
-        Format::Json => {
+    let decided = args.decisions.is_some().then(|| {
+        decisions_file::overlay(evaluation.verdicts.clone(), &records.decisions, &forum.tz())
+    });
+    match (args.format, &decided) {
+        (Format::Json, None) => {
             serde_json::to_writer_pretty(&mut out, &evaluation.verdicts)?;
             writeln!(out)?;
         }
-        Format::Csv => write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?,
+        (Format::Json, Some(rows)) => {
+            serde_json::to_writer_pretty(&mut out, rows)?;
+            writeln!(out)?;
+        }
+        (Format::Csv, None) => {
+            write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?
+        }
+        (Format::Csv, Some(rows)) => {
+            let rows: Vec<_> = rows.iter().map(|d| d.verdict.clone()).collect();
+            write_verdicts_csv(&mut out, &rows, args.delimiter, None)?
+        }
     }
     out.flush()?;
 
-    let eligible = evaluation.verdicts.iter().filter(|v| v.eligible).count();
+    let eligible = match &decided {
+        Some(rows) => rows.iter().filter(|d| d.verdict.eligible).count(),
+        None => evaluation.verdicts.iter().filter(|v| v.eligible).count(),
+    };
     eprintln!(
         "Событий: {}, пропущено строк: {}, строк результата: {}, выполнили условия: {}.",
         log.events.len(),

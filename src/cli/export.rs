@@ -84,8 +84,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let input = rt.block_on(async {
         let read = store.export_input(&forum.id).await?;
-        let now = crate::clock::SystemClock.now();
-        let input = Input::from_store(read, settings.rules_params(now));
+        let rules = crate::domain::rules::Params {
+            corrections: store.corrections(&forum.id).await?.into(),
+            ..settings.rules_params(crate::clock::SystemClock.now())
+        };
+        let input = Input::from_store(read, rules);
         store.close().await;
         anyhow::Ok(input)
     })?;

@@ -1,10 +1,15 @@
 //! `yavka export-log`: the stored attendance log as the core's JSON Lines, for the whole forum
-//! or a time range. `yavka evaluate` on the export gives the server's verdicts.
+//! or a time range, and with `--decisions FILE` the forum's corrections beside it. `yavka
+//! evaluate` on the export (with `--decisions` on the second file) gives the server's verdicts.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
+use super::decisions_file;
+use crate::domain::decisions::Record;
 use crate::domain::forum::config;
 use crate::domain::log::jsonl;
 use crate::domain::time::{Span, parse_local, parse_rfc3339};
@@ -22,6 +27,9 @@ pub struct Args {
     /// Файл результата; без него — стандартный вывод.
     #[arg(long, short, value_name = "ФАЙЛ")]
     pub out: Option<PathBuf>,
+    /// Ещё и файл решений и поправок форума (JSON Lines) для `yavka evaluate --decisions`.
+    #[arg(long, value_name = "ФАЙЛ")]
+    pub decisions: Option<PathBuf>,
     /// Файл настроек сервера (база, адрес); переменные окружения важнее его.
     #[arg(long, value_name = "ФАЙЛ", default_value = "config/yavka.toml")]
     pub settings: PathBuf,
@@ -52,12 +60,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             to.as_deref().map(instant).transpose()?.unwrap_or(i64::MAX),
         )),
     };
-    let events = tokio::runtime::Runtime::new()?.block_on(async {
+    let (events, corrections) = tokio::runtime::Runtime::new()?.block_on(async {
         let store = Store::connect(&settings.store.url).await?;
         let events = store.events(&forum.id, range).await?;
+        let corrections = store.corrections(&forum.id).await?;
         store.close().await;
-        anyhow::Ok(events)
+        anyhow::Ok((events, corrections))
     })?;
+    if let Some(path) = &args.decisions {
+        // Every correction of the forum, whatever the range: they apply to whole sessions.
+        let records: Vec<Record> = corrections.into_iter().map(Record::Correction).collect();
+        let mut out = BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("Не удалось создать файл {}", path.display()))?,
+        );
+        decisions_file::write(&mut out, &records)?;
+        out.flush()?;
+        eprintln!("Выгружено поправок: {}.", records.len());
+    }
     match &args.out {
         Some(path) => {
             let mut out = BufWriter::new(std::fs::File::create(path)?);

@@ -5,6 +5,7 @@
 
 mod certificates;
 mod check_config;
+mod decisions_file;
 mod evaluate;
 mod export;
 mod export_log;
@@ -140,6 +141,7 @@ mod tests {
             "xlsx",
             "strict",
             "delimiter",
+            "decisions",
             "session",
             "summary",
             "out",

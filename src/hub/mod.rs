@@ -38,8 +38,10 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
+use crate::domain::decisions::Correction;
 use crate::domain::forum::{Forum, Session};
 use crate::domain::log::{Event, EventBody};
+use crate::domain::rules::Params;
 use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
@@ -160,6 +162,10 @@ struct Inner {
     /// A std mutex: never held across await.
     prompts: Mutex<PromptBook>,
     prompts_loaded: OnceCell<()>,
+    /// The forum's corrections, for the tally of a corrected (finished) session: loaded with
+    /// the day's prompts, replaced when an organiser saves one on this node. A std mutex:
+    /// never held across await.
+    corrections: Mutex<Arc<[Correction]>>,
     /// Other nodes' figures. A std mutex: never held across await.
     cluster: Mutex<cluster::Cluster>,
     /// Minutes whose figures this node has written (see `history`).
@@ -207,6 +213,7 @@ impl Hub {
             viewers: Mutex::default(),
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
+            corrections: Mutex::new(Vec::new().into()),
             cluster: Mutex::default(),
             history: tokio::sync::Mutex::new(history::Marks::new(started)),
             tally_pushes: Mutex::default(),
@@ -404,10 +411,17 @@ impl Hub {
             .get_or_try_init(|| async {
                 let events = self.day_prompts().await?;
                 self.lock_prompts().merge(&events);
+                let corrections = self.0.store.corrections(&self.0.forum.id).await?;
+                self.set_corrections(corrections);
                 Ok(())
             })
             .await
             .map(|_| ())
+    }
+
+    /// Replaces the forum's corrections the tallies are judged with.
+    pub fn set_corrections(&self, corrections: Vec<Correction>) {
+        *self.0.corrections.lock().expect("corrections lock") = corrections.into();
     }
 
     /// The live state of a viewer connected here, if any.
@@ -444,12 +458,17 @@ impl Hub {
         let now = self.now();
         let session = self.session_for(hall, now)?;
         let prompts = self.lock_prompts().hall_events(&session.hall);
+        let rules = Params {
+            max_wrong_answers: self.0.settings.max_wrong_answers,
+            as_of: now,
+            corrections: self.0.corrections.lock().expect("corrections lock").clone(),
+        };
         let tally = viewer.lock().expect("viewer lock").tally(
             &self.0.forum,
             session,
             &prompts,
             now,
-            self.0.settings.max_wrong_answers,
+            rules,
         )?;
         Some(protocol::ServerMsg::Tally(tally).to_json())
     }

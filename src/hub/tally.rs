@@ -21,15 +21,16 @@ pub const MAX_TALLY_PROMPTS: usize = 24;
 
 impl ViewerLive {
     /// The viewer's tally in `session` at `now`, over this state and the forum's `prompts`
-    /// (prompt events; other halls' and other kinds are ignored). `None` if the session is not
-    /// the forum's.
+    /// (prompt events; other halls' and other kinds are ignored), judged with `rules` (the
+    /// limit of wrong answers and the forum's corrections; its `as_of` is set to `now`).
+    /// `None` if the session is not the forum's.
     pub fn tally(
         &self,
         forum: &Forum,
         session: &Session,
         prompts: &[Event],
         now: Millis,
-        max_wrong_answers: u32,
+        rules: Params,
     ) -> Option<Tally> {
         let mut events = self.events();
         events.extend(
@@ -46,11 +47,12 @@ impl ViewerLive {
         let ahead = now + 1;
         facts.extend_open_to(ahead);
         let params = Params {
-            max_wrong_answers,
             as_of: now,
+            ..rules
         };
         let plan = Plan::with(forum, &facts, params);
         let ix = plan.index_of(&session.id)?;
+        let ps = &plan.sessions[ix];
         let nobody = ViewerFacts {
             id: &self.id,
             ..ViewerFacts::default()
@@ -70,14 +72,14 @@ impl ViewerLive {
             paused_ms: result.map_or(0, |r| r.paused_ms),
             confirmed: result.map_or(0, |r| r.confirmed),
             shown: outcomes.iter().filter(|o| o.shown).count() as u32,
-            required: session.prompts_required,
+            required: ps.required,
             admitted: profile.is_some_and(|p| session.audience.admits(p.education, p.specialty)),
         };
         let tz = forum.tz();
         Some(Tally {
             session: session.id.clone(),
             counted_ms: numbers.counted_ms,
-            min_ms: session.min_ms(),
+            min_ms: ps.min_ms,
             confirmed: numbers.confirmed,
             required: numbers.required,
             prompts_shown: numbers.shown,
@@ -96,10 +98,10 @@ impl ViewerLive {
                     }
                 })
                 .collect(),
-            eligible: numbers.counted_ms >= session.min_ms()
+            eligible: numbers.counted_ms >= ps.min_ms
                 && numbers.confirmed >= numbers.required
                 && numbers.admitted,
-            reasons: reasons_for(session, profile, &numbers),
+            reasons: reasons_for(ps, profile, &numbers),
             session_over: now >= session.ends,
         })
     }
@@ -116,7 +118,11 @@ mod tests {
     const T0: Millis = 1_775_000_000_000;
 
     fn tally(v: &ViewerLive, f: &Forum, s: &Session, prompts: &[Event], now: Millis) -> Tally {
-        v.tally(f, s, prompts, now, 3)
+        let rules = Params {
+            max_wrong_answers: 3,
+            ..Params::default()
+        };
+        v.tally(f, s, prompts, now, rules)
             .expect("a session of the forum")
     }
 
@@ -358,7 +364,16 @@ mod tests {
         );
         // Under a limit of four, three wrong answers leave the prompt open.
         let t = v
-            .tally(&f, &f.sessions[0], &prompts, T0 + 11 * MINUTE, 4)
+            .tally(
+                &f,
+                &f.sessions[0],
+                &prompts,
+                T0 + 11 * MINUTE,
+                Params {
+                    max_wrong_answers: 4,
+                    ..Params::default()
+                },
+            )
             .unwrap();
         assert_eq!(t.prompts[0].status, Status::Open);
     }
@@ -437,5 +452,45 @@ mod tests {
         assert!(!t.session_over);
         let t = tally(&v, &f, &f.sessions[1], &prompts, T0 + 120 * MINUTE);
         assert!(t.session_over && t.eligible);
+    }
+
+    #[test]
+    fn a_finished_sessions_tally_applies_the_forums_corrections() {
+        // The viewer watched all of s1 (and its sponsor break), confirmed p1 and never saw p2
+        // come up: an outage. Voided afterwards, p2 is neither missed nor required.
+        let f = forum();
+        let mut v = ViewerLive::new("v");
+        v.apply(&connect(T0, "a", "h1"));
+        v.apply(&confirm(T0 + 11 * MINUTE, "a", "p1"));
+        v.apply(&disconnect(T0 + 120 * MINUTE, "a"));
+        let prompts = vec![
+            prompt(T0 + 10 * MINUTE, "p1", "h1"),
+            prompt(T0 + 90 * MINUTE, "p2", "h1"),
+        ];
+        let after = T0 + 121 * MINUTE;
+        let before = tally(&v, &f, &f.sessions[0], &prompts, after);
+        assert_eq!((before.confirmed, before.required), (1, 2));
+        let rules = Params {
+            corrections: vec![crate::domain::decisions::Correction {
+                session: f.sessions[0].id.clone(),
+                change: crate::domain::decisions::Change::VoidPrompt {
+                    prompt: "p2".into(),
+                },
+                reason: "Сбой трансляции".into(),
+                by: "admin".into(),
+                at: after,
+            }]
+            .into(),
+            ..Params::default()
+        };
+        let t = v.tally(&f, &f.sessions[0], &prompts, after, rules).unwrap();
+        assert_eq!((t.confirmed, t.required, t.prompts_shown), (1, 1, 1));
+        assert_eq!(t.prompts[1].status, Status::Voided);
+        assert!(t.session_over);
+        assert!(
+            t.reasons.last().unwrap().text.starts_with("Поправка от "),
+            "{:?}",
+            t.reasons
+        );
     }
 }

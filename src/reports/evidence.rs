@@ -61,7 +61,7 @@ pub struct PromptLine {
 pub struct SessionLine {
     pub title: String,
     pub when: String,
-    pub min_minutes: u32,
+    pub min_minutes: i64,
     pub minutes: i64,
     /// Counted stretches, `10:00:00–10:30:00`.
     pub counted: Vec<String>,
@@ -162,7 +162,10 @@ pub fn build(
         report.sessions.push(SessionLine {
             title: s.title.clone(),
             when: session_when(s, &tz),
-            min_minutes: s.min_minutes,
+            // The minimum as the rules applied it: a correction may have lowered it.
+            min_minutes: plan
+                .index_of(&s.id)
+                .map_or(s.min_minutes.into(), |i| plan.sessions[i].min_minutes()),
             minutes: r.minutes(),
             counted: r
                 .counted

@@ -61,8 +61,8 @@ pub fn write_csv<W: Write>(
     table: Table,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
-    let src = Sources::new(forum, &facts, &input.codes, input.rules);
+    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules.clone());
     let zone = forum_zone_label(forum);
     match table {
         Table::Participants => {
@@ -88,8 +88,8 @@ pub fn write_xlsx<W: Write + Send>(
     session: Option<&str>,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, input.rules, session);
-    let src = Sources::new(forum, &facts, &input.codes, input.rules);
+    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), session);
+    let src = Sources::new(forum, &facts, &input.codes, input.rules.clone());
     let zone = forum_zone_label(forum);
     let sums = summary::summarise(&src, &outcomes, &input.registered, session);
     let title = format!("{}, {}", forum.title, forum_dates(forum));

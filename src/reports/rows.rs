@@ -221,7 +221,8 @@ impl<'a> Sources<'a> {
         let s = self.session(o);
         let v = &self.facts.viewers[o.viewer as usize];
         let p = v.profile.as_ref();
-        let reasons = Reason::join_marked(&reasons_for(s, p, &o.tally));
+        let ps = &self.plan.sessions[o.session as usize];
+        let reasons = Reason::join_marked(&reasons_for(ps, p, &o.tally));
         vec![
             s.id.as_str().into(),
             session_when(s, &self.tz).into(),
@@ -234,7 +235,7 @@ impl<'a> Sources<'a> {
             education_label(p.map(|p| p.education)).into(),
             p.map_or("", |p| p.specialty.trim()).into(),
             o.tally.minutes().into(),
-            s.min_minutes.into(),
+            ps.min_minutes().into(),
             o.tally.confirmed.into(),
             o.tally.shown.into(),
             o.tally.required.into(),

@@ -19,6 +19,7 @@
 mod accounts;
 mod audit;
 mod codes;
+mod corrections;
 mod forum;
 mod history;
 mod links;

@@ -148,6 +148,13 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("POST", "/api/org/accounts/{login}/disable", "admin"),
     ("POST", "/api/org/accounts/{login}/enable", "admin"),
     ("POST", "/api/org/accounts/{login}/password", "admin"),
+    ("GET", "/api/org/corrections", "admin moderator auditor"),
+    (
+        "POST",
+        "/api/org/corrections/preview",
+        "admin moderator auditor",
+    ),
+    ("POST", "/api/org/corrections", "admin"),
     ("GET", "/api/org/audit", "admin auditor"),
     ("GET", "/api/org/audit.csv", "admin auditor"),
 ];

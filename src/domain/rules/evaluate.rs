@@ -3,10 +3,14 @@
 //! Works one viewer at a time over their [`ViewerFacts`]; nothing is shared between viewers
 //! but the read-only [`Plan`], so a forum is evaluated in parallel by splitting its viewers.
 
+use std::sync::Arc;
+
+use super::corrections;
 use super::facts::{ConfirmFact, Facts, HallIx, ViewerFacts};
 use super::prompts::{Status, Viewing, decide};
 use super::timeline::{ActiveSpan, active_conn_at, active_spans};
 use super::verdict::{ConfirmCheck, SessionResult, reasons};
+use crate::domain::decisions::Correction;
 use crate::domain::forum::{Education, Forum, Session, specialty_key};
 use crate::domain::time::{Millis, Span, measure, normalize, subtract};
 
@@ -15,13 +19,16 @@ use crate::domain::time::{Millis, Span, measure, normalize, subtract};
 pub const DEFAULT_MAX_WRONG_ANSWERS: u32 = 3;
 
 /// What the rules need besides the forum and the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {
     /// A confirm after this many wrong answers to its prompt does not count.
     pub max_wrong_answers: u32,
     /// The instant of judgement: a prompt still open then is [`Status::Open`], not missed.
     /// `Millis::MAX` (after the fact) for verdicts; the live tally's "now".
     pub as_of: Millis,
+    /// The forum's corrections (see [`super::corrections`]); each applies to the session it
+    /// names. Shared, so a `Params` is cheap to clone into a worker.
+    pub corrections: Arc<[Correction]>,
 }
 
 impl Default for Params {
@@ -29,6 +36,7 @@ impl Default for Params {
         Params {
             max_wrong_answers: DEFAULT_MAX_WRONG_ANSWERS,
             as_of: Millis::MAX,
+            corrections: Vec::new().into(),
         }
     }
 }
@@ -39,8 +47,16 @@ pub struct PlannedSession<'f> {
     pub session: &'f Session,
     /// The session's hall as indexed in the facts; `None` if the log never mentions it.
     pub hall: Option<HallIx>,
-    /// The window minus the excluded ranges.
+    /// The window minus the excluded ranges, the corrections' ones included.
     pub counted_parts: Vec<Span>,
+    /// The minimum counted time once corrections are applied (the session's own otherwise).
+    pub min_ms: Millis,
+    /// Confirmations required once corrections are applied.
+    pub required: u32,
+    /// Prompts voided by a correction (indices into `Facts::prompts`), with its date.
+    pub voided: Vec<(u32, Millis)>,
+    /// The corrections of this session in words, each a reason of every verdict.
+    pub notes: Vec<String>,
     /// Indices into `Facts::prompts` of the prompts of this session, in log order.
     pub prompts: Vec<u32>,
     /// The audience as comparison keys, higher then secondary: computed once here rather
@@ -49,6 +65,11 @@ pub struct PlannedSession<'f> {
 }
 
 impl PlannedSession<'_> {
+    /// The minimum in whole minutes, as the reasons show it (rounded up).
+    pub fn min_minutes(&self) -> i64 {
+        corrections::minutes_up(self.min_ms)
+    }
+
     fn admits(&self, education: Education, key: &str) -> bool {
         let list = match education {
             Education::Higher => &self.audience[0],
@@ -73,6 +94,7 @@ impl<'f> Plan<'f> {
     }
 
     pub fn with(forum: &'f Forum, facts: &Facts, params: Params) -> Plan<'f> {
+        let tz = forum.tz();
         let sessions = forum
             .sessions
             .iter()
@@ -85,12 +107,17 @@ impl<'f> Plan<'f> {
                     .enumerate()
                     .filter(|(_, p)| Some(p.hall) == hall && window.contains(p.ts))
                     .map(|(i, _)| i as u32)
-                    .collect();
+                    .collect::<Vec<u32>>();
                 let keys = |list: &[String]| list.iter().map(|x| specialty_key(x)).collect();
+                let fixed = corrections::apply(s, &prompts, facts, &params.corrections, &tz);
                 PlannedSession {
                     session: s,
                     hall,
-                    counted_parts: s.counted_parts(),
+                    counted_parts: fixed.counted_parts,
+                    min_ms: fixed.min_ms,
+                    required: fixed.required,
+                    voided: fixed.voided,
+                    notes: fixed.notes,
                     prompts,
                     audience: [keys(&s.audience.higher), keys(&s.audience.secondary)],
                 }
@@ -101,6 +128,16 @@ impl<'f> Plan<'f> {
             sessions,
             params,
         }
+    }
+
+    /// The date of the correction that voided prompt `p` (index into `Facts::prompts`), if one
+    /// did.
+    pub fn voided_at(&self, p: u32) -> Option<Millis> {
+        self.sessions
+            .iter()
+            .flat_map(|ps| &ps.voided)
+            .find(|(q, _)| *q == p)
+            .map(|(_, at)| *at)
     }
 
     /// The index in `sessions` of the session with id `id`.
@@ -259,7 +296,7 @@ fn evaluate_session(
         .filter(|o| o.status() == Status::Confirmed)
         .count() as u32;
     let shown = prompts.iter().filter(|o| o.shown).count() as u32;
-    let eligible = counted_ms >= s.min_ms() && confirmed >= s.prompts_required && admitted;
+    let eligible = counted_ms >= ps.min_ms && confirmed >= ps.required && admitted;
     let mut result = SessionResult {
         session: s.id.clone(),
         counted,
@@ -268,11 +305,11 @@ fn evaluate_session(
         prompts,
         confirmed,
         shown,
-        required: s.prompts_required,
+        required: ps.required,
         admitted,
         eligible,
         reasons: Vec::new(),
     };
-    result.reasons = reasons(s, w.v.profile.as_ref(), &result);
+    result.reasons = reasons(ps, w.v.profile.as_ref(), &result);
     Some(result)
 }

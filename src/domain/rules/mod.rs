@@ -6,10 +6,14 @@
 //! 4. [`prompts`] gives each prompt one status for the viewer, with its reason and wording.
 //! 5. [`verdict`] words the reasons.
 //!
+//! Forum-wide corrections after an outage ([`corrections`]) come in with the [`Params`] and
+//! change the plan of the sessions they name, never the frozen session rules.
+//!
 //! Pure and deterministic: the same forum and log always give the same verdicts, whatever the
 //! order of the log's lines with distinct times.
 
 mod anomalies;
+pub mod corrections;
 pub mod evaluate;
 pub mod facts;
 pub mod prompts;
@@ -17,6 +21,8 @@ mod replay;
 pub mod timeline;
 pub mod verdict;
 
+#[cfg(test)]
+mod correction_tests;
 #[cfg(test)]
 mod prompt_tests;
 #[cfg(test)]
@@ -74,7 +80,7 @@ impl Verdict {
             minutes: r.minutes(),
             confirmed: r.confirmed,
             required: r.required,
-            prompts: r.prompts.len() as u32,
+            prompts: (r.prompts.len() - r.with_status(Status::Voided).count()) as u32,
             shown: r.shown,
             eligible: r.eligible,
             reasons: r.reasons.clone(),

@@ -161,7 +161,7 @@ fn three_wrong_answers_lock_the_prompt_and_the_verdict_agrees() {
         ..Params::default()
     };
     assert_eq!(
-        statuses_with(&f, &log, "vera", lenient)[0],
+        statuses_with(&f, &log, "vera", lenient.clone())[0],
         one("p1", Status::Confirmed, "Подтверждено в 09:20:30")
     );
     assert_eq!(evaluate_with(&f, &log.0, lenient).verdicts[0].confirmed, 2);

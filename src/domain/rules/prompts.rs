@@ -31,6 +31,8 @@ pub enum Status {
     Open,
     /// Not in any session's window: it counts for nothing.
     OutsideSession,
+    /// Voided by a correction of its session: neither required nor missed for anyone.
+    Voided,
 }
 
 impl Status {
@@ -41,6 +43,7 @@ impl Status {
             Status::NotShown => "not_shown",
             Status::Open => "open",
             Status::OutsideSession => "outside_session",
+            Status::Voided => "voided",
         }
     }
 }
@@ -67,6 +70,8 @@ pub enum Why {
     Open,
     /// Not in any session's window.
     OutsideSession,
+    /// Voided by a correction recorded at `at` (see [`super::corrections`]).
+    Voided { at: Millis },
 }
 
 /// A press of «Подтвердить» that did not count.
@@ -99,6 +104,7 @@ impl PromptOutcome {
             Why::NotConnected | Why::OtherHall(_) | Why::NotCounted => Status::NotShown,
             Why::Open => Status::Open,
             Why::OutsideSession => Status::OutsideSession,
+            Why::Voided { .. } => Status::Voided,
         }
     }
 
@@ -162,6 +168,10 @@ impl PromptOutcome {
                 at(facts.prompts[self.prompt as usize].closes)
             ),
             Why::OutsideSession => "Вне сессии: в это время в зале не было сессии".into(),
+            Why::Voided { at: t } => format!(
+                "Не учитывается ни для кого: поправка от {}",
+                super::corrections::date_ru(t, tz)
+            ),
         }
     }
 }
@@ -212,7 +222,10 @@ pub(super) fn decide(
     }
     let wrong = w.v.wrong_answers_to(p, Millis::MAX);
     let present = counted.iter().any(|c| c.overlaps(&window));
-    let why = if let Some((at, conn)) = valid {
+    let why = if let Some(at) = plan.voided_at(p) {
+        // Voided before anything else: a confirm of it counts for nothing either.
+        Why::Voided { at }
+    } else if let Some((at, conn)) = valid {
         Why::Confirmed { at, conn }
     } else if present && wrong >= plan.params.max_wrong_answers {
         Why::TooManyWrong
@@ -228,7 +241,7 @@ pub(super) fn decide(
     PromptOutcome {
         prompt: p,
         why,
-        shown: valid.is_some() || present,
+        shown: !matches!(why, Why::Voided { .. }) && (valid.is_some() || present),
         wrong,
         press,
     }

@@ -2,7 +2,8 @@
 //! - reordering the log's lines never changes a verdict;
 //! - splitting a connection into two with no gap never changes a verdict;
 //! - events entirely outside a session never change that session's verdicts;
-//! - each prompt's status agrees with the verdict it belongs to.
+//! - each prompt's status agrees with the verdict it belongs to;
+//! - a correction never changes a session it does not name, and never withdraws credit.
 
 use proptest::prelude::*;
 
@@ -201,6 +202,27 @@ fn scenario() -> impl Strategy<Value = Vec<Event>> {
         .prop_map(|(viewers, prompts)| build_log(&viewers, &prompts))
 }
 
+/// A correction of session `s{1,2,3}`: voiding prompt `p{n}`, or excluding a range of seconds.
+fn correction() -> impl Strategy<Value = crate::domain::decisions::Correction> {
+    use crate::domain::decisions::{Change, Correction};
+    let change = prop_oneof![
+        (0..10usize).prop_map(|n| Change::VoidPrompt {
+            prompt: format!("p{n}")
+        }),
+        (0..9_600i64, 1..3_000i64).prop_map(|(from, len)| Change::Exclude {
+            from: T0 + from * SECOND,
+            to: T0 + (from + len) * SECOND,
+        }),
+    ];
+    (1..4usize, change).prop_map(|(s, change)| Correction {
+        session: format!("s{s}"),
+        change,
+        reason: "Сбой".into(),
+        by: "admin".into(),
+        at: T0 + 10_000 * SECOND,
+    })
+}
+
 fn verdicts(events: &[Event]) -> Vec<Verdict> {
     evaluate(&test_forum(), events).verdicts
 }
@@ -342,6 +364,24 @@ proptest! {
                     prop_assert!(listed.contains(o), "the evidence lists {:?} as the verdict has it", o);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_correction_never_changes_another_session_nor_withdraws_credit(
+        events in scenario(),
+        c in correction(),
+    ) {
+        let forum = test_forum();
+        let before = verdicts(&events);
+        let params = super::Params { corrections: vec![c.clone()].into(), ..super::Params::default() };
+        let after = super::evaluate_with(&forum, &events, params).verdicts;
+        let key = |v: &Verdict| (v.viewer.clone(), v.session.clone());
+        let others = |v: &[Verdict]| v.iter().filter(|r| r.session != c.session).cloned().collect::<Vec<_>>();
+        prop_assert_eq!(others(&before), others(&after));
+        for b in before.iter().filter(|b| b.eligible) {
+            let a = after.iter().find(|a| key(a) == key(b));
+            prop_assert!(a.is_some_and(|a| a.eligible), "{:?} lost credit: {:?}", b, a);
         }
     }
 }

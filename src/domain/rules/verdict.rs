@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
+use super::evaluate::PlannedSession;
 use super::facts::Profile;
 use super::prompts::{PromptOutcome, Status};
-use crate::domain::forum::Session;
 use crate::domain::time::{MINUTE, Millis, SECOND, Span};
 
 /// Why a confirm did or did not count (rule 4).
@@ -140,8 +140,8 @@ impl Tally {
 
 /// The reasons of a verdict, in Russian: time, confirmations, audience — always all three, each
 /// marked met or not, so a participant sees what was met as well as what was not.
-pub fn reasons(s: &Session, profile: Option<&Profile>, r: &SessionResult) -> Vec<Reason> {
-    reasons_for(s, profile, &Tally::of(r))
+pub fn reasons(ps: &PlannedSession, profile: Option<&Profile>, r: &SessionResult) -> Vec<Reason> {
+    reasons_for(ps, profile, &Tally::of(r))
 }
 
 /// «Подтверждено 3 из 4 показанных (нужно 4)»: the one wording of confirmations everywhere.
@@ -149,15 +149,17 @@ pub fn confirmations_ru(confirmed: u32, shown: u32, required: u32) -> String {
     format!("Подтверждено {confirmed} из {shown} показанных (нужно {required})")
 }
 
-/// [`reasons`] from a [`Tally`].
-pub fn reasons_for(s: &Session, profile: Option<&Profile>, r: &Tally) -> Vec<Reason> {
-    let mut out = Vec::with_capacity(3);
+/// [`reasons`] from a [`Tally`], with the session as planned (its corrections applied, each of
+/// which is one more reason, after the three).
+pub fn reasons_for(ps: &PlannedSession, profile: Option<&Profile>, r: &Tally) -> Vec<Reason> {
+    let s = ps.session;
+    let mut out = Vec::with_capacity(3 + ps.notes.len());
     let minutes = r.minutes();
-    let time_ok = r.counted_ms >= s.min_ms();
-    let mut time = format!("Засчитано {minutes} из {} мин", s.min_minutes);
+    let time_ok = r.counted_ms >= ps.min_ms;
+    let mut time = format!("Засчитано {minutes} из {} мин", ps.min_minutes());
     let mut notes = Vec::new();
     if !time_ok {
-        let short = (s.min_ms() - r.counted_ms + MINUTE - 1) / MINUTE;
+        let short = (ps.min_ms - r.counted_ms + MINUTE - 1) / MINUTE;
         notes.push(format!("не хватает {short} мин"));
     }
     if r.paused_ms > 0 {
@@ -205,5 +207,6 @@ pub fn reasons_for(s: &Session, profile: Option<&Profile>, r: &Tally) -> Vec<Rea
             Reason::new(false, text)
         }
     });
+    out.extend(ps.notes.iter().map(|n| Reason::new(true, n.clone())));
     out
 }
