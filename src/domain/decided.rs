@@ -49,6 +49,14 @@ pub fn mark_ru(d: &Decision) -> String {
     )
 }
 
+/// «Засчитано — причина»: the decision as a line under «Решение организатора».
+pub fn said_ru(d: &Decision) -> String {
+    let title = d.outcome.title_ru();
+    let mut chars = title.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    format!("{}{} — {}", first.unwrap_or_default(), chars.as_str(), d.reason)
+}
+
 /// A reason as kept: trimmed, required, at most [`MAX_REASON_CHARS`] characters. The error
 /// is a Russian sentence for the organiser.
 pub fn check_reason(reason: &str) -> Result<String, String> {
@@ -202,5 +210,7 @@ mod tests {
         assert_eq!(Outcome::parse("maybe"), None);
         let mark = mark_ru(&d("anna", "s1", Outcome::Grant, 1));
         assert_eq!(mark, "решение организатора: засчитано — сбой трансляции");
+        let said = said_ru(&d("anna", "s1", Outcome::Withdraw, 1));
+        assert_eq!(said, "Не засчитано — сбой трансляции");
     }
 }

@@ -188,7 +188,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
         CERTIFICATE => {
             let codes = i
                 .store
-                .viewer_codes(&i.forum.id, &viewer.id)
+                .certified_codes(&i.forum.id, &viewer.id)
                 .await
                 .map_err(store_error)?;
             if codes.is_empty() {

@@ -25,6 +25,7 @@ impl Store {
         Ok(Input {
             events: self.events(forum, None).await?,
             codes: self.issued_codes(forum).await?,
+            decisions: self.decisions(forum).await?,
             registered: self
                 .registered_counts(forum)
                 .await?
