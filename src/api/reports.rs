@@ -230,8 +230,7 @@ pub async fn summary(
     let sessions = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&input.events);
         let decided = InForce::new(input.decisions.iter().cloned());
-        let outcomes =
-            rows::outcomes(&forum, &facts, input.rules, &decided, session.as_deref());
+        let outcomes = rows::outcomes(&forum, &facts, input.rules, &decided, session.as_deref());
         let src = Sources::new(&forum, &facts, &input.codes, &decided, input.rules);
         let tz = forum.tz();
         summary::summarise(&src, &outcomes, &input.registered, session.as_deref())

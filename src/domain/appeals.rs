@@ -85,7 +85,9 @@ pub fn check_text(text: &str) -> Result<String, String> {
 /// a decision); `open`: the viewer already has an open appeal for it.
 pub fn may_file(ended: bool, credited: bool, open: bool) -> Result<(), String> {
     if !ended {
-        return Err("Обращение можно подать, когда сессия закончится и итог будет известен.".into());
+        return Err(
+            "Обращение можно подать, когда сессия закончится и итог будет известен.".into(),
+        );
     }
     if credited {
         return Err("Эта сессия вам засчитана: обращение не нужно.".into());
@@ -125,9 +127,21 @@ mod tests {
     #[test]
     fn only_an_ended_session_that_does_not_count_can_be_appealed_once() {
         assert!(may_file(true, false, false).is_ok());
-        assert!(may_file(false, false, false).unwrap_err().contains("закончится"));
-        assert!(may_file(true, true, false).unwrap_err().contains("засчитана"));
-        assert!(may_file(true, false, true).unwrap_err().contains("уже есть"));
+        assert!(
+            may_file(false, false, false)
+                .unwrap_err()
+                .contains("закончится")
+        );
+        assert!(
+            may_file(true, true, false)
+                .unwrap_err()
+                .contains("засчитана")
+        );
+        assert!(
+            may_file(true, false, true)
+                .unwrap_err()
+                .contains("уже есть")
+        );
     }
 
     #[test]

@@ -54,7 +54,12 @@ pub fn said_ru(d: &Decision) -> String {
     let title = d.outcome.title_ru();
     let mut chars = title.chars();
     let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    format!("{}{} — {}", first.unwrap_or_default(), chars.as_str(), d.reason)
+    format!(
+        "{}{} — {}",
+        first.unwrap_or_default(),
+        chars.as_str(),
+        d.reason
+    )
 }
 
 /// A reason as kept: trimmed, required, at most [`MAX_REASON_CHARS`] characters. The error
@@ -164,7 +169,10 @@ mod tests {
         assert!(f.credited("petr", "s1", false));
         assert!(f.credited("ivan", "s1", true), "no decision: the rules");
         assert!(!f.credited("ivan", "s1", false));
-        assert!(!f.credited("petr", "s2", false), "a decision is per session");
+        assert!(
+            !f.credited("petr", "s2", false),
+            "a decision is per session"
+        );
     }
 
     #[test]
@@ -195,7 +203,11 @@ mod tests {
 
     #[test]
     fn reasons_are_required_and_bounded() {
-        assert!(check_reason("  ").unwrap_err().starts_with("Укажите причину"));
+        assert!(
+            check_reason("  ")
+                .unwrap_err()
+                .starts_with("Укажите причину")
+        );
         assert_eq!(check_reason(" сбой ").unwrap(), "сбой");
         let long = "я".repeat(MAX_REASON_CHARS + 1);
         assert!(check_reason(&long).unwrap_err().contains("слишком длинная"));

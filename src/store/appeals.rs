@@ -165,9 +165,15 @@ fn decode(r: &AnyRow) -> StoreResult<Appeal> {
     let answer = match (grant, state) {
         (Some(g), State::Answered) => Some(Answer {
             grant: g != 0,
-            reason: r.try_get::<Option<String>, _>("answer_reason")?.unwrap_or_default(),
-            by: r.try_get::<Option<String>, _>("answered_by")?.unwrap_or_default(),
-            at: r.try_get::<Option<i64>, _>("answered_at")?.unwrap_or_default(),
+            reason: r
+                .try_get::<Option<String>, _>("answer_reason")?
+                .unwrap_or_default(),
+            by: r
+                .try_get::<Option<String>, _>("answered_by")?
+                .unwrap_or_default(),
+            at: r
+                .try_get::<Option<i64>, _>("answered_at")?
+                .unwrap_or_default(),
         }),
         _ => None,
     };
