@@ -6,6 +6,7 @@
 //! late in the day: the day's chart from the store, documents found by name, the mail dialog,
 //! an auditor made in «Учётные записи» reading «Журнал действий» (`tests/browser/dashboard.mjs`),
 //! the dashboard's CSV import, a cross-site form and sign-out (`tests/browser/bounds.mjs`),
+//! an appeal filed on the results page and answered in «Обращения» (`tests/browser/appeal.mjs`),
 //! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
@@ -77,6 +78,7 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
         node("player.mjs", &base, &boxed, &to);
         node("dashboard.mjs", &base, &boxed, &to);
         node("bounds.mjs", &base, &boxed, &to);
+        node("appeal.mjs", &base, &boxed, &to);
         if audit {
             node("a11y.mjs", &base, &boxed, &to);
         }

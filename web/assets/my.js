@@ -1,9 +1,11 @@
 // The viewer's own results page (`/my?token=…`): every session of the forum with the rules'
 // verdict so far and its reasons, the НМО code once issued, the certificate, and when and how
-// codes come. Everything shown comes from `/api/me/results`; the page decides nothing.
+// codes come, the organiser's decision beside the rules' verdict, and the viewer's appeal
+// (`appeal.js`). Everything shown comes from `/api/me/results`; the page decides nothing.
 
 import { api, el, say, dayTitle, clockIn, EDUCATION } from './common.js';
 import { verdictLine, reasonsList } from './verdict.js';
+import { appealBlock, decisionLine } from './appeal.js';
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get('token') || '';
@@ -25,6 +27,8 @@ function sessionCard(s, tz) {
     const [kind, text] = verdictLine(s.result, s.phase);
     body.push(el('p', { class: 'notice verdict', dataset: { kind }, text }));
     if (s.result) body.push(reasonsList(s.result.reasons));
+    body.push(decisionLine(s.decision));
+    body.push(appealBlock(s, q, load));
   }
   if (s.code) body.push(el('p', {}, 'Код НМО за эту сессию: ', el('strong', { class: 'code', text: s.code })));
   if (!s.accredited && !s.result) {
