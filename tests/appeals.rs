@@ -486,9 +486,8 @@ async fn withdrawn_after_the_code(app: &TestApp, f: &Played, backend: &str) {
     assert_eq!(rows.len(), 2, "{backend}: {list}");
     assert_eq!(rows[0]["outcome"], "withdraw", "newest first: {list}");
     assert_eq!(rows[0]["code_issued_withdrawn"], true, "{list}");
-    assert_eq!(
+    assert!(
         rows[1]["appeal"].is_number(),
-        true,
         "the grant answered the appeal: {list}"
     );
 }

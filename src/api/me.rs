@@ -49,7 +49,7 @@ pub(super) async fn viewer_of(state: &AppState, token: Option<String>) -> ApiRes
 /// A decision as the viewer reads it (who decided stays with the organisers).
 pub(super) fn decision_json(d: &Decision) -> Value {
     json!({ "outcome": d.outcome, "credited": d.outcome.credits(), "title": d.outcome.title_ru(),
-            "reason": d.reason, "at": d.at })
+            "reason": d.reason, "at": d.at, "appeal": d.appeal })
 }
 
 /// An appeal as the viewer reads it.

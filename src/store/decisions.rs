@@ -2,6 +2,8 @@
 //! that refuse UPDATE and DELETE); the latest per (viewer, session) is in force
 //! (`domain::decided::InForce`).
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -56,6 +58,21 @@ impl Store {
             .into_iter()
             .filter(|(session, _)| in_force.credited(viewer, session, true))
             .collect())
+    }
+
+    /// Every issued code a certificate lists: session → viewer → code, less the sessions
+    /// whose credit was withdrawn (see [`Store::certified_codes`]).
+    pub async fn certified_issued_codes(
+        &self,
+        forum: &str,
+    ) -> StoreResult<HashMap<String, HashMap<String, String>>> {
+        let mut codes = self.issued_codes(forum).await?;
+        let in_force = InForce::new(self.decisions(forum).await?);
+        for (session, holders) in codes.iter_mut() {
+            holders.retain(|viewer, _| in_force.credited(viewer, session, true));
+        }
+        codes.retain(|_, holders| !holders.is_empty());
+        Ok(codes)
     }
 }
 

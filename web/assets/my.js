@@ -27,7 +27,8 @@ function sessionCard(s, tz) {
     const [kind, text] = verdictLine(s.result, s.phase);
     body.push(el('p', { class: 'notice verdict', dataset: { kind }, text }));
     if (s.result) body.push(reasonsList(s.result.reasons));
-    body.push(decisionLine(s.decision));
+    // A decision that answers the appeal shown below is said once, in the answer.
+    if (!s.decision || !s.appeal || s.decision.appeal !== s.appeal.id) body.push(decisionLine(s.decision));
     body.push(appealBlock(s, q, load));
   }
   if (s.code) body.push(el('p', {}, 'Код НМО за эту сессию: ', el('strong', { class: 'code', text: s.code })));
@@ -66,7 +67,13 @@ function render(data) {
   $('asof').textContent = `Данные на ${clockIn(tz)(data.now)} (${tz}).`;
   // While a session runs its verdict moves; the page follows it without a reload.
   clearTimeout(refreshTimer);
-  if (data.sessions.some((s) => s.phase === 'live')) refreshTimer = setTimeout(load, 60_000);
+  if (data.sessions.some((s) => s.phase === 'live')) refreshTimer = setTimeout(refresh, 60_000);
+}
+
+/** The minute's refresh, put off while an appeal is being written (a redraw would lose it). */
+function refresh() {
+  if (document.querySelector('.appeal-form')) refreshTimer = setTimeout(refresh, 60_000);
+  else load();
 }
 
 function showInvalid(message) {
