@@ -3,7 +3,7 @@
 // codes come, the organiser's decision beside the rules' verdict, and the viewer's appeal
 // (`appeal.js`). Everything shown comes from `/api/me/results`; the page decides nothing.
 
-import { api, el, say, dayTitle, clockIn, EDUCATION } from './common.js';
+import { api, el, say, dayTitle, clockIn, EDUCATION, promptStatus } from './common.js';
 import { verdictLine, reasonsList } from './verdict.js';
 import { appealBlock, decisionLine } from './appeal.js';
 
@@ -27,6 +27,13 @@ function sessionCard(s, tz) {
     const [kind, text] = verdictLine(s.result, s.phase);
     body.push(el('p', { class: 'notice verdict', dataset: { kind }, text }));
     if (s.result) body.push(reasonsList(s.result.reasons));
+    // The prompts as the rules saw them: what an appeal is about, in the rules' own words.
+    if (s.result?.prompts?.length) {
+      body.push(el('details', { class: 'prompts' },
+        el('summary', { text: `Окна «Подтвердить участие»: ${s.result.prompts.length}` }),
+        el('ul', { class: 'reasons' }, s.result.prompts.map((p) =>
+          el('li', {}, `${clockIn(tz)(p.ts)} — `, promptStatus(p))))));
+    }
     // A decision that answers the appeal shown below is said once, in the answer.
     if (!s.decision || !s.appeal || s.decision.appeal !== s.appeal.id) body.push(decisionLine(s.decision));
     body.push(appealBlock(s, q, load));
