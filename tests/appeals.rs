@@ -170,6 +170,10 @@ fn cell<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
 }
 
 async fn the_appeal_story(app: &TestApp, backend: &str) {
+    // Olga registered but her player never connected: the rules have nothing on her.
+    let (olga, olga_token) = app
+        .register("Сидорова Ольга Ивановна", "olga@example.org")
+        .await;
     let (f, a, p) = play_s1(app).await;
     let petr_file = format!("/api/me/appeals?token={}", f.petr_token);
     let text = "Я смотрел всю сессию, второе окно не появилось — завис плеер.";
@@ -321,13 +325,53 @@ async fn the_appeal_story(app: &TestApp, backend: &str) {
         "{backend}: the letter's link opens his page"
     );
 
+    // Olga's player failed her altogether: her appeal is granted too.
+    let (status, filed) = app
+        .post(
+            &format!("/api/me/appeals?token={olga_token}"),
+            json!({ "session": "s1", "text": "Плеер не открылся вовсе" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{backend}: {filed}");
+    let (status, body) = app
+        .post(
+            &format!("/api/org/appeals/{}/answer", filed["id"]),
+            json!({ "grant": true, "reason": "Сбой плеера" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{backend}: {body}");
+
     // Codes follow the decision; the certificate lists s1; the export marks the row.
     let (status, issued) = app.post("/api/org/codes/issue?session=s1", json!({})).await;
     assert_eq!(status, 200, "{backend}: {issued}");
     assert_eq!(
-        issued["issued_now"], 2,
-        "{backend}: Anna by the rules, Pyotr by decision"
+        issued["issued_now"], 3,
+        "{backend}: Anna by the rules, Pyotr and Olga by decision"
     );
+    // Olga has no result from the rules, yet the commission's file lists her code, with why.
+    let (header, row) = export_row(app, &olga).await;
+    assert_eq!(
+        cell(&header, &row, "Засчитано минут"),
+        "0",
+        "{backend}: {row:?}"
+    );
+    assert_eq!(cell(&header, &row, "Условия выполнены"), "да", "{row:?}");
+    assert!(!cell(&header, &row, "Код НМО").is_empty(), "{row:?}");
+    assert_eq!(
+        cell(&header, &row, "Решение организатора"),
+        "решение организатора: засчитано — Сбой плеера (по правилам: условия не выполнены)"
+    );
+    let (_, summary) = app.get("/api/org/summary?session=s1").await;
+    let total = &summary["sessions"][0]["total"];
+    assert_eq!(
+        total["attended"], 2,
+        "{backend}: Olga did not attend: {summary}"
+    );
+    assert_eq!(
+        total["eligible"], 3,
+        "{backend}: but her session counts: {summary}"
+    );
+    assert_eq!(total["codes"], 3, "{backend}: {summary}");
     let petr_code = session(&my_results(app, &f.petr_token).await, "s1")["code"].clone();
     assert!(petr_code.is_string(), "{backend}: {petr_code}");
     let certified = app
@@ -372,12 +416,13 @@ async fn the_appeal_story(app: &TestApp, backend: &str) {
 
     // Every action left its audit entry.
     let answered = audit(app, "appeal_answered").await;
-    assert_eq!(answered.len(), 1, "{backend}: {answered:?}");
-    assert_eq!(answered[0]["actor"], "admin");
-    assert_eq!(answered[0]["details"]["appeal"], id);
-    assert_eq!(answered[0]["details"]["grant"], true);
+    assert_eq!(answered.len(), 2, "{backend}: {answered:?}");
+    let petr_answer = answered.last().unwrap();
+    assert_eq!(petr_answer["actor"], "admin");
+    assert_eq!(petr_answer["details"]["appeal"], id);
+    assert_eq!(petr_answer["details"]["grant"], true);
     assert!(
-        answered[0]["description"]
+        petr_answer["description"]
             .as_str()
             .unwrap()
             .contains(reason)
@@ -412,7 +457,7 @@ async fn withdrawn_after_the_code(app: &TestApp, f: &Played, backend: &str) {
     let (_, list) = app.get("/api/org/decisions").await;
     assert_eq!(
         list["decisions"].as_array().unwrap().len(),
-        1,
+        2,
         "{backend}: {list}"
     );
 
@@ -483,7 +528,7 @@ async fn withdrawn_after_the_code(app: &TestApp, f: &Played, backend: &str) {
     assert_eq!(decided[0]["details"]["code_issued"], true, "{decided:?}");
     let (_, list) = app.get("/api/org/decisions").await;
     let rows = list["decisions"].as_array().unwrap();
-    assert_eq!(rows.len(), 2, "{backend}: {list}");
+    assert_eq!(rows.len(), 3, "{backend}: {list}");
     assert_eq!(rows[0]["outcome"], "withdraw", "newest first: {list}");
     assert_eq!(rows[0]["code_issued_withdrawn"], true, "{list}");
     assert!(

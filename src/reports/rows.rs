@@ -36,6 +36,9 @@ pub struct Outcome {
     pub eligible: bool,
     /// The rules' own verdict, kept beside a decision.
     pub rules_eligible: bool,
+    /// Whether the rules have a result at all (false: a row made for a grant alone, which the
+    /// summary does not count as attendance).
+    pub judged: bool,
 }
 
 /// Every outcome of the forum (or of one session), by session order then viewer id, with the
@@ -53,7 +56,7 @@ pub fn outcomes(
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i as u16))
         .collect();
-    rules::judge_each(forum, facts, params, |ix, _, r| {
+    let mut out = rules::judge_each(forum, facts, params, |ix, _, r| {
         if only.is_some_and(|s| s != r.session) {
             return None;
         }
@@ -64,8 +67,70 @@ pub fn outcomes(
             tally: Tally::of(r),
             eligible: decided.credited(viewer, &r.session, r.eligible),
             rules_eligible: r.eligible,
+            judged: true,
         })
-    })
+    });
+    granted_without_result(forum, facts, decided, only, &index, &mut out);
+    out
+}
+
+/// A viewer granted credit in a session the rules have no result for (no counted time, no
+/// valid confirmation: the stream failed them) gets a code, so the commission's file lists
+/// them too: a row of zeros whose decision says why.
+fn granted_without_result(
+    forum: &Forum,
+    facts: &Facts,
+    decided: &InForce,
+    only: Option<&str>,
+    index: &HashMap<&str, u16>,
+    out: &mut Vec<Outcome>,
+) {
+    if decided.is_empty() {
+        return;
+    }
+    let have: std::collections::HashSet<(u16, u32)> =
+        out.iter().map(|o| (o.session, o.viewer)).collect();
+    let mut added = false;
+    for (ix, v) in facts.viewers.iter().enumerate() {
+        for s in &forum.sessions {
+            if only.is_some_and(|o| o != s.id) {
+                continue;
+            }
+            let session = index[s.id.as_str()];
+            let granted = decided
+                .get(v.id, &s.id)
+                .is_some_and(|d| d.outcome.credits());
+            if !granted || have.contains(&(session, ix as u32)) {
+                continue;
+            }
+            let admitted = v
+                .profile
+                .as_ref()
+                .is_some_and(|p| s.audience.admits(p.education, p.specialty));
+            out.push(Outcome {
+                viewer: ix as u32,
+                session,
+                tally: Tally {
+                    counted_ms: 0,
+                    paused_ms: 0,
+                    confirmed: 0,
+                    shown: 0,
+                    required: s.prompts_required,
+                    admitted,
+                },
+                eligible: true,
+                rules_eligible: false,
+                judged: false,
+            });
+            added = true;
+        }
+    }
+    if added {
+        out.sort_by(|a, b| {
+            (a.session, facts.viewers[a.viewer as usize].id)
+                .cmp(&(b.session, facts.viewers[b.viewer as usize].id))
+        });
+    }
 }
 
 /// A cell of a table: numbers stay numbers in XLSX, so Excel can sum them.
