@@ -147,7 +147,7 @@ fn main() {
         let facts = Facts::build(&events);
         let mut codes = Codes::new();
         let mut rng = rand::rng();
-        for o in rows::outcomes(&forum, &facts, Params::default(), None) {
+        for o in rows::outcomes(&forum, &facts, Params::default(), &Default::default(), None) {
             if o.eligible {
                 codes
                     .entry(forum.sessions[o.session as usize].id.clone())
@@ -184,6 +184,7 @@ fn main() {
     let input = Input {
         events,
         codes,
+        decisions: Vec::new(),
         registered,
         rules: Params::default(),
     };
@@ -191,7 +192,7 @@ fn main() {
     // The floor under every export: the rules need the replayed log in memory.
     let facts_only = stage("replay and judge only (no output)", || {
         let facts = Facts::build(&input.events);
-        rows::outcomes(&forum, &facts, Params::default(), None).len()
+        rows::outcomes(&forum, &facts, Params::default(), &Default::default(), None).len()
     });
     println!("  {facts_only} outcomes of 40 bytes");
 

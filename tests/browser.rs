@@ -7,6 +7,7 @@
 //! an auditor made in «Учётные записи» reading «Журнал действий» (`tests/browser/dashboard.mjs`),
 //! the dashboard's CSV import, a cross-site form and sign-out (`tests/browser/bounds.mjs`),
 //! a correction previewed and saved in «Поправки к сессиям» (`tests/browser/corrections.mjs`),
+//! an appeal filed on the results page and answered in «Обращения» (`tests/browser/appeal.mjs`),
 //! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
@@ -79,6 +80,7 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
         node("dashboard.mjs", &base, &boxed, &to);
         node("bounds.mjs", &base, &boxed, &to);
         node("corrections.mjs", &base, &boxed, &to);
+        node("appeal.mjs", &base, &boxed, &to);
         if audit {
             node("a11y.mjs", &base, &boxed, &to);
         }

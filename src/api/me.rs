@@ -5,6 +5,8 @@
 //! gets it: the viewer's stored events and the forum's prompts, replayed by [`Facts::build`] and
 //! judged by [`evaluate_viewer`]. Nothing here words attendance itself; a session the rules give
 //! no result for (no counted time and no valid confirmation) is sent as `result: null`.
+//! Beside it: the organiser's decision in force (`decision`, which wins: `credited`) and the
+//! viewer's latest appeal about the session with its answer (`appeal`).
 
 use axum::extract::State;
 use jiff::tz::TimeZone;
@@ -15,10 +17,49 @@ use super::AppState;
 use super::auth::token_hash;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
+use crate::domain::appeals::Appeal;
+use crate::domain::decided::InForce;
+use crate::domain::decisions::Decision;
 use crate::domain::forum::{Forum, Session};
 use crate::domain::rules::{Facts, Plan, SessionResult, evaluate_viewer};
 use crate::domain::time::{Millis, format_clock, format_local};
 use crate::reports::hall_title;
+use crate::store::ViewerRow;
+
+/// The viewer of a personal link's token, or a Russian 401.
+pub(super) async fn viewer_of(state: &AppState, token: Option<String>) -> ApiResult<ViewerRow> {
+    let token = token.unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(ApiError::Unauthorized(
+            "В адресе нет личного идентификатора. Откройте страницу по ссылке из письма.".into(),
+        ));
+    }
+    state
+        .store
+        .viewer_by_token_hash(&state.forum.id, &token_hash(token.trim()))
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "Ссылка недействительна: возможно, организатор выдал вам новую. Откройте ссылку из последнего письма."
+                    .into(),
+            )
+        })
+}
+
+/// A decision as the viewer reads it (who decided stays with the organisers).
+pub(super) fn decision_json(d: &Decision) -> Value {
+    json!({ "outcome": d.outcome, "credited": d.outcome.credits(), "title": d.outcome.title_ru(),
+            "reason": d.reason, "at": d.at, "appeal": d.appeal })
+}
+
+/// An appeal as the viewer reads it.
+pub(super) fn appeal_json(a: &Appeal) -> Value {
+    json!({
+        "id": a.id, "session": a.session, "text": a.text, "created_at": a.created_at,
+        "updated_at": a.updated_at, "state": a.state,
+        "answer": a.answer.as_ref().map(|x| json!({ "grant": x.grant, "reason": x.reason, "at": x.at })),
+    })
+}
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
@@ -69,27 +110,14 @@ pub async fn results(
     State(state): State<AppState>,
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<Json<Value>> {
-    let token = q.token.unwrap_or_default();
-    if token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(
-            "В адресе нет личного идентификатора. Откройте страницу по ссылке из письма.".into(),
-        ));
-    }
     let forum = &state.forum;
-    let viewer = state
-        .store
-        .viewer_by_token_hash(&forum.id, &token_hash(token.trim()))
-        .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized(
-                "Ссылка недействительна: возможно, организатор выдал вам новую. Откройте ссылку из последнего письма."
-                    .into(),
-            )
-        })?;
+    let viewer = viewer_of(&state, q.token).await?;
     let mut events = state.store.viewer_events(&forum.id, &viewer.id).await?;
     events.extend(state.store.prompts_since(&forum.id, i64::MIN).await?);
     let codes = state.store.viewer_codes(&forum.id, &viewer.id).await?;
     let now = state.clock.now();
+    let decided = InForce::new(state.store.viewer_decisions(&forum.id, &viewer.id).await?);
+    let appeals = state.store.viewer_appeals(&forum.id, &viewer.id).await?;
 
     let facts = Facts::build(&events);
     let plan = Plan::with(forum, &facts, super::results::rules_params(&state).await?);
@@ -119,6 +147,9 @@ pub async fn results(
                 "phase": phase(s, now),
                 "result": result.map(|r| result_json(r, forum, &facts, &tz)),
                 "code": code.map(|(_, c)| c),
+                "decision": decided.get(&viewer.id, &s.id).map(decision_json),
+                "credited": decided.credited(&viewer.id, &s.id, result.is_some_and(|r| r.eligible)),
+                "appeal": appeals.iter().rfind(|a| a.session == s.id).map(appeal_json),
             })
         })
         .collect();

@@ -14,10 +14,12 @@
 
 pub mod access;
 mod accounts;
+mod appeals;
 pub mod audit;
 pub mod auth;
 mod corrections;
 mod csv_import;
+mod decisions;
 pub mod error;
 mod error_page;
 pub mod extract;
@@ -86,7 +88,7 @@ pub struct AppState {
 /// endpoint means choosing its [`Access`] here, in the same line as its handler.
 pub fn organiser_routes() -> OrgRoutes {
     use Access::{Needs, Public, SignedIn};
-    use Permission::{Accounts, Audit, Manage, Operate, View};
+    use Permission::{Accounts, Answer, Audit, Manage, Operate, View};
     OrgRoutes::new("/api/org")
         .post("/login", Public, auth::login)
         .post("/logout", SignedIn, auth::logout)
@@ -150,6 +152,10 @@ pub fn organiser_routes() -> OrgRoutes {
         .get("/corrections", Needs(View), corrections::list)
         .post("/corrections/preview", Needs(View), corrections::preview)
         .post("/corrections", Needs(Manage), corrections::save)
+        .get("/appeals", Needs(View), appeals::queue)
+        .post("/appeals/{id}/answer", Needs(Answer), appeals::answer)
+        .get("/decisions", Needs(View), decisions::list)
+        .post("/decisions", Needs(Manage), decisions::create)
         .get("/audit", Needs(Audit), audit::list)
         .get("/audit.csv", Needs(Audit), audit::csv)
 }
@@ -171,6 +177,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(viewers::me))
         .route("/api/me/certificate.pdf", get(reports::my_certificate))
         .route("/api/me/results", get(me::results))
+        .route("/api/me/appeals", get(appeals::mine).post(appeals::file))
+        .route("/api/me/appeals/{id}", post(appeals::edit))
         .route("/verify", get(verify::form))
         .route("/verify/{code}", get(verify::check))
         .nest("/api/org", org)

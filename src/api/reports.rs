@@ -23,6 +23,7 @@ use super::auth::{Organiser, token_hash};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use super::results::rules_params;
+use crate::domain::decided::InForce;
 use crate::domain::forum::Forum;
 use crate::domain::rules::{Facts, Plan, evaluate_viewer};
 use crate::reports::certificate::{self, render_pdf};
@@ -227,8 +228,15 @@ pub async fn summary(
     let forum = state.forum.clone();
     let sessions = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&input.events);
-        let outcomes = rows::outcomes(&forum, &facts, input.rules.clone(), session.as_deref());
-        let src = Sources::new(&forum, &facts, &input.codes, input.rules);
+        let decided = InForce::new(input.decisions.iter().cloned());
+        let outcomes = rows::outcomes(
+            &forum,
+            &facts,
+            input.rules.clone(),
+            &decided,
+            session.as_deref(),
+        );
+        let src = Sources::new(&forum, &facts, &input.codes, &decided, input.rules);
         let tz = forum.tz();
         summary::summarise(&src, &outcomes, &input.registered, session.as_deref())
             .iter()
@@ -364,6 +372,7 @@ pub async fn evidence_report(
     let mut events = state.store.viewer_events(&state.forum.id, &id).await?;
     events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
     let codes = state.store.viewer_codes(&state.forum.id, &id).await?;
+    let decided = InForce::new(state.store.viewer_decisions(&state.forum.id, &id).await?);
     let forum = state.forum.clone();
     let now = state.clock.now();
     let params = rules_params(&state).await?;
@@ -379,7 +388,15 @@ pub async fn evidence_report(
             education: Some(viewer.education),
             specialty: viewer.specialty.clone(),
         };
-        let report = evidence::build(&plan, &facts, v.zip(eval.as_ref()), info, &codes, now);
+        let report = evidence::build(
+            &plan,
+            &facts,
+            v.zip(eval.as_ref()),
+            info,
+            &codes,
+            &decided,
+            now,
+        );
         evidence::render_html(&report)
     })
     .await

@@ -19,6 +19,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query, TextBody};
 use crate::domain::audit::Action;
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
+use crate::domain::decided::InForce;
+use crate::domain::decisions::Outcome;
 use crate::domain::rules::{
     self, Facts, Params, Plan, Status, Verdict, confirmations_ru, evaluate_viewer, prompts,
 };
@@ -50,6 +52,24 @@ pub(super) async fn rules_params(state: &AppState) -> ApiResult<Params> {
         corrections: state.store.corrections(&state.forum.id).await?.into(),
         ..state.settings.rules_params(state.clock.now())
     })
+}
+
+/// The organisers' decisions in force.
+pub(super) async fn decided(state: &AppState) -> ApiResult<InForce> {
+    Ok(InForce::new(state.store.decisions(&state.forum.id).await?))
+}
+
+/// Lays the decision in force beside a verdict's JSON: `eligible` stays the rules' verdict,
+/// `credited` is what counts, and a withdrawn session whose code was issued is flagged.
+fn decision_fields(j: &mut Value, decided: &InForce, v: &Verdict, has_code: bool) {
+    let d = decided.get(&v.viewer, &v.session);
+    j["decision"] = json!(d.map(|d| json!({
+        "outcome": d.outcome, "title": d.outcome.title_ru(), "reason": d.reason,
+        "by": d.by, "at": d.at, "appeal": d.appeal,
+    })));
+    j["credited"] = json!(decided.credited(&v.viewer, &v.session, v.eligible));
+    j["code_issued_withdrawn"] =
+        json!(has_code && d.is_some_and(|d| d.outcome == Outcome::Withdraw));
 }
 
 /// Verdicts of one session (or all) from the stored log.
@@ -97,12 +117,15 @@ pub async fn session_results(
 ) -> ApiResult<Json<Value>> {
     let rows = verdicts(&state, q.session.as_deref()).await?;
     let (book, _) = codebook(&state).await?;
+    let decided = decided(&state).await?;
     let rows: Vec<Value> = rows
         .iter()
         .map(|v| {
             let mut j = json!(v);
-            j["code"] = json!(book.code_for(&v.viewer, &v.session).map(Code::as_str));
+            let code = book.code_for(&v.viewer, &v.session).map(Code::as_str);
+            j["code"] = json!(code);
             j["confirmations"] = json!(confirmations_ru(v.confirmed, v.shown, v.required));
+            decision_fields(&mut j, &decided, v, code.is_some());
             j
         })
         .collect();
@@ -200,10 +223,12 @@ pub async fn evidence(
                     "label": o.label(forum, &facts, &tz) })
         })
         .collect();
+    let decided = InForce::new(state.store.viewer_decisions(&forum.id, &id).await?);
     let sessions: Vec<Value> = eval
         .sessions
         .iter()
         .map(|r| {
+            let decision = decided.get(&id, &r.session);
             let ids = |status: Status| -> Vec<&str> {
                 r.with_status(status)
                     .map(|i| facts.prompts[i as usize].id)
@@ -222,6 +247,11 @@ pub async fn evidence(
                 "shown": r.shown, "required": r.required,
                 "confirmations": confirmations_ru(r.confirmed, r.shown, r.required),
                 "eligible": r.eligible, "reasons": r.reasons,
+                "decision": decision.map(|d| json!({
+                    "outcome": d.outcome, "title": d.outcome.title_ru(), "reason": d.reason,
+                    "by": d.by, "at": d.at, "appeal": d.appeal,
+                })),
+                "credited": decided.credited(&id, &r.session, r.eligible),
             })
         })
         .collect();
@@ -291,12 +321,14 @@ pub async fn issue_codes(
 ) -> ApiResult<Json<Value>> {
     check_session(&state, Some(&q.session))?;
     let _one_at_a_time = state.codes_lock.lock().await;
-    let eligible: Vec<String> = verdicts(&state, Some(&q.session))
+    let by_rules: Vec<String> = verdicts(&state, Some(&q.session))
         .await?
         .into_iter()
         .filter(|v| v.eligible)
         .map(|v| v.viewer)
         .collect();
+    // Decisions win: a withdrawn viewer gets no code, a granted one gets one.
+    let eligible = decided(&state).await?.holders(&q.session, &by_rules);
     let (mut book, rows) = codebook(&state).await?;
     let positions: HashMap<&str, Option<i64>> =
         rows.iter().map(|r| (r.code.as_str(), r.position)).collect();

@@ -31,7 +31,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let (codes, viewers) = rt.block_on(async {
-        let codes = store.issued_codes(&forum.id).await?;
+        // Withdrawn sessions are left off, as on the server.
+        let codes = store.certified_issued_codes(&forum.id).await?;
         let viewers = store.viewers(&forum.id).await?;
         store.close().await;
         anyhow::Ok((codes, viewers))

@@ -3,9 +3,11 @@
 //! Pure code over plain data. Nothing here touches a network, a database, a file system path
 //! chosen by itself, or the wall clock; callers pass configuration text, log events and "now".
 
+pub mod appeals;
 pub mod audit;
 pub mod codes;
 pub mod consent;
+pub mod decided;
 pub mod decisions;
 pub mod forum;
 pub mod log;

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub enum Role {
     /// Everything, including accounts.
     Admin,
-    /// Live operations: fire prompts, watch figures (and, later, answer appeals).
+    /// Live operations: fire prompts, watch figures, answer viewers' appeals.
     Moderator,
     /// Read only: results, evidence, exports, the audit log — for a controller or the commission.
     Auditor,
@@ -33,6 +33,8 @@ pub enum Permission {
     Manage,
     /// Create accounts, change their roles, disable them, reset their passwords.
     Accounts,
+    /// Answer viewers' appeals (grant credit or reject, with a reason).
+    Answer,
     /// Read the audit log and download it.
     Audit,
 }
@@ -67,7 +69,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Moderator => matches!(p, View | Operate),
+            Role::Moderator => matches!(p, View | Operate | Answer),
             Role::Auditor => matches!(p, View | Audit),
         }
     }
@@ -82,12 +84,13 @@ impl Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::View,
         Permission::Operate,
         Permission::Manage,
         Permission::Accounts,
         Permission::Audit,
+        Permission::Answer,
     ];
 
     /// What the permission lets a person do, as the end of «роль … не может …».
@@ -100,6 +103,7 @@ impl Permission {
             }
             Permission::Accounts => "управлять учётными записями организаторов",
             Permission::Audit => "читать журнал действий",
+            Permission::Answer => "отвечать на обращения участников",
         }
     }
 
@@ -161,12 +165,12 @@ mod tests {
     fn the_table_of_rights() {
         use Permission::*;
         let table = [
-            (Role::Admin, [true, true, true, true, true]),
-            (Role::Moderator, [true, true, false, false, false]),
-            (Role::Auditor, [true, false, false, false, true]),
+            (Role::Admin, [true, true, true, true, true, true]),
+            (Role::Moderator, [true, true, false, false, false, true]),
+            (Role::Auditor, [true, false, false, false, true, false]),
         ];
         for (role, rights) in table {
-            let got: Vec<bool> = [View, Operate, Manage, Accounts, Audit]
+            let got: Vec<bool> = [View, Operate, Manage, Accounts, Audit, Answer]
                 .into_iter()
                 .map(|p| role.may(p))
                 .collect();

@@ -11,10 +11,12 @@ use crate::reports::{forum_dates, forum_zone_label};
 /// and of certificates, and the three letters of self-registration (queued by the store).
 pub const LINK: &str = "link";
 pub const CERTIFICATE: &str = "certificate";
+/// The organiser's answer to a viewer's appeal (dedup: the appeal's id).
+pub const APPEAL: &str = "appeal";
 pub use crate::store::letter_kinds::{AGAIN, RELINK, WELCOME};
 
 /// Every kind, for checking a filter.
-pub const KINDS: [&str; 5] = [WELCOME, AGAIN, RELINK, LINK, CERTIFICATE];
+pub const KINDS: [&str; 6] = [WELCOME, AGAIN, RELINK, LINK, CERTIFICATE, APPEAL];
 
 /// A letter ready for any transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +112,36 @@ pub fn relink_letter(forum: &Forum, name: &str, email: &str, link: &str) -> Lett
         forum_dates(forum)
     );
     letter_with_link(forum, name, email, "Ваша ссылка ещё раз", &intro, link)
+}
+
+/// The answer to an appeal about one session, with the reason and a link to the viewer's
+/// results page, where the answer is shown too.
+pub fn appeal_letter(
+    forum: &Forum,
+    name: &str,
+    email: &str,
+    session: &str,
+    granted: bool,
+    reason: &str,
+    link: &str,
+) -> Letter {
+    let answer = if granted {
+        "Организатор рассмотрел ваше обращение и засчитал вам сессию. Код НМО за неё \
+         будет выдан вместе с остальными кодами."
+    } else {
+        "Организатор рассмотрел ваше обращение и не засчитал сессию."
+    };
+    Letter {
+        to_name: name.to_owned(),
+        to_email: email.to_owned(),
+        subject: format!("Ответ на обращение: {}", forum.title),
+        text: format!(
+            "Здравствуйте, {name}!\n\nВы писали о сессии «{session}».\n\n{answer}\n\n\
+             Причина: {reason}\n\nВаши итоги и ответ — на странице:\n{link}\n\n\
+             Не передавайте эту ссылку другим: по ней открываются ваши личные данные.\n"
+        ),
+        attachment: None,
+    }
 }
 
 /// The certificate with its codes, sent after the forum; the PDF is attached and the codes are

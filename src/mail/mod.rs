@@ -141,7 +141,7 @@ impl Mailer {
 
     async fn certificate_letters(&self) -> StoreResult<Vec<NewLetter>> {
         let i = &self.inner;
-        let codes = i.store.issued_codes(&i.forum.id).await?;
+        let codes = i.store.certified_issued_codes(&i.forum.id).await?;
         let mut by_viewer: std::collections::BTreeMap<String, Vec<(String, String)>> =
             Default::default();
         for (session, holders) in codes {

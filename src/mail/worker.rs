@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::letters::{
-    AGAIN, CERTIFICATE, LINK, RELINK, WELCOME, again_letter, certificate_letter, link_letter,
-    relink_letter, welcome_letter,
+    AGAIN, APPEAL, CERTIFICATE, LINK, RELINK, WELCOME, again_letter, appeal_letter,
+    certificate_letter, link_letter, relink_letter, welcome_letter,
 };
 use super::smtp::SendFailure;
 use super::{Inner, Mailer};
@@ -210,6 +210,46 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
             i.smtp
                 .send(&certificate_letter(&cert, &viewer.email, pdf))
                 .await
+        }
+        APPEAL => {
+            let appeal = match letter.dedup.parse::<i64>() {
+                Ok(id) => i.store.appeal(&i.forum.id, id).await.map_err(store_error)?,
+                Err(_) => None,
+            };
+            let Some((appeal, answer)) = appeal.and_then(|a| a.answer.clone().map(|x| (a, x)))
+            else {
+                return Err(SendFailure::permanent("Обращения или ответа на него нет"));
+            };
+            let session = i
+                .forum
+                .session(&appeal.session)
+                .map_or(appeal.session.clone(), |s| s.title.clone());
+            // The answer is read on the results page: a fresh token opens it, as a link letter's does.
+            let token = new_token();
+            let hash = token_hash(&token);
+            i.store
+                .add_viewer_token(&i.forum.id, &viewer.id, &hash, i.clock.now())
+                .await
+                .map_err(store_error)?;
+            let link = format!("{}/my?token={token}", i.public_url);
+            let result = i
+                .smtp
+                .send(&appeal_letter(
+                    &i.forum,
+                    &viewer.name,
+                    &viewer.email,
+                    &session,
+                    answer.grant,
+                    &answer.reason,
+                    &link,
+                ))
+                .await;
+            if result.is_err()
+                && let Err(e) = i.store.remove_viewer_token(&hash).await
+            {
+                tracing::error!(error = %e, "an undelivered link token was not withdrawn");
+            }
+            result
         }
         other => Err(SendFailure::permanent(format!(
             "Неизвестный вид письма «{other}»"

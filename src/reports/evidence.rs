@@ -10,6 +10,7 @@
 use std::fmt::Write;
 
 use super::{clock_seconds, date_ru, hall_title, session_when, zone_label};
+use crate::domain::decided::{InForce, said_ru};
 use crate::domain::forum::Education;
 use crate::domain::rules::facts::ViewerFacts;
 use crate::domain::rules::{
@@ -70,6 +71,9 @@ pub struct SessionLine {
     pub eligible: bool,
     pub reasons: Vec<Reason>,
     pub code: Option<String>,
+    /// The organiser's decision in force, shown beside the rules' verdict: whether the
+    /// session counts, and «Засчитано — причина».
+    pub decision: Option<(bool, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,13 +90,14 @@ pub struct EvidenceReport {
 
 /// The report of one viewer. `v` and `eval` come from `facts` (the viewer's own events plus
 /// every prompt) judged with `plan`; `codes` are the viewer's (session, code); `now` is when it
-/// is generated.
+/// is generated; `decided` holds the organisers' decisions in force.
 pub fn build(
     plan: &Plan,
     facts: &Facts,
     v: Option<(&ViewerFacts, &ViewerEvaluation)>,
     viewer: ViewerInfo,
     codes: &[(String, String)],
+    decided: &InForce,
     now: Millis,
 ) -> EvidenceReport {
     let forum = plan.forum;
@@ -185,6 +190,9 @@ pub fn build(
                 .iter()
                 .find(|(session, _)| *session == s.id)
                 .map(|(_, c)| c.clone()),
+            decision: decided
+                .get(&report.viewer.id, &s.id)
+                .map(|d| (d.outcome.credits(), said_ru(d))),
         });
     }
     report
@@ -256,7 +264,7 @@ pub fn render_html(r: &EvidenceReport) -> String {
              <tr><th>Подтверждения</th><td>{confirmations}</td></tr>\
              <tr><th>Засчитанное время</th><td>{counted}</td></tr>\
              <tr><th>Условия</th><td><ul class=\"checks\">{reasons}</ul></td></tr>\
-             <tr><th>Код НМО</th><td>{code}</td></tr></table>",
+             {decision}<tr><th>Код НМО</th><td>{code}</td></tr></table>",
             title = e(&s.title),
             when = e(&s.when),
             minutes = s.minutes,
@@ -283,6 +291,13 @@ pub fn render_html(r: &EvidenceReport) -> String {
                 })
                 .collect::<String>(),
             code = s.code.as_deref().map_or("не выдан".to_owned(), e),
+            decision = s.decision.as_ref().map_or(String::new(), |(credits, mark)| {
+                format!(
+                    "<tr><th>Решение организатора</th><td class=\"{}\">{}</td></tr>",
+                    if *credits { "ok" } else { "no" },
+                    e(mark)
+                )
+            }),
         );
     }
 

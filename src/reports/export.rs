@@ -7,6 +7,8 @@ use std::io::Write;
 use super::rows::{self, Codes, Sources};
 use super::summary::{self, Registered};
 use super::{csv, forum_dates, forum_zone_label, xlsx};
+use crate::domain::decided::InForce;
+use crate::domain::decisions::Decision;
 use crate::domain::forum::Forum;
 use crate::domain::log::Event;
 use crate::domain::rules::{Facts, Params};
@@ -18,6 +20,8 @@ pub struct Input {
     /// The forum's log in the rules' order.
     pub events: Vec<Event>,
     pub codes: Codes,
+    /// Organisers' decisions, in the order recorded: the latest per (viewer, session) wins.
+    pub decisions: Vec<Decision>,
     pub registered: Vec<Registered>,
     pub rules: Params,
 }
@@ -28,6 +32,7 @@ impl Input {
         Input {
             events: read.events,
             codes: read.codes,
+            decisions: read.decisions,
             registered: read
                 .registered
                 .into_iter()
@@ -61,8 +66,9 @@ pub fn write_csv<W: Write>(
     table: Table,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), session);
-    let src = Sources::new(forum, &facts, &input.codes, input.rules.clone());
+    let decided = InForce::new(input.decisions.iter().cloned());
+    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), &decided, session);
+    let src = Sources::new(forum, &facts, &input.codes, &decided, input.rules.clone());
     let zone = forum_zone_label(forum);
     match table {
         Table::Participants => {
@@ -88,8 +94,9 @@ pub fn write_xlsx<W: Write + Send>(
     session: Option<&str>,
 ) -> anyhow::Result<u64> {
     let facts = Facts::build(&input.events);
-    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), session);
-    let src = Sources::new(forum, &facts, &input.codes, input.rules.clone());
+    let decided = InForce::new(input.decisions.iter().cloned());
+    let outcomes = rows::outcomes(forum, &facts, input.rules.clone(), &decided, session);
+    let src = Sources::new(forum, &facts, &input.codes, &decided, input.rules.clone());
     let zone = forum_zone_label(forum);
     let sums = summary::summarise(&src, &outcomes, &input.registered, session);
     let title = format!("{}, {}", forum.title, forum_dates(forum));

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 
 use super::{hall_title, session_when};
+use crate::domain::decided::{InForce, mark_ru};
 use crate::domain::forum::{Education, Forum, Session};
 use crate::domain::rules::{
     self, Facts, Params, Plan, Reason, Tally, evaluate_viewer_in, prompts, reasons_for,
@@ -22,7 +23,8 @@ use crate::domain::time::format_clock_seconds;
 /// Issued codes: session id → viewer id → code.
 pub type Codes = HashMap<String, HashMap<String, String>>;
 
-/// What the rules decided for one (viewer, session), without any text.
+/// What the rules decided for one (viewer, session), and whether it counts once organisers'
+/// decisions are laid over it, without any text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     /// Index into `Facts::viewers`.
@@ -30,28 +32,105 @@ pub struct Outcome {
     /// Index into `Forum::sessions`.
     pub session: u16,
     pub tally: Tally,
+    /// Whether the session counts: the decision in force if there is one, else the rules.
     pub eligible: bool,
+    /// The rules' own verdict, kept beside a decision.
+    pub rules_eligible: bool,
+    /// Whether the rules have a result at all (false: a row made for a grant alone, which the
+    /// summary does not count as attendance).
+    pub judged: bool,
 }
 
-/// Every outcome of the forum (or of one session), by session order then viewer id.
-pub fn outcomes(forum: &Forum, facts: &Facts, params: Params, only: Option<&str>) -> Vec<Outcome> {
+/// Every outcome of the forum (or of one session), by session order then viewer id, with the
+/// decisions in force laid over the rules' verdicts.
+pub fn outcomes(
+    forum: &Forum,
+    facts: &Facts,
+    params: Params,
+    decided: &InForce,
+    only: Option<&str>,
+) -> Vec<Outcome> {
     let index: HashMap<&str, u16> = forum
         .sessions
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i as u16))
         .collect();
-    rules::judge_each(forum, facts, params, |ix, _, r| {
+    let mut out = rules::judge_each(forum, facts, params, |ix, _, r| {
         if only.is_some_and(|s| s != r.session) {
             return None;
         }
+        let viewer = facts.viewers[ix as usize].id;
         Some(Outcome {
             viewer: ix,
             session: index[r.session.as_str()],
             tally: Tally::of(r),
-            eligible: r.eligible,
+            eligible: decided.credited(viewer, &r.session, r.eligible),
+            rules_eligible: r.eligible,
+            judged: true,
         })
-    })
+    });
+    granted_without_result(forum, facts, decided, only, &index, &mut out);
+    out
+}
+
+/// A viewer granted credit in a session the rules have no result for (no counted time, no
+/// valid confirmation: the stream failed them) gets a code, so the commission's file lists
+/// them too: a row of zeros whose decision says why.
+fn granted_without_result(
+    forum: &Forum,
+    facts: &Facts,
+    decided: &InForce,
+    only: Option<&str>,
+    index: &HashMap<&str, u16>,
+    out: &mut Vec<Outcome>,
+) {
+    if decided.is_empty() {
+        return;
+    }
+    let have: std::collections::HashSet<(u16, u32)> =
+        out.iter().map(|o| (o.session, o.viewer)).collect();
+    let mut added = false;
+    for (ix, v) in facts.viewers.iter().enumerate() {
+        for s in &forum.sessions {
+            if only.is_some_and(|o| o != s.id) {
+                continue;
+            }
+            let session = index[s.id.as_str()];
+            let granted = decided
+                .get(v.id, &s.id)
+                .is_some_and(|d| d.outcome.credits());
+            if !granted || have.contains(&(session, ix as u32)) {
+                continue;
+            }
+            let admitted = v
+                .profile
+                .as_ref()
+                .is_some_and(|p| s.audience.admits(p.education, p.specialty));
+            out.push(Outcome {
+                viewer: ix as u32,
+                session,
+                tally: Tally {
+                    counted_ms: 0,
+                    paused_ms: 0,
+                    confirmed: 0,
+                    shown: 0,
+                    required: s.prompts_required,
+                    admitted,
+                },
+                eligible: true,
+                rules_eligible: false,
+                judged: false,
+            });
+            added = true;
+        }
+    }
+    if added {
+        out.sort_by(|a, b| {
+            (a.session, facts.viewers[a.viewer as usize].id)
+                .cmp(&(b.session, facts.viewers[b.viewer as usize].id))
+        });
+    }
 }
 
 /// A cell of a table: numbers stay numbers in XLSX, so Excel can sum them.
@@ -124,6 +203,7 @@ pub fn header(zone: &str) -> Vec<String> {
         "Условия выполнены",
         "Условия",
         "Код НМО",
+        "Решение организатора",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -138,6 +218,8 @@ pub struct Sources<'a> {
     pub forum: &'a Forum,
     pub facts: &'a Facts<'a>,
     pub codes: &'a Codes,
+    /// Organisers' decisions in force.
+    pub decided: &'a InForce,
     pub tz: TimeZone,
     /// The plan the outcomes were judged with, to judge a row's prompts again.
     plan: Plan<'a>,
@@ -150,12 +232,14 @@ impl<'a> Sources<'a> {
         forum: &'a Forum,
         facts: &'a Facts<'a>,
         codes: &'a Codes,
+        decided: &'a InForce,
         params: Params,
     ) -> Sources<'a> {
         Sources {
             forum,
             facts,
             codes,
+            decided,
             tz: forum.tz(),
             plan: Plan::with(forum, facts, params),
             shown_at: facts
@@ -180,6 +264,22 @@ impl<'a> Sources<'a> {
             })
             .collect();
         lines.join("; ")
+    }
+
+    /// «решение организатора: засчитано — причина (по правилам: условия не выполнены)», or
+    /// nothing when no decision is in force.
+    pub fn decision(&self, o: &Outcome) -> String {
+        let viewer = self.facts.viewers[o.viewer as usize].id;
+        self.decided
+            .get(viewer, &self.session(o).id)
+            .map_or(String::new(), |d| {
+                let rules = if o.rules_eligible {
+                    "условия выполнены"
+                } else {
+                    "условия не выполнены"
+                };
+                format!("{} (по правилам: {rules})", mark_ru(d))
+            })
     }
 
     pub fn session(&self, o: &Outcome) -> &'a Session {
@@ -243,6 +343,7 @@ impl<'a> Sources<'a> {
             yes_no(o.eligible).into(),
             reasons.into(),
             self.code(o).unwrap_or("").into(),
+            self.decision(o).into(),
         ]
     }
 }
@@ -346,8 +447,9 @@ audience.higher = ["рентгенология", "кардиология"]
             "s1".to_owned(),
             HashMap::from([("a".to_owned(), "ABCDEF123456".to_owned())]),
         )]);
-        let src = Sources::new(&forum, &facts, &codes, Params::default());
-        let outs = outcomes(&forum, &facts, Params::default(), None);
+        let decided = InForce::default();
+        let src = Sources::new(&forum, &facts, &codes, &decided, Params::default());
+        let outs = outcomes(&forum, &facts, Params::default(), &decided, None);
         let rows: Vec<Vec<Cell>> = outs.iter().map(|o| src.cells(o)).collect();
         assert_eq!(rows.len(), 3);
         assert_eq!(

@@ -114,7 +114,7 @@ pub fn summarise<'a>(
             });
             let has_code = src.code(o).is_some();
             for c in [&mut line.counts, &mut total] {
-                c.attended += 1;
+                c.attended += u64::from(o.judged);
                 c.eligible += u64::from(o.eligible);
                 c.codes += u64::from(has_code);
             }

@@ -11,15 +11,18 @@
 //! prompt claims), `viewers.rs`, `links.rs` (self-registration and «send my link again», with
 //! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs` and
 //! `accounts.rs` (accounts, roles, sign-ins), `audit.rs` (the append-only audit trail),
-//! `codes.rs`, `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
+//! `codes.rs`, `appeals.rs` and `decisions.rs` (viewers' appeals, organisers' decisions),
+//! `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
 //! certificates, e-mailed link tokens), `history.rs` (the dashboard's per-minute hall
 //! figures) — `writer.rs` is the batched event writer and `tx.rs` the write transactions that
 //! survive a failing disk or database.
 
 mod accounts;
+mod appeals;
 mod audit;
 mod codes;
 mod corrections;
+mod decisions;
 mod forum;
 mod history;
 mod links;

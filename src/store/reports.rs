@@ -16,6 +16,8 @@ pub struct ExportRead {
     pub events: Vec<crate::domain::log::Event>,
     pub codes: HashMap<String, HashMap<String, String>>,
     pub registered: Vec<(Education, String, u64)>,
+    /// Organisers' decisions, in the order recorded.
+    pub decisions: Vec<crate::domain::decisions::Decision>,
 }
 
 /// An issued code and whom it was issued to.
@@ -34,6 +36,7 @@ impl Store {
             events: self.events(forum, None).await?,
             codes: self.issued_codes(forum).await?,
             registered: self.registered_counts(forum).await?,
+            decisions: self.decisions(forum).await?,
         })
     }
 

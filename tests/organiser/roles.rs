@@ -134,6 +134,10 @@ const POLICY: &[(&str, &str, &str)] = &[
         "/api/org/viewers/{id}/report",
         "admin moderator auditor",
     ),
+    ("GET", "/api/org/appeals", "admin moderator auditor"),
+    ("POST", "/api/org/appeals/{id}/answer", "admin moderator"),
+    ("GET", "/api/org/decisions", "admin moderator auditor"),
+    ("POST", "/api/org/decisions", "admin"),
     ("GET", "/api/org/mail/status", "admin"),
     ("GET", "/api/org/mail/preview", "admin"),
     ("POST", "/api/org/mail/links", "admin"),
@@ -294,7 +298,11 @@ async fn accounts_story(app: &TestApp, backend: &str) {
     assert_eq!(status, 200, "{backend}: {me}");
     assert_eq!(me["role"], "moderator", "{me}");
     assert_eq!(me["role_title"], "модератор", "{me}");
-    assert_eq!(me["permissions"], json!(["view", "operate"]), "{me}");
+    assert_eq!(
+        me["permissions"],
+        json!(["view", "operate", "answer"]),
+        "{me}"
+    );
     let (status, _) = maria
         .post("/api/org/prompts", json!({ "hall": "hall-1" }))
         .await;

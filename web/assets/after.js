@@ -10,6 +10,7 @@
 
 import { api, el, say, clockIn, plural } from './common.js';
 import { verdictLine, reasonsList } from './verdict.js';
+import { decisionLine } from './appeal.js';
 
 const $ = (id) => document.getElementById(id);
 const sameDay = (tz, a, b) => {
@@ -53,7 +54,7 @@ export function createAfter({ token, tz, codesNote, codes, serverNow, tallyFor }
       const data = await api(`/api/me/results?token=${encodeURIComponent(token)}`);
       // Only ended sessions: a verdict taken while a session ran is not its result.
       for (const s of data.sessions.filter((x) => x.phase === 'over')) {
-        results.set(s.id, { result: s.result, code: s.code, as_of: data.now });
+        results.set(s.id, { result: s.result, code: s.code, decision: s.decision, as_of: data.now });
       }
       if (shownFor?.id !== prev.id) return;
       render(prev);
@@ -81,7 +82,9 @@ export function createAfter({ token, tz, codesNote, codes, serverNow, tallyFor }
     const t = tallyFor(prev.id);
     const v = verdict(prev);
     const code = results.get(prev.id)?.code || codes.find((c) => c.session === prev.id)?.code;
-    const sig = JSON.stringify([prev.id, v, code, t?.as_of, sameDay(tz, prev.ends, now)]);
+    // An organiser's decision wins over the rules' verdict; it is shown beside it.
+    const decision = results.get(prev.id)?.decision || null;
+    const sig = JSON.stringify([prev.id, v, code, decision, t?.as_of, sameDay(tz, prev.ends, now)]);
     if (sig === drawn) return;
     drawn = sig;
     const clock = clockIn(tz);
@@ -91,7 +94,7 @@ export function createAfter({ token, tz, codesNote, codes, serverNow, tallyFor }
     if (v) {
       const [kind, text] = verdictLine(v.result, 'over');
       say(line, text, kind);
-      $('after-reasons').replaceChildren(v.result ? reasonsList(v.result.reasons) : '');
+      $('after-reasons').replaceChildren(v.result ? reasonsList(v.result.reasons) : '', decisionLine(decision) || '');
       $('after-asof').textContent = `Итог по данным на ${clock(v.as_of)}.`;
     } else if (t) {
       // A tally still counting when the session ended counted up to its end.

@@ -10,6 +10,7 @@ import { dayMonth, sessionWhen } from './dates.js';
 import { docLinks } from './viewerdocs.js';
 import { ask } from './dialog.js';
 import { setMe, may, me as signedIn } from './access.js';
+import { decisionButton, decisionNote } from './appeals.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -251,7 +252,9 @@ function resultRow(r) {
     el('td', { text: r.specialty ? `${r.specialty} (${EDUCATION[r.education] || r.education})` : '—' }),
     el('td', { class: 'num', text: String(r.minutes) }),
     el('td', { class: 'small', text: r.confirmations }),
-    el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' })),
+    el('td', {}, el('span', { class: `badge ${r.eligible ? 'ok' : 'bad'}`, text: r.eligible ? 'выполнил' : 'не выполнил' }),
+      r.decision ? el('div', { class: 'small', text: `решение организатора: ${r.decision.title}` }) : null,
+      r.code_issued_withdrawn ? el('span', { class: 'badge bad', text: 'код уже выдан' }) : null),
     el('td', { class: 'small' }, r.reasons?.length ? reasonList(r.reasons) : '—'),
     el('td', { style: 'font-family:monospace', text: r.code || '—' }),
     el('td', {}, el('div', { class: 'row row-tight' },
@@ -390,7 +393,9 @@ async function showEvidence(id) {
       ? el('div', {}, ev.sessions.map((s) => el('div', { class: 'session-result' },
         el('p', {}, el('strong', { text: sessionTitle(s.session) }), ' ',
           el('span', { class: `badge ${s.eligible ? 'ok' : 'bad'}`, text: s.eligible ? 'выполнил' : 'не выполнил' })),
-        reasonList(s.reasons))))
+        reasonList(s.reasons),
+        decisionNote(s.decision, false),
+        decisionButton(v, s.session, sessionTitle(s.session), () => showEvidence(id)))))
       : el('p', { class: 'muted', text: 'Ни в одной сессии нет засчитанного времени.' }),
     el('h3', { style: 'margin-top:1rem', text: 'Окна подтверждения' }),
     table(['Показано в зале', 'Итог для участника', 'Зал', 'Закрылось', 'Окно'], (ev.prompts || []).map((p) => [

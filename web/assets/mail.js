@@ -13,7 +13,7 @@ import { may } from './access.js';
 const $ = (id) => document.getElementById(id);
 const KIND = {
   link: 'ссылка', certificate: 'свидетельство', welcome: 'ссылка при регистрации',
-  again: 'ссылка: повторная регистрация', relink: 'ссылка по запросу',
+  again: 'ссылка: повторная регистрация', relink: 'ссылка по запросу', appeal: 'ответ на обращение',
 };
 const STATUS = { queued: 'в очереди', sending: 'отправляется', sent: 'отправлено', failed: 'ошибка' };
 let when = (ms) => new Date(ms).toLocaleString('ru-RU');

@@ -1,9 +1,11 @@
 // The viewer's own results page (`/my?token=…`): every session of the forum with the rules'
 // verdict so far and its reasons, the НМО code once issued, the certificate, and when and how
-// codes come. Everything shown comes from `/api/me/results`; the page decides nothing.
+// codes come, the organiser's decision beside the rules' verdict, and the viewer's appeal
+// (`appeal.js`). Everything shown comes from `/api/me/results`; the page decides nothing.
 
-import { api, el, say, dayTitle, clockIn, EDUCATION } from './common.js';
+import { api, el, say, dayTitle, clockIn, EDUCATION, promptStatus } from './common.js';
 import { verdictLine, reasonsList } from './verdict.js';
+import { appealBlock, decisionLine } from './appeal.js';
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get('token') || '';
@@ -25,6 +27,16 @@ function sessionCard(s, tz) {
     const [kind, text] = verdictLine(s.result, s.phase);
     body.push(el('p', { class: 'notice verdict', dataset: { kind }, text }));
     if (s.result) body.push(reasonsList(s.result.reasons));
+    // The prompts as the rules saw them: what an appeal is about, in the rules' own words.
+    if (s.result?.prompts?.length) {
+      body.push(el('details', { class: 'prompts' },
+        el('summary', { text: `Окна «Подтвердить участие»: ${s.result.prompts.length}` }),
+        el('ul', { class: 'reasons' }, s.result.prompts.map((p) =>
+          el('li', {}, `${clockIn(tz)(p.ts)} — `, promptStatus(p))))));
+    }
+    // A decision that answers the appeal shown below is said once, in the answer.
+    if (!s.decision || !s.appeal || s.decision.appeal !== s.appeal.id) body.push(decisionLine(s.decision));
+    body.push(appealBlock(s, q, load));
   }
   if (s.code) body.push(el('p', {}, 'Код НМО за эту сессию: ', el('strong', { class: 'code', text: s.code })));
   if (!s.accredited && !s.result) {
@@ -62,7 +74,13 @@ function render(data) {
   $('asof').textContent = `Данные на ${clockIn(tz)(data.now)} (${tz}).`;
   // While a session runs its verdict moves; the page follows it without a reload.
   clearTimeout(refreshTimer);
-  if (data.sessions.some((s) => s.phase === 'live')) refreshTimer = setTimeout(load, 60_000);
+  if (data.sessions.some((s) => s.phase === 'live')) refreshTimer = setTimeout(refresh, 60_000);
+}
+
+/** The minute's refresh, put off while an appeal is being written (a redraw would lose it). */
+function refresh() {
+  if (document.querySelector('.appeal-form')) refreshTimer = setTimeout(refresh, 60_000);
+  else load();
 }
 
 function showInvalid(message) {

@@ -42,8 +42,9 @@ impl From<&ViewerRow> for Participant {
     }
 }
 
-/// The certificate of a registered viewer from the codes the store holds for them; `None` while
-/// they hold none. The one way the dashboard, the viewer's page and the mail worker build it.
+/// The certificate of a registered viewer from the codes the store holds for them, less those of
+/// sessions whose credit an organiser withdrew; `None` while that leaves none. The one way the
+/// dashboard, the viewer's page and the mail worker build it.
 pub async fn of_viewer(
     store: &Store,
     forum: &Forum,
@@ -51,7 +52,7 @@ pub async fn of_viewer(
     today: Millis,
     public_url: &str,
 ) -> StoreResult<Option<Certificate>> {
-    let codes = store.viewer_codes(&forum.id, &viewer.id).await?;
+    let codes = store.certified_codes(&forum.id, &viewer.id).await?;
     Ok((!codes.is_empty()).then(|| certificate(forum, viewer.into(), &codes, today, public_url)))
 }
 
