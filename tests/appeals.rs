@@ -14,7 +14,6 @@ use support::server::{TestApp, Viewer, at};
 use yavka::domain::appeals::MAX_APPEAL_CHARS;
 use yavka::domain::log::EventBody;
 
-
 struct Played {
     anna: String,
     anna_token: String,

@@ -372,7 +372,8 @@ async fn a_session_not_yet_over_cannot_be_corrected() {
 }
 
 /// `export-log --decisions` and `evaluate --decisions` on the exported files give what the
-/// server gives.
+/// server gives: corrections in the rules, and organisers' decisions beside the verdicts (a
+/// withdrawal of Anna's credit and a grant to Dmitry, whom no correction rescues).
 async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
     let p = play(app).await;
     let (_, listing) = app.get("/api/org/corrections").await;
@@ -384,6 +385,12 @@ async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
     ] {
         let (status, answer) = app.post("/api/org/corrections", body).await;
         assert_eq!(status, 200, "{backend}: {answer}");
+    }
+    for (viewer, outcome) in [(&p.anna, "withdraw"), (&p.dmitry, "grant")] {
+        let form = json!({ "viewer": viewer, "session": "s1", "outcome": outcome,
+                           "reason": "Проверено по журналу провайдера" });
+        let (status, answer) = app.post("/api/org/decisions", form).await;
+        assert_eq!(status, 201, "{backend}: {answer}");
     }
     let (_, served) = app.get("/api/org/results").await;
 
@@ -407,7 +414,7 @@ async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
         .concat(),
     );
     let lines = std::fs::read_to_string(d.join("decisions.jsonl")).unwrap();
-    assert_eq!(lines.lines().count(), 2, "{backend}: {lines}");
+    assert_eq!(lines.lines().count(), 4, "{backend}: {lines}");
     let out = run_ok(
         d,
         db_url,
@@ -433,7 +440,10 @@ async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
             r["shown"],
             r["prompts"],
             r["eligible"],
-            r["reasons"]
+            r["reasons"],
+            r["credited"],
+            r["decision"]["outcome"],
+            r["decision"]["reason"]
         ])
     };
     let served: Vec<Value> = served["rows"]
@@ -448,7 +458,22 @@ async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
         served.iter().filter(|r| r[8] == true).count() >= 4,
         "{backend}: the corrections rescued Boris, Vera and Gleb: {served:?}"
     );
-    let _ = p;
+    let s1 = |id: &String| {
+        served
+            .iter()
+            .find(|r| r[0] == json!(id) && r[1] == "s1")
+            .cloned()
+            .unwrap()
+    };
+    // Anna met the conditions but her credit is withdrawn; Dmitry did not, and is granted.
+    assert_eq!(
+        (s1(&p.anna)[8].clone(), s1(&p.anna)[10].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        (s1(&p.dmitry)[8].clone(), s1(&p.dmitry)[10].clone()),
+        (json!(false), json!(true))
+    );
 
     // Without the decisions file the rules alone: only Anna.
     let out = run_ok(

@@ -38,7 +38,7 @@ pub(super) async fn rules_verdicts(
     let mut events = state.store.viewer_events(&state.forum.id, viewer).await?;
     events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
     let facts = Facts::build(&events);
-    let plan = Plan::with(&state.forum, &facts, rules_params(state));
+    let plan = Plan::with(&state.forum, &facts, rules_params(state).await?);
     Ok(facts
         .viewer(viewer)
         .map(|v| {

@@ -2,9 +2,9 @@
 //! correction per line, written by `yavka export-log --decisions` and read by `yavka evaluate
 //! --decisions`, so the offline evaluation equals the server's.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 
+use crate::domain::decided::InForce;
 use crate::domain::decisions::{Correction, Decision, Outcome, Record};
 use crate::domain::rules::{Reason, Verdict};
 use crate::domain::time::Millis;
@@ -48,53 +48,45 @@ pub fn read<R: BufRead>(input: R) -> Result<Records, String> {
     Ok(out)
 }
 
-/// The decision in force for each (viewer, session): the latest by `at` (the later line when
-/// two share an instant).
-fn in_force(decisions: &[Decision]) -> HashMap<(&str, &str), &Decision> {
-    let mut out: HashMap<(&str, &str), &Decision> = HashMap::new();
-    for d in decisions {
-        let key = (d.viewer.as_str(), d.session.as_str());
-        if out.get(&key).is_none_or(|e| e.at <= d.at) {
-            out.insert(key, d);
-        }
-    }
-    out
-}
-
-/// One output row: the rules' verdict with the decision in force beside it. `eligible` is the
-/// final answer (the decision's when there is one); `rules_eligible` stays what the rules said.
+/// One output row, shaped as the server's results (`/api/org/results`): the rules' verdict as
+/// it is (`eligible` stays what the rules said), `credited` — what counts once the decision in
+/// force is applied — and that decision.
 #[derive(Debug, serde::Serialize)]
-pub struct Decided<'a> {
+pub struct Decided {
     #[serde(flatten)]
     pub verdict: Verdict,
-    pub rules_eligible: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<&'a Decision>,
+    pub credited: bool,
+    pub decision: Option<Decision>,
 }
 
-/// Applies the decisions in force on top of the verdicts: a decision's outcome sets `eligible`
-/// and adds its reason, «Решение организатора от 12.04.2026: …», after the rules' own.
-pub fn overlay<'a>(
-    verdicts: Vec<Verdict>,
-    decisions: &'a [Decision],
-    tz: &jiff::tz::TimeZone,
-) -> Vec<Decided<'a>> {
-    let force = in_force(decisions);
+impl Decided {
+    /// The row as the commission export words it: `eligible` is what counts, and the decision
+    /// is the last reason, «Решение организатора от 12.04.2026: …» (for the CSV, which has no
+    /// column of its own for it).
+    pub fn as_final(&self, tz: &jiff::tz::TimeZone) -> Verdict {
+        let mut v = self.verdict.clone();
+        if let Some(d) = &self.decision {
+            v.eligible = self.credited;
+            v.reasons.push(Reason {
+                ok: self.credited,
+                text: words(d, tz),
+            });
+        }
+        v
+    }
+}
+
+/// Lays the decisions in force (the server's [`InForce`]: the latest per viewer and session)
+/// beside the verdicts.
+pub fn overlay(verdicts: Vec<Verdict>, decisions: &[Decision]) -> Vec<Decided> {
+    let force = InForce::new(decisions.iter().cloned());
     verdicts
         .into_iter()
-        .map(|mut v| {
-            let rules_eligible = v.eligible;
-            let decision = force.get(&(v.viewer.as_str(), v.session.as_str())).copied();
-            if let Some(d) = decision {
-                v.eligible = d.outcome == Outcome::Grant;
-                v.reasons.push(Reason {
-                    ok: v.eligible,
-                    text: words(d, tz),
-                });
-            }
+        .map(|v| {
+            let decision = force.get(&v.viewer, &v.session).cloned();
             Decided {
+                credited: force.credited(&v.viewer, &v.session, v.eligible),
                 verdict: v,
-                rules_eligible,
                 decision,
             }
         })
@@ -147,11 +139,33 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_decision_is_in_force() {
+    fn the_latest_decision_wins_over_the_rules_which_stay_beside_it() {
+        let verdict = |viewer: &str| Verdict {
+            viewer: viewer.into(),
+            session: "s1".into(),
+            seconds: 0,
+            minutes: 0,
+            confirmed: 0,
+            required: 2,
+            prompts: 2,
+            shown: 0,
+            eligible: false,
+            reasons: Vec::new(),
+            name: None,
+            email: None,
+            education: None,
+            specialty: None,
+        };
         let ds = [
             decision("anna", Outcome::Grant, 20),
             decision("anna", Outcome::Withdraw, 10),
         ];
-        assert_eq!(in_force(&ds)[&("anna", "s1")].outcome, Outcome::Grant);
+        let rows = overlay(vec![verdict("anna"), verdict("petr")], &ds);
+        assert!(rows[0].credited && !rows[0].verdict.eligible);
+        assert_eq!(rows[0].decision.as_ref().unwrap().at, 20);
+        let worded = rows[0].as_final(&jiff::tz::TimeZone::UTC);
+        assert!(worded.eligible);
+        assert!(worded.reasons[0].text.contains("участие засчитано"));
+        assert!(!rows[1].credited && rows[1].decision.is_none());
     }
 }

@@ -103,9 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let evaluation = rules::evaluate_with(&forum, &log.events, params);
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    let decided = args.decisions.is_some().then(|| {
-        decisions_file::overlay(evaluation.verdicts.clone(), &records.decisions, &forum.tz())
-    });
+    let decided = args
+        .decisions
+        .is_some()
+        .then(|| decisions_file::overlay(evaluation.verdicts.clone(), &records.decisions));
     match (args.format, &decided) {
         (Format::Json, None) => {
             serde_json::to_writer_pretty(&mut out, &evaluation.verdicts)?;
@@ -119,14 +120,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?
         }
         (Format::Csv, Some(rows)) => {
-            let rows: Vec<_> = rows.iter().map(|d| d.verdict.clone()).collect();
+            let tz = forum.tz();
+            let rows: Vec<_> = rows.iter().map(|d| d.as_final(&tz)).collect();
             write_verdicts_csv(&mut out, &rows, args.delimiter, None)?
         }
     }
     out.flush()?;
 
     let eligible = match &decided {
-        Some(rows) => rows.iter().filter(|d| d.verdict.eligible).count(),
+        Some(rows) => rows.iter().filter(|d| d.credited).count(),
         None => evaluation.verdicts.iter().filter(|v| v.eligible).count(),
     };
     eprintln!(

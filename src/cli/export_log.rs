@@ -1,5 +1,5 @@
 //! `yavka export-log`: the stored attendance log as the core's JSON Lines, for the whole forum
-//! or a time range, and with `--decisions FILE` the forum's corrections beside it. `yavka
+//! or a time range, and with `--decisions FILE` the forum's corrections and decisions beside it. `yavka
 //! evaluate` on the export (with `--decisions` on the second file) gives the server's verdicts.
 
 use std::io::{BufWriter, Write};
@@ -60,23 +60,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             to.as_deref().map(instant).transpose()?.unwrap_or(i64::MAX),
         )),
     };
-    let (events, corrections) = tokio::runtime::Runtime::new()?.block_on(async {
+    let (events, corrections, decisions) = tokio::runtime::Runtime::new()?.block_on(async {
         let store = Store::connect(&settings.store.url).await?;
         let events = store.events(&forum.id, range).await?;
         let corrections = store.corrections(&forum.id).await?;
+        let decisions = store.decisions(&forum.id).await?;
         store.close().await;
-        anyhow::Ok((events, corrections))
+        anyhow::Ok((events, corrections, decisions))
     })?;
     if let Some(path) = &args.decisions {
-        // Every correction of the forum, whatever the range: they apply to whole sessions.
-        let records: Vec<Record> = corrections.into_iter().map(Record::Correction).collect();
+        // Every correction and decision of the forum, whatever the range: they apply to whole
+        // sessions. Decisions in the order recorded, as the server reads them.
+        let (n_corrections, n_decisions) = (corrections.len(), decisions.len());
+        let records: Vec<Record> = corrections
+            .into_iter()
+            .map(Record::Correction)
+            .chain(decisions.into_iter().map(Record::Decision))
+            .collect();
         let mut out = BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("Не удалось создать файл {}", path.display()))?,
         );
         decisions_file::write(&mut out, &records)?;
         out.flush()?;
-        eprintln!("Выгружено поправок: {}.", records.len());
+        eprintln!("Выгружено поправок: {n_corrections}, решений: {n_decisions}.");
     }
     match &args.out {
         Some(path) => {
