@@ -392,6 +392,13 @@ async fn the_appeal_story(app: &TestApp, backend: &str) {
         format!("решение организатора: засчитано — {reason} (по правилам: условия не выполнены)")
     );
     assert_eq!(cell(&header, &row, "Код НМО"), petr_code.as_str().unwrap());
+    // The results table says the same in its one result column, the decision as the last reason.
+    let (_, csv) = app.get_text("/api/org/results.csv?session=s1").await;
+    let line = csv.lines().find(|l| l.contains(&f.petr)).unwrap();
+    assert!(
+        line.contains("Решение организатора от") && line.contains(reason),
+        "{backend}: {line}"
+    );
     let (_, report) = app
         .get_text(&format!("/api/org/viewers/{}/report", f.petr))
         .await;

@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
+use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use super::me::{TokenQuery, appeal_json, decision_json, viewer_of};
-use super::results::rules_params;
 use crate::domain::appeals::{self, Answer, State as AppealState};
 use crate::domain::audit::Action;
 use crate::domain::decided::{InForce, check_reason};
@@ -35,10 +35,9 @@ pub(super) async fn rules_verdicts(
     state: &AppState,
     viewer: &str,
 ) -> ApiResult<HashMap<String, (bool, Vec<Reason>)>> {
-    let mut events = state.store.viewer_events(&state.forum.id, viewer).await?;
-    events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
-    let facts = Facts::build(&events);
-    let plan = Plan::with(&state.forum, &facts, rules_params(state).await?);
+    let case = Case::load(state, viewer).await?;
+    let facts = Facts::build(&case.events);
+    let plan = Plan::with(&state.forum, &facts, case.params);
     Ok(facts
         .viewer(viewer)
         .map(|v| {

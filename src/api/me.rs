@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::token_hash;
+use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
 use crate::domain::appeals::Appeal;
-use crate::domain::decided::InForce;
 use crate::domain::decisions::Decision;
 use crate::domain::forum::{Forum, Session};
 use crate::domain::rules::{Facts, Plan, SessionResult, evaluate_viewer};
@@ -112,15 +112,17 @@ pub async fn results(
 ) -> ApiResult<Json<Value>> {
     let forum = &state.forum;
     let viewer = viewer_of(&state, q.token).await?;
-    let mut events = state.store.viewer_events(&forum.id, &viewer.id).await?;
-    events.extend(state.store.prompts_since(&forum.id, i64::MIN).await?);
+    let Case {
+        events,
+        params,
+        decided,
+    } = Case::load(&state, &viewer.id).await?;
     let codes = state.store.viewer_codes(&forum.id, &viewer.id).await?;
     let now = state.clock.now();
-    let decided = InForce::new(state.store.viewer_decisions(&forum.id, &viewer.id).await?);
     let appeals = state.store.viewer_appeals(&forum.id, &viewer.id).await?;
 
     let facts = Facts::build(&events);
-    let plan = Plan::with(forum, &facts, super::results::rules_params(&state).await?);
+    let plan = Plan::with(forum, &facts, params);
     let judged = facts
         .viewer(&viewer.id)
         .map(|v| evaluate_viewer(&plan, &facts, v).sessions)

@@ -17,6 +17,7 @@ mod accounts;
 mod appeals;
 pub mod audit;
 pub mod auth;
+mod case;
 mod corrections;
 mod csv_import;
 mod decisions;

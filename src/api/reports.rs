@@ -20,6 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
 use super::auth::{Organiser, token_hash};
+use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use super::results::rules_params;
@@ -369,13 +370,14 @@ pub async fn evidence_report(
     Path(id): Path<String>,
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_or_404(&state, &id).await?;
-    let mut events = state.store.viewer_events(&state.forum.id, &id).await?;
-    events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
+    let Case {
+        events,
+        params,
+        decided,
+    } = Case::load(&state, &id).await?;
     let codes = state.store.viewer_codes(&state.forum.id, &id).await?;
-    let decided = InForce::new(state.store.viewer_decisions(&state.forum.id, &id).await?);
     let forum = state.forum.clone();
     let now = state.clock.now();
-    let params = rules_params(&state).await?;
     let html = tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&events);
         let plan = Plan::with(&forum, &facts, params);

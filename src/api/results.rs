@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
+use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query, TextBody};
 use crate::domain::audit::Action;
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
-use crate::domain::decided::InForce;
+use crate::domain::decided::{InForce, worded};
 use crate::domain::decisions::Outcome;
 use crate::domain::rules::{
     self, Facts, Params, Plan, Status, Verdict, confirmations_ru, evaluate_viewer, prompts,
@@ -137,7 +138,14 @@ pub async fn results_csv(
     State(state): State<AppState>,
     Query(q): Query<SessionQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let rows = verdicts(&state, q.session.as_deref()).await?;
+    // One table: the result column says what counts, the decision is the last reason.
+    let decided = decided(&state).await?;
+    let tz = state.forum.tz();
+    let rows: Vec<Verdict> = verdicts(&state, q.session.as_deref())
+        .await?
+        .iter()
+        .map(|v| worded(v, &decided, &tz))
+        .collect();
     let (book, _) = codebook(&state).await?;
     let delimiter = q.delimiter.unwrap_or(',');
     let mut out = Vec::new();
@@ -171,9 +179,8 @@ pub async fn evidence(
     let Some(viewer) = state.store.viewer(&state.forum.id, &id).await? else {
         return Err(ApiError::NotFound(format!("участника «{id}» нет")));
     };
-    let mut events = state.store.viewer_events(&state.forum.id, &id).await?;
-    events.extend(state.store.prompts_since(&state.forum.id, i64::MIN).await?);
-    let facts = Facts::build(&events);
+    let case = Case::load(&state, &id).await?;
+    let facts = Facts::build(&case.events);
     let Some(v) = facts.viewer(&id) else {
         return Ok(Json(json!({
             "viewer": viewer, "connections": [], "active": [], "prompts": [], "confirms": [],
@@ -181,7 +188,7 @@ pub async fn evidence(
         })));
     };
     let forum = &state.forum;
-    let plan = Plan::with(forum, &facts, rules_params(&state).await?);
+    let plan = Plan::with(forum, &facts, case.params.clone());
     let eval = evaluate_viewer(&plan, &facts, v);
     let tz = forum.tz();
     let hall = |h: u32| facts.halls[h as usize];
@@ -223,7 +230,7 @@ pub async fn evidence(
                     "label": o.label(forum, &facts, &tz) })
         })
         .collect();
-    let decided = InForce::new(state.store.viewer_decisions(&forum.id, &id).await?);
+    let decided = &case.decided;
     let sessions: Vec<Value> = eval
         .sessions
         .iter()

@@ -5,9 +5,8 @@
 use std::io::{self, BufRead, Write};
 
 use crate::domain::decided::InForce;
-use crate::domain::decisions::{Correction, Decision, Outcome, Record};
-use crate::domain::rules::{Reason, Verdict};
-use crate::domain::time::Millis;
+use crate::domain::decisions::{Correction, Decision, Record};
+use crate::domain::rules::Verdict;
 
 /// Writes `records`, one JSON object per line.
 pub fn write<W: Write>(out: &mut W, records: &[Record]) -> io::Result<()> {
@@ -50,30 +49,13 @@ pub fn read<R: BufRead>(input: R) -> Result<Records, String> {
 
 /// One output row, shaped as the server's results (`/api/org/results`): the rules' verdict as
 /// it is (`eligible` stays what the rules said), `credited` — what counts once the decision in
-/// force is applied — and that decision.
+/// force is applied — and that decision. The CSV words it with [`crate::domain::decided::worded`].
 #[derive(Debug, serde::Serialize)]
 pub struct Decided {
     #[serde(flatten)]
     pub verdict: Verdict,
     pub credited: bool,
     pub decision: Option<Decision>,
-}
-
-impl Decided {
-    /// The row as the commission export words it: `eligible` is what counts, and the decision
-    /// is the last reason, «Решение организатора от 12.04.2026: …» (for the CSV, which has no
-    /// column of its own for it).
-    pub fn as_final(&self, tz: &jiff::tz::TimeZone) -> Verdict {
-        let mut v = self.verdict.clone();
-        if let Some(d) = &self.decision {
-            v.eligible = self.credited;
-            v.reasons.push(Reason {
-                ok: self.credited,
-                text: words(d, tz),
-            });
-        }
-        v
-    }
 }
 
 /// Lays the decisions in force (the server's [`InForce`]: the latest per viewer and session)
@@ -93,25 +75,12 @@ pub fn overlay(verdicts: Vec<Verdict>, decisions: &[Decision]) -> Vec<Decided> {
         .collect()
 }
 
-fn words(d: &Decision, tz: &jiff::tz::TimeZone) -> String {
-    let what = match d.outcome {
-        Outcome::Grant => "участие засчитано",
-        Outcome::Withdraw => "участие не засчитано",
-    };
-    format!(
-        "Решение организатора от {}: {what} — причина: {}",
-        date(d.at, tz),
-        d.reason.trim()
-    )
-}
-
-fn date(t: Millis, tz: &jiff::tz::TimeZone) -> String {
-    crate::domain::rules::corrections::date_ru(t, tz)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::decided::worded;
+    use crate::domain::decisions::Outcome;
+    use crate::domain::time::Millis;
 
     fn decision(viewer: &str, outcome: Outcome, at: Millis) -> Decision {
         Decision {
@@ -163,7 +132,8 @@ mod tests {
         let rows = overlay(vec![verdict("anna"), verdict("petr")], &ds);
         assert!(rows[0].credited && !rows[0].verdict.eligible);
         assert_eq!(rows[0].decision.as_ref().unwrap().at, 20);
-        let worded = rows[0].as_final(&jiff::tz::TimeZone::UTC);
+        let force = InForce::new(ds.iter().cloned());
+        let worded = worded(&rows[0].verdict, &force, &jiff::tz::TimeZone::UTC);
         assert!(worded.eligible);
         assert!(worded.reasons[0].text.contains("участие засчитано"));
         assert!(!rows[1].credited && rows[1].decision.is_none());

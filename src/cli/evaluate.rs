@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::decisions_file;
+use crate::domain::decided::{InForce, worded};
 use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
@@ -120,8 +121,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?
         }
         (Format::Csv, Some(rows)) => {
-            let tz = forum.tz();
-            let rows: Vec<_> = rows.iter().map(|d| d.as_final(&tz)).collect();
+            let (tz, force) = (forum.tz(), InForce::new(records.decisions.iter().cloned()));
+            let rows: Vec<_> = rows
+                .iter()
+                .map(|d| worded(&d.verdict, &force, &tz))
+                .collect();
             write_verdicts_csv(&mut out, &rows, args.delimiter, None)?
         }
     }

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use super::decisions::{Decision, MAX_REASON_CHARS, Outcome};
+use super::rules::corrections::date_ru;
+use super::rules::{Reason, Verdict};
 
 impl Outcome {
     /// `grant` or `withdraw`, as stored and sent.
@@ -60,6 +62,30 @@ pub fn said_ru(d: &Decision) -> String {
         chars.as_str(),
         d.reason
     )
+}
+
+/// A verdict as a one-table document words it once organisers have spoken (the results CSV,
+/// `yavka evaluate --decisions --format csv`): `eligible` is what counts, and the decision in
+/// force, if any, is its last reason, «Решение организатора от 12.04.2026: участие засчитано —
+/// причина: …». The commission export has a column of its own for it instead.
+pub fn worded(v: &Verdict, decided: &InForce, tz: &jiff::tz::TimeZone) -> Verdict {
+    let mut out = v.clone();
+    if let Some(d) = decided.get(&v.viewer, &v.session) {
+        out.eligible = d.outcome.credits();
+        let what = match d.outcome {
+            Outcome::Grant => "участие засчитано",
+            Outcome::Withdraw => "участие не засчитано",
+        };
+        out.reasons.push(Reason {
+            ok: out.eligible,
+            text: format!(
+                "Решение организатора от {}: {what} — причина: {}",
+                date_ru(d.at, tz),
+                d.reason.trim()
+            ),
+        });
+    }
+    out
 }
 
 /// A reason as kept: trimmed, required, at most [`MAX_REASON_CHARS`] characters. The error
