@@ -66,6 +66,8 @@ function form(s, query, reload, existing) {
     el('label', { for: id, text: `Обращение по сессии «${s.title}»` }), area, hint, status,
     el('p', { class: 'row' }, submit,
       el('button', { type: 'button', class: 'secondary', onclick: () => reload() }, 'Отмена')));
+  // The server's objection goes once the viewer starts mending the text.
+  area.addEventListener('input', () => { if (status.dataset.kind === 'error') say(status, ''); });
   f.addEventListener('submit', async (event) => {
     event.preventDefault();
     submit.disabled = true;

@@ -158,6 +158,12 @@ async function start() {
     when = dateTimeIn(forum.timezone);
   } catch { /* times in Moscow time then */ }
   $('decide-form').addEventListener('submit', submit);
+  // A message about a missing choice or reason goes once the organiser mends it.
+  const mended = () => {
+    if ($('decide-status').dataset.kind === 'error') say($('decide-status'), '');
+  };
+  $('decide-reason').addEventListener('input', mended);
+  $('decide-form').addEventListener('change', mended);
   $('decide-cancel').addEventListener('click', close);
   $('appeals-refresh').addEventListener('click', loadAppeals);
   const dash = $('dash');
