@@ -12,8 +12,13 @@
 mod anomalies;
 pub mod evaluate;
 pub mod facts;
+#[cfg(test)]
+mod fast_path_tests;
+mod intern;
 pub mod prompts;
 mod replay;
+#[cfg(test)]
+mod replay_reference;
 pub mod timeline;
 pub mod verdict;
 
