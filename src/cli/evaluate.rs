@@ -2,10 +2,11 @@
 //! viewer and session, from a forum configuration and an attendance log written by anyone.
 //!
 //! Verdicts go to stdout; what could not be read or credited is summarised on stderr, so the
-//! output stays machine-readable while nothing is silently ignored.
+//! output stays machine-readable while nothing is silently ignored. With `--timings`, the time
+//! of each stage and the peak memory go to stderr too (see `timings.rs`).
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,6 +16,8 @@ use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
 use crate::reports::csv::write_verdicts_csv;
+
+use super::timings::Stages;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -35,6 +38,9 @@ pub struct Args {
     /// Формат результата.
     #[arg(long, value_enum, value_name = "ФОРМАТ", default_value = "json")]
     pub format: Format,
+    /// Напечатать в stderr время каждого этапа и пиковую память.
+    #[arg(long)]
+    pub timings: bool,
     /// Остановиться на первой испорченной строке, а не пропускать её (о ней сообщается в
     /// любом случае).
     #[arg(long)]
@@ -45,6 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut clock = Stages::start(args.timings);
     let forum = match config::load(&args.forum) {
         Ok(f) => f,
         Err(e) => {
@@ -62,7 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let file = File::open(&args.events)
             .with_context(|| format!("Не удалось открыть журнал {}", args.events.display()))?;
-        jsonl::read(BufReader::new(file), on_error)
+        // Read in large blocks by the reader itself: no `BufReader` in between.
+        jsonl::read(file, on_error)
     }
     .with_context(|| format!("Не удалось прочитать журнал {}", args.events.display()))?;
     let log = match read {
@@ -75,8 +83,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for bad in &log.skipped {
         eprintln!("{}: пропущена {bad}", args.events.display());
     }
+    clock.lap("чтение журнала");
 
     let evaluation = rules::evaluate(&forum, &log.events);
+    clock.lap("правила");
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.format {
@@ -87,6 +97,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Csv => write_verdicts_csv(&mut out, &evaluation.verdicts, args.delimiter, None)?,
     }
     out.flush()?;
+    drop(out);
+    clock.lap("запись результата");
 
     let eligible = evaluation.verdicts.iter().filter(|v| v.eligible).count();
     eprintln!(
@@ -103,5 +115,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("  например: {example}");
         }
     }
+    clock.finish();
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ mod export_log;
 mod help;
 mod organiser;
 pub mod serve;
+mod timings;
 
 use std::io::Write;
 use std::process::ExitCode;
