@@ -20,14 +20,19 @@ use yavka::domain::forum::config;
 use yavka::domain::log::{jsonl, sort_events};
 use yavka::domain::sim::{Crowd, crowd_log};
 
-/// Peak resident memory of the waited-for children, in MiB.
-fn children_peak_mib() -> f64 {
+/// Peak resident memory of the waited-for children, in MiB, and their processor time in seconds.
+fn children_usage() -> (f64, f64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the whole struct it is given; RUSAGE_CHILDREN is a valid target.
     let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
     assert_eq!(rc, 0, "getrusage");
     // SAFETY: it succeeded, so the struct is filled.
-    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+    let u = unsafe { usage.assume_init() };
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (
+        u.ru_maxrss as f64 / 1024.0,
+        cpu(u.ru_utime) + cpu(u.ru_stime),
+    )
 }
 
 fn main() {
@@ -79,7 +84,7 @@ fn main() {
         .output()
         .expect("yavka evaluate runs");
     let took = t.elapsed();
-    let peak = children_peak_mib();
+    let (peak, cpu) = children_usage();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "yavka evaluate failed: {stderr}");
     for line in stderr.lines() {
@@ -87,8 +92,8 @@ fn main() {
     }
     let written = std::fs::metadata(&out).expect("the verdicts").len();
     println!(
-        "result: evaluate_{viewers}_viewers_jsonl_end_to_end {:.2} s, peak {peak:.0} MiB, \
-         {:.0} MB of verdicts written",
+        "result: evaluate_{viewers}_viewers_jsonl_end_to_end {:.2} s, cpu {cpu:.2} s, peak \
+         {peak:.0} MiB, {:.0} MB of verdicts written",
         took.as_secs_f64(),
         written as f64 / 1e6
     );

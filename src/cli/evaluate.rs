@@ -51,6 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::timings::tune_allocator_for_batch();
     let mut clock = Stages::start(args.timings);
     let forum = match config::load(&args.forum) {
         Ok(f) => f,
