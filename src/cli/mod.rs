@@ -141,6 +141,7 @@ mod tests {
             "xlsx",
             "strict",
             "delimiter",
+            "timings",
             "session",
             "summary",
             "out",
