@@ -6,6 +6,7 @@
 //! cargo bench --bench export              # 100,000 viewers (about a minute, ~5 GB peak for the log)
 //! cargo bench --bench export -- --small   # 5,000 viewers, for a quick look
 //! cargo bench --bench export -- --viewers 20000
+//! cargo bench --bench export -- --store     # from a filled store, SQLite then Postgres
 //! ```
 //!
 //! Peak memory is the process's high-water mark (`VmHWM`), reset before each stage through
@@ -13,6 +14,15 @@
 //! of what was live before it (the log, which every export reads; the replayed facts are built
 //! inside each stage and counted in it). The CSV goes through a
 //! bounded channel of 64 KiB chunks to a consumer thread, as the HTTP download does.
+//!
+//! With `--store`, the log goes into a fresh store of each backend (SQLite in a temporary
+//! folder, a fresh Postgres database, dropped afterwards; filling is not measured), the log is
+//! dropped from memory, and the export is measured end to end as the download makes it: the
+//! log read from the store, replayed and judged, the CSV written. Its peak is over the little
+//! that is resident before it, so it is the export's own peak.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::path::Path;
@@ -111,6 +121,95 @@ fn piped(write: impl FnOnce(&mut Pipe) -> anyhow::Result<u64>) -> (u64, u64) {
     (rows, drain.join().unwrap())
 }
 
+/// Events stored per transaction while filling a store: big enough to be quick, small enough
+/// that one transaction never holds the whole log.
+const FILL_BATCH: usize = 100_000;
+
+/// The export from a store of each backend, end to end; prints one `result:` line each.
+fn from_store(forum: &yavka::domain::forum::Forum, events: Vec<yavka::domain::log::Event>) {
+    use support::TestDb;
+    use yavka::store::Store;
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let viewers = events
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::Viewer { .. }))
+        .count();
+    let dbs = rt.block_on(async {
+        vec![
+            TestDb::sqlite(),
+            TestDb::postgres_named("yavka_bench").await,
+        ]
+    });
+    let mut stores = Vec::new();
+    for db in &dbs {
+        let store = stage(
+            &format!("fill the {} store (not measured)", db.backend),
+            || {
+                rt.block_on(async {
+                    let store = Store::connect(&db.url).await.expect("the store opens");
+                    store
+                        .sync_forum(forum, 0)
+                        .await
+                        .expect("the forum is stored");
+                    for batch in events.chunks(FILL_BATCH) {
+                        store
+                            .append(&forum.id, batch)
+                            .await
+                            .expect("the log is stored");
+                    }
+                    store
+                })
+            },
+        );
+        if db.backend == "postgres" {
+            // Fresh statistics, as autovacuum would have gathered after a day of a forum.
+            rt.block_on(async {
+                let pool = sqlx::AnyPool::connect(&db.url).await.expect("connects");
+                sqlx::query("ANALYZE")
+                    .execute(&pool)
+                    .await
+                    .expect("analyses");
+                pool.close().await;
+            });
+        }
+        stores.push(store);
+    }
+    // Only the store holds the log now, as in the server.
+    drop(events);
+    for (db, store) in dbs.iter().zip(&stores) {
+        let mut events_read = 0;
+        let started = Instant::now();
+        let (rows, bytes) = stage(
+            &format!("export from the {} store, CSV", db.backend),
+            || {
+                let read = rt
+                    .block_on(store.export_input(&forum.id))
+                    .expect("the store reads");
+                let input = Input::from_store(read, Default::default());
+                events_read = input.events.len();
+                piped(|out| write_csv(out, forum, &input, None, b';', Table::Participants))
+            },
+        );
+        let took = started.elapsed();
+        let peak = mib(status_kib("VmHWM:"));
+        println!(
+            "  {events_read} events read back (heartbeats folded), {rows} rows, {:.1} MB",
+            bytes as f64 / 1e6
+        );
+        println!(
+            "result: export_csv_from_{}_{viewers}_viewers {:.2} s, peak {peak:.0} MiB",
+            db.backend,
+            took.as_secs_f64()
+        );
+        rt.block_on(store.close());
+    }
+    rt.block_on(async {
+        for db in dbs {
+            db.drop().await;
+        }
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let viewers = if args.iter().any(|a| a == "--small") {
@@ -141,6 +240,10 @@ fn main() {
         yavka::domain::log::sort_events(&mut events);
         events
     });
+
+    if args.iter().any(|a| a == "--store") {
+        return from_store(&forum, events);
+    }
 
     // Codes for everyone eligible, and registrations by specialty, as the store would hold.
     let (codes, registered) = stage("issue codes (not part of an export)", || {

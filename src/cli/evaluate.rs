@@ -3,7 +3,8 @@
 //! written by anyone, with the organisers' corrections and decisions when given.
 //!
 //! Verdicts go to stdout; what could not be read or credited is summarised on stderr, so the
-//! output stays machine-readable while nothing is silently ignored.
+//! output stays machine-readable while nothing is silently ignored. With `--timings`, the time
+//! of each stage and the peak memory go to stderr too (see `timings.rs`).
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -18,6 +19,8 @@ use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
 use crate::reports::csv::write_verdicts_csv;
+
+use super::timings::Stages;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -38,6 +41,9 @@ pub struct Args {
     /// Формат результата.
     #[arg(long, value_enum, value_name = "ФОРМАТ", default_value = "json")]
     pub format: Format,
+    /// Напечатать в поток ошибок время каждого этапа, процессорное время и пиковую память.
+    #[arg(long)]
+    pub timings: bool,
     /// Остановиться на первой испорченной строке, а не пропускать её (о ней сообщается в
     /// любом случае).
     #[arg(long)]
@@ -52,6 +58,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut clock = Stages::start(args.timings);
     let forum = match config::load(&args.forum) {
         Ok(f) => f,
         Err(e) => {
@@ -69,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let file = File::open(&args.events)
             .with_context(|| format!("Не удалось открыть журнал {}", args.events.display()))?;
-        jsonl::read(BufReader::new(file), on_error)
+        // Read in large blocks by the reader itself: no `BufReader` in between.
+        jsonl::read(file, on_error)
     }
     .with_context(|| format!("Не удалось прочитать журнал {}", args.events.display()))?;
     let log = match read {
@@ -82,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for bad in &log.skipped {
         eprintln!("{}: пропущена {bad}", args.events.display());
     }
+    clock.lap("чтение журнала");
 
     let records = match &args.decisions {
         None => decisions_file::Records::default(),
@@ -102,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..rules::Params::default()
     };
     let evaluation = rules::evaluate_with(&forum, &log.events, params);
+    clock.lap("правила");
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let decided = args
@@ -130,6 +140,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    drop(out);
+    clock.lap("запись результата");
 
     let eligible = match &decided {
         Some(rows) => rows.iter().filter(|d| d.credited).count(),
@@ -149,5 +161,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("  например: {example}");
         }
     }
+    clock.finish();
     Ok(ExitCode::SUCCESS)
 }

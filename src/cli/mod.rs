@@ -12,6 +12,7 @@ mod export_log;
 mod help;
 mod organiser;
 pub mod serve;
+mod timings;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -142,6 +143,7 @@ mod tests {
             "strict",
             "delimiter",
             "decisions",
+            "timings",
             "session",
             "summary",
             "out",

@@ -69,16 +69,11 @@ impl Store {
     /// `ts` in `range`. Heartbeats are kept as each connection's last sign of life and come back
     /// as one heartbeat per connection without a disconnect, which the rules treat identically.
     pub async fn events(&self, forum: &str, range: Option<Span>) -> StoreResult<Vec<Event>> {
+        use futures_util::TryStreamExt;
         let span = range.unwrap_or(Span::new(Millis::MIN, Millis::MAX));
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND ts >= $2 AND ts < $3 \
-             ORDER BY ts, seq"
-        )))
-        .bind(forum)
-        .bind(span.start)
-        .bind(span.end)
-        .fetch_all(&self.pool)
-        .await?;
+        // The synthesized heartbeats first (one per unclosed connection, few), then the rows
+        // streamed and decoded one at a time: holding every row of a big forum's log as
+        // database values before decoding it took gigabytes (the export benchmark).
         let beats = sqlx::query(AssertSqlSafe(format!(
             "{LAST_SEEN} ORDER BY s.last_seen, s.conn"
         )))
@@ -87,7 +82,20 @@ impl Store {
         .bind(span.end)
         .fetch_all(&self.pool)
         .await?;
-        merge(rows.iter(), &beats)
+        let mut merged = Merge::new(&beats);
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND ts >= $2 AND ts < $3 \
+             ORDER BY ts, seq"
+        );
+        let mut rows = sqlx::query(AssertSqlSafe(query))
+            .bind(forum)
+            .bind(span.start)
+            .bind(span.end)
+            .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            merged.push(decode(&row)?)?;
+        }
+        merged.finish()
     }
 
     /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
@@ -370,21 +378,45 @@ fn merge<'a>(
     rows: impl ExactSizeIterator<Item = &'a AnyRow>,
     beats: &[AnyRow],
 ) -> StoreResult<Vec<Event>> {
-    let mut out = Vec::with_capacity(rows.len() + beats.len());
-    let mut beats = beats.iter().peekable();
+    let mut merged = Merge::new(beats);
+    merged.out.reserve(rows.len());
     for row in rows {
-        let e = decode(row)?;
-        while let Some(b) =
-            beats.next_if(|b| b.try_get::<Millis, _>("last_seen").is_ok_and(|t| t < e.ts))
-        {
-            out.push(heartbeat(b)?);
+        merged.push(decode(row)?)?;
+    }
+    merged.finish()
+}
+
+/// [`merge`] one row at a time, for rows that are streamed.
+struct Merge<'b> {
+    beats: std::iter::Peekable<std::slice::Iter<'b, AnyRow>>,
+    out: Vec<Event>,
+}
+
+impl<'b> Merge<'b> {
+    fn new(beats: &'b [AnyRow]) -> Merge<'b> {
+        Merge {
+            beats: beats.iter().peekable(),
+            out: Vec::with_capacity(beats.len()),
         }
-        out.push(e);
     }
-    for b in beats {
-        out.push(heartbeat(b)?);
+
+    fn push(&mut self, e: Event) -> StoreResult<()> {
+        while let Some(b) = self
+            .beats
+            .next_if(|b| b.try_get::<Millis, _>("last_seen").is_ok_and(|t| t < e.ts))
+        {
+            self.out.push(heartbeat(b)?);
+        }
+        self.out.push(e);
+        Ok(())
     }
-    Ok(out)
+
+    fn finish(mut self) -> StoreResult<Vec<Event>> {
+        for b in self.beats {
+            self.out.push(heartbeat(b)?);
+        }
+        Ok(self.out)
+    }
 }
 
 fn heartbeat(row: &AnyRow) -> StoreResult<Event> {

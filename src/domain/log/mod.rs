@@ -3,7 +3,10 @@
 //! The rules engine reads nothing else. The same events are what the store persists, what
 //! `yavka export-log` writes and what `yavka evaluate` reads back, as JSON Lines (see `jsonl.rs`).
 
+mod instant;
 pub mod jsonl;
+
+pub use instant::parse_instant;
 
 use serde::{Deserialize, Serialize};
 

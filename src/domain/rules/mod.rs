@@ -16,8 +16,13 @@ mod anomalies;
 pub mod corrections;
 pub mod evaluate;
 pub mod facts;
+#[cfg(test)]
+mod fast_path_tests;
+mod intern;
 pub mod prompts;
 mod replay;
+#[cfg(test)]
+mod replay_reference;
 pub mod timeline;
 pub mod verdict;
 
@@ -155,7 +160,7 @@ pub fn judge_each<T: Send>(
     // Viewers are independent, so the work splits across cores with no shared state.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = facts.viewers.len().div_ceil(threads).max(4096);
-    let mut rows: Vec<(usize, u32, T)> = if facts.viewers.len() <= chunk {
+    let rows: Vec<(usize, u32, T)> = if facts.viewers.len() <= chunk {
         judge(0, &facts.viewers)
     } else {
         std::thread::scope(|scope| {
@@ -172,7 +177,26 @@ pub fn judge_each<T: Send>(
                 .collect()
         })
     };
-    let id = |ix: u32| facts.viewers[ix as usize].id;
-    rows.sort_unstable_by(|(a, x, _), (b, y, _)| (a, id(*x)).cmp(&(b, id(*y))));
-    rows.into_iter().map(|(_, _, t)| t).collect()
+    // Viewer ids are distinct, so ranking them once lets the sort of a million rows compare
+    // integers rather than strings, and sorting (key, position) pairs rather than whole rows
+    // keeps it from moving hundreds of bytes per comparison.
+    let mut by_id: Vec<u32> = (0..facts.viewers.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&ix| facts.viewers[ix as usize].id);
+    let mut rank = vec![0u32; by_id.len()];
+    for (r, &ix) in by_id.iter().enumerate() {
+        rank[ix as usize] = r as u32;
+    }
+    let mut keys: Vec<(u64, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(pos, (session, ix, _))| {
+            let key = ((*session as u64) << 32) | u64::from(rank[*ix as usize]);
+            (key, pos as u32)
+        })
+        .collect();
+    keys.sort_unstable();
+    let mut slots: Vec<Option<T>> = rows.into_iter().map(|(_, _, t)| Some(t)).collect();
+    keys.into_iter()
+        .filter_map(|(_, pos)| slots[pos as usize].take())
+        .collect()
 }

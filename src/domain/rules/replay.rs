@@ -1,42 +1,11 @@
-//! Replaying a log into [`Facts`]: interning ids in file order, one sort of compact records by
-//! time, then one pass with plain array lookups. The only code that reads events in order.
-
-use rustc_hash::FxHashMap;
+//! Replaying a log into [`Facts`]: interning ids (`intern.rs`), putting the compact records in
+//! time order, then one pass with plain array lookups. The only code that reads events in order.
+//! A log already in time order (as every export is written) is checked and not sorted again.
 
 use super::facts::{ConfirmFact, ConnFact, Facts, Profile, PromptFact, ViewerFacts};
-use crate::domain::log::{Event, EventBody};
+use super::intern::{Kind, MIN_PIECE, NONE, Names, Piece, Rec};
+use crate::domain::log::Event;
 use crate::domain::time::Millis;
-
-const NONE: u32 = u32::MAX;
-
-/// An event with its ids interned: 32 bytes, so millions of them sort and replay quickly
-/// without touching strings or hash tables.
-#[derive(Clone, Copy)]
-struct Rec {
-    ts: Millis,
-    /// Position in the input: the tie-breaker for equal times.
-    seq: u32,
-    kind: Kind,
-    /// Viewer index (viewer, connect, confirm, wrong answer).
-    viewer: u32,
-    /// Connection index (connect, heartbeat, disconnect, confirm, wrong answer) or prompt
-    /// index (prompt).
-    id: u32,
-    /// Hall index (connect, prompt), prompt index (confirm, wrong answer) or profile index
-    /// (viewer).
-    other: u32,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Viewer,
-    Connect,
-    Heartbeat,
-    Disconnect,
-    Prompt,
-    Confirm,
-    WrongAnswer,
-}
 
 /// A confirm or wrong answer whose prompt is looked up once the whole log is replayed.
 struct Pending {
@@ -48,25 +17,7 @@ struct Pending {
     wrong: bool,
 }
 
-/// Interning tables; they borrow ids from the events.
-#[derive(Default)]
-struct Names<'a> {
-    map: FxHashMap<&'a str, u32>,
-    names: Vec<&'a str>,
-}
-
-impl<'a> Names<'a> {
-    fn intern(&mut self, name: &'a str) -> u32 {
-        let next = self.names.len() as u32;
-        *self.map.entry(name).or_insert_with(|| {
-            self.names.push(name);
-            next
-        })
-    }
-}
-
-/// One replay of a log: interning in file order (sequential over the events), then a sort of
-/// compact records, then a pass with plain array lookups.
+/// One replay of a log: its interned records and tables, then the facts made from them.
 pub(super) struct Replay<'a> {
     facts: Facts<'a>,
     recs: Vec<Rec>,
@@ -80,100 +31,51 @@ pub(super) struct Replay<'a> {
 
 impl<'a> Replay<'a> {
     pub(super) fn new(events: &'a [Event]) -> Replay<'a> {
-        let mut r = Replay {
-            facts: Facts::default(),
-            recs: Vec::with_capacity(events.len()),
-            viewers: Names::default(),
-            conns: Names::default(),
-            prompts: Names::default(),
-            halls: Names::default(),
-            closes: Vec::new(),
-            profiles: Vec::new(),
-        };
-        // Most events name a connection; sizing the table up front avoids rehashing millions.
-        r.conns.map.reserve(events.len() / 4);
-        for (seq, e) in events.iter().enumerate() {
-            let rec = r.intern(seq as u32, e);
-            r.recs.push(rec);
-        }
-        r
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Replay::in_pieces(events, events.len().div_ceil(threads).max(MIN_PIECE))
     }
 
-    fn intern(&mut self, seq: u32, e: &'a Event) -> Rec {
-        let mut rec = Rec {
-            ts: e.ts,
-            seq,
-            kind: Kind::Heartbeat,
-            viewer: NONE,
-            id: NONE,
-            other: NONE,
+    /// Interns `events` in pieces of `size` events, one thread each.
+    pub(super) fn in_pieces(events: &'a [Event], size: usize) -> Replay<'a> {
+        let mut pieces: Vec<Piece<'a>> = if events.len() <= size {
+            vec![Piece::new(events, 0)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = events
+                    .chunks(size)
+                    .enumerate()
+                    .map(|(n, part)| scope.spawn(move || Piece::new(part, n * size)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a replay worker panicked"))
+                    .collect()
+            })
         };
-        match &e.body {
-            EventBody::Viewer {
-                viewer,
-                name,
-                email,
-                education,
-                specialty,
-            } => {
-                rec.kind = Kind::Viewer;
-                rec.viewer = self.viewers.intern(viewer);
-                rec.other = self.profiles.len() as u32;
-                self.profiles.push(Profile {
-                    name,
-                    email,
-                    education: *education,
-                    specialty,
-                });
-            }
-            EventBody::Connect { viewer, conn, hall } => {
-                rec.kind = Kind::Connect;
-                rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
-                rec.other = self.halls.intern(hall);
-            }
-            EventBody::Heartbeat { conn } => rec.id = self.conns.intern(conn),
-            EventBody::Disconnect { conn } => {
-                rec.kind = Kind::Disconnect;
-                rec.id = self.conns.intern(conn);
-            }
-            EventBody::Prompt {
-                prompt,
-                hall,
-                closes,
-            } => {
-                rec.kind = Kind::Prompt;
-                rec.id = self.prompts.intern(prompt);
-                rec.other = self.halls.intern(hall);
-                rec.viewer = self.closes.len() as u32;
-                self.closes.push(*closes);
-            }
-            EventBody::Confirm {
-                viewer,
-                conn,
-                prompt,
-            }
-            | EventBody::WrongAnswer {
-                viewer,
-                conn,
-                prompt,
-            } => {
-                rec.kind = if matches!(e.body, EventBody::Confirm { .. }) {
-                    Kind::Confirm
-                } else {
-                    Kind::WrongAnswer
-                };
-                rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
-                rec.other = self.prompts.intern(prompt);
-            }
+        let rest = pieces.split_off(1);
+        let mut all = pieces.pop().unwrap_or_default();
+        all.recs.reserve(events.len() - all.recs.len());
+        for p in rest {
+            all.absorb(p);
         }
-        rec
+        Replay {
+            facts: Facts::default(),
+            recs: all.recs,
+            viewers: all.viewers,
+            conns: all.conns,
+            prompts: all.prompts,
+            halls: all.halls,
+            closes: all.closes,
+            profiles: all.profiles,
+        }
     }
 
     pub(super) fn run(mut self) -> Facts<'a> {
         let mut recs = std::mem::take(&mut self.recs);
-        recs.sort_unstable_by_key(|r| (r.ts, r.seq));
+        // `seq` follows the input, so a log in time order is already in (ts, seq) order.
+        if !recs.is_sorted_by_key(|r| r.ts) {
+            recs.sort_unstable_by_key(|r| (r.ts, r.seq));
+        }
         self.facts.halls = std::mem::take(&mut self.halls.names);
         self.facts.viewers = self
             .viewers

@@ -1,0 +1,124 @@
+//! The fast replay (interning in pieces on several threads, no sort when the log is already in
+//! time order) against the replay as it was before (`replay_reference.rs`, kept for this): the
+//! same facts, the same anomalies in the same order, the same verdicts, on random logs full of
+//! ties, unknown and reused ids, and on a small crowd.
+
+use proptest::prelude::*;
+
+use super::facts::Facts;
+use super::replay::Replay;
+use super::story::{T0, forum};
+use super::{replay_reference, verdicts};
+use crate::domain::forum::Education;
+use crate::domain::log::{Event, EventBody, sort_events};
+use crate::domain::sim::{Crowd, crowd_log};
+use crate::domain::time::SECOND;
+
+fn reference(events: &[Event]) -> Facts<'_> {
+    replay_reference::Replay::new(events).run()
+}
+
+/// Fails the test (naming `what`) if the two replays differ in anything the rules read.
+fn assert_same(what: &str, got: &Facts, want: &Facts) {
+    assert_eq!(got.halls, want.halls, "{what}: halls");
+    assert_eq!(got.prompts, want.prompts, "{what}: prompts");
+    assert_eq!(got.anomalies, want.anomalies, "{what}: anomalies");
+    assert_eq!(got.viewers, want.viewers, "{what}: viewers");
+    let forum = forum();
+    assert_eq!(
+        verdicts(&forum, got),
+        verdicts(&forum, want),
+        "{what}: verdicts"
+    );
+}
+
+/// Every way the fast replay can run: one piece, small pieces (several threads), and the log
+/// sorted beforehand so the sort is skipped.
+fn check(events: &[Event]) {
+    let want = reference(events);
+    for size in [1, 2, 5, 17, events.len().max(1)] {
+        let got = Replay::in_pieces(events, size).run();
+        assert_same(&format!("pieces of {size}"), &got, &want);
+    }
+    assert_same("default", &Facts::build(events), &want);
+    let mut sorted = events.to_vec();
+    sort_events(&mut sorted);
+    let want = reference(&sorted);
+    for size in [3, sorted.len().max(1)] {
+        let got = Replay::in_pieces(&sorted, size).run();
+        assert_same(&format!("sorted, pieces of {size}"), &got, &want);
+    }
+}
+
+/// Any event over a few ids and a few seconds: ties, unknown connections, reused ids, other
+/// viewers' connections, prompts announced twice or never.
+fn event() -> impl Strategy<Value = Event> {
+    let id = |prefix: &'static str, n: u32| (0..n).prop_map(move |i| format!("{prefix}{i}"));
+    let hall = prop_oneof![Just("hall-1".to_owned()), Just("hall-2".to_owned())];
+    let body = prop_oneof![
+        id("v", 4).prop_map(|viewer| EventBody::Viewer {
+            name: format!("Имя {viewer}"),
+            email: format!("{viewer}@example.org"),
+            education: Education::Higher,
+            specialty: "рентгенология".into(),
+            viewer,
+        }),
+        (id("v", 4), id("c", 6), hall.clone())
+            .prop_map(|(viewer, conn, hall)| EventBody::Connect { viewer, conn, hall }),
+        id("c", 7).prop_map(|conn| EventBody::Heartbeat { conn }),
+        id("c", 7).prop_map(|conn| EventBody::Disconnect { conn }),
+        (id("p", 4), hall, 0..200i64).prop_map(|(prompt, hall, s)| EventBody::Prompt {
+            prompt,
+            hall,
+            closes: T0 + s * 60 * SECOND,
+        }),
+        (id("v", 4), id("c", 6), id("p", 5)).prop_map(|(viewer, conn, prompt)| {
+            EventBody::Confirm {
+                viewer,
+                conn,
+                prompt,
+            }
+        }),
+        (id("v", 4), id("c", 6), id("p", 5)).prop_map(|(viewer, conn, prompt)| {
+            EventBody::WrongAnswer {
+                viewer,
+                conn,
+                prompt,
+            }
+        }),
+    ];
+    (0..40i64, body).prop_map(|(minute, body)| Event::new(T0 + minute * 5 * 60 * SECOND, body))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_fast_replay_gives_the_facts_of_the_old_one(
+        events in prop::collection::vec(event(), 0..80)
+    ) {
+        check(&events);
+    }
+}
+
+#[test]
+fn a_crowd_in_time_order_replays_as_before() {
+    let crowd = Crowd {
+        viewers: 300,
+        connections: 8,
+        diligence: 80,
+        seed: 7,
+    };
+    let mut events = crowd_log(&forum(), &crowd);
+    assert!(events.len() > 3_000, "{}", events.len());
+    let want = reference(&events);
+    assert_same(
+        "generation order",
+        &Replay::in_pieces(&events, 1_000).run(),
+        &want,
+    );
+    sort_events(&mut events);
+    let want = reference(&events);
+    assert_same("time order", &Replay::in_pieces(&events, 999).run(), &want);
+    assert_same("one piece", &Facts::build(&events), &want);
+}

@@ -1,0 +1,208 @@
+//! Interning a log for the replay: each event becomes a 32-byte record whose ids are numbers.
+//!
+//! Interning is most of the replay's work on a big forum (millions of events, each naming a
+//! connection by a string, looked up in a table of millions), so the log is cut into one
+//! piece per core, each piece interned into its own tables at once, and the tables merged in
+//! piece order. Ids are then numbered exactly as one pass over the whole file would number
+//! them (first appearance), so the facts are the same whatever the number of cores.
+
+use rustc_hash::FxHashMap;
+
+use super::facts::Profile;
+use crate::domain::log::{Event, EventBody};
+use crate::domain::time::Millis;
+
+pub(super) const NONE: u32 = u32::MAX;
+
+/// An event with its ids interned: 32 bytes, so millions of them sort and replay quickly
+/// without touching strings or hash tables.
+#[derive(Clone, Copy)]
+pub(super) struct Rec {
+    pub(super) ts: Millis,
+    /// Position in the input: the tie-breaker for equal times.
+    pub(super) seq: u32,
+    pub(super) kind: Kind,
+    /// Viewer index (viewer, connect, confirm, wrong answer).
+    pub(super) viewer: u32,
+    /// Connection index (connect, heartbeat, disconnect, confirm, wrong answer) or prompt
+    /// index (prompt).
+    pub(super) id: u32,
+    /// Hall index (connect, prompt), prompt index (confirm, wrong answer) or profile index
+    /// (viewer).
+    pub(super) other: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Viewer,
+    Connect,
+    Heartbeat,
+    Disconnect,
+    Prompt,
+    Confirm,
+    WrongAnswer,
+}
+
+/// Interning tables; they borrow ids from the events.
+#[derive(Default)]
+pub(super) struct Names<'a> {
+    map: FxHashMap<&'a str, u32>,
+    pub(super) names: Vec<&'a str>,
+}
+
+/// Below this many events a log is interned on one thread: starting more costs more.
+pub(super) const MIN_PIECE: usize = 50_000;
+
+impl<'a> Names<'a> {
+    fn intern(&mut self, name: &'a str) -> u32 {
+        let next = self.names.len() as u32;
+        *self.map.entry(name).or_insert_with(|| {
+            self.names.push(name);
+            next
+        })
+    }
+
+    /// Adds `other`'s names not yet known, in `other`'s order, and returns where each of
+    /// `other`'s ids went.
+    fn absorb(&mut self, other: &Names<'a>) -> Vec<u32> {
+        other.names.iter().map(|n| self.intern(n)).collect()
+    }
+}
+
+/// One piece of the log interned on its own: records with the piece's own ids.
+#[derive(Default)]
+pub(super) struct Piece<'a> {
+    pub(super) recs: Vec<Rec>,
+    pub(super) viewers: Names<'a>,
+    pub(super) conns: Names<'a>,
+    pub(super) prompts: Names<'a>,
+    pub(super) halls: Names<'a>,
+    pub(super) closes: Vec<Millis>,
+    pub(super) profiles: Vec<Profile<'a>>,
+}
+
+impl<'a> Piece<'a> {
+    /// Interns `events`, the first of which is event number `first` of the log.
+    pub(super) fn new(events: &'a [Event], first: usize) -> Piece<'a> {
+        let mut p = Piece {
+            recs: Vec::with_capacity(events.len()),
+            ..Piece::default()
+        };
+        // Most events name a connection; sizing the table up front avoids rehashing millions.
+        p.conns.map.reserve(events.len() / 4);
+        for (k, e) in events.iter().enumerate() {
+            let rec = p.intern((first + k) as u32, e);
+            p.recs.push(rec);
+        }
+        p
+    }
+
+    /// Brings `other` (the next piece of the log) into this one's numbering.
+    pub(super) fn absorb(&mut self, mut other: Piece<'a>) {
+        let viewers = self.viewers.absorb(&other.viewers);
+        let conns = self.conns.absorb(&other.conns);
+        let prompts = self.prompts.absorb(&other.prompts);
+        let halls = self.halls.absorb(&other.halls);
+        let (closes, profiles) = (self.closes.len() as u32, self.profiles.len() as u32);
+        self.closes.append(&mut other.closes);
+        self.profiles.append(&mut other.profiles);
+        let at = |map: &[u32], ix: u32| if ix == NONE { NONE } else { map[ix as usize] };
+        for r in &mut other.recs {
+            match r.kind {
+                Kind::Viewer => {
+                    r.viewer = at(&viewers, r.viewer);
+                    r.other += profiles;
+                }
+                Kind::Prompt => {
+                    r.id = at(&prompts, r.id);
+                    r.other = at(&halls, r.other);
+                    r.viewer += closes;
+                }
+                Kind::Connect => {
+                    r.viewer = at(&viewers, r.viewer);
+                    r.id = at(&conns, r.id);
+                    r.other = at(&halls, r.other);
+                }
+                Kind::Heartbeat | Kind::Disconnect => r.id = at(&conns, r.id),
+                Kind::Confirm | Kind::WrongAnswer => {
+                    r.viewer = at(&viewers, r.viewer);
+                    r.id = at(&conns, r.id);
+                    r.other = at(&prompts, r.other);
+                }
+            }
+        }
+        self.recs.append(&mut other.recs);
+    }
+
+    fn intern(&mut self, seq: u32, e: &'a Event) -> Rec {
+        let mut rec = Rec {
+            ts: e.ts,
+            seq,
+            kind: Kind::Heartbeat,
+            viewer: NONE,
+            id: NONE,
+            other: NONE,
+        };
+        match &e.body {
+            EventBody::Viewer {
+                viewer,
+                name,
+                email,
+                education,
+                specialty,
+            } => {
+                rec.kind = Kind::Viewer;
+                rec.viewer = self.viewers.intern(viewer);
+                rec.other = self.profiles.len() as u32;
+                self.profiles.push(Profile {
+                    name,
+                    email,
+                    education: *education,
+                    specialty,
+                });
+            }
+            EventBody::Connect { viewer, conn, hall } => {
+                rec.kind = Kind::Connect;
+                rec.viewer = self.viewers.intern(viewer);
+                rec.id = self.conns.intern(conn);
+                rec.other = self.halls.intern(hall);
+            }
+            EventBody::Heartbeat { conn } => rec.id = self.conns.intern(conn),
+            EventBody::Disconnect { conn } => {
+                rec.kind = Kind::Disconnect;
+                rec.id = self.conns.intern(conn);
+            }
+            EventBody::Prompt {
+                prompt,
+                hall,
+                closes,
+            } => {
+                rec.kind = Kind::Prompt;
+                rec.id = self.prompts.intern(prompt);
+                rec.other = self.halls.intern(hall);
+                rec.viewer = self.closes.len() as u32;
+                self.closes.push(*closes);
+            }
+            EventBody::Confirm {
+                viewer,
+                conn,
+                prompt,
+            }
+            | EventBody::WrongAnswer {
+                viewer,
+                conn,
+                prompt,
+            } => {
+                rec.kind = if matches!(e.body, EventBody::Confirm { .. }) {
+                    Kind::Confirm
+                } else {
+                    Kind::WrongAnswer
+                };
+                rec.viewer = self.viewers.intern(viewer);
+                rec.id = self.conns.intern(conn);
+                rec.other = self.prompts.intern(prompt);
+            }
+        }
+        rec
+    }
+}
