@@ -12,9 +12,9 @@ use crate::broker::{RecvError, Subscription};
 use crate::domain::log::EventBody;
 
 use super::bus::BusEvent;
-use super::connection::SLOW;
 use super::protocol::ServerMsg;
-use super::{Hub, Inner, REVOKED};
+use super::protocol::close::{REVOKED, SLOW};
+use super::{Hub, Inner};
 
 /// Runs until the hub is dropped or shut down, or the broker closes.
 pub(super) async fn listen(

@@ -177,18 +177,6 @@ struct Inner {
     stopping: watch::Sender<bool>,
 }
 
-const SHUTDOWN: CloseReason = CloseReason {
-    code: protocol::close::GOING_AWAY,
-    reason: "сервер перезапускается",
-    metric: "shutdown",
-};
-
-const REVOKED: CloseReason = CloseReason {
-    code: protocol::close::UNAUTHORIZED,
-    reason: "Организатор выдал вам новую ссылку; эта больше не действует.",
-    metric: "revoked",
-};
-
 impl Hub {
     /// Builds the hub and starts its broker listener.
     pub fn new(
@@ -365,7 +353,7 @@ impl Hub {
         };
         if let Err(e) = self.publish(&event) {
             tracing::error!(viewer, error = %e, "could not publish a revocation; closing local sockets only");
-            self.close_viewer(viewer, REVOKED);
+            self.close_viewer(viewer, protocol::close::REVOKED);
         }
     }
 
@@ -375,7 +363,7 @@ impl Hub {
         self.0.stopping.send_replace(true);
         self.0.admissions.close();
         for h in self.0.registry.all() {
-            h.close(SHUTDOWN);
+            h.close(protocol::close::SHUTDOWN);
         }
         let mut live = self.0.live.subscribe();
         let _ = live.wait_for(|n| *n == 0).await;
@@ -476,6 +464,84 @@ impl Hub {
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {
         for h in self.0.registry.of_viewer(viewer) {
             h.close(reason);
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        *self.0.stopping.borrow()
+    }
+
+    fn writer(&self) -> &EventWriter {
+        &self.0.writer
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// One more socket whose disconnect `shutdown` must wait for.
+    fn socket_opened(&self) {
+        self.0.live.send_modify(|n| *n += 1);
+    }
+
+    /// A socket's disconnect is recorded.
+    fn socket_closed(&self) {
+        self.0.live.send_modify(|n| *n -= 1);
+    }
+
+    /// The viewer's live state, created if this is their first socket here.
+    fn viewer_enter(&self, viewer: &str) -> Arc<Mutex<ViewerLive>> {
+        let mut map = self.0.viewers.lock().expect("viewers lock");
+        let state = map
+            .entry(viewer.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(ViewerLive::new(viewer))));
+        state.lock().expect("viewer lock").local += 1;
+        state.clone()
+    }
+
+    /// Drops the viewer's live state with their last socket here.
+    fn viewer_leave(&self, viewer: &str) {
+        let mut map = self.0.viewers.lock().expect("viewers lock");
+        if let Some(state) = map.get(viewer) {
+            let mut st = state.lock().expect("viewer lock");
+            st.local -= 1;
+            if st.local == 0 {
+                drop(st);
+                map.remove(viewer);
+            }
+        }
+    }
+
+    /// Merges the viewer's stored events, once per live state.
+    async fn load_viewer(&self, viewer: &str, state: &Mutex<ViewerLive>) {
+        if state.lock().expect("viewer lock").loaded {
+            return;
+        }
+        match self.0.store.viewer_events(&self.0.forum.id, viewer).await {
+            Ok(events) => {
+                let mut st = state.lock().expect("viewer lock");
+                for e in &events {
+                    st.apply(e);
+                }
+                st.loaded = true;
+            }
+            // The tally shown may be short until the next connection; the log is intact.
+            Err(e) => tracing::warn!(viewer, error = %e, "could not load a viewer's events"),
+        }
+    }
+
+    /// Tells every node about one of `viewer`'s recorded events, caused here.
+    fn publish_viewer_event(&self, viewer: &str, event: Event) {
+        self.publish_logged(&BusEvent::Viewer {
+            viewer: viewer.to_owned(),
+            event,
+            node: self.node().to_owned(),
+        });
+    }
+
+    fn publish_logged(&self, event: &BusEvent) {
+        if let Err(e) = self.publish(event) {
+            tracing::warn!(error = %e, "could not publish to the broker");
         }
     }
 }
