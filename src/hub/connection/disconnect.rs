@@ -62,7 +62,7 @@ impl Cleanup {
         if changed {
             hub.viewer_changed(&self.viewer, None, None);
         }
-        hub.viewer_leave(&self.viewer);
+        hub.viewers().leave(&self.viewer);
         tracing::debug!(conn = %self.conn, viewer = %self.viewer, "connection closed");
     }
 }

@@ -57,7 +57,7 @@ pub(super) async fn open(
         reject(socket, close::INTERNAL, close::STORE_AWAY).await;
         return None;
     }
-    let state = hub.viewer_enter(&viewer.id);
+    let state = hub.viewers().enter(&viewer.id);
     let guard = DisconnectGuard(Some(Cleanup {
         hub: hub.clone(),
         conn: conn.clone(),
