@@ -44,16 +44,9 @@ mod tests {
     #[test]
     fn the_local_day_is_the_forum_zone_day() {
         let forum = Forum {
-            id: "f".into(),
-            title: "f".into(),
-            timezone: "Europe/Moscow".into(),
             prompt_window_ms: 0,
             prompt_min_gap_ms: 0,
-            prompt_margin_ms: 0,
-            halls: vec![],
-            sessions: vec![],
-            codes_note: None,
-            organiser: None,
+            ..crate::domain::forum::fixtures::forum("f", &[], vec![])
         };
         // 2026-04-01T00:30+03:00 is still 31 March in UTC.
         let t = crate::domain::time::parse_rfc3339("2026-04-01T00:30:00+03:00").unwrap();
