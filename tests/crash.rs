@@ -4,14 +4,11 @@
 
 mod support;
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::TestDb;
 use support::process::{create_organiser, free_port, register, start, start_with};
+use support::server::Viewer;
 use support::smtp::SmtpSink;
-use tokio_tungstenite::tungstenite::Message;
 use yavka::domain::forum::catalogue::Catalogue;
 use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
@@ -50,21 +47,10 @@ async fn crash_and_restart(db: &TestDb) {
         "maria@example.org",
     )
     .await;
-    let url = format!(
-        "ws://127.0.0.1:{}/ws?token={token}&hall=hall-1",
-        server.port
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let mut next = async || loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str::<Value>(&t).unwrap(),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("no message: {other:?}"),
-        }
-    };
+    let mut ws = Viewer::open(server.port, &token, "hall-1").await;
     // The welcome first: a prompt fired before the connection is registered would arrive
     // inside the welcome instead of on its own.
-    assert_eq!(next().await["type"], "welcome");
+    assert_eq!(ws.next().await["type"], "welcome");
     let r = org
         .post(format!("{}/api/org/prompts", server.base))
         .json(&json!({"hall": "hall-1"}))
@@ -72,28 +58,9 @@ async fn crash_and_restart(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let prompt = loop {
-        let m = next().await;
-        if m["type"] == "prompt" {
-            break m;
-        }
-    };
-    ws.send(Message::text(
-        json!({"type": "confirm", "prompt": prompt["id"], "answer": prompt["challenge"]["ask"]})
-            .to_string(),
-    ))
-    .await
-    .unwrap();
-    loop {
-        let m = match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Value>(&t).unwrap(),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("no confirmation: {other:?}"),
-        };
-        if m["type"] == "confirmed" {
-            break;
-        }
-    }
+    let prompt = ws.expect("prompt").await;
+    ws.confirm(&prompt).await;
+    ws.expect("confirmed").await;
 
     // kill -9: no shutdown, no disconnect recorded.
     server.child.kill().unwrap();

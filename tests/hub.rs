@@ -1,6 +1,8 @@
 //! The hub through real sockets: an axum server on port 0 with a `/ws` route calling the hub,
 //! SQLite in a temporary folder, tokio-tungstenite clients, and a manual clock.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use support::server::Viewer;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yavka::broker::{Broker, BusMessage, Topic};
 use yavka::clock::{Clock, ManualClock};
 use yavka::domain::forum::{Audience, Education, Forum, Hall, Session};
@@ -110,7 +112,7 @@ struct TestHub {
     _dir: tempfile::TempDir,
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = Viewer;
 
 impl TestHub {
     async fn start(settings: HubSettings) -> TestHub {
@@ -178,12 +180,10 @@ impl TestHub {
 
     /// Connects and reads the welcome and the tally.
     async fn connect(&self, token: &str, hall: &str) -> (Ws, Value, Value) {
-        let (mut ws, _) = tokio_tungstenite::connect_async(self.url(token, hall))
-            .await
-            .unwrap();
-        let welcome = next(&mut ws).await;
+        let mut ws = Viewer::open(self.addr.port(), token, hall).await;
+        let welcome = ws.next().await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
-        let tally = next(&mut ws).await;
+        let tally = ws.next().await;
         assert_eq!(tally["type"], "tally", "{tally}");
         (ws, welcome, tally)
     }
@@ -203,38 +203,10 @@ impl TestHub {
     }
 }
 
-/// The next JSON message, or `{"type":"__closed","code":…}`.
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a message in time");
-        match msg {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).unwrap(),
-            Some(Ok(Message::Close(f))) => {
-                return json!({"type": "__closed", "code": f.map(|f| u16::from(f.code))});
-            }
-            Some(Ok(_)) => continue,
-            None | Some(Err(_)) => return json!({"type": "__closed", "code": null}),
-        }
-    }
-}
-
-async fn expect(ws: &mut Ws, ty: &str) -> Value {
-    for _ in 0..50 {
-        let m = next(ws).await;
-        if m["type"] == ty {
-            return m;
-        }
-        assert_ne!(m["type"], "__closed", "closed while waiting for {ty}: {m}");
-    }
-    panic!("no {ty}");
-}
-
 /// Reads until the close frame and returns its code.
 async fn closed_with(ws: &mut Ws) -> Option<u64> {
     for _ in 0..100 {
-        let m = next(ws).await;
+        let m = ws.next().await;
         if m["type"] == "__closed" {
             return m["code"].as_u64();
         }
@@ -242,14 +214,10 @@ async fn closed_with(ws: &mut Ws) -> Option<u64> {
     panic!("never closed");
 }
 
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.unwrap();
-}
-
 /// A round trip that proves nothing else was queued before it.
 async fn nothing_pending(ws: &mut Ws) {
-    send(ws, json!({"type": "ping"})).await;
-    let m = next(ws).await;
+    ws.send(json!({"type": "ping"})).await;
+    let m = ws.next().await;
     assert_eq!(m["type"], "pong", "unexpected {m}");
 }
 
@@ -287,10 +255,8 @@ async fn welcome_then_tally() {
 #[tokio::test]
 async fn unknown_token_is_rejected_with_4401() {
     let t = TestHub::start(test_settings()).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(t.url("nope", "h1"))
-        .await
-        .unwrap();
-    let m = next(&mut ws).await;
+    let mut ws = Viewer::open(t.addr.port(), "nope", "h1").await;
+    let m = ws.next().await;
     assert_eq!(m["code"], "unauthorized");
     assert_eq!(closed_with(&mut ws).await, Some(4401));
 }
@@ -302,8 +268,8 @@ async fn a_prompt_reaches_its_hall_only_and_is_confirmed_durably() {
     let (mut b, _, _) = t.connect("t2", "h1").await;
     let (mut c, _, _) = t.connect("t3", "h2").await;
     let info = t.hub.fire_prompt("h1", 2 * MINUTE, None).await.unwrap();
-    let pa = expect(&mut a, "prompt").await;
-    let pb = expect(&mut b, "prompt").await;
+    let pa = a.expect("prompt").await;
+    let pb = b.expect("prompt").await;
     assert_eq!(pa, pb, "the same bytes for everyone");
     assert_eq!(pa["id"], info.id.as_str());
     assert_eq!(pa["closes"], info.closes);
@@ -315,21 +281,15 @@ async fn a_prompt_reaches_its_hall_only_and_is_confirmed_durably() {
 
     // Wrong answer: refused, nothing recorded.
     let wrong = choices.iter().find(|x| **x != ask.as_str()).unwrap();
-    send(
-        &mut a,
-        json!({"type":"confirm","prompt":info.id,"answer":wrong}),
-    )
-    .await;
-    assert_eq!(expect(&mut a, "error").await["code"], "wrong_answer");
+    a.send(json!({"type":"confirm","prompt":info.id,"answer":wrong}))
+        .await;
+    assert_eq!(a.expect("error").await["code"], "wrong_answer");
 
     // Right answer: acknowledged only once it is in the store.
     t.clock.advance(10_000);
-    send(
-        &mut a,
-        json!({"type":"confirm","prompt":info.id,"answer":ask}),
-    )
-    .await;
-    let ok = expect(&mut a, "confirmed").await;
+    a.send(json!({"type":"confirm","prompt":info.id,"answer":ask}))
+        .await;
+    let ok = a.expect("confirmed").await;
     assert_eq!(ok["prompt"], info.id.as_str());
     let conn = wa["conn"].as_str().unwrap();
     let confirms: Vec<_> = t
@@ -339,38 +299,26 @@ async fn a_prompt_reaches_its_hall_only_and_is_confirmed_durably() {
         .filter(|e| matches!(&e.body, EventBody::Confirm { conn: c, .. } if c == conn))
         .collect();
     assert_eq!(confirms.len(), 1, "recorded before the acknowledgement");
-    let tally = expect(&mut a, "tally").await;
+    let tally = a.expect("tally").await;
     assert_eq!(tally["confirmed"], 1);
     assert_eq!(tally["prompts_shown"], 1);
 
     // Twice: refused.
-    send(
-        &mut a,
-        json!({"type":"confirm","prompt":info.id,"answer":ask}),
-    )
-    .await;
-    assert_eq!(expect(&mut a, "error").await["code"], "already_confirmed");
+    a.send(json!({"type":"confirm","prompt":info.id,"answer":ask}))
+        .await;
+    assert_eq!(a.expect("error").await["code"], "already_confirmed");
     // From the other hall: refused.
-    send(
-        &mut c,
-        json!({"type":"confirm","prompt":info.id,"answer":ask}),
-    )
-    .await;
-    assert_eq!(expect(&mut c, "error").await["code"], "wrong_hall");
+    c.send(json!({"type":"confirm","prompt":info.id,"answer":ask}))
+        .await;
+    assert_eq!(c.expect("error").await["code"], "wrong_hall");
     // Unknown prompt, and too late.
-    send(
-        &mut b,
-        json!({"type":"confirm","prompt":"nope","answer":ask}),
-    )
-    .await;
-    assert_eq!(expect(&mut b, "error").await["code"], "unknown_prompt");
+    b.send(json!({"type":"confirm","prompt":"nope","answer":ask}))
+        .await;
+    assert_eq!(b.expect("error").await["code"], "unknown_prompt");
     t.clock.advance(3 * MINUTE);
-    send(
-        &mut b,
-        json!({"type":"confirm","prompt":info.id,"answer":ask}),
-    )
-    .await;
-    assert_eq!(expect(&mut b, "error").await["code"], "prompt_closed");
+    b.send(json!({"type":"confirm","prompt":info.id,"answer":ask}))
+        .await;
+    assert_eq!(b.expect("error").await["code"], "prompt_closed");
     let stats = t.hub.stats();
     let p = stats.prompts.iter().find(|p| p.id == info.id).unwrap();
     assert_eq!((p.delivered, p.confirmed), (2, 1));
@@ -383,24 +331,21 @@ async fn a_newer_tab_in_another_hall_pauses_the_older_until_it_closes() {
     t.clock.advance(1_000);
     let (mut b, wb, _) = t.connect("t1", "h2").await;
     assert_eq!(wb["active_hall"], "h2");
-    let paused = next(&mut a).await;
+    let paused = a.next().await;
     assert_eq!(paused, json!({"type":"paused","active_hall":"h2"}));
-    let tally = expect(&mut a, "tally").await;
+    let tally = a.expect("tally").await;
     assert_eq!(tally["counting"], false);
 
     // A paused tab cannot confirm.
     let info = t.hub.fire_prompt("h1", 2 * MINUTE, None).await.unwrap();
-    let p = expect(&mut a, "prompt").await;
-    send(
-        &mut a,
-        json!({"type":"confirm","prompt":info.id,"answer":p["challenge"]["ask"]}),
-    )
-    .await;
-    assert_eq!(expect(&mut a, "error").await["code"], "not_active");
+    let p = a.expect("prompt").await;
+    a.send(json!({"type":"confirm","prompt":info.id,"answer":p["challenge"]["ask"]}))
+        .await;
+    assert_eq!(a.expect("error").await["code"], "not_active");
 
-    b.close(None).await.unwrap();
-    assert_eq!(expect(&mut a, "resumed").await, json!({"type":"resumed"}));
-    assert_eq!(expect(&mut a, "tally").await["counting"], true);
+    b.ws.close(None).await.unwrap();
+    assert_eq!(a.expect("resumed").await, json!({"type":"resumed"}));
+    assert_eq!(a.expect("tally").await["counting"], true);
     let conn = wb["conn"].as_str().unwrap().to_owned();
     t.wait_for_log(|ev| {
         ev.iter()
@@ -423,7 +368,7 @@ async fn the_end_of_a_session_reaches_its_tabs_unasked() {
     // The clock passes 10:30, the end of both sessions: each tab hears it, with nothing sent.
     t.clock.set(t0() + 30 * MINUTE + 1_000);
     for ws in [&mut a, &mut c] {
-        let end = expect(ws, "tally").await;
+        let end = ws.expect("tally").await;
         assert_eq!(end["counting"], false, "{end}");
         assert_eq!(
             end["counted_ms"],
@@ -439,7 +384,7 @@ async fn oversize_closes_with_1009() {
     let t = TestHub::start(test_settings()).await;
     let (mut a, _, _) = t.connect("t1", "h1").await;
     let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(5000));
-    a.send(Message::text(big)).await.unwrap();
+    a.ws.send(Message::text(big)).await.unwrap();
     assert_eq!(closed_with(&mut a).await, Some(1009));
 }
 
@@ -448,7 +393,11 @@ async fn a_flood_closes_with_1008() {
     let t = TestHub::start(test_settings()).await;
     let (mut a, _, _) = t.connect("t1", "h1").await;
     for _ in 0..40 {
-        if a.send(Message::text(r#"{"type":"ping"}"#)).await.is_err() {
+        if a.ws
+            .send(Message::text(r#"{"type":"ping"}"#))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -459,15 +408,12 @@ async fn a_flood_closes_with_1008() {
 async fn garbage_gets_errors_then_a_close() {
     let t = TestHub::start(test_settings()).await;
     let (mut a, _, _) = t.connect("t1", "h1").await;
-    send(&mut a, json!({"type":"dance"})).await;
-    assert_eq!(expect(&mut a, "error").await["code"], "bad_message");
-    a.send(Message::binary(vec![1, 2, 3])).await.unwrap();
-    assert_eq!(
-        expect(&mut a, "error").await["code"],
-        "binary_not_supported"
-    );
+    a.send(json!({"type":"dance"})).await;
+    assert_eq!(a.expect("error").await["code"], "bad_message");
+    a.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(a.expect("error").await["code"], "binary_not_supported");
     for _ in 0..5 {
-        let _ = a.send(Message::text("+")).await;
+        let _ = a.ws.send(Message::text("+")).await;
     }
     assert_eq!(closed_with(&mut a).await, Some(1008));
 }
@@ -484,11 +430,11 @@ async fn a_slow_client_is_dropped_and_the_others_carry_on() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(t.addr).await.unwrap();
-    let (mut slow, _) =
-        tokio_tungstenite::client_async(t.url("t2", "h1"), MaybeTlsStream::Plain(stream))
-            .await
-            .unwrap();
-    let welcome = next(&mut slow).await;
+    let (ws, _) = tokio_tungstenite::client_async(t.url("t2", "h1"), MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let mut slow = Viewer { ws };
+    let welcome = slow.next().await;
     let slow_conn = welcome["conn"].as_str().unwrap().to_owned();
 
     // Many prompts straight onto the bus (as another node would publish them).
@@ -499,7 +445,7 @@ async fn a_slow_client_is_dropped_and_the_others_carry_on() {
     let reader = tokio::spawn(async move {
         let mut seen = 0;
         while seen < n {
-            let m = next(&mut fast).await;
+            let m = fast.next().await;
             assert_ne!(m["type"], "__closed", "the fast client must stay");
             if m["type"] == "prompt" {
                 seen += 1;
@@ -536,8 +482,8 @@ async fn a_slow_client_is_dropped_and_the_others_carry_on() {
 
 /// Skips any remaining prompts and tallies, then a ping round trip succeeds.
 async fn nothing_pending_after_prompts(ws: &mut Ws) {
-    send(ws, json!({"type": "ping"})).await;
-    expect(ws, "pong").await;
+    ws.send(json!({"type": "ping"})).await;
+    ws.expect("pong").await;
 }
 
 #[tokio::test]

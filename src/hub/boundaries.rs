@@ -80,49 +80,24 @@ pub(super) async fn push_at_edges(hub: Weak<Inner>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::forum::{Audience, Hall, Session};
+    use crate::domain::forum::Session;
+    use crate::domain::forum::fixtures::{self, session};
     use crate::domain::time::{MINUTE, Span};
 
     fn forum() -> Forum {
-        let session = |id: &str, hall: &str, starts: Millis, ends: Millis| Session {
-            id: id.into(),
-            hall: hall.into(),
-            title: id.into(),
-            starts,
-            ends,
-            credits: 1,
-            min_minutes: 1,
-            prompts: 0,
-            prompts_required: 0,
-            audience: Audience::default(),
-            excluded: vec![],
-            pause_on_missed: false,
-            prompt_window_ms: MINUTE,
+        let b = Session {
+            excluded: vec![Span::new(40 * MINUTE, 50 * MINUTE)],
+            ..session("b", "h2", 0, 100 * MINUTE)
         };
-        let mut with_talk = session("b", "h2", 0, 100 * MINUTE);
-        with_talk.excluded = vec![Span::new(40 * MINUTE, 50 * MINUTE)];
-        Forum {
-            id: "f".into(),
-            title: "f".into(),
-            timezone: "Europe/Moscow".into(),
-            prompt_window_ms: MINUTE,
-            prompt_min_gap_ms: MINUTE,
-            prompt_margin_ms: 0,
-            halls: ["h1", "h2"]
-                .map(|h| Hall {
-                    id: h.into(),
-                    title: h.into(),
-                    stream_url: String::new(),
-                })
-                .into(),
-            sessions: vec![
+        fixtures::forum(
+            "f",
+            &["h1", "h2"],
+            vec![
                 session("a1", "h1", 0, 30 * MINUTE),
                 session("a2", "h1", 30 * MINUTE, 60 * MINUTE),
-                with_talk,
+                b,
             ],
-            codes_note: None,
-            organiser: None,
-        }
+        )
     }
 
     #[test]

@@ -16,8 +16,30 @@ use std::time::{Duration, Instant};
 
 use super::bus::BusEvent;
 use super::prompts::PromptEntry;
-use super::{HallStats, Hub, HubStats};
+use serde::Serialize;
+
+use super::Hub;
 use crate::domain::log::EventBody;
+
+/// The dashboard's live figures: this node's and those of the nodes heard from recently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HubStats {
+    /// Nodes whose figures are included (this one and those heard from recently).
+    pub nodes: usize,
+    /// Whether this node hears the other nodes now (always true without Redis).
+    pub broker_connected: bool,
+    pub halls: Vec<HallStats>,
+    pub prompts: Vec<PromptEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HallStats {
+    pub hall: String,
+    /// Distinct viewers with a live connection in this hall on this node.
+    pub viewers: usize,
+    pub peak_viewers: usize,
+    pub connections: usize,
+}
 
 pub const STATS_EVERY: Duration = Duration::from_secs(2);
 pub const NODE_GONE_AFTER: Duration = Duration::from_secs(10);
@@ -85,15 +107,7 @@ impl Hub {
         };
         for node in gone {
             tracing::warn!(%node, "a node went silent; its connections count as closed here");
-            let states: Vec<_> = self
-                .0
-                .viewers
-                .lock()
-                .expect("viewers lock")
-                .clone()
-                .into_iter()
-                .collect();
-            for (viewer, state) in states {
+            for (viewer, state) in self.viewers().all() {
                 let changed = state.lock().expect("viewer lock").close_node(&node);
                 if changed {
                     self.viewer_changed(&viewer, None, None);

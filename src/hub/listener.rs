@@ -12,9 +12,9 @@ use crate::broker::{RecvError, Subscription};
 use crate::domain::log::EventBody;
 
 use super::bus::BusEvent;
-use super::connection::SLOW;
 use super::protocol::ServerMsg;
-use super::{Hub, Inner, REVOKED};
+use super::protocol::close::{REVOKED, SLOW};
+use super::{Hub, Inner};
 
 /// Runs until the hub is dropped or shut down, or the broker closes.
 pub(super) async fn listen(
@@ -66,7 +66,7 @@ impl Hub {
                 event,
                 node,
             } => {
-                let Some(state) = self.viewer_state(&viewer) else {
+                let Some(state) = self.viewers().get(&viewer) else {
                     return;
                 };
                 let changed = {
@@ -147,7 +147,7 @@ impl Hub {
     /// Sends every local tab of `hall` its tally.
     pub(super) fn push_tallies(&self, hall: &str) {
         for h in self.0.registry.in_hall(hall) {
-            let Some(state) = self.viewer_state(&h.viewer) else {
+            let Some(state) = self.viewers().get(&h.viewer) else {
                 continue;
             };
             if let Some(tally) = self.tally_json(&state, &h.hall) {
@@ -164,7 +164,7 @@ impl Hub {
         except: Option<&str>,
         confirmed: Option<&str>,
     ) {
-        let Some(state) = self.viewer_state(viewer) else {
+        let Some(state) = self.viewers().get(viewer) else {
             return;
         };
         for h in self.0.registry.of_viewer(viewer) {

@@ -5,12 +5,15 @@
 //! writer, fans prompts out to the viewers of a hall, keeps each connected viewer's tally as the
 //! rules compute it, and talks to the hubs of other nodes only through the [`Broker`].
 //!
-//! - [`protocol`]: the messages on the wire and the close codes (`docs/protocol.md`).
+//! - [`protocol`]: the messages on the wire, and the close codes and reasons, all in
+//!   `protocol::close` (`docs/protocol.md`).
 //! - [`connection`]: the per-socket task.
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
 //! - [`viewer`]: a viewer's live state; `tally`: their tally through the rules.
 //! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
 //!   after the rules stopped counting.
+//! - `cluster`: the other nodes' figures and liveness; `day`: the forum's local day;
+//!   `settings`: the hub's tuning.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
@@ -19,6 +22,7 @@ pub mod bus;
 pub mod challenge;
 mod cluster;
 mod connection;
+mod day;
 mod history;
 pub mod limits;
 mod listener;
@@ -26,6 +30,7 @@ mod outbox;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;
+mod settings;
 mod tally;
 pub mod viewer;
 
@@ -33,7 +38,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::broker::{Broker, BrokerError};
@@ -46,53 +51,13 @@ use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
 use bus::BusEvent;
-use prompts::{PromptBook, PromptEntry};
+use prompts::PromptBook;
 use registry::{CloseReason, Registry};
-use viewer::ViewerLive;
+use viewer::{ViewerLive, Viewers};
 
-/// Tuning of the hub; the app's settings file embeds it as a section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HubSettings {
-    /// The server sends a protocol ping this often.
-    pub ping_interval_ms: u64,
-    /// A connection silent for this long is closed with 4408.
-    pub pong_timeout_ms: u64,
-    /// Messages waiting for one client; when full, the client is closed as too slow.
-    pub outbound_queue: usize,
-    /// Longest accepted client message; longer ones close the connection with 1009.
-    pub max_message_bytes: usize,
-    /// Sustained client messages per second, and the burst allowed above it.
-    pub rate_per_sec: u32,
-    pub rate_burst: u32,
-    /// Sockets this process accepts (one file descriptor each; the machine allows ~20,000).
-    pub max_connections: usize,
-    /// Websocket buffers per connection: they dominate memory at scale.
-    pub read_buffer: usize,
-    pub write_buffer: usize,
-    pub max_write_buffer: usize,
-    /// Wrong answers to one prompt's challenge a viewer may choose; after them that prompt
-    /// can no longer be confirmed (the rules judge the same way).
-    pub max_wrong_answers: u32,
-}
-
-impl Default for HubSettings {
-    fn default() -> Self {
-        HubSettings {
-            ping_interval_ms: 20_000,
-            pong_timeout_ms: 60_000,
-            outbound_queue: 64,
-            max_message_bytes: 4096,
-            rate_per_sec: 5,
-            rate_burst: 20,
-            max_connections: 19_000,
-            read_buffer: 1024,
-            write_buffer: 4096,
-            max_write_buffer: 65_536,
-            max_wrong_answers: crate::domain::rules::DEFAULT_MAX_WRONG_ANSWERS,
-        }
-    }
-}
+pub use cluster::{HallStats, HubStats};
+use day::day_bounds;
+pub use settings::HubSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -125,25 +90,6 @@ pub struct Admission {
     _permit: OwnedSemaphorePermit,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct HubStats {
-    /// Nodes whose figures are included (this one and those heard from recently).
-    pub nodes: usize,
-    /// Whether this node hears the other nodes now (always true without Redis).
-    pub broker_connected: bool,
-    pub halls: Vec<HallStats>,
-    pub prompts: Vec<PromptEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct HallStats {
-    pub hall: String,
-    /// Distinct viewers with a live connection in this hall on this node.
-    pub viewers: usize,
-    pub peak_viewers: usize,
-    pub connections: usize,
-}
-
 /// Handle to this process's hub; cheap to clone.
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
@@ -157,8 +103,8 @@ struct Inner {
     settings: HubSettings,
     admissions: Arc<Semaphore>,
     registry: Registry,
-    /// Live state of the viewers connected to this node. A std mutex: never held across await.
-    viewers: Mutex<HashMap<String, Arc<Mutex<ViewerLive>>>>,
+    /// Live state of the viewers connected to this node.
+    viewers: Viewers,
     /// A std mutex: never held across await.
     prompts: Mutex<PromptBook>,
     prompts_loaded: OnceCell<()>,
@@ -176,18 +122,6 @@ struct Inner {
     live: watch::Sender<usize>,
     stopping: watch::Sender<bool>,
 }
-
-const SHUTDOWN: CloseReason = CloseReason {
-    code: protocol::close::GOING_AWAY,
-    reason: "сервер перезапускается",
-    metric: "shutdown",
-};
-
-const REVOKED: CloseReason = CloseReason {
-    code: protocol::close::UNAUTHORIZED,
-    reason: "Организатор выдал вам новую ссылку; эта больше не действует.",
-    metric: "revoked",
-};
 
 impl Hub {
     /// Builds the hub and starts its broker listener.
@@ -210,7 +144,7 @@ impl Hub {
             clock,
             settings,
             registry: Registry::default(),
-            viewers: Mutex::default(),
+            viewers: Viewers::default(),
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
             corrections: Mutex::new(Vec::new().into()),
@@ -365,7 +299,7 @@ impl Hub {
         };
         if let Err(e) = self.publish(&event) {
             tracing::error!(viewer, error = %e, "could not publish a revocation; closing local sockets only");
-            self.close_viewer(viewer, REVOKED);
+            self.close_viewer(viewer, protocol::close::REVOKED);
         }
     }
 
@@ -375,7 +309,7 @@ impl Hub {
         self.0.stopping.send_replace(true);
         self.0.admissions.close();
         for h in self.0.registry.all() {
-            h.close(SHUTDOWN);
+            h.close(protocol::close::SHUTDOWN);
         }
         let mut live = self.0.live.subscribe();
         let _ = live.wait_for(|n| *n == 0).await;
@@ -424,33 +358,9 @@ impl Hub {
         *self.0.corrections.lock().expect("corrections lock") = corrections.into();
     }
 
-    /// The live state of a viewer connected here, if any.
-    fn viewer_state(&self, viewer: &str) -> Option<Arc<Mutex<ViewerLive>>> {
-        self.0
-            .viewers
-            .lock()
-            .expect("viewers lock")
-            .get(viewer)
-            .cloned()
-    }
-
-    /// The session a tab in `hall` is about at `now`: the one running, else the next one
-    /// today, else the last one today (so the viewer still sees their final tally).
+    /// The session a tab in `hall` is about at `now` (see [`day::session_for`]).
     fn session_for(&self, hall: &str, now: Millis) -> Option<&Session> {
-        let forum = &self.0.forum;
-        if let Some(s) = forum.session_at(hall, now) {
-            return Some(s);
-        }
-        let (start, end) = day_bounds(forum, now);
-        let today = forum
-            .sessions
-            .iter()
-            .filter(|s| s.hall == hall && s.starts < end && s.ends > start);
-        let next = today
-            .clone()
-            .filter(|s| s.starts > now)
-            .min_by_key(|s| s.starts);
-        next.or_else(|| today.filter(|s| s.ends <= now).max_by_key(|s| s.ends))
+        day::session_for(&self.0.forum, hall, now)
     }
 
     /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
@@ -473,62 +383,69 @@ impl Hub {
         Some(protocol::ServerMsg::Tally(tally).to_json())
     }
 
+    /// The live states of the viewers connected here.
+    fn viewers(&self) -> &Viewers {
+        &self.0.viewers
+    }
+
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {
         for h in self.0.registry.of_viewer(viewer) {
             h.close(reason);
         }
     }
-}
 
-/// Start and end of the forum's local day containing `now`.
-fn day_bounds(forum: &Forum, now: Millis) -> (Millis, Millis) {
-    let zoned = jiff::Timestamp::from_millisecond(now)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(forum.tz());
-    let start = zoned
-        .start_of_day()
-        .map_or(now, |z| z.timestamp().as_millisecond());
-    let end = zoned
-        .tomorrow()
-        .and_then(|t| t.start_of_day())
-        .map_or(now + 86_400_000, |z| z.timestamp().as_millisecond());
-    (start, end)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_default_and_partial_files() {
-        let s: HubSettings = toml::from_str("ping_interval_ms = 5000").unwrap();
-        assert_eq!(s.ping_interval_ms, 5000);
-        assert_eq!(s.outbound_queue, 64);
-        assert_eq!(s.max_connections, 19_000);
-        assert!(toml::from_str::<HubSettings>("ping_intervl_ms = 1").is_err());
+    fn is_stopping(&self) -> bool {
+        *self.0.stopping.borrow()
     }
 
-    #[test]
-    fn the_local_day_is_the_forum_zone_day() {
-        let forum = Forum {
-            id: "f".into(),
-            title: "f".into(),
-            timezone: "Europe/Moscow".into(),
-            prompt_window_ms: 0,
-            prompt_min_gap_ms: 0,
-            prompt_margin_ms: 0,
-            halls: vec![],
-            sessions: vec![],
-            codes_note: None,
-            organiser: None,
-        };
-        // 2026-04-01T00:30+03:00 is still 31 March in UTC.
-        let t = crate::domain::time::parse_rfc3339("2026-04-01T00:30:00+03:00").unwrap();
-        let (start, end) = day_bounds(&forum, t);
-        assert_eq!(
-            start,
-            crate::domain::time::parse_rfc3339("2026-04-01T00:00:00+03:00").unwrap()
-        );
-        assert_eq!(end - start, 86_400_000);
+    fn writer(&self) -> &EventWriter {
+        &self.0.writer
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// One more socket whose disconnect `shutdown` must wait for.
+    fn socket_opened(&self) {
+        self.0.live.send_modify(|n| *n += 1);
+    }
+
+    /// A socket's disconnect is recorded.
+    fn socket_closed(&self) {
+        self.0.live.send_modify(|n| *n -= 1);
+    }
+
+    /// Merges the viewer's stored events, once per live state.
+    async fn load_viewer(&self, viewer: &str, state: &Mutex<ViewerLive>) {
+        if state.lock().expect("viewer lock").loaded {
+            return;
+        }
+        match self.0.store.viewer_events(&self.0.forum.id, viewer).await {
+            Ok(events) => {
+                let mut st = state.lock().expect("viewer lock");
+                for e in &events {
+                    st.apply(e);
+                }
+                st.loaded = true;
+            }
+            // The tally shown may be short until the next connection; the log is intact.
+            Err(e) => tracing::warn!(viewer, error = %e, "could not load a viewer's events"),
+        }
+    }
+
+    /// Tells every node about one of `viewer`'s recorded events, caused here.
+    fn publish_viewer_event(&self, viewer: &str, event: Event) {
+        self.publish_logged(&BusEvent::Viewer {
+            viewer: viewer.to_owned(),
+            event,
+            node: self.node().to_owned(),
+        });
+    }
+
+    fn publish_logged(&self, event: &BusEvent) {
+        if let Err(e) = self.publish(event) {
+            tracing::warn!(error = %e, "could not publish to the broker");
+        }
     }
 }

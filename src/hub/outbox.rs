@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::Notify;
 
-use super::registry::CloseReason;
+use super::protocol::close::CloseReason;
 
 #[derive(Debug)]
 pub struct Outbox {
@@ -133,16 +133,7 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    const A: CloseReason = CloseReason {
-        code: 4409,
-        reason: "a",
-        metric: "a",
-    };
-    const B: CloseReason = CloseReason {
-        code: 1001,
-        reason: "b",
-        metric: "b",
-    };
+    use crate::hub::protocol::close::{SHUTDOWN as B, SLOW as A};
 
     #[tokio::test]
     async fn messages_in_order_then_close_first_reason_wins() {

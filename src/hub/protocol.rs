@@ -28,6 +28,65 @@ pub mod close {
 
     /// The reason sent with [`UNAUTHORIZED`] when a socket opens with a link that does not work.
     pub const BAD_LINK: &str = "ссылка недействительна: возможно, организатор выдал вам новую";
+    /// The reason sent with [`GOING_AWAY`] to a socket that opens while the server stops.
+    pub const RESTARTING: &str = "сервер перезапускается";
+    /// The reason sent with [`UNKNOWN_HALL`].
+    pub const NO_SUCH_HALL: &str = "такого зала нет";
+    /// Sent before [`INTERNAL`] when the connect cannot be recorded (the close frame carries
+    /// the first 123 bytes).
+    pub const STORE_AWAY: &str =
+        "Подключение не записано: база данных временно недоступна. Переподключимся автоматически.";
+
+    /// Why the server closes a live socket: the close frame and the metric label.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct CloseReason {
+        pub code: u16,
+        pub reason: &'static str,
+        pub metric: &'static str,
+    }
+
+    /// The client did not read fast enough: its outbound queue filled up.
+    pub const SLOW: CloseReason = CloseReason {
+        code: TOO_SLOW,
+        reason: "клиент не успевает получать сообщения",
+        metric: "slow_client",
+    };
+    /// More messages than the rate limit allows.
+    pub const FLOOD: CloseReason = CloseReason {
+        code: POLICY,
+        reason: "слишком много сообщений",
+        metric: "rate_limited",
+    };
+    /// Too many unreadable messages.
+    pub const GARBAGE: CloseReason = CloseReason {
+        code: POLICY,
+        reason: "слишком много непонятных сообщений",
+        metric: "bad_message",
+    };
+    /// A message over `max_message_bytes`.
+    pub const OVERSIZE: CloseReason = CloseReason {
+        code: TOO_BIG,
+        reason: "сообщение слишком длинное",
+        metric: "oversize",
+    };
+    /// No frame from the client for `pong_timeout_ms`.
+    pub const SILENT: CloseReason = CloseReason {
+        code: PONG_TIMEOUT,
+        reason: "нет ответа на ping",
+        metric: "pong_timeout",
+    };
+    /// The server stops: every socket is closed.
+    pub const SHUTDOWN: CloseReason = CloseReason {
+        code: GOING_AWAY,
+        reason: RESTARTING,
+        metric: "shutdown",
+    };
+    /// The viewer's link was replaced while the tab was open.
+    pub const REVOKED: CloseReason = CloseReason {
+        code: UNAUTHORIZED,
+        reason: "Организатор выдал вам новую ссылку; эта больше не действует.",
+        metric: "revoked",
+    };
 }
 
 /// A message from the client.

@@ -12,13 +12,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::outbox::{Outbox, Pushed};
 
-/// Why the server closes a socket: the close frame and the metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CloseReason {
-    pub code: u16,
-    pub reason: &'static str,
-    pub metric: &'static str,
-}
+pub use super::protocol::close::CloseReason;
 
 /// One live socket as the rest of the hub sees it; cheap to clone.
 #[derive(Debug, Clone)]
@@ -197,11 +191,7 @@ mod tests {
         }
     }
 
-    const SLOW: CloseReason = CloseReason {
-        code: 4409,
-        reason: "slow",
-        metric: "slow_client",
-    };
+    use crate::hub::protocol::close::{SHUTDOWN, SLOW};
 
     #[test]
     fn counts_distinct_viewers_and_keeps_the_peak() {
@@ -257,8 +247,7 @@ mod tests {
         assert!(h.offer("a".into(), SLOW));
         assert!(!h.offer("b".into(), SLOW));
         assert_eq!(h.outbox.close_requested(), Some(SLOW));
-        let other = CloseReason { code: 1001, ..SLOW };
-        h.close(other);
+        h.close(SHUTDOWN);
         assert_eq!(
             h.outbox.close_requested(),
             Some(SLOW),

@@ -111,7 +111,7 @@ impl ViewerLive {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::domain::forum::{Audience, Hall};
+    use crate::domain::forum::fixtures;
     use crate::domain::rules::Status;
     use crate::domain::time::MINUTE;
 
@@ -146,42 +146,30 @@ mod tests {
 
     fn session(id: &str, hall: &str, pause: bool) -> Session {
         Session {
-            id: id.into(),
-            hall: hall.into(),
-            title: id.into(),
-            starts: T0,
-            ends: T0 + 120 * MINUTE,
             credits: 2,
             min_minutes: 85,
             prompts: 2,
             prompts_required: 2,
-            audience: Audience::default(),
             excluded: vec![crate::domain::time::Span::new(
                 T0 + 60 * MINUTE,
                 T0 + 70 * MINUTE,
             )],
             pause_on_missed: pause,
             prompt_window_ms: 2 * MINUTE,
+            ..fixtures::session(id, hall, T0, T0 + 120 * MINUTE)
         }
     }
 
     fn forum() -> Forum {
-        let hall = |id: &str| Hall {
-            id: id.into(),
-            title: id.into(),
-            stream_url: String::new(),
-        };
         Forum {
-            id: "f".into(),
-            title: "f".into(),
-            timezone: "Europe/Moscow".into(),
             prompt_window_ms: 2 * MINUTE,
             prompt_min_gap_ms: 10 * MINUTE,
             prompt_margin_ms: 5 * MINUTE,
-            halls: vec![hall("h1"), hall("h2")],
-            sessions: vec![session("s1", "h1", true), session("s2", "h2", false)],
-            codes_note: None,
-            organiser: None,
+            ..fixtures::forum(
+                "f",
+                &["h1", "h2"],
+                vec![session("s1", "h1", true), session("s2", "h2", false)],
+            )
         }
     }
 

@@ -6,7 +6,8 @@
 //! event is idempotent, so an event seen twice (recorded here and echoed by the broker, or
 //! loaded from the store after it was heard live) changes nothing the second time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
@@ -259,6 +260,47 @@ impl ViewerLive {
             ));
         }
         out
+    }
+}
+
+/// The live states of the viewers connected to this node, one per viewer whatever their
+/// number of tabs. A std mutex: never held across await.
+#[derive(Default)]
+pub(super) struct Viewers(Mutex<HashMap<String, Arc<Mutex<ViewerLive>>>>);
+
+impl Viewers {
+    /// The live state of a viewer connected here, if any.
+    pub(super) fn get(&self, viewer: &str) -> Option<Arc<Mutex<ViewerLive>>> {
+        self.0.lock().expect("viewers lock").get(viewer).cloned()
+    }
+
+    /// Every viewer's live state, a snapshot taken under the lock.
+    pub(super) fn all(&self) -> Vec<(String, Arc<Mutex<ViewerLive>>)> {
+        let map = self.0.lock().expect("viewers lock");
+        map.iter().map(|(v, s)| (v.clone(), s.clone())).collect()
+    }
+
+    /// The viewer's live state, created if this is their first socket here.
+    pub(super) fn enter(&self, viewer: &str) -> Arc<Mutex<ViewerLive>> {
+        let mut map = self.0.lock().expect("viewers lock");
+        let state = map
+            .entry(viewer.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(ViewerLive::new(viewer))));
+        state.lock().expect("viewer lock").local += 1;
+        state.clone()
+    }
+
+    /// Drops the viewer's live state with their last socket here.
+    pub(super) fn leave(&self, viewer: &str) {
+        let mut map = self.0.lock().expect("viewers lock");
+        if let Some(state) = map.get(viewer) {
+            let mut st = state.lock().expect("viewer lock");
+            st.local -= 1;
+            if st.local == 0 {
+                drop(st);
+                map.remove(viewer);
+            }
+        }
     }
 }
 

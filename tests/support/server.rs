@@ -346,14 +346,17 @@ impl Viewer {
             }
         }
     }
-    /// The next JSON message (pings are answered by the library), within five seconds.
+    /// The next JSON message (pings are answered by the library), within five seconds; a close
+    /// is `{"type":"__closed","code":…,"reason":…}`.
     pub async fn next(&mut self) -> Value {
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
                 .await
-                .expect("a message arrives in time")
-                .expect("the socket is open")
-                .expect("a valid frame");
+                .expect("a message arrives in time");
+            // A socket that ended without a close frame reads as closed with no code.
+            let Some(Ok(msg)) = msg else {
+                return json!({"type": "__closed", "code": null});
+            };
             match msg {
                 Message::Text(t) => return serde_json::from_str(&t).expect("JSON"),
                 Message::Close(frame) => {
@@ -366,7 +369,7 @@ impl Viewer {
 
     /// Skips messages until one of type `ty` arrives.
     pub async fn expect(&mut self, ty: &str) -> Value {
-        for _ in 0..20 {
+        for _ in 0..50 {
             let m = self.next().await;
             if m["type"] == ty {
                 return m;

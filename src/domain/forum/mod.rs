@@ -2,6 +2,8 @@
 
 pub mod catalogue;
 pub mod config;
+#[cfg(test)]
+pub mod fixtures;
 mod frozen;
 pub mod model;
 

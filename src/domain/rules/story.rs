@@ -2,7 +2,7 @@
 //! line per thing a viewer does.
 
 use super::*;
-use crate::domain::forum::{Audience, Education, Forum, Hall, Session};
+use crate::domain::forum::{Audience, Education, Forum, Hall, Session, fixtures};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::{MINUTE, Millis};
 
@@ -15,11 +15,7 @@ pub(super) fn at(minute: i64) -> Millis {
 
 pub(super) fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
     Session {
-        id: id.into(),
-        hall: hall.into(),
         title: format!("Сессия {id}"),
-        starts: at(from),
-        ends: at(to),
         credits: 2,
         min_minutes: 60,
         prompts: 2,
@@ -28,39 +24,31 @@ pub(super) fn session(id: &str, hall: &str, from: i64, to: i64) -> Session {
             higher: vec!["рентгенология".into(), "кардиология".into()],
             secondary: vec!["рентгенология".into()],
         },
-        excluded: vec![],
-        pause_on_missed: false,
         prompt_window_ms: 2 * MINUTE,
+        ..fixtures::session(id, hall, at(from), at(to))
     }
 }
 
 /// Hall 1 has session `s1` from minute 0 to 100; hall 2 has `s2` over the same window.
 pub(super) fn forum() -> Forum {
+    let hall = |id: &str, title: &str| Hall {
+        title: title.into(),
+        ..fixtures::hall(id)
+    };
     Forum {
-        id: "f".into(),
         title: "Форум".into(),
-        timezone: "Europe/Moscow".into(),
         prompt_window_ms: 2 * MINUTE,
         prompt_min_gap_ms: 10 * MINUTE,
         prompt_margin_ms: 5 * MINUTE,
-        halls: vec![
-            Hall {
-                id: "hall-1".into(),
-                title: "Зал №1".into(),
-                stream_url: String::new(),
-            },
-            Hall {
-                id: "hall-2".into(),
-                title: "Зал №2".into(),
-                stream_url: String::new(),
-            },
-        ],
-        sessions: vec![
-            session("s1", "hall-1", 0, 100),
-            session("s2", "hall-2", 0, 100),
-        ],
-        codes_note: None,
-        organiser: None,
+        halls: vec![hall("hall-1", "Зал №1"), hall("hall-2", "Зал №2")],
+        ..fixtures::forum(
+            "f",
+            &[],
+            vec![
+                session("s1", "hall-1", 0, 100),
+                session("s2", "hall-2", 0, 100),
+            ],
+        )
     }
 }
 

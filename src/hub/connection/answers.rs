@@ -1,8 +1,9 @@
 //! A wrong answer to a prompt's challenge: recorded, told to the other nodes, and once the
 //! viewer reaches `max_wrong_answers` for that prompt, the prompt is locked for them.
 
-use super::{Ctx, SLOW};
+use super::Ctx;
 use crate::domain::log::Event;
+use crate::hub::protocol::close::SLOW;
 use crate::hub::protocol::{ErrorCode, ServerMsg};
 
 impl Ctx {
@@ -20,7 +21,7 @@ impl Ctx {
         if let Some(event) = event {
             metrics::counter!("yavka_wrong_answers_total").increment(1);
             tracing::info!(viewer = %self.viewer, prompt, wrong = n, "wrong challenge answer");
-            if let Err(e) = hub.0.writer.record_durable(event.clone()).await {
+            if let Err(e) = hub.writer().record_durable(event.clone()).await {
                 tracing::error!(viewer = %self.viewer, prompt, error = %e, "could not record a wrong answer");
             }
             hub.publish_viewer_event(&self.viewer, event);

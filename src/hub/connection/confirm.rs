@@ -1,0 +1,98 @@
+//! The confirm decision: is the prompt open, in this hall, the tab active, the answer right?
+//! A right one is recorded durably and only then acknowledged.
+
+use crate::domain::log::{Event, EventBody};
+use crate::hub::challenge;
+use crate::hub::protocol::close::SLOW;
+use crate::hub::protocol::{ErrorCode, ServerMsg};
+
+use super::Ctx;
+
+impl Ctx {
+    /// Checks a confirm, records it durably and only then acknowledges it.
+    pub(super) async fn confirm(&self, prompt: &str, answer: &str) -> Result<(), ErrorCode> {
+        let hub = &self.hub;
+        let now = hub.now();
+        let mut entry = hub.lock_prompts().get(prompt).cloned();
+        if entry.is_none() {
+            // Fired on another node while the broker was away? The store knows every prompt.
+            hub.catch_up_prompts(true).await;
+            entry = hub.lock_prompts().get(prompt).cloned();
+        }
+        let entry = entry.ok_or(ErrorCode::UnknownPrompt)?;
+        if !entry.open_at(now) {
+            return Err(ErrorCode::PromptClosed);
+        }
+        if entry.hall != self.hall {
+            return Err(ErrorCode::WrongHall);
+        }
+        let wrong = {
+            let mut st = self.state.lock().expect("viewer lock");
+            if st.active_hall() != Some(self.hall.as_str()) {
+                return Err(ErrorCode::NotActive);
+            }
+            if st.has_confirmed(prompt) {
+                return Err(ErrorCode::AlreadyConfirmed);
+            }
+            let limit = hub.settings().max_wrong_answers;
+            if st.wrong_answers(prompt) >= limit {
+                return Err(ErrorCode::TooManyWrongAnswers);
+            }
+            let (challenge, _) = challenge::for_prompt(prompt);
+            if challenge::is_right(&challenge, answer) {
+                st.begin_confirm(prompt);
+                None
+            } else {
+                // Counted here, under the lock, so answers racing in cannot pass the limit. An
+                // identical one (same instant) changes nothing and is not recorded either.
+                let event = Event::new(
+                    now,
+                    EventBody::WrongAnswer {
+                        viewer: self.viewer.clone(),
+                        conn: self.conn.to_string(),
+                        prompt: prompt.to_owned(),
+                    },
+                );
+                let new = st.apply(&event);
+                let n = st.wrong_answers(prompt);
+                Some((new.then_some(event), n, n >= limit))
+            }
+        };
+        if let Some((event, n, locked)) = wrong {
+            return Box::pin(self.wrong_answer(prompt, event, n, locked)).await;
+        }
+        let event = Event::new(
+            now,
+            EventBody::Confirm {
+                viewer: self.viewer.clone(),
+                conn: self.conn.to_string(),
+                prompt: prompt.to_owned(),
+            },
+        );
+        let recorded = hub.writer().record_durable(event.clone()).await;
+        {
+            let mut st = self.state.lock().expect("viewer lock");
+            if recorded.is_ok() {
+                st.apply(&event);
+            }
+            st.end_confirm(prompt);
+        }
+        if let Err(e) = recorded {
+            tracing::error!(conn = %self.conn, prompt, error = %e, "could not record a confirm");
+            return Err(ErrorCode::Unavailable);
+        }
+        metrics::counter!("yavka_confirms_total").increment(1);
+        if let Some(p) = hub.lock_prompts().get_mut(prompt) {
+            p.confirmed += 1;
+        }
+        hub.publish_viewer_event(&self.viewer, event);
+        self.reply(ServerMsg::Confirmed {
+            prompt: prompt.to_owned(),
+        });
+        if let Some(t) = hub.tally_json(&self.state, &self.hall) {
+            self.handle.offer(t.into(), SLOW);
+        }
+        hub.viewer_changed(&self.viewer, Some(&self.conn), Some(prompt));
+        Ok(())
+    }
+}
