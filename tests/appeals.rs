@@ -21,19 +21,6 @@ struct Played {
     petr_token: String,
 }
 
-async fn join(app: &TestApp, name: &str, email: &str) -> (String, String, Viewer) {
-    let (id, token) = app.register(name, email).await;
-    let mut tab = app.connect(&token, "hall-1").await;
-    tab.expect("welcome").await;
-    (id, token, tab)
-}
-
-async fn answer(tab: &mut Viewer) {
-    let prompt = tab.expect("prompt").await;
-    tab.confirm(&prompt).await;
-    tab.expect("confirmed").await;
-}
-
 fn error(body: &Value) -> &str {
     body["error"].as_str().unwrap_or_default()
 }
@@ -48,14 +35,18 @@ fn assert_russian(body: &Value, says: &str, who: &str) {
 
 /// Plays s1 up to its last prompt (the session is still running when it returns).
 async fn play_s1(app: &TestApp) -> (Played, Viewer, Viewer) {
-    let (anna, anna_token, mut a) = join(app, "Иванова Анна Сергеевна", "anna@example.org").await;
-    let (petr, petr_token, mut p) = join(app, "Петров Пётр Петрович", "petr@example.org").await;
+    let (anna, anna_token, mut a) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
+    let (petr, petr_token, mut p) = app
+        .join("Петров Пётр Петрович", "petr@example.org", "hall-1")
+        .await;
     let times = app.planned("s1");
     for (k, t) in times.into_iter().enumerate() {
         app.tick_at(t).await;
-        answer(&mut a).await;
+        a.answer().await;
         if k == 0 {
-            answer(&mut p).await;
+            p.answer().await;
         } else {
             p.expect("prompt").await;
         }

@@ -13,15 +13,8 @@ mod support;
 use serde_json::{Value, json};
 use support::TestDb;
 use support::process::run_ok;
-use support::server::{TEST_FORUM, TestApp, Viewer, at};
+use support::server::{TEST_FORUM, TestApp, at};
 use yavka::domain::log::EventBody;
-
-async fn join(app: &TestApp, name: &str, email: &str) -> (String, String, Viewer) {
-    let (id, token) = app.register(name, email).await;
-    let mut tab = app.connect(&token, "hall-1").await;
-    tab.expect("welcome").await;
-    (id, token, tab)
-}
 
 struct Played {
     anna: String,
@@ -41,7 +34,7 @@ async fn play(app: &TestApp) -> Played {
     ];
     let mut people = Vec::new();
     for (name, email) in names {
-        people.push(join(app, name, email).await);
+        people.push(app.join(name, email, "hall-1").await);
     }
     let times = app.planned("s1");
     assert_eq!(times.len(), 2);

@@ -58,14 +58,6 @@ async fn viewer_total(app: &TestApp) -> u64 {
     body["total"].as_u64().unwrap()
 }
 
-/// Registers a viewer and opens one tab in `hall`, waiting for the welcome.
-async fn join(app: &TestApp, name: &str, email: &str, hall: &str) -> (String, String, Viewer) {
-    let (id, token) = app.register(name, email).await;
-    let mut tab = app.connect(&token, hall).await;
-    assert_eq!(tab.expect("welcome").await["hall"]["id"], hall);
-    (id, token, tab)
-}
-
 /// Moves the clock to a planned prompt of s1 and fires it.
 async fn fire_s1(app: &TestApp, t: Millis) {
     let fired = app.tick_at(t).await;
@@ -73,13 +65,6 @@ async fn fire_s1(app: &TestApp, t: Millis) {
         fired.iter().any(|id| id.starts_with("s1-")),
         "a prompt of s1 fired at its planned time: {fired:?}"
     );
-}
-
-/// Waits for the next prompt on `tab` and confirms it.
-async fn answer(tab: &mut Viewer) {
-    let prompt = tab.expect("prompt").await;
-    tab.confirm(&prompt).await;
-    assert_eq!(tab.expect("confirmed").await["prompt"], prompt["id"]);
 }
 
 /// Plays both planned prompts of s1; tab `i` confirms the prompts listed in `confirms[i]`
@@ -91,7 +76,7 @@ async fn play_s1(app: &TestApp, tabs: &mut [Viewer], confirms: &[&[usize]]) {
         fire_s1(app, t).await;
         for (tab, wanted) in tabs.iter_mut().zip(confirms) {
             if wanted.contains(&k) {
-                answer(tab).await;
+                tab.answer().await;
             } else {
                 tab.expect("prompt").await;
             }
@@ -250,8 +235,12 @@ async fn code_pool_and_issuance(app: &TestApp, backend: &str) {
     );
 
     // Two viewers earn s1.
-    let (_, _, anna) = join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
-    let (_, _, petr) = join(app, "Петров Пётр Петрович", "petr@example.org", "hall-1").await;
+    let (_, _, anna) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
+    let (_, _, petr) = app
+        .join("Петров Пётр Петрович", "petr@example.org", "hall-1")
+        .await;
     let mut tabs = vec![anna, petr];
     play_s1(app, &mut tabs, &[&[0, 1], &[0, 1]]).await;
     close_all(app, tabs).await;
@@ -309,14 +298,15 @@ async fn codes_come_from_the_pool_all_or_nothing() {
 // ---- 3. Evidence trail ---------------------------------------------------------------------
 
 async fn evidence_trail(app: &TestApp, backend: &str) {
-    let (id, token, mut hall1) =
-        join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (id, token, mut hall1) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
     let times = app.planned("s1");
     assert_eq!(times.len(), 2);
 
     // She confirms the first prompt in hall 1…
     fire_s1(app, times[0]).await;
-    answer(&mut hall1).await;
+    hall1.answer().await;
 
     // …opens hall 2 in a second tab a minute later…
     let switched = times[0] + MINUTE;
@@ -430,8 +420,9 @@ async fn the_evidence_trail_shows_halls_confirms_and_reasons() {
 // ---- 4. Reissued link ----------------------------------------------------------------------
 
 async fn reissue_link(app: &TestApp, backend: &str) {
-    let (id, old, mut open_tab) =
-        join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (id, old, mut open_tab) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
 
     let (status, body) = app
         .post(&format!("/api/org/viewers/{id}/link"), json!({}))
@@ -492,7 +483,9 @@ async fn minute_at(app: &TestApp, t: Millis) {
 /// morning from the store, minute by minute, with another node's viewers added and the
 /// minutes no server wrote left as gaps.
 async fn day_history(app: &TestApp, backend: &str) {
-    let (_, _, anna) = join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (_, _, anna) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
     let (_, boris_token) = app.register("Борисов Борис", "boris@example.org").await;
     live_is(app, "hall-1", 1, 1).await;
     minute_at(app, at(0)).await;
@@ -588,8 +581,12 @@ async fn the_exported_log_evaluates_to_the_servers_verdicts() {
         let backend = db.backend;
         let app = TestApp::spawn(&db.url).await;
         app.sign_in_organiser().await;
-        let (_, _, anna) = join(&app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
-        let (_, _, petr) = join(&app, "Петров Пётр Петрович", "petr@example.org", "hall-1").await;
+        let (_, _, anna) = app
+            .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+            .await;
+        let (_, _, petr) = app
+            .join("Петров Пётр Петрович", "petr@example.org", "hall-1")
+            .await;
         let mut tabs = vec![anna, petr];
         play_s1(&app, &mut tabs, &[&[0, 1], &[0]]).await;
         close_all(&app, tabs).await;
@@ -643,8 +640,9 @@ async fn over_the_connection_cap_the_upgrade_is_refused_with_503() {
         let mut settings = test_settings(&db.url);
         settings.hub.max_connections = 1;
         let app = TestApp::spawn_with(settings, test_forum(), at(-5)).await;
-        let (_, token, first) =
-            join(&app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+        let (_, token, first) = app
+            .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+            .await;
 
         let url = format!("ws://127.0.0.1:{}/ws?token={token}&hall=hall-1", app.port);
         match tokio_tungstenite::connect_async(&url).await {

@@ -31,31 +31,22 @@ struct Played {
     code: String,
 }
 
-async fn join(app: &TestApp, name: &str, email: &str) -> (String, String, Viewer) {
-    let (id, token) = app.register(name, email).await;
-    let mut tab = app.connect(&token, "hall-1").await;
-    tab.expect("welcome").await;
-    (id, token, tab)
-}
-
-async fn answer(tab: &mut Viewer) {
-    let prompt = tab.expect("prompt").await;
-    tab.confirm(&prompt).await;
-    tab.expect("confirmed").await;
-}
-
 /// Plays s1 (Anna confirms both prompts, Pyotr only the first), closes every tab and issues
 /// the session's codes.
 async fn play(app: &TestApp) -> Played {
-    let (anna, anna_token, mut a) = join(app, "Иванова Анна Сергеевна", "anna@example.org").await;
-    let (petr, _, mut p) = join(app, "Петров Пётр Петрович", "petr@example.org").await;
+    let (anna, anna_token, mut a) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
+    let (petr, _, mut p) = app
+        .join("Петров Пётр Петрович", "petr@example.org", "hall-1")
+        .await;
     let times = app.planned("s1");
     assert_eq!(times.len(), 2);
     for (k, t) in times.into_iter().enumerate() {
         app.tick_at(t).await;
-        answer(&mut a).await;
+        a.answer().await;
         if k == 0 {
-            answer(&mut p).await;
+            p.answer().await;
         } else {
             p.expect("prompt").await;
         }

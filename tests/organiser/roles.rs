@@ -14,7 +14,7 @@ use yavka::domain::roles::Role;
 
 use super::support::TestDb;
 use super::support::server::TestApp;
-use super::{close_all, join, play_s1, viewers_csv};
+use super::{close_all, play_s1, viewers_csv};
 
 const ADMIN_PASSWORD: &str = "организатор-пароль";
 
@@ -537,7 +537,9 @@ async fn every_action_is_recorded(app: &TestApp, backend: &str) {
         )
         .await;
     assert_eq!(status, 200, "{backend}");
-    let (id, _, tab) = join(app, "Иванова Анна Сергеевна", "anna@example.org", "hall-1").await;
+    let (id, _, tab) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-1")
+        .await;
     let mut tabs = vec![tab];
     play_s1(app, &mut tabs, &[&[0, 1]]).await;
     close_all(app, tabs).await;

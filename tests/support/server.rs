@@ -281,6 +281,14 @@ impl TestApp {
         Viewer::open(self.port, token, hall).await
     }
 
+    /// A person registers and opens the player in `hall`: their id, token and welcomed tab.
+    pub async fn join(&self, name: &str, email: &str, hall: &str) -> (String, String, Viewer) {
+        let (id, token) = self.register(name, email).await;
+        let mut tab = self.connect(&token, hall).await;
+        assert_eq!(tab.expect("welcome").await["hall"]["id"], hall);
+        (id, token, tab)
+    }
+
     /// Fires every planned prompt due at `t` after moving the clock there.
     pub async fn tick_at(&self, t: Millis) -> Vec<String> {
         self.clock.set(t);
@@ -384,6 +392,13 @@ impl Viewer {
             .send(Message::text(v.to_string()))
             .await
             .expect("sent");
+    }
+
+    /// Waits for the next prompt and confirms it correctly.
+    pub async fn answer(&mut self) {
+        let prompt = self.expect("prompt").await;
+        self.confirm(&prompt).await;
+        assert_eq!(self.expect("confirmed").await["prompt"], prompt["id"]);
     }
 
     /// Answers a prompt message correctly.
