@@ -9,6 +9,7 @@ pub mod codes;
 pub mod consent;
 pub mod decided;
 pub mod decisions;
+pub mod flags;
 pub mod forum;
 pub mod log;
 pub mod registration;
