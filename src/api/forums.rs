@@ -197,12 +197,12 @@ pub async fn create(
         &state,
         organiser.actor(),
         Action::ForumCreated,
-        format!("Создан форум «{}» ({}), черновик", forum.title, forum.id),
+        format!("Создан черновик форума: {} ({})", forum.title, forum.id),
         json!({ "forum": forum.id, "version": saved.version, "sessions": forum.sessions.len() }),
     )
     .await;
     let message = format!(
-        "Форум «{}» создан как черновик (версия {}). Участники увидят его, когда он будет \
+        "{} — создан черновик (версия {}). Участники увидят форум, когда он будет \
          опубликован.",
         forum.title, saved.version
     );
@@ -245,18 +245,18 @@ pub async fn replace(
             organiser.actor(),
             Action::ForumSaved,
             format!(
-                "Сохранена версия {} форума «{}» ({id})",
+                "Сохранена версия {} форума: {} ({id})",
                 saved.version, forum.title
             ),
             json!({ "forum": id, "version": saved.version, "frozen_kept": saved.ignored_changes.len() }),
         )
         .await;
-        format!("Сохранена версия {} форума «{}».", saved.version, forum.title)
-    } else {
         format!(
-            "Файл не изменился: действует версия {}.",
-            saved.version
+            "Сохранена версия {} форума: {}.",
+            saved.version, forum.title
         )
+    } else {
+        format!("Файл не изменился: действует версия {}.", saved.version)
     };
     Ok(Json(saved_json(&forum, &saved, message)).into_response())
 }
@@ -294,7 +294,7 @@ pub async fn set_state(
         organiser.actor(),
         Action::ForumStateChanged,
         format!(
-            "Форум «{}» ({id}): «{}» → «{}»",
+            "{} ({id}): «{}» → «{}»",
             row.forum.title,
             from.label(),
             now_state.label()
@@ -304,6 +304,6 @@ pub async fn set_state(
     .await;
     Ok(Json(json!({
         "id": id, "state": now_state, "state_label": now_state.label(),
-        "message": format!("Форум «{}»: {}.", row.forum.title, now_state.label()),
+        "message": format!("{}: {}.", row.forum.title, now_state.label()),
     })))
 }

@@ -104,7 +104,13 @@ async fn list(store: &Store) -> anyhow::Result<ExitCode> {
     }
     // Aligned by characters: the text is Cyrillic, so byte lengths would misalign.
     let widths: Vec<usize> = (0..5)
-        .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for r in &table {
         let cells: Vec<String> = r
@@ -135,16 +141,14 @@ async fn import(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCod
         Some(_) => SaveMode::Replace,
         None => SaveMode::Create,
     };
-    let saved = store
-        .save_forum(&forum, &text, mode, CONSOLE, now)
-        .await?;
+    let saved = store.save_forum(&forum, &text, mode, CONSOLE, now).await?;
     for line in &saved.ignored_changes {
         eprintln!("{line}");
     }
     let (action, said) = match (mode, saved.changed) {
         (_, false) => {
             println!(
-                "Форум «{}» ({}) не изменился: действует версия {}.",
+                "{} ({}): файл не изменился, действует версия {}.",
                 forum.title, forum.id, saved.version
             );
             return Ok(ExitCode::SUCCESS);
@@ -152,14 +156,14 @@ async fn import(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCod
         (SaveMode::Create, _) => (
             Action::ForumCreated,
             format!(
-                "Форум «{}» ({}) создан черновиком, версия {}.",
+                "{} ({}): создан черновиком, версия {}.",
                 forum.title, forum.id, saved.version
             ),
         ),
         (SaveMode::Replace, _) => (
             Action::ForumSaved,
             format!(
-                "Сохранена версия {} форума «{}» ({}).",
+                "Сохранена версия {} форума: {} ({}).",
                 saved.version, forum.title, forum.id
             ),
         ),
@@ -174,7 +178,10 @@ async fn import(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCod
             address: None,
         },
         action,
-        description: format!("{} (командой yavka forum import)", said.trim_end_matches('.')),
+        description: format!(
+            "{} (командой yavka forum import)",
+            said.trim_end_matches('.')
+        ),
         details: json!({ "forum": forum.id, "version": saved.version, "file": file.display().to_string() }),
     };
     if let Err(e) = store.append_audit(&entry).await {
@@ -190,12 +197,16 @@ async fn export(store: &Store, id: &str, version: Option<i64>) -> anyhow::Result
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let known: Vec<String> = store.forums().await?.into_iter().map(|r| r.forum.id).collect();
+            let known: Vec<String> = store
+                .forums()
+                .await?
+                .into_iter()
+                .map(|r| r.forum.id)
+                .collect();
             match (version, store.forum_row(id).await?) {
-                (Some(n), Some(row)) => eprintln!(
-                    "У форума «{id}» нет версии {n}: версий {}.",
-                    row.versions
-                ),
+                (Some(n), Some(row)) => {
+                    eprintln!("У форума «{id}» нет версии {n}: версий {}.", row.versions)
+                }
                 _ if known.is_empty() => eprintln!("Форума «{id}» нет: в базе нет форумов."),
                 _ => eprintln!("Форума «{id}» нет. Есть: {}.", known.join(", ")),
             }

@@ -65,8 +65,8 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{ROW} ORDER BY f.created_at, f.id"
         )))
-            .fetch_all(&self.pool)
-            .await?;
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(decode).collect()
     }
 
@@ -105,26 +105,25 @@ impl Store {
         id: &str,
         version: Option<i64>,
     ) -> StoreResult<Option<(i64, String)>> {
-        let row = match version {
-            Some(n) => {
-                sqlx::query(
+        let row =
+            match version {
+                Some(n) => sqlx::query(
                     "SELECT version, toml FROM forum_versions WHERE forum = $1 AND version = $2",
                 )
                 .bind(id)
                 .bind(n)
                 .fetch_optional(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
-                    "SELECT version, toml FROM forum_versions WHERE forum = $1 \
+                .await?,
+                None => {
+                    sqlx::query(
+                        "SELECT version, toml FROM forum_versions WHERE forum = $1 \
                      ORDER BY version DESC LIMIT 1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-            }
-        };
+                    )
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                }
+            };
         row.map(|r| Ok::<_, StoreError>((r.try_get("version")?, r.try_get("toml")?)))
             .transpose()
     }

@@ -166,7 +166,11 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("GET", "/api/org/forums/{id}", "admin moderator auditor"),
     ("PUT", "/api/org/forums/{id}", "admin"),
     ("POST", "/api/org/forums/{id}/state", "admin"),
-    ("GET", "/api/org/forums/{id}/versions", "admin moderator auditor"),
+    (
+        "GET",
+        "/api/org/forums/{id}/versions",
+        "admin moderator auditor",
+    ),
     (
         "GET",
         "/api/org/forums/{id}/versions/{n}",

@@ -10,5 +10,5 @@ pub mod model;
 mod state;
 
 pub use frozen::apply_frozen;
-pub use state::ForumState;
 pub use model::{Audience, Education, Forum, Hall, Organiser, Session, specialty_key};
+pub use state::ForumState;

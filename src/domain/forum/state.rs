@@ -46,7 +46,9 @@ impl ForumState {
     }
 
     pub fn parse(code: &str) -> Option<ForumState> {
-        ForumState::ALL.into_iter().find(|s| s.code() == code.trim())
+        ForumState::ALL
+            .into_iter()
+            .find(|s| s.code() == code.trim())
     }
 
     /// «Черновик», «Регистрация открыта», «Идёт», «Завершён», «Архив».
@@ -107,10 +109,10 @@ impl ForumState {
             return Err(format!("Форум уже в состоянии «{}».", self.label()));
         }
         let why = match (self, to) {
-            (Live, _) => "форум идёт: его состояние изменится само, когда закончится последняя сессия",
-            (_, Live) | (_, Finished) => {
-                "«Идёт» и «Завершён» наступают сами по датам программы"
+            (Live, _) => {
+                "форум идёт: его состояние изменится само, когда закончится последняя сессия"
             }
+            (_, Live) | (_, Finished) => "«Идёт» и «Завершён» наступают сами по датам программы",
             (Registration, Archived) => {
                 "в архив убирают завершённый форум или черновик; открытый форум сначала верните в черновик"
             }
@@ -154,7 +156,10 @@ mod tests {
         assert_eq!(Finished.change(Archived), Ok(Archived));
         assert_eq!(Archived.change(Finished), Ok(Finished));
         let e = Live.change(Archived).unwrap_err();
-        assert!(e.starts_with("Нельзя перевести форум из состояния «Идёт» в «Архив»"), "{e}");
+        assert!(
+            e.starts_with("Нельзя перевести форум из состояния «Идёт» в «Архив»"),
+            "{e}"
+        );
         assert!(Registration.change(Live).is_err());
         assert!(Draft.change(Draft).unwrap_err().contains("уже"));
         for s in ForumState::ALL {

@@ -149,11 +149,18 @@ mod tests {
     fn breaks_and_own_windows_are_written_only_where_they_are() {
         let mut f = load(std::path::Path::new("config/forum.toml")).unwrap();
         let s = &mut f.sessions[0];
-        s.excluded = vec![crate::domain::time::Span::new(s.starts + MINUTE, s.starts + 2 * MINUTE)];
+        s.excluded = vec![crate::domain::time::Span::new(
+            s.starts + MINUTE,
+            s.starts + 2 * MINUTE,
+        )];
         s.prompt_window_ms = 90 * SECOND;
         s.pause_on_missed = true;
         let text = to_toml(&f);
-        assert_eq!(text.matches("prompt_window_seconds = 90").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("prompt_window_seconds = 90").count(),
+            1,
+            "{text}"
+        );
         assert_eq!(text.matches("excluded").count(), 1, "{text}");
         let again = parse(&text, "export.toml", &Catalogue::shipped()).unwrap();
         assert_eq!(again, f);
