@@ -1,12 +1,13 @@
 //! Forums as stored, versioned data, on SQLite and on Postgres.
 //!
 //! An organiser keeps her forums in git. The server she starts imports its configuration file
-//! as the first version of the forum it serves, and viewers find that forum in
-//! `GET /api/forums`. She posts a new forum's TOML, gets the same text back, puts an edit and
-//! sees both versions with who saved them and when; a file with two mistakes gets both
-//! messages (place, session, field) and changes nothing; a second forum with the same id, a
-//! file that is not TOML, and a moderator are refused. Published, the forum is listed for
-//! viewers. At the command line, `yavka forum import` then `export` gives the file back.
+//! as the first version of the forum it serves (a restart adds a version only when the file
+//! says something new), and viewers find that forum in `GET /api/forums`. She posts a new
+//! forum's TOML, gets the same text back, puts an edit and sees both versions with who saved
+//! them and when; a file with two mistakes gets both messages (place, session, field) and
+//! changes nothing; a second forum with the same id, a file that is not TOML, and a moderator
+//! are refused. Published, the forum is listed for viewers. At the command line, `yavka forum
+//! import` then `export` gives the file back.
 
 mod support;
 
@@ -71,6 +72,18 @@ async fn keeps_a_forum_in_git(app: &TestApp, backend: &str) {
     let (_, served) = app.get_text("/api/org/forums/test-forum").await;
     let served = parse(&served, "served.toml", &Catalogue::shipped()).unwrap();
     assert_eq!(served, test_forum(), "{backend}");
+    // A restart with the same file adds no version; with a changed file, one.
+    let store = &app.state.store;
+    store
+        .sync_forum(&test_forum(), app.clock.now())
+        .await
+        .unwrap();
+    let mut changed = test_forum();
+    changed.title = "Тестовый форум, второй выпуск".into();
+    store.sync_forum(&changed, app.clock.now()).await.unwrap();
+    let versions = store.forum_versions("test-forum").await.unwrap();
+    assert_eq!(versions.len(), 2, "{backend}: {versions:?}");
+    assert_eq!(versions[1].saved_by, "config/forum.toml", "{backend}");
 
     // A new forum from git: created as a draft, its text comes back as sent.
     let spring = spring_forum();

@@ -18,7 +18,7 @@ use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, TomlBody};
 use crate::domain::audit::Action;
-use crate::domain::forum::config::parse;
+use crate::domain::forum::config::{ConfigError, parse};
 use crate::domain::forum::{Forum, ForumState};
 use crate::domain::time::{Millis, format_local};
 use crate::store::{ForumRow, SaveMode, Saved};
@@ -153,21 +153,19 @@ pub async fn version(
     Ok(toml_response(&id, version, text))
 }
 
-/// The file parsed, or the 422 answer with every message.
-fn parsed(state: &AppState, text: &str) -> Result<Forum, Response> {
-    parse(text, ORIGIN, &state.catalogue).map_err(|e| {
-        let n = e.messages.len();
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "error": format!(
-                    "В файле форума ошибок: {n}. Ничего не сохранено; исправьте их и отправьте снова."
-                ),
-                "messages": e.messages,
-            })),
-        )
-            .into_response()
-    })
+/// The 422 answer to a file with mistakes: every message, nothing saved.
+fn invalid(e: ConfigError) -> Response {
+    let n = e.messages.len();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "error": format!(
+                "В файле форума ошибок: {n}. Ничего не сохранено; исправьте их и отправьте снова."
+            ),
+            "messages": e.messages,
+        })),
+    )
+        .into_response()
 }
 
 fn saved_json(forum: &Forum, saved: &Saved, message: String) -> Value {
@@ -183,9 +181,9 @@ pub async fn create(
     State(state): State<AppState>,
     TomlBody(text): TomlBody,
 ) -> ApiResult<Response> {
-    let forum = match parsed(&state, &text) {
+    let forum = match parse(&text, ORIGIN, &state.catalogue) {
         Ok(forum) => forum,
-        Err(answer) => return Ok(answer),
+        Err(e) => return Ok(invalid(e)),
     };
     let now = state.clock.now();
     let saved = state
@@ -221,9 +219,9 @@ pub async fn replace(
     Path(id): Path<String>,
     TomlBody(text): TomlBody,
 ) -> ApiResult<Response> {
-    let forum = match parsed(&state, &text) {
+    let forum = match parse(&text, ORIGIN, &state.catalogue) {
         Ok(forum) => forum,
-        Err(answer) => return Ok(answer),
+        Err(e) => return Ok(invalid(e)),
     };
     if forum.id != id {
         return Err(ApiError::Conflict(format!(
