@@ -208,7 +208,8 @@ async fn keeps_a_forum_in_git(app: &TestApp, backend: &str) {
     let (status, _) = send_toml(&maria, put, url("/api/org/forums/spring"), toml, &edited).await;
     assert_eq!(status, 403, "{backend}");
 
-    // Published, the draft is listed for viewers beside the served forum.
+    // Published, the draft is listed for viewers beside the served forum; an open forum is
+    // not archived, and each change is in the audit trail.
     let (status, body) = app
         .post(
             "/api/org/forums/spring/state",
@@ -225,6 +226,19 @@ async fn keeps_a_forum_in_git(app: &TestApp, backend: &str) {
         .collect();
     ids.sort();
     assert_eq!(ids, ["spring", "test-forum"], "{backend}");
+    let (status, body) = app
+        .post(
+            "/api/org/forums/spring/state",
+            json!({ "state": "archived" }),
+        )
+        .await;
+    assert_eq!(status, 409, "{backend}: {body}");
+    let (_, audit) = app.get("/api/org/audit?action=forum_saved").await;
+    assert_eq!(
+        audit["entries"].as_array().unwrap().len(),
+        1,
+        "{backend}: {audit}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
