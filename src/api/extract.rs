@@ -1,5 +1,6 @@
 //! Request extractors that refuse in Russian: `Json`, `Query` and `Path` (drop-in for axum's),
-//! and the bodies the API takes besides JSON — a CSV file, a text list, or nothing.
+//! and the bodies the API takes besides JSON — a CSV file, a text list, a forum file (TOML), or
+//! nothing.
 //!
 //! axum's own extractors answer a bad request in English plain text («Failed to deserialize
 //! the JSON body…», «Expected request with Content-Type: application/json»), and some of it
@@ -148,6 +149,36 @@ impl FromRequest<AppState> for TextBody {
         String::from_utf8(bytes.into()).map(TextBody).map_err(|_| {
             ApiError::BadRequest(
                 "Текст не в кодировке UTF-8: сохраните файл в UTF-8 и отправьте снова.".into(),
+            )
+        })
+    }
+}
+
+/// A forum file (`application/toml`), as people who keep forums in git send it: UTF-8 text of
+/// at most [`TOML_MAX_BYTES`] (a forum of a hundred sessions is well under a tenth of that).
+pub struct TomlBody(pub String);
+
+pub const TOML_MAX_BYTES: usize = 512 * 1024;
+
+impl FromRequest<AppState> for TomlBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if mime(req.headers()) != "application/toml" {
+            return Err(ApiError::UnsupportedType(
+                "Отправьте файл форума в формате TOML (Content-Type: application/toml).".into(),
+            ));
+        }
+        let bytes = body(req, state).await?;
+        if bytes.len() > TOML_MAX_BYTES {
+            return Err(ApiError::TooLarge(format!(
+                "Слишком большой файл форума: сервер принимает не больше {}.",
+                size_ru(TOML_MAX_BYTES)
+            )));
+        }
+        String::from_utf8(bytes.into()).map(TomlBody).map_err(|_| {
+            ApiError::BadRequest(
+                "Файл форума не в кодировке UTF-8: сохраните его в UTF-8 и отправьте снова.".into(),
             )
         })
     }

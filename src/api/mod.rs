@@ -1,6 +1,6 @@
 //! The HTTP API: viewers' registration and personal links, the websocket entry, the
-//! organiser's JSON API, exports, certificates and mail, the public code check, and health
-//! and metrics.
+//! organiser's JSON API, forums as versioned TOML (`forums.rs`), exports, certificates and
+//! mail, the public code check, and health and metrics.
 //!
 //! Handlers are thin: they turn requests into domain calls and domain results into JSON.
 //! Every error goes through [`error::ApiError`] and reaches the person in Russian, as JSON
@@ -24,6 +24,7 @@ mod decisions;
 pub mod error;
 mod error_page;
 pub mod extract;
+mod forums;
 mod guard;
 mod health;
 mod history;
@@ -89,7 +90,7 @@ pub struct AppState {
 /// endpoint means choosing its [`Access`] here, in the same line as its handler.
 pub fn organiser_routes() -> OrgRoutes {
     use Access::{Needs, Public, SignedIn};
-    use Permission::{Accounts, Answer, Audit, Manage, Operate, View};
+    use Permission::{Accounts, Answer, Audit, Manage, Operate, Setup, View};
     OrgRoutes::new("/api/org")
         .post("/login", Public, auth::login)
         .post("/logout", SignedIn, auth::logout)
@@ -159,6 +160,13 @@ pub fn organiser_routes() -> OrgRoutes {
         .post("/decisions", Needs(Manage), decisions::create)
         .get("/audit", Needs(Audit), audit::list)
         .get("/audit.csv", Needs(Audit), audit::csv)
+        .get("/forums", Needs(View), forums::list)
+        .post("/forums", Needs(Setup), forums::create)
+        .get("/forums/{id}", Needs(View), forums::toml)
+        .put("/forums/{id}", Needs(Setup), forums::replace)
+        .post("/forums/{id}/state", Needs(Setup), forums::set_state)
+        .get("/forums/{id}/versions", Needs(View), forums::versions)
+        .get("/forums/{id}/versions/{n}", Needs(View), forums::version)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -170,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/api/forum", get(viewers::programme))
+        .route("/api/forums", get(forums::public_list))
         .route("/api/catalogue", get(viewers::catalogue))
         .route("/api/register", post(register::register))
         .route("/api/relink", post(register::relink))

@@ -9,6 +9,7 @@ mod decisions_file;
 mod evaluate;
 mod export;
 mod export_log;
+mod forum;
 mod help;
 mod organiser;
 pub mod serve;
@@ -48,6 +49,8 @@ enum Command {
     ExportLog(export_log::Args),
     /// Проверить файл форума и показать его сессии таблицей.
     CheckConfig(check_config::Args),
+    /// Форумы в базе: список, загрузка файла форума, выгрузка его версии.
+    Forum(forum::Args),
     /// Оценить журнал присутствия (JSON Lines) по правилам форума.
     Evaluate(evaluate::Args),
     /// Отчёт для комиссии из базы: CSV (участники или --summary) или XLSX.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::CreateOrganiser(args) => organiser::run(args),
         Command::ExportLog(args) => export_log::run(args),
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Forum(args) => forum::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Export(args) => export::run(args),
         Command::Certificates(args) => certificates::run(args),
@@ -175,6 +179,8 @@ mod tests {
             "admin",
             "moderator",
             "auditor",
+            "list",
+            "import",
         ];
         text.split(|c: char| !c.is_ascii_alphabetic())
             .filter(|w| w.len() > 1)
@@ -195,7 +201,7 @@ mod tests {
             let name = sub.get_name().to_owned();
             pages.push((name, help::russian(&sub.render_long_help().to_string())));
         }
-        assert_eq!(pages.len(), 8);
+        assert_eq!(pages.len(), 9);
         for (name, page) in pages {
             let english = english_words(&page);
             assert!(english.is_empty(), "{name}: {english:?}\n{page}");

@@ -34,10 +34,13 @@ pub enum Action {
     AppealAnswered,
     DecisionRecorded,
     CorrectionRecorded,
+    ForumCreated,
+    ForumSaved,
+    ForumStateChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -59,6 +62,9 @@ impl Action {
         Action::AppealAnswered,
         Action::DecisionRecorded,
         Action::CorrectionRecorded,
+        Action::ForumCreated,
+        Action::ForumSaved,
+        Action::ForumStateChanged,
     ];
 
     pub fn code(self) -> &'static str {
@@ -84,6 +90,9 @@ impl Action {
             Action::AppealAnswered => "appeal_answered",
             Action::DecisionRecorded => "decision_recorded",
             Action::CorrectionRecorded => "correction_recorded",
+            Action::ForumCreated => "forum_created",
+            Action::ForumSaved => "forum_saved",
+            Action::ForumStateChanged => "forum_state_changed",
         }
     }
 
@@ -111,6 +120,9 @@ impl Action {
             Action::AppealAnswered => "Ответ на обращение",
             Action::DecisionRecorded => "Решение по участнику",
             Action::CorrectionRecorded => "Поправка к сессии",
+            Action::ForumCreated => "Создан форум",
+            Action::ForumSaved => "Сохранена версия форума",
+            Action::ForumStateChanged => "Изменено состояние форума",
         }
     }
 

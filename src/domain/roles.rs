@@ -37,6 +37,9 @@ pub enum Permission {
     Answer,
     /// Read the audit log and download it.
     Audit,
+    /// Set forums up: create a forum, save a new version of its programme, publish or
+    /// archive it. Not a moderator's: a changed programme changes who earns credits.
+    Setup,
 }
 
 impl Role {
@@ -84,13 +87,14 @@ impl Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::View,
         Permission::Operate,
         Permission::Manage,
         Permission::Accounts,
         Permission::Audit,
         Permission::Answer,
+        Permission::Setup,
     ];
 
     /// What the permission lets a person do, as the end of «роль … не может …».
@@ -104,6 +108,7 @@ impl Permission {
             Permission::Accounts => "управлять учётными записями организаторов",
             Permission::Audit => "читать журнал действий",
             Permission::Answer => "отвечать на обращения участников",
+            Permission::Setup => "создавать форумы, менять их программу и состояние",
         }
     }
 

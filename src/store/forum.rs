@@ -1,4 +1,4 @@
-//! The forum configuration, frozen session rules, prompt schedules and prompt claims.
+//! The served forum's configuration, frozen session rules, prompt schedules and prompt claims.
 //!
 //! Everything here is decided "first writer wins": insert if absent, then read back what is
 //! stored. That is how several processes sharing one database agree without locks on which
@@ -7,6 +7,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreResult, StoredSchedule, SyncReport, from_json, to_json};
+use crate::domain::forum::config::to_toml;
 use crate::domain::forum::{Forum, Session, apply_frozen};
 use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
@@ -14,17 +15,36 @@ use crate::domain::time::Millis;
 impl Store {
     /// Stores the forum configuration and freezes the rules of every session that has started
     /// by `now`. A frozen session's rules never change afterwards.
+    ///
+    /// The file is also a version of the forum (see `forums.rs`): when what it says differs
+    /// from what is stored, or nothing is stored yet, its text is appended as a version saved
+    /// by «config/forum.toml». A forum first stored here is published: it is being served.
     pub async fn sync_forum(&self, forum: &Forum, now: Millis) -> StoreResult<SyncReport> {
+        let config = to_json(forum)?;
+        let stored: Option<String> = sqlx::query("SELECT config FROM forums WHERE id = $1")
+            .bind(&forum.id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("config"))
+            .transpose()?;
         sqlx::query(
-            "INSERT INTO forums (id, config, updated_at) VALUES ($1, $2, $3) \
+            "INSERT INTO forums (id, config, updated_at, state, created_at) \
+             VALUES ($1, $2, $3, 'registration', $4) \
              ON CONFLICT (id) DO UPDATE SET config = excluded.config, \
              updated_at = excluded.updated_at",
         )
         .bind(&forum.id)
-        .bind(to_json(forum)?)
+        .bind(&config)
+        .bind(now)
         .bind(now)
         .execute(&self.pool)
         .await?;
+        if stored.as_deref() != Some(config.as_str())
+            || self.forum_toml(&forum.id, None).await?.is_none()
+        {
+            self.append_file_version(&forum.id, &to_toml(forum), now)
+                .await?;
+        }
 
         let mut newly_frozen = Vec::new();
         for s in forum.sessions.iter().filter(|s| s.starts <= now) {
@@ -62,7 +82,7 @@ impl Store {
         Ok(apply_frozen(forum, frozen).0)
     }
 
-    async fn frozen_sessions(&self, forum: &str) -> StoreResult<Vec<Session>> {
+    pub(super) async fn frozen_sessions(&self, forum: &str) -> StoreResult<Vec<Session>> {
         let rows = sqlx::query(
             "SELECT session, rules FROM sessions_frozen WHERE forum = $1 \
              ORDER BY frozen_at, session",

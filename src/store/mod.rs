@@ -7,9 +7,10 @@
 //! Unix milliseconds, flags are integers and structured values are JSON text.
 //!
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
-//! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (frozen rules, schedules,
-//! prompt claims), `viewers.rs`, `links.rs` (self-registration and «send my link again», with
-//! their per-address limit), `texts.rs` (versioned consent texts), `organisers.rs` and
+//! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (the served forum, frozen
+//! rules, schedules, prompt claims), `forums.rs` (every forum, its state and saved versions),
+//! `viewers.rs`, `links.rs` (self-registration and «send my link again», with their
+//! per-address limit), `texts.rs` (versioned consent texts), `organisers.rs` and
 //! `accounts.rs` (accounts, roles, sign-ins), `audit.rs` (the append-only audit trail),
 //! `codes.rs`, `appeals.rs` and `decisions.rs` (viewers' appeals, organisers' decisions),
 //! `mail.rs` (the outbox and delivery log), `reports.rs` (reads for exports and
@@ -24,6 +25,7 @@ mod codes;
 mod corrections;
 mod decisions;
 mod forum;
+mod forums;
 mod history;
 mod links;
 mod log;
@@ -47,6 +49,7 @@ use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
 pub use accounts::Changed;
+pub use forums::{ForumRow, SAVED_BY_FILE, SaveMode, Saved, VersionRow};
 pub use history::{HallMinute, HistoryRow};
 pub use links::{LinkRequest, Registered, kinds as letter_kinds};
 pub use mail::{MailFilter, NewLetter, OutboxRow};

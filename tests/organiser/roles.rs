@@ -161,6 +161,21 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("POST", "/api/org/corrections", "admin"),
     ("GET", "/api/org/audit", "admin auditor"),
     ("GET", "/api/org/audit.csv", "admin auditor"),
+    ("GET", "/api/org/forums", "admin moderator auditor"),
+    ("POST", "/api/org/forums", "admin"),
+    ("GET", "/api/org/forums/{id}", "admin moderator auditor"),
+    ("PUT", "/api/org/forums/{id}", "admin"),
+    ("POST", "/api/org/forums/{id}/state", "admin"),
+    (
+        "GET",
+        "/api/org/forums/{id}/versions",
+        "admin moderator auditor",
+    ),
+    (
+        "GET",
+        "/api/org/forums/{id}/versions/{n}",
+        "admin moderator auditor",
+    ),
 ];
 
 /// Whether the policy lets `caller` (`None`: signed out) call it.

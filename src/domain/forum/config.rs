@@ -8,11 +8,15 @@
 //! file, the part and the field; all of them are collected before giving up.
 //!
 //! Submodules: `messages` turns serde/TOML errors into Russian with line numbers; `validate`
-//! holds the semantic checks and `audience` the specialty checks; `tests` the unit tests.
+//! holds the semantic checks and `audience` the specialty checks; `write` the way back, a
+//! forum as TOML ([`to_toml`]); `tests` the unit tests.
 
 mod audience;
 mod messages;
 mod validate;
+mod write;
+
+pub use write::to_toml;
 
 use std::path::Path;
 

@@ -1,4 +1,5 @@
-//! The forum: its model, the TOML configuration that describes it, and the specialty catalogue.
+//! The forum: its model, the TOML configuration that describes it (read and written), its
+//! state from draft to archive, and the specialty catalogue.
 
 pub mod catalogue;
 pub mod config;
@@ -6,6 +7,8 @@ pub mod config;
 pub mod fixtures;
 mod frozen;
 pub mod model;
+mod state;
 
 pub use frozen::apply_frozen;
 pub use model::{Audience, Education, Forum, Hall, Organiser, Session, specialty_key};
+pub use state::ForumState;

@@ -1,0 +1,307 @@
+//! Forums as data over HTTP: the public list of forums a viewer can join, and the organiser's
+//! API for people who keep forums in git — the same TOML as `config/forum.toml` in and out,
+//! every saved version kept with who saved it and when, a forum's state set by hand.
+//!
+//! A file is checked by the same parser as `yavka check-config` before anything is stored;
+//! a file with mistakes gets 422 with every message (file position, part, field) and changes
+//! nothing. The list and the texts come from the store, so every node answers the same.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::audit::record;
+use super::auth::Organiser;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Path, TomlBody};
+use crate::domain::audit::Action;
+use crate::domain::forum::config::{ConfigError, parse};
+use crate::domain::forum::{Forum, ForumState};
+use crate::domain::time::{Millis, format_local};
+use crate::store::{ForumRow, SaveMode, Saved};
+
+/// How a file sent over HTTP is named in its messages (`forum.toml:12:5: …`).
+const ORIGIN: &str = "forum.toml";
+
+/// The served content type of a forum file.
+const TOML_TYPE: &str = "application/toml; charset=utf-8";
+
+/// Dates of a forum, as instants and as the forum's local time.
+fn dates(forum: &Forum) -> Value {
+    let tz = forum.tz();
+    let local = |t: Option<Millis>| t.map(|t| format_local(t, &tz));
+    json!({
+        "starts": forum.starts(), "ends": forum.ends(),
+        "starts_local": local(forum.starts()), "ends_local": local(forum.ends()),
+        "timezone": forum.timezone,
+    })
+}
+
+fn summary(row: &ForumRow, now: Millis) -> Value {
+    let state = ForumState::current(row.state, &row.forum, now);
+    json!({
+        "id": row.forum.id, "title": row.forum.title,
+        "state": state, "state_label": state.label(),
+        "dates": dates(&row.forum),
+        "halls": row.forum.halls.iter().map(|h| h.title.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/forums`: the forums open for registration or running, for viewers.
+pub async fn public_list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let now = state.clock.now();
+    let forums: Vec<Value> = state
+        .store
+        .forums()
+        .await?
+        .iter()
+        .filter(|row| ForumState::current(row.state, &row.forum, now).is_public())
+        .map(|row| summary(row, now))
+        .collect();
+    Ok(Json(json!({ "forums": forums })))
+}
+
+/// `GET /api/org/forums`: every forum in every state, with its versions' count.
+pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let now = state.clock.now();
+    let forums: Vec<Value> = state
+        .store
+        .forums()
+        .await?
+        .iter()
+        .map(|row| {
+            let mut item = summary(row, now);
+            item["versions"] = json!(row.versions);
+            item["created_at"] = json!(row.created_at);
+            item["updated_at"] = json!(row.updated_at);
+            item["served"] = json!(row.forum.id == state.forum.id);
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "forums": forums })))
+}
+
+async fn existing(state: &AppState, id: &str) -> ApiResult<ForumRow> {
+    state
+        .store
+        .forum_row(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Форума «{id}» нет.")))
+}
+
+fn toml_response(id: &str, version: i64, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, TOML_TYPE.to_owned()),
+            (
+                header::HeaderName::from_static("x-forum-version"),
+                version.to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.toml\"", id.replace('"', "")),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /api/org/forums/{id}`: the latest version's TOML, as it was sent.
+pub async fn toml(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (version, text) = state
+        .store
+        .forum_toml(&id, None)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Форума «{id}» нет.")))?;
+    Ok(toml_response(&id, version, text))
+}
+
+/// `GET /api/org/forums/{id}/versions`: who saved each version and when.
+pub async fn versions(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    existing(&state, &id).await?;
+    let versions = state.store.forum_versions(&id).await?;
+    Ok(Json(json!({ "id": id, "versions": versions })))
+}
+
+/// `GET /api/org/forums/{id}/versions/{n}`: one version's TOML.
+pub async fn version(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let n: i64 = n
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("Версия — это номер, а не «{n}».")))?;
+    let (version, text) = state
+        .store
+        .forum_toml(&id, Some(n))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("У форума «{id}» нет версии {n}.")))?;
+    Ok(toml_response(&id, version, text))
+}
+
+/// The 422 answer to a file with mistakes: every message, nothing saved.
+fn invalid(e: ConfigError) -> Response {
+    let n = e.messages.len();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "error": format!(
+                "В файле форума ошибок: {n}. Ничего не сохранено; исправьте их и отправьте снова."
+            ),
+            "messages": e.messages,
+        })),
+    )
+        .into_response()
+}
+
+fn saved_json(forum: &Forum, saved: &Saved, message: String) -> Value {
+    json!({
+        "id": forum.id, "title": forum.title, "version": saved.version,
+        "saved": saved.changed, "warnings": saved.ignored_changes, "message": message,
+    })
+}
+
+/// `POST /api/org/forums`: a new forum from a TOML file; it starts as a draft.
+pub async fn create(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    TomlBody(text): TomlBody,
+) -> ApiResult<Response> {
+    let forum = match parse(&text, ORIGIN, &state.catalogue) {
+        Ok(forum) => forum,
+        Err(e) => return Ok(invalid(e)),
+    };
+    let now = state.clock.now();
+    let saved = state
+        .store
+        .save_forum(&forum, &text, SaveMode::Create, &organiser.login, now)
+        .await?;
+    tracing::info!(organiser = %organiser.login, forum = %forum.id, "forum created");
+    record(
+        &state,
+        organiser.actor(),
+        Action::ForumCreated,
+        format!("Создан черновик форума: {} ({})", forum.title, forum.id),
+        json!({ "forum": forum.id, "version": saved.version, "sessions": forum.sessions.len() }),
+    )
+    .await;
+    let message = format!(
+        "{} — создан черновик (версия {}). Участники увидят форум, когда он будет \
+         опубликован.",
+        forum.title, saved.version
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(saved_json(&forum, &saved, message)),
+    )
+        .into_response())
+}
+
+/// `PUT /api/org/forums/{id}`: the next version of a forum. The file's `[forum] id` must be
+/// the one in the address; started sessions keep their frozen rules, and the answer says so.
+pub async fn replace(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    TomlBody(text): TomlBody,
+) -> ApiResult<Response> {
+    let forum = match parse(&text, ORIGIN, &state.catalogue) {
+        Ok(forum) => forum,
+        Err(e) => return Ok(invalid(e)),
+    };
+    if forum.id != id {
+        return Err(ApiError::Conflict(format!(
+            "В файле id форума «{}», а в адресе «{id}». Чтобы создать другой форум, \
+             отправьте файл запросом POST /api/org/forums; id существующего форума не меняется.",
+            forum.id
+        )));
+    }
+    existing(&state, &id).await?;
+    let now = state.clock.now();
+    let saved = state
+        .store
+        .save_forum(&forum, &text, SaveMode::Replace, &organiser.login, now)
+        .await?;
+    let message = if saved.changed {
+        tracing::info!(organiser = %organiser.login, forum = %id, version = saved.version, "forum saved");
+        record(
+            &state,
+            organiser.actor(),
+            Action::ForumSaved,
+            format!(
+                "Сохранена версия {} форума: {} ({id})",
+                saved.version, forum.title
+            ),
+            json!({ "forum": id, "version": saved.version, "frozen_kept": saved.ignored_changes.len() }),
+        )
+        .await;
+        format!(
+            "Сохранена версия {} форума: {}.",
+            saved.version, forum.title
+        )
+    } else {
+        format!("Файл не изменился: действует версия {}.", saved.version)
+    };
+    Ok(Json(saved_json(&forum, &saved, message)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StateChange {
+    pub state: String,
+}
+
+/// `POST /api/org/forums/{id}/state`: publish a draft, take it back, archive a finished
+/// forum or bring it back (`{"state": "registration" | "draft" | "archived" | "finished"}`).
+pub async fn set_state(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(change): Json<StateChange>,
+) -> ApiResult<Json<Value>> {
+    let to = ForumState::parse(&change.state).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "Неизвестное состояние «{}»; можно: draft (черновик), registration (опубликовать), \
+             finished (вернуть из архива), archived (в архив).",
+            change.state
+        ))
+    })?;
+    let row = existing(&state, &id).await?;
+    let now = state.clock.now();
+    let from = ForumState::current(row.state, &row.forum, now);
+    let stored = from.change(to).map_err(ApiError::Conflict)?;
+    if !state.store.set_forum_state(&id, stored, now).await? {
+        return Err(ApiError::NotFound(format!("Форума «{id}» нет.")));
+    }
+    let now_state = ForumState::current(stored, &row.forum, now);
+    record(
+        &state,
+        organiser.actor(),
+        Action::ForumStateChanged,
+        format!(
+            "{} ({id}): «{}» → «{}»",
+            row.forum.title,
+            from.label(),
+            now_state.label()
+        ),
+        json!({ "forum": id, "before": from, "after": now_state }),
+    )
+    .await;
+    Ok(Json(json!({
+        "id": id, "state": now_state, "state_label": now_state.label(),
+        "message": format!("{}: {}.", row.forum.title, now_state.label()),
+    })))
+}
