@@ -30,6 +30,7 @@ mod health;
 mod history;
 mod mail;
 mod me;
+mod my_data;
 mod organiser;
 mod pages;
 mod register;
@@ -187,6 +188,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(viewers::me))
         .route("/api/me/certificate.pdf", get(reports::my_certificate))
         .route("/api/me/results", get(me::results))
+        .route("/api/me/data", get(my_data::json))
+        .route("/my/data", get(my_data::page))
         .route("/api/me/appeals", get(appeals::mine).post(appeals::file))
         .route("/api/me/appeals/{id}", post(appeals::edit))
         .route("/verify", get(verify::form))

@@ -370,26 +370,40 @@ pub async fn evidence_report(
     Path(id): Path<String>,
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_or_404(&state, &id).await?;
+    Ok(Html(evidence_page(&state, &viewer, Vec::new()).await?))
+}
+
+/// The printable evidence report of `viewer`, with `more` rows in the participant's table:
+/// the organiser's report for an appeal and the viewer's own copy of their data are one page.
+pub(super) async fn evidence_page(
+    state: &AppState,
+    viewer: &ViewerRow,
+    more: Vec<(&'static str, String)>,
+) -> ApiResult<String> {
     let Case {
         events,
         params,
         decided,
-    } = Case::load(&state, &id).await?;
-    let codes = state.store.viewer_codes(&state.forum.id, &id).await?;
+    } = Case::load(state, &viewer.id).await?;
+    let codes = state
+        .store
+        .viewer_codes(&state.forum.id, &viewer.id)
+        .await?;
     let forum = state.forum.clone();
     let now = state.clock.now();
-    let html = tokio::task::spawn_blocking(move || {
+    let info = ViewerInfo {
+        id: viewer.id.clone(),
+        name: viewer.name.clone(),
+        email: viewer.email.clone(),
+        education: Some(viewer.education),
+        specialty: viewer.specialty.clone(),
+        more,
+    };
+    tokio::task::spawn_blocking(move || {
         let facts = Facts::build(&events);
         let plan = Plan::with(&forum, &facts, params);
-        let v = facts.viewer(&viewer.id);
+        let v = facts.viewer(&info.id);
         let eval = v.map(|v| evaluate_viewer(&plan, &facts, v));
-        let info = ViewerInfo {
-            id: viewer.id.clone(),
-            name: viewer.name.clone(),
-            email: viewer.email.clone(),
-            education: Some(viewer.education),
-            specialty: viewer.specialty.clone(),
-        };
         let report = evidence::build(
             &plan,
             &facts,
@@ -402,6 +416,5 @@ pub async fn evidence_report(
         evidence::render_html(&report)
     })
     .await
-    .map_err(ApiError::internal)?;
-    Ok(Html(html))
+    .map_err(ApiError::internal)
 }

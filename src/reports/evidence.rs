@@ -26,6 +26,9 @@ pub struct ViewerInfo {
     pub email: String,
     pub education: Option<Education>,
     pub specialty: String,
+    /// Further rows of the participant's table (the viewer's own copy of their data shows
+    /// phone, СНИЛС and consents; the organiser's report does not need them).
+    pub more: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +238,7 @@ pub fn render_html(r: &EvidenceReport) -> String {
          <h2>Участник</h2><table><tr><th>ФИО</th><td>{name}</td></tr>\
          <tr><th>ID</th><td>{id}</td></tr><tr><th>E-mail</th><td>{email}</td></tr>\
          <tr><th>Уровень образования</th><td>{edu}</td></tr>\
-         <tr><th>Специальность</th><td>{spec}</td></tr></table>",
+         <tr><th>Специальность</th><td>{spec}</td></tr>{more}</table>",
         name = e(&r.viewer.name),
         forum = e(&r.forum_title),
         zone = e(&r.zone),
@@ -244,6 +247,12 @@ pub fn render_html(r: &EvidenceReport) -> String {
         email = e(&r.viewer.email),
         edu = r.viewer.education.map_or("", |x| x.label_ru()),
         spec = e(&r.viewer.specialty),
+        more = r
+            .viewer
+            .more
+            .iter()
+            .map(|(k, v)| format!("<tr><th>{}</th><td>{}</td></tr>", e(k), e(v)))
+            .collect::<String>(),
     );
 
     h.push_str("<h2>Итоги по сессиям</h2>");
@@ -392,6 +401,7 @@ mod tests {
                 email: "a@example.org".into(),
                 education: Some(Education::Higher),
                 specialty: "рентгенология".into(),
+                more: vec![],
             },
             connections: vec![],
             active: vec![],

@@ -60,6 +60,8 @@ function render(data) {
   $('who').textContent = `${v.name} · ${v.specialty}, ${EDUCATION[v.education] || v.education} образование`;
   $('certificate').hidden = !data.codes_issued;
   $('certificate-link').href = `/api/me/certificate.pdf?token=${q}`;
+  $('my-data-page').href = `/my/data?token=${q}`;
+  $('my-data-json').href = `/api/me/data?token=${q}`;
   $('codes-note-card').hidden = !data.forum.codes_note;
   $('codes-note').textContent = data.forum.codes_note || '';
   const days = new Map();
