@@ -107,6 +107,11 @@ try {
   await phone.goto(`${BASE}/my?token=${token}`);
   await phone.locator('#results').waitFor({ state: 'visible', ...WAIT });
   await audit(phone, 'my-results-phone');
+  await phone.click('#my-data-page');
+  await phone.locator('h1').waitFor(WAIT);
+  check((await phone.textContent('body')).includes('Телефон'), 'her own data page lists her registration');
+  await audit(phone, 'my-data-phone');
+  await phone.screenshot({ path: path.join(SHOTS, 'my-data-phone.png'), fullPage: true });
   await phone.close();
 
   // ---- The organiser: sign-in, dashboard ----
