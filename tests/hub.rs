@@ -65,6 +65,7 @@ fn forum() -> Forum {
         halls: vec![hall("h1"), hall("h2")],
         sessions: vec![session("s1", "h1"), session("s2", "h2")],
         codes_note: None,
+        keep_personal_data_years: None,
         organiser: None,
     }
 }

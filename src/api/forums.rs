@@ -20,6 +20,7 @@ use super::extract::{Json, Path, TomlBody};
 use crate::domain::audit::Action;
 use crate::domain::forum::config::{ConfigError, parse};
 use crate::domain::forum::{Forum, ForumState};
+use crate::domain::retention;
 use crate::domain::time::{Millis, format_local};
 use crate::store::{ForumRow, SaveMode, Saved};
 
@@ -78,10 +79,72 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
             item["created_at"] = json!(row.created_at);
             item["updated_at"] = json!(row.updated_at);
             item["served"] = json!(row.forum.id == state.forum.id);
+            item["personal_data"] = retention_json(row);
             item
         })
         .collect();
     Ok(Json(json!({ "forums": forums })))
+}
+
+/// When the forum's personal data is due for removal, and whether it was removed.
+fn retention_json(row: &ForumRow) -> Value {
+    let tz = row.forum.tz();
+    let due = retention::due(&row.forum);
+    json!({
+        "keep_years": retention::years(&row.forum),
+        "due": due, "due_local": due.map(|t| format_local(t, &tz)),
+        "removed_at": row.personal_data_removed_at,
+        "removed_local": row.personal_data_removed_at.map(|t| format_local(t, &tz)),
+    })
+}
+
+/// What an organiser sends to remove a forum's personal data: its id typed again.
+#[derive(Deserialize)]
+pub struct PurgeRequest {
+    confirm: Option<String>,
+}
+
+/// `POST /api/org/forums/{id}/personal-data/purge` with `{"confirm": ID}`: removes the forum's
+/// participants' personal data (see `domain::retention`), at any time the organiser decides,
+/// with the forum's id typed again as confirmation.
+pub async fn purge(
+    organiser: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(req): Json<PurgeRequest>,
+) -> ApiResult<Json<Value>> {
+    let row = existing(&state, &id).await?;
+    if req.confirm.as_deref().map(str::trim) != Some(id.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "Для подтверждения впишите id форума «{id}»: удаление необратимо."
+        )));
+    }
+    let tz = row.forum.tz();
+    if let Some(at) = row.personal_data_removed_at {
+        return Err(ApiError::Conflict(format!(
+            "Персональные данные участников уже удалены {}.",
+            format_local(at, &tz)
+        )));
+    }
+    let now = state.clock.now();
+    let purged = state.store.purge_personal_data(&id, now).await?;
+    let said = format!(
+        "{} ({id}): удалены персональные данные участников — анкет {}, записей журнала {}, писем {}",
+        row.forum.title, purged.viewers, purged.records, purged.letters
+    );
+    record(
+        &state,
+        organiser.actor(),
+        Action::PersonalDataRemoved,
+        said.clone(),
+        json!({ "forum": id, "viewers": purged.viewers, "records": purged.records,
+                "letters": purged.letters, "due": retention::due(&row.forum) }),
+    )
+    .await;
+    Ok(Json(
+        json!({ "id": id, "removed_at": now, "viewers": purged.viewers,
+                    "message": format!("{said}.") }),
+    ))
 }
 
 async fn existing(state: &AppState, id: &str) -> ApiResult<ForumRow> {

@@ -166,6 +166,11 @@ pub fn organiser_routes() -> OrgRoutes {
         .get("/forums/{id}", Needs(View), forums::toml)
         .put("/forums/{id}", Needs(Setup), forums::replace)
         .post("/forums/{id}/state", Needs(Setup), forums::set_state)
+        .post(
+            "/forums/{id}/personal-data/purge",
+            Needs(Setup),
+            forums::purge,
+        )
         .get("/forums/{id}/versions", Needs(View), forums::versions)
         .get("/forums/{id}/versions/{n}", Needs(View), forums::version)
 }

@@ -1,4 +1,4 @@
-//! `yavka forum list|import FILE|export ID`: the forums in the store, from the command line.
+//! `yavka forum list|import FILE|export ID|purge-personal-data ID`: the forums in the store, from the command line.
 //!
 //! For people who keep forums in git and for scripts: `import` checks a file with the same
 //! messages as `yavka check-config` and stores it as a new forum (a draft) or as the next
@@ -54,6 +54,17 @@ pub enum ForumCommand {
         #[arg(long, value_name = "N")]
         version: Option<i64>,
     },
+    /// Удалить персональные данные участников форума: ФИО сократить до «И***а А. С.», стереть
+    /// e-mail, телефон и СНИЛС. Итоги, коды и их проверка остаются. Без --yes только
+    /// показывает, что будет сделано.
+    PurgePersonalData {
+        /// id форума.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Да, удалить (необратимо).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -66,6 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ForumCommand::List => list(&store).await?,
             ForumCommand::Import { file } => import(&store, &file).await?,
             ForumCommand::Export { id, version } => export(&store, &id, version).await?,
+            ForumCommand::PurgePersonalData { id, yes } => {
+                super::retention::purge(&store, &id, yes).await?
+            }
         };
         store.close().await;
         Ok(code)

@@ -37,10 +37,12 @@ pub enum Action {
     ForumCreated,
     ForumSaved,
     ForumStateChanged,
+    /// Participants' personal data removed at the end of its retention period.
+    PersonalDataRemoved,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -65,6 +67,7 @@ impl Action {
         Action::ForumCreated,
         Action::ForumSaved,
         Action::ForumStateChanged,
+        Action::PersonalDataRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Action {
             Action::ForumCreated => "forum_created",
             Action::ForumSaved => "forum_saved",
             Action::ForumStateChanged => "forum_state_changed",
+            Action::PersonalDataRemoved => "personal_data_removed",
         }
     }
 
@@ -123,6 +127,7 @@ impl Action {
             Action::ForumCreated => "Создан форум",
             Action::ForumSaved => "Сохранена версия форума",
             Action::ForumStateChanged => "Изменено состояние форума",
+            Action::PersonalDataRemoved => "Удалены персональные данные участников",
         }
     }
 

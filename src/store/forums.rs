@@ -27,6 +27,8 @@ pub struct ForumRow {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub versions: i64,
+    /// When its participants' personal data was removed (see `domain::retention`).
+    pub personal_data_removed_at: Option<Millis>,
 }
 
 /// One saved version, without its text.
@@ -56,7 +58,7 @@ pub struct Saved {
     pub ignored_changes: Vec<String>,
 }
 
-const ROW: &str = "SELECT f.id, f.config, f.state, f.created_at, f.updated_at, \
+const ROW: &str = "SELECT f.id, f.config, f.state, f.created_at, f.updated_at, f.personal_data_removed_at, \
      (SELECT COUNT(*) FROM forum_versions v WHERE v.forum = f.id) AS versions FROM forums f";
 
 impl Store {
@@ -272,5 +274,6 @@ fn decode(r: &AnyRow) -> StoreResult<ForumRow> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         versions: r.try_get("versions")?,
+        personal_data_removed_at: r.try_get("personal_data_removed_at")?,
     })
 }

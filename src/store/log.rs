@@ -49,11 +49,11 @@ const VIEWER_LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM events c \
 
 /// The profile fields of a `viewer` event, kept as JSON in `data`.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct ViewerData {
-    name: String,
-    email: String,
-    education: Education,
-    specialty: String,
+pub(super) struct ViewerData {
+    pub(super) name: String,
+    pub(super) email: String,
+    pub(super) education: Education,
+    pub(super) specialty: String,
 }
 
 impl Store {

@@ -32,6 +32,7 @@ mod log;
 mod mail;
 mod organisers;
 pub mod reports;
+mod retention;
 mod texts;
 mod tx;
 mod viewers;
@@ -55,6 +56,7 @@ pub use links::{LinkRequest, Registered, kinds as letter_kinds};
 pub use mail::{MailFilter, NewLetter, OutboxRow};
 pub use organisers::{Account, SignedIn};
 pub use reports::IssuedRow;
+pub use retention::Purged;
 pub use texts::TextRow;
 pub use writer::{EventWriter, WriterConfig, WriterState, WriterStatus};
 

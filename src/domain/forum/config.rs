@@ -55,6 +55,8 @@ struct RawForum {
     /// When and how participants get their codes, in the organiser's words (the player shows
     /// it after a session and on the results page).
     codes_note: Option<String>,
+    /// Years participants' personal data is kept after the last session (default six).
+    keep_personal_data_years: Option<i64>,
 }
 
 fn default_min_gap() -> i64 {

@@ -21,6 +21,7 @@ pub fn forum(id: &str, halls: &[&str], sessions: Vec<Session>) -> Forum {
         halls: halls.iter().map(|h| hall(h)).collect(),
         sessions,
         codes_note: None,
+        keep_personal_data_years: None,
         organiser: None,
     }
 }

@@ -78,6 +78,11 @@ pub struct Forum {
     /// Who runs the forum, as printed on certificates; `None` when the file does not say.
     #[serde(default)]
     pub organiser: Option<Organiser>,
+    /// Years after the forum's last session during which participants' personal data is kept
+    /// (`None`: [`crate::domain::retention::DEFAULT_YEARS`], what accreditors ask records to be
+    /// kept for). See [`crate::domain::retention`].
+    #[serde(default)]
+    pub keep_personal_data_years: Option<u32>,
 }
 
 /// The organiser as a certificate names them: `[organiser]` in the forum TOML.

@@ -77,6 +77,9 @@ pub(super) fn validate(
     // Without a zone that resolves, no time in the file means anything: no forum to build.
     tz.as_ref()?;
     let forum = raw.forum?;
+    let keep_years = forum
+        .keep_personal_data_years
+        .and_then(|y| u32::try_from(y).ok());
     let gap = forum.prompt_min_gap_minutes * MINUTE;
     let margin = forum.prompt_margin_minutes * MINUTE;
     // The planner is the judge of whether a session's prompts fit; asking it now (with any
@@ -103,6 +106,7 @@ pub(super) fn validate(
         sessions,
         codes_note: forum.codes_note.map(|n| n.trim().to_owned()),
         organiser,
+        keep_personal_data_years: keep_years,
     })
 }
 
@@ -161,6 +165,17 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
     if let Some(note) = &forum.codes_note {
         check_codes_note(note, report);
     }
+    if let Some(years) = forum.keep_personal_data_years
+        && !(1..=MAX_KEEP_YEARS).contains(&years)
+    {
+        report.push(
+            PART,
+            "keep_personal_data_years",
+            format!(
+                "от 1 до {MAX_KEEP_YEARS} лет, указано {years}: аккредитующие органы просят хранить записи шесть лет"
+            ),
+        );
+    }
     match TimeZone::get(&forum.timezone) {
         Ok(tz) => Some(tz),
         Err(_) => {
@@ -176,6 +191,9 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
         }
     }
 }
+
+/// The longest retention a forum may set: a lifetime of records is not "as long as needed".
+const MAX_KEEP_YEARS: i64 = 75;
 
 /// Longest `codes_note`: a few sentences fit; a whole memo does not belong on a status panel.
 const CODES_NOTE_MAX_CHARS: usize = 600;

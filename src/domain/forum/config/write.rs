@@ -30,6 +30,8 @@ struct ForumPart<'a> {
     prompt_margin_minutes: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     codes_note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keep_personal_data_years: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +111,7 @@ pub fn to_toml<'a>(forum: &'a Forum) -> String {
             prompt_min_gap_minutes: forum.prompt_min_gap_ms / MINUTE,
             prompt_margin_minutes: forum.prompt_margin_ms / MINUTE,
             codes_note: forum.codes_note.as_deref(),
+            keep_personal_data_years: forum.keep_personal_data_years,
         },
         organiser: forum.organiser.as_ref().map(|o| OrganiserPart {
             name: &o.name,
