@@ -10,6 +10,7 @@ pub mod consent;
 pub mod decided;
 pub mod decisions;
 pub mod forum;
+pub mod live;
 pub mod log;
 pub mod registration;
 pub mod roles;
