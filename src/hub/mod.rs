@@ -370,8 +370,7 @@ impl Hub {
         Some(protocol::ServerMsg::Tally(tally).to_json())
     }
 
-    /// The session a tab in `hall` is about at `now`, planned for the tallies of its viewers
-    /// over the hall's `prompts` (see [`PromptBook::hall_events`]).
+    /// The session a tab in `hall` is about at `now`, planned over the hall's `prompts`.
     fn session_plan<'a>(
         &'a self,
         hall: &str,

@@ -20,6 +20,8 @@ mod properties;
 #[cfg(test)]
 mod reference;
 #[cfg(test)]
+mod tally_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;

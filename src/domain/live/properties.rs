@@ -64,16 +64,22 @@ struct Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (1..150_000i64, 0..10u8, any::<u8>(), any::<u8>(), any::<u8>(), any::<bool>()).prop_map(
-        |(dt, kind, a, b, c, right)| Step {
+    (
+        1..150_000i64,
+        0..10u8,
+        any::<u8>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<bool>(),
+    )
+        .prop_map(|(dt, kind, a, b, c, right)| Step {
             dt,
             kind,
             a,
             b,
             c,
             right,
-        },
-    )
+        })
 }
 
 /// A connection as the simulated browser knows it.
@@ -178,7 +184,11 @@ impl Day {
                 }
             }
             9 => {
-                let specialty = if s.right { "Терапия" } else { "хирургия" };
+                let specialty = if s.right {
+                    "Терапия"
+                } else {
+                    "хирургия"
+                };
                 self.record(EventBody::Viewer {
                     viewer: who.clone(),
                     name: who,
@@ -274,7 +284,8 @@ impl Day {
             for (v, (pruned, whole)) in self.viewers.iter().zip(&self.live) {
                 let rules = self.rules.clone();
                 let old = reference::tally(&self.forum, session, v, &self.log, self.now, rules);
-                let live = pruned.tally(&self.forum, session, &prompts, self.now, self.rules.clone());
+                let live =
+                    pruned.tally(&self.forum, session, &prompts, self.now, self.rules.clone());
                 prop_assert_eq!(&live, &old, "pruned, at {}", self.now - T0);
                 let all = whole.tally(&self.forum, session, &prompts, self.now, self.rules.clone());
                 prop_assert_eq!(&all, &old, "whole, at {}", self.now - T0);
@@ -285,7 +296,7 @@ impl Day {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn the_live_tally_is_the_rules_at_every_step(

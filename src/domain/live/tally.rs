@@ -18,7 +18,9 @@ use serde::Serialize;
 use super::LiveViewer;
 use crate::domain::forum::{Forum, Session};
 use crate::domain::log::{Event, EventBody};
-use crate::domain::rules::facts::{ConfirmFact, ConnFact, HallIx, Profile, PromptFact, ViewerFacts};
+use crate::domain::rules::facts::{
+    ConfirmFact, ConnFact, HallIx, Profile, PromptFact, ViewerFacts,
+};
 use crate::domain::rules::{
     self, Facts, Params, Plan, Reason, Status, evaluate_viewer_in, prompts, reasons_for,
 };
@@ -244,7 +246,11 @@ fn viewer_facts<'v>(
             let end = match closed {
                 Some(t) => t,
                 None => {
-                    let beat = if c.closed_at.is_none() { c.last_seen } else { c.start };
+                    let beat = if c.closed_at.is_none() {
+                        c.last_seen
+                    } else {
+                        c.start
+                    };
                     viewer
                         .confirms
                         .iter()
