@@ -128,7 +128,7 @@ impl Day {
         self.now += s.dt;
         let viewer = s.a as usize % self.viewers.len();
         let who = self.viewers[viewer].clone();
-        let hall = if s.b % 2 == 0 { "h1" } else { "h2" };
+        let hall = if s.b.is_multiple_of(2) { "h1" } else { "h2" };
         match s.kind {
             0 | 1 => {
                 let id = format!("c{}", self.tabs.len());
@@ -199,7 +199,7 @@ impl Day {
             }
             _ => {}
         }
-        if s.c % 4 == 0 {
+        if s.c.is_multiple_of(4) {
             let h = horizon(&self.forum, self.now);
             for (pruned, _) in &mut self.live {
                 pruned.prune(h);
@@ -221,7 +221,7 @@ impl Day {
                 _ => None,
             })
             .expect("a recorded tab");
-        if s.kind == 7 && s.a % 4 == 0 {
+        if s.kind == 7 && s.a.is_multiple_of(4) {
             // Forced: recorded by another node whatever this one would decide.
             let known = self.log.iter().any(|e| {
                 matches!(&e.body, EventBody::Confirm { conn: c, prompt: p, .. }
