@@ -425,13 +425,18 @@ impl Hub {
         if state.lock().expect("viewer lock").loaded {
             return;
         }
-        match self.0.store.viewer_events(&self.0.forum.id, viewer).await {
+        let horizon = live::horizon(&self.0.forum, self.now());
+        let store = &self.0.store;
+        match store
+            .viewer_events_since(&self.0.forum.id, viewer, horizon)
+            .await
+        {
             Ok(events) => {
                 let mut st = state.lock().expect("viewer lock");
                 for e in &events {
                     st.apply(e);
                 }
-                st.prune(live::horizon(&self.0.forum, self.now()));
+                st.prune(horizon);
                 st.loaded = true;
             }
             // The tally shown may be short until the next connection; the log is intact.
