@@ -249,6 +249,19 @@ async fn a_viewer_sees_only_their_own_events() {
             ],
             "{backend}"
         );
+        // From 35 on: the first tab closed before, so it and its confirm are left out; the
+        // second is still open at 45, so its connect from before stays.
+        let since = store.viewer_events_since(FORUM, "a", 35).await.unwrap();
+        let expected = vec![profile(0, "a"), connect(40, "a", "a2"), heartbeat(50, "a2")];
+        assert_eq!(since, expected, "{backend}");
+        let since = store.viewer_events_since(FORUM, "a", 45).await.unwrap();
+        assert_eq!(since, expected, "{backend}");
+        let since = store.viewer_events_since(FORUM, "a", 30).await.unwrap();
+        assert_eq!(
+            since.len(),
+            5,
+            "{backend}: the first tab is closed only at 30: {since:?}"
+        );
         assert!(
             store
                 .viewer_events(FORUM, "nobody")

@@ -11,6 +11,7 @@ pub mod decided;
 pub mod decisions;
 pub mod flags;
 pub mod forum;
+pub mod live;
 pub mod log;
 pub mod mask;
 pub mod registration;

@@ -9,6 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::watch;
 
 use crate::broker::{RecvError, Subscription};
+use crate::domain::live;
 use crate::domain::log::EventBody;
 
 use super::bus::BusEvent;
@@ -144,15 +145,26 @@ impl Hub {
         });
     }
 
-    /// Sends every local tab of `hall` its tally.
+    /// Sends every local tab of `hall` its tally. The session is planned once for all of
+    /// them, and each viewer's state first forgets what no tally can ask about any more (a
+    /// push comes at every session's edge, so a state never holds a finished day).
     pub(super) fn push_tallies(&self, hall: &str) {
+        let now = self.now();
+        let prompts = self.lock_prompts().hall_events(hall);
+        let Some(plan) = self.session_plan(hall, &prompts, now) else {
+            return;
+        };
+        let horizon = live::horizon(&self.0.forum, now);
         for h in self.0.registry.in_hall(hall) {
             let Some(state) = self.viewers().get(&h.viewer) else {
                 continue;
             };
-            if let Some(tally) = self.tally_json(&state, &h.hall) {
-                h.offer(tally.into(), SLOW);
-            }
+            let tally = {
+                let mut st = state.lock().expect("viewer lock");
+                st.prune(horizon);
+                plan.tally(&st)
+            };
+            h.offer(ServerMsg::Tally(tally).to_json().into(), SLOW);
         }
     }
 

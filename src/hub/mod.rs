@@ -9,11 +9,11 @@
 //!   `protocol::close` (`docs/protocol.md`).
 //! - [`connection`]: the per-socket task.
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
-//! - [`viewer`]: a viewer's live state; `tally`: their tally through the rules.
+//! - [`viewer`]: the viewers connected here, each with their live attendance state
+//!   (`domain::live`: active hall, confirm decision, tally through the rules).
 //! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
 //!   after the rules stopped counting.
-//! - `cluster`: the other nodes' figures and liveness; `day`: the forum's local day;
-//!   `settings`: the hub's tuning.
+//! - `cluster`: the other nodes' figures and liveness; `settings`: the hub's tuning.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 
@@ -22,7 +22,6 @@ pub mod bus;
 pub mod challenge;
 mod cluster;
 mod connection;
-mod day;
 mod history;
 pub mod limits;
 mod listener;
@@ -31,7 +30,6 @@ pub mod prompts;
 pub mod protocol;
 pub mod registry;
 mod settings;
-mod tally;
 pub mod viewer;
 
 use std::collections::HashMap;
@@ -45,6 +43,7 @@ use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
 use crate::domain::decisions::Correction;
 use crate::domain::forum::{Forum, Session};
+use crate::domain::live::{self, LiveViewer, SessionPlan, day_bounds};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::rules::Params;
 use crate::domain::time::Millis;
@@ -53,10 +52,9 @@ use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 use bus::BusEvent;
 use prompts::PromptBook;
 use registry::{CloseReason, Registry};
-use viewer::{ViewerLive, Viewers};
+use viewer::Viewers;
 
 pub use cluster::{HallStats, HubStats};
-use day::day_bounds;
 pub use settings::HubSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -358,29 +356,34 @@ impl Hub {
         *self.0.corrections.lock().expect("corrections lock") = corrections.into();
     }
 
-    /// The session a tab in `hall` is about at `now` (see [`day::session_for`]).
+    /// The session a tab in `hall` is about at `now` (see [`live::session_for`]).
     fn session_for(&self, hall: &str, now: Millis) -> Option<&Session> {
-        day::session_for(&self.0.forum, hall, now)
+        live::session_for(&self.0.forum, hall, now)
     }
 
     /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
-    fn tally_json(&self, viewer: &Mutex<ViewerLive>, hall: &str) -> Option<String> {
+    fn tally_json(&self, viewer: &Mutex<LiveViewer>, hall: &str) -> Option<String> {
         let now = self.now();
+        let prompts = self.lock_prompts().hall_events(hall);
+        let plan = self.session_plan(hall, &prompts, now)?;
+        let tally = plan.tally(&viewer.lock().expect("viewer lock"));
+        Some(protocol::ServerMsg::Tally(tally).to_json())
+    }
+
+    /// The session a tab in `hall` is about at `now`, planned over the hall's `prompts`.
+    fn session_plan<'a>(
+        &'a self,
+        hall: &str,
+        prompts: &'a [Event],
+        now: Millis,
+    ) -> Option<SessionPlan<'a>> {
         let session = self.session_for(hall, now)?;
-        let prompts = self.lock_prompts().hall_events(&session.hall);
         let rules = Params {
             max_wrong_answers: self.0.settings.max_wrong_answers,
             as_of: now,
             corrections: self.0.corrections.lock().expect("corrections lock").clone(),
         };
-        let tally = viewer.lock().expect("viewer lock").tally(
-            &self.0.forum,
-            session,
-            &prompts,
-            now,
-            rules,
-        )?;
-        Some(protocol::ServerMsg::Tally(tally).to_json())
+        SessionPlan::new(&self.0.forum, session, prompts, now, rules)
     }
 
     /// The live states of the viewers connected here.
@@ -416,17 +419,24 @@ impl Hub {
         self.0.live.send_modify(|n| *n -= 1);
     }
 
-    /// Merges the viewer's stored events, once per live state.
-    async fn load_viewer(&self, viewer: &str, state: &Mutex<ViewerLive>) {
+    /// Merges the viewer's stored events, once per live state, and forgets at once what no
+    /// tally can ask about any more (their earlier days).
+    async fn load_viewer(&self, viewer: &str, state: &Mutex<LiveViewer>) {
         if state.lock().expect("viewer lock").loaded {
             return;
         }
-        match self.0.store.viewer_events(&self.0.forum.id, viewer).await {
+        let horizon = live::horizon(&self.0.forum, self.now());
+        let store = &self.0.store;
+        match store
+            .viewer_events_since(&self.0.forum.id, viewer, horizon)
+            .await
+        {
             Ok(events) => {
                 let mut st = state.lock().expect("viewer lock");
                 for e in &events {
                     st.apply(e);
                 }
+                st.prune(horizon);
                 st.loaded = true;
             }
             // The tally shown may be short until the next connection; the log is intact.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::rules::{Reason, Status};
+use crate::domain::live::confirm::Refusal;
 use crate::domain::time::Millis;
 
 /// Close codes the server uses. Codes 4xxx mirror the HTTP status with the same meaning.
@@ -136,6 +136,19 @@ pub enum ErrorCode {
     ShuttingDown,
 }
 
+impl From<Refusal> for ErrorCode {
+    fn from(r: Refusal) -> ErrorCode {
+        match r {
+            Refusal::UnknownPrompt => ErrorCode::UnknownPrompt,
+            Refusal::PromptClosed => ErrorCode::PromptClosed,
+            Refusal::WrongHall => ErrorCode::WrongHall,
+            Refusal::NotActive => ErrorCode::NotActive,
+            Refusal::AlreadyConfirmed => ErrorCode::AlreadyConfirmed,
+            Refusal::TooManyWrongAnswers => ErrorCode::TooManyWrongAnswers,
+        }
+    }
+}
+
 impl ErrorCode {
     /// What the viewer reads.
     pub fn message_ru(self) -> &'static str {
@@ -170,41 +183,8 @@ pub struct Challenge {
     pub choices: Vec<String>,
 }
 
-/// The viewer's standing in a session, as the rules compute it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tally {
-    pub session: String,
-    pub counted_ms: Millis,
-    pub min_ms: Millis,
-    pub confirmed: u32,
-    pub required: u32,
-    /// Prompts shown to this viewer so far: confirmed, or present for (open ones included).
-    pub prompts_shown: u32,
-    /// Time is accruing right now: the client may add elapsed time to `counted_ms` locally
-    /// until the session's end or the next tally.
-    pub counting: bool,
-    pub as_of: Millis,
-    /// The session's prompts so far, oldest first, each with its one status (the most recent
-    /// `MAX_TALLY_PROMPTS` of them).
-    pub prompts: Vec<TallyPrompt>,
-    /// The rules' verdict on what is counted so far.
-    pub eligible: bool,
-    /// The verdict's conditions in Russian, each met or not.
-    pub reasons: Vec<Reason>,
-    /// `as_of` is at or after the session's end.
-    pub session_over: bool,
-}
-
-/// One prompt of the tally's session and what became of it for this viewer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TallyPrompt {
-    pub id: String,
-    pub ts: Millis,
-    pub closes: Millis,
-    pub status: Status,
-    /// «Подтверждено в 11:09:12», «Не показано: в это время смотрели Зал №2», …
-    pub label: String,
-}
+/// The tally and its prompts are the live core's own types, sent as they are.
+pub use crate::domain::live::{Tally, TallyPrompt};
 
 /// A prompt as the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -297,6 +277,7 @@ impl ServerMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::rules::Status;
 
     #[test]
     fn parses_known_messages() {

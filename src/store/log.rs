@@ -101,6 +101,20 @@ impl Store {
     /// One viewer's own events: their `viewer` records, their connections' connect, heartbeat
     /// (as above), disconnect, their confirms and wrong answers. No prompts.
     pub async fn viewer_events(&self, forum: &str, viewer: &str) -> StoreResult<Vec<Event>> {
+        self.viewer_events_since(forum, viewer, Millis::MIN).await
+    }
+
+    /// [`Store::viewer_events`] as the live state needs them from `since` on: every `viewer`
+    /// record, the connections still open at `since` or opened later (a connect before `since`
+    /// counts while no disconnect closed it before `since`), and every other event at or after
+    /// `since`. What is left out is what the live state would prune at once (`LiveViewer::
+    /// prune`): a socket's welcome then reads the current sessions, not the viewer's history.
+    pub async fn viewer_events_since(
+        &self,
+        forum: &str,
+        viewer: &str,
+        since: Millis,
+    ) -> StoreResult<Vec<Event>> {
         // Disconnect rows carry only the connection; its owner is on the connect row. Two
         // indexed halves rather than one `viewer = $2 OR …`, which no index can serve: this
         // runs on every new websocket, so it must not read the whole log.
@@ -120,16 +134,20 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {own} FROM events e WHERE e.forum = $1 AND e.viewer = $2 \
                  AND e.kind <> 'prompt' \
+                 AND (e.ts >= $3 OR e.kind = 'viewer' OR (e.kind = 'connect' AND NOT EXISTS \
+                     (SELECT 1 FROM events x WHERE x.forum = e.forum AND x.conn = e.conn \
+                      AND x.kind = 'disconnect' AND x.ts >= e.ts AND x.ts < $3))) \
              UNION ALL \
              SELECT {closed} FROM events c CROSS JOIN events d \
              WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
                  AND d.forum = c.forum AND d.conn = c.conn AND d.kind = 'disconnect' \
-                 AND d.viewer IS DISTINCT FROM c.viewer",
+                 AND d.viewer IS DISTINCT FROM c.viewer AND d.ts >= $3",
             own = cols("e"),
             closed = cols("d"),
         )))
         .bind(forum)
         .bind(viewer)
+        .bind(since)
         .fetch_all(&self.pool)
         .await?;
         let mut rows: Vec<(Millis, i64, &AnyRow)> = rows

@@ -98,36 +98,31 @@ impl<'f> Plan<'f> {
         let sessions = forum
             .sessions
             .iter()
-            .map(|s| {
-                let hall = facts.hall_ix(&s.hall);
-                let window = s.window();
-                let prompts = facts
-                    .prompts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| Some(p.hall) == hall && window.contains(p.ts))
-                    .map(|(i, _)| i as u32)
-                    .collect::<Vec<u32>>();
-                let keys = |list: &[String]| list.iter().map(|x| specialty_key(x)).collect();
-                let fixed = corrections::apply(s, &prompts, facts, &params.corrections, &tz);
-                PlannedSession {
-                    session: s,
-                    hall,
-                    counted_parts: fixed.counted_parts,
-                    min_ms: fixed.min_ms,
-                    required: fixed.required,
-                    voided: fixed.voided,
-                    notes: fixed.notes,
-                    prompts,
-                    audience: [keys(&s.audience.higher), keys(&s.audience.secondary)],
-                }
-            })
+            .map(|s| plan_session(s, facts, &params, &tz))
             .collect();
         Plan {
             forum,
             sessions,
             params,
         }
+    }
+
+    /// A plan of `forum.sessions[session]` alone (its index in this plan is 0): what a live
+    /// tally of one session needs, without planning the forum's other sessions. The session is
+    /// planned exactly as [`Plan::with`] plans it. `None` if there is no such session.
+    pub fn for_session(
+        forum: &'f Forum,
+        session: usize,
+        facts: &Facts,
+        params: Params,
+    ) -> Option<Plan<'f>> {
+        let s = forum.sessions.get(session)?;
+        let planned = plan_session(s, facts, &params, &forum.tz());
+        Some(Plan {
+            forum,
+            sessions: vec![planned],
+            params,
+        })
     }
 
     /// The date of the correction that voided prompt `p` (index into `Facts::prompts`), if one
@@ -143,6 +138,37 @@ impl<'f> Plan<'f> {
     /// The index in `sessions` of the session with id `id`.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.sessions.iter().position(|ps| ps.session.id == id)
+    }
+}
+
+/// One session matched with the facts' hall and prompts, its corrections applied.
+fn plan_session<'f>(
+    s: &'f Session,
+    facts: &Facts,
+    params: &Params,
+    tz: &jiff::tz::TimeZone,
+) -> PlannedSession<'f> {
+    let hall = facts.hall_ix(&s.hall);
+    let window = s.window();
+    let prompts = facts
+        .prompts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| Some(p.hall) == hall && window.contains(p.ts))
+        .map(|(i, _)| i as u32)
+        .collect::<Vec<u32>>();
+    let keys = |list: &[String]| list.iter().map(|x| specialty_key(x)).collect();
+    let fixed = corrections::apply(s, &prompts, facts, &params.corrections, tz);
+    PlannedSession {
+        session: s,
+        hall,
+        counted_parts: fixed.counted_parts,
+        min_ms: fixed.min_ms,
+        required: fixed.required,
+        voided: fixed.voided,
+        notes: fixed.notes,
+        prompts,
+        audience: [keys(&s.audience.higher), keys(&s.audience.secondary)],
     }
 }
 

@@ -1,6 +1,8 @@
-//! The confirm decision: is the prompt open, in this hall, the tab active, the answer right?
-//! A right one is recorded durably and only then acknowledged.
+//! A confirm: the live core decides whether it may be judged (`LiveViewer::may_answer`), the
+//! challenge whether the answer is right; a right one is recorded durably and only then
+//! acknowledged.
 
+use crate::domain::live::confirm::PromptWindow;
 use crate::domain::log::{Event, EventBody};
 use crate::hub::challenge;
 use crate::hub::protocol::close::SLOW;
@@ -19,25 +21,16 @@ impl Ctx {
             hub.catch_up_prompts(true).await;
             entry = hub.lock_prompts().get(prompt).cloned();
         }
-        let entry = entry.ok_or(ErrorCode::UnknownPrompt)?;
-        if !entry.open_at(now) {
-            return Err(ErrorCode::PromptClosed);
-        }
-        if entry.hall != self.hall {
-            return Err(ErrorCode::WrongHall);
-        }
+        let window = entry.as_ref().map(|e| PromptWindow {
+            hall: &e.hall,
+            ts: e.ts,
+            closes: e.closes,
+        });
+        let limit = hub.settings().max_wrong_answers;
         let wrong = {
             let mut st = self.state.lock().expect("viewer lock");
-            if st.active_hall() != Some(self.hall.as_str()) {
-                return Err(ErrorCode::NotActive);
-            }
-            if st.has_confirmed(prompt) {
-                return Err(ErrorCode::AlreadyConfirmed);
-            }
-            let limit = hub.settings().max_wrong_answers;
-            if st.wrong_answers(prompt) >= limit {
-                return Err(ErrorCode::TooManyWrongAnswers);
-            }
+            // The decision is the live core's; the hub records and answers.
+            st.may_answer(prompt, window, &self.hall, now, limit)?;
             let (challenge, _) = challenge::for_prompt(prompt);
             if challenge::is_right(&challenge, answer) {
                 st.begin_confirm(prompt);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
 use crate::hub::Hub;
-use crate::hub::viewer::ViewerLive;
+use crate::hub::viewer::LiveViewer;
 use crate::store::StoreError;
 
 /// Keeps `Hub::shutdown` waiting while a socket has not recorded its disconnect.
@@ -30,7 +30,7 @@ pub(super) struct Cleanup {
     pub(super) conn: Arc<str>,
     pub(super) viewer: String,
     pub(super) hall: String,
-    pub(super) state: Arc<Mutex<ViewerLive>>,
+    pub(super) state: Arc<Mutex<LiveViewer>>,
     pub(super) _live: LiveToken,
 }
 

@@ -23,7 +23,7 @@ use crate::store::ViewerRow;
 
 use super::protocol::close::{CloseReason, SLOW};
 use super::registry::ConnHandle;
-use super::viewer::ViewerLive;
+use super::viewer::LiveViewer;
 use super::{Admission, Hub};
 
 mod answers;
@@ -83,7 +83,7 @@ struct Ctx {
     conn: Arc<str>,
     viewer: String,
     hall: String,
-    state: Arc<Mutex<ViewerLive>>,
+    state: Arc<Mutex<LiveViewer>>,
     handle: ConnHandle,
     started: Instant,
     /// Milliseconds after `started` of the last frame from the client.
