@@ -6,6 +6,7 @@
 //! cargo bench --bench soak                 # 3,000 viewers for 30 minutes, SQLite
 //! cargo bench --bench soak -- --quick      # the same for 2 minutes
 //! cargo bench --bench soak -- --viewers 5000 --minutes 60 --postgres
+//! cargo bench --bench soak -- --minutes 20 --prompt-every-secs 180   # prompts as a session has them
 //! ```
 //! Each viewer (the load bench's generator, `benches/load/generator.rs`, in this process) opens
 //! a tab in hall 1 or 2 at a random moment of the ramp, stays a random while (20–60 s with
@@ -95,6 +96,7 @@ impl Options {
             match a.as_str() {
                 "--viewers" => o.viewers = number() as usize,
                 "--minutes" => o.run = Duration::from_secs(number() * 60),
+                "--prompt-every-secs" => o.prompt_every = Duration::from_secs(number().max(1)),
                 "--postgres" => o.postgres = true,
                 "--quick" | "--bench" => {}
                 other => panic!("unknown option {other} (see benches/soak.rs)"),
