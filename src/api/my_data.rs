@@ -19,7 +19,7 @@ use super::extract::Query;
 use super::me::{TokenQuery, appeal_json, viewer_of};
 use super::reports::evidence_page;
 use crate::domain::log::{EventBody, jsonl};
-use crate::domain::time::format_local;
+use crate::reports::{clock_seconds, date_ru};
 use crate::store::{MailFilter, ViewerRow};
 
 /// What is recorded and why: the same words as the consent text's section on it.
@@ -121,6 +121,8 @@ pub async fn page(
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_of(&state, q.token).await?;
     let tz = state.forum.tz();
+    // As the report writes every other time: «30.11.2026 21:19:17».
+    let at = |t| format!("{} {}", date_ru(t, &tz), clock_seconds(t, &tz));
     let consents = viewer.consents.as_ref().map_or_else(
         || "дано до того, как сохранялись версии текстов".to_owned(),
         |c| {
@@ -133,10 +135,10 @@ pub async fn page(
     let more = vec![
         ("Телефон", viewer.phone.clone()),
         ("СНИЛС", viewer.snils.clone().unwrap_or_else(|| "—".into())),
-        ("Зарегистрирован", format_local(viewer.created_at, &tz)),
+        ("Зарегистрирован", at(viewer.created_at)),
         (
             "Согласия",
-            format!("{} ({consents})", format_local(viewer.consent_at, &tz)),
+            format!("{} ({consents})", at(viewer.consent_at)),
         ),
         ("Что и зачем записывается", ABOUT.to_owned()),
     ];

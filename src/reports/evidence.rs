@@ -222,7 +222,9 @@ h1{font-size:16pt;margin:0 0 .2em}h2{font-size:13pt;margin:1.4em 0 .4em;border-b
 table{border-collapse:collapse;width:100%;margin:.3em 0}th,td{border:1px solid #bbb;padding:.2em .4em;\
 text-align:left;vertical-align:top;font-size:10pt}th{background:#eef2f6}.ok{color:#155724}.no{color:#8a1c1c}\
 .muted{color:#555;font-size:9.5pt}ul{margin:.2em 0 .2em 1.2em;padding:0}ul.checks{list-style:none;margin-left:0}\
-@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
+@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}\
+@media (max-width:600px){body{margin:.6em}td{overflow-wrap:anywhere}\
+th,td{font-size:8.5pt;padding:.15em .25em}}";
 
 /// The report as a self-contained printable page (no scripts, no external files).
 pub fn render_html(r: &EvidenceReport) -> String {
@@ -231,7 +233,8 @@ pub fn render_html(r: &EvidenceReport) -> String {
     let _ = write!(
         h,
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
-         <title>Отчёт о присутствии — {name}</title><style>{STYLE}</style></head><body>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Отчёт о присутствии — {name}</title><style>{STYLE}</style></head><body><main>\
          <h1>Отчёт о присутствии участника</h1><p>{forum}</p>\
          <p class=\"muted\">Все времена — {zone}. Отчёт сформирован {generated} по журналу \
          подключений и подтверждений тем же расчётом, что и итоговые результаты.</p>\
@@ -372,7 +375,7 @@ pub fn render_html(r: &EvidenceReport) -> String {
     }
     h.push_str(
         "</table><p class=\"muted\">Чтобы сохранить отчёт в PDF, выберите в браузере «Печать» \
-         → «Сохранить как PDF».</p></body></html>",
+         → «Сохранить как PDF».</p></main></body></html>",
     );
     h
 }
