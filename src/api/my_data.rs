@@ -18,7 +18,7 @@ use super::error::ApiResult;
 use super::extract::Query;
 use super::me::{TokenQuery, appeal_json, viewer_of};
 use super::reports::evidence_page;
-use crate::domain::log::{EventBody, jsonl};
+use crate::domain::log::jsonl;
 use crate::reports::{clock_seconds, date_ru};
 use crate::store::{MailFilter, ViewerRow};
 
@@ -42,8 +42,6 @@ pub async fn json(
         .viewer_events(forum, &viewer.id)
         .await?
         .into_iter()
-        // The viewer's own record is the registration below; the log keeps its changes too.
-        .filter(|e| !matches!(e.body, EventBody::Prompt { .. }))
         // As `yavka export-log` writes them: local times beside the milliseconds.
         .map(|e| jsonl::to_json(&e, &tz))
         .collect();

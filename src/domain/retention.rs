@@ -20,8 +20,11 @@ pub const DEFAULT_YEARS: u32 = 6;
 /// The e-mail a removed address becomes: unique per viewer (the store keeps e-mails unique per
 /// forum) and undeliverable (`.invalid` is reserved for that).
 pub fn masked_email(viewer: &str) -> String {
-    format!("{viewer}@removed.invalid")
+    format!("{viewer}{MASKED_EMAIL_SUFFIX}")
 }
+
+/// What follows the viewer's id in a removed address (the store appends it in SQL too).
+pub const MASKED_EMAIL_SUFFIX: &str = "@removed.invalid";
 
 /// The years `forum` keeps personal data.
 pub fn years(forum: &Forum) -> u32 {

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::log::ViewerData;
 use super::{Store, StoreResult, from_json, to_json};
-use crate::domain::retention::{mask_name, masked_email};
+use crate::domain::retention::{MASKED_EMAIL_SUFFIX, mask_name, masked_email};
 use crate::domain::time::Millis;
 
 /// What a purge changed.
@@ -66,10 +66,10 @@ impl Store {
                 .rows_affected();
         }
         purged.letters = sqlx::query(
-            "UPDATE mail_outbox SET email = viewer || '@removed.invalid', last_error = NULL \
-             WHERE forum = $1",
+            "UPDATE mail_outbox SET email = viewer || $2, last_error = NULL WHERE forum = $1",
         )
         .bind(forum)
+        .bind(MASKED_EMAIL_SUFFIX)
         .execute(&mut *tx)
         .await?
         .rows_affected();
