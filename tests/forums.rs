@@ -247,7 +247,7 @@ async fn an_organiser_keeps_a_forum_in_git() {
 }
 
 /// `yavka forum import` then `export`: the file comes back as written; a broken file is
-/// refused with the messages `check-config` gives.
+/// refused with the messages `check-config` gives; `purge-personal-data` asks before it acts.
 #[test]
 fn the_command_line_imports_and_exports_a_forum() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -298,6 +298,29 @@ fn the_command_line_imports_and_exports_a_forum() {
         let errors = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {errors}", db.backend);
         assert!(errors.contains("сессия «s1», поле credits"), "{errors}");
+        // Removing personal data asks first, then does it once.
+        let purge = [
+            "forum",
+            "purge-personal-data",
+            "spring",
+            settings[0],
+            settings[1],
+        ];
+        let out = run_ok(d, &db.url, &purge);
+        let asked = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            asked.contains("Это необратимо") && asked.contains("--yes"),
+            "{asked}"
+        );
+        let out = run_ok(d, &db.url, &[&purge[..], &["--yes"]].concat());
+        let done = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            done.starts_with("Удалены персональные данные"),
+            "{}: {done}",
+            db.backend
+        );
+        let out = run_ok(d, &db.url, &[&purge[..], &["--yes"]].concat());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("уже удалены"));
         runtime.block_on(db.drop());
     }
 }
