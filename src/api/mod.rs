@@ -210,6 +210,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
         .layer(from_fn_with_state(state.clone(), guard::json_errors))
         .layer(axum::middleware::from_fn(error_page::html_errors))
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, not the query: a personal link's token travels in the
+        // query, and the server's log records viewer ids, never what opens someone's account.
+        .layer(TraceLayer::new_for_http().make_span_with(|r: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %r.method(), path = %r.uri().path())
+        }))
         .with_state(state)
 }

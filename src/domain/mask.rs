@@ -6,6 +6,9 @@
 //! the match, too little for a stranger who found a code to learn whose it is: a full surname
 //! plus initials is often unique in a specialty, a masked one is not. E-mail and phone are
 //! never shown.
+//!
+//! [`scrub_addresses`] serves the server's own log: a mail server's answer often repeats the
+//! recipient's address («550 ivanova@… unknown»), and the log records viewer ids, not people.
 
 /// Masks a full name «Фамилия Имя Отчество» as «Ф***я И. О.».
 ///
@@ -37,6 +40,31 @@ fn mask_word(word: &str) -> String {
     }
 }
 
+/// `text` with every e-mail address in it replaced by «(адрес)»; the rest kept as it was.
+pub fn scrub_addresses(text: &str) -> String {
+    let local = |c: char| c.is_alphanumeric() || "._%+-'!#$&*/=?^`{|}~".contains(c);
+    let domain = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let start = out.chars().rev().take_while(|c| local(*c)).count();
+            let end = chars[i + 1..].iter().take_while(|c| domain(**c)).count();
+            if start > 0 && end > 0 {
+                let keep = out.chars().count() - start;
+                out = out.chars().take(keep).collect();
+                out.push_str("(адрес)");
+                i += 1 + end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +76,20 @@ mod tests {
         assert_eq!(mask_name("Ли"), "Л*");
         assert_eq!(mask_name("Римская-Корсакова Анна"), "Р***я-К***а А.");
         assert_eq!(mask_name(""), "участник");
+    }
+
+    #[test]
+    fn addresses_leave_a_mail_servers_answer() {
+        assert_eq!(
+            scrub_addresses("550 5.1.1 <ivanova.m+nmo@mail.example.ru>: user unknown"),
+            "550 5.1.1 <(адрес)>: user unknown"
+        );
+        assert_eq!(
+            scrub_addresses("RCPT TO:пётр@почта.рф refused; a@b"),
+            "RCPT TO:(адрес) refused; (адрес)"
+        );
+        assert_eq!(scrub_addresses("no address @ here"), "no address @ here");
+        assert_eq!(scrub_addresses(""), "");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::letters::{
 };
 use super::smtp::SendFailure;
 use super::{Inner, Mailer};
+use crate::domain::mask::scrub_addresses;
 use crate::domain::time::{Millis, SECOND};
 use crate::ids::{new_token, token_hash};
 use crate::reports::certificate::{self, render_pdf};
@@ -130,7 +131,8 @@ impl Mailer {
                         .mail_failed(letter.id, &i.worker, &f.message, retry, now)
                         .await?;
                     tracing::warn!(id = letter.id, kind = %letter.kind, viewer = %letter.viewer,
-                        attempts, retry_at = ?retry, error = %f.message, cause = %f.cause, "letter not sent");
+                        attempts, retry_at = ?retry, error = %scrub_addresses(&f.message),
+                        cause = %scrub_addresses(&f.cause), "letter not sent");
                     if retry.is_some() {
                         round.retrying += 1;
                     } else {
