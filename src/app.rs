@@ -101,6 +101,13 @@ impl App {
         )
         .context("настройки почты ([mail])")?;
         let throttles = Arc::new(crate::api::throttle::Throttles::new(&settings.limits));
+        // Made by the first node to start, then shared (a page one node served vouches for a
+        // socket on another).
+        let evidence_key = crate::api::evidence::EvidenceKey::new(
+            &store
+                .secret("evidence", &crate::ids::random_hex(32))
+                .await?,
+        );
         let state = AppState {
             forum,
             catalogue: Arc::new(Catalogue::shipped()),
@@ -115,6 +122,7 @@ impl App {
             codes_lock: Arc::new(tokio::sync::Mutex::new(())),
             mailer,
             throttles,
+            evidence_key,
         };
         Ok(App {
             listener,

@@ -14,6 +14,9 @@ use serde::Deserialize;
 use crate::hub::HubSettings;
 use crate::store::{StoreOptions, WriterConfig};
 
+mod evidence;
+pub use evidence::{AddressMode, EvidenceSettings};
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -27,6 +30,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub registration: RegistrationSettings,
     pub limits: LimitsSettings,
+    pub evidence: EvidenceSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

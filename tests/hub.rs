@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use yavka::broker::{Broker, BusMessage, Topic};
 use yavka::clock::{Clock, ManualClock};
 use yavka::domain::forum::{Audience, Education, Forum, Hall, Session};
-use yavka::domain::log::{Event, EventBody};
+use yavka::domain::log::{Event, EventBody, Evidence};
 use yavka::domain::registration::Registration;
 use yavka::domain::time::{MINUTE, Millis, parse_rfc3339};
 use yavka::hub::{Hub, HubSettings};
@@ -97,7 +97,7 @@ async fn ws(
         .configure(upgrade)
         .on_upgrade(move |socket| async move {
             match viewer {
-                Some(v) => hub.serve(socket, v, hall, admission).await,
+                Some(v) => hub.serve(socket, v, hall, Evidence::default(), admission).await,
                 None => Hub::reject(socket, 4401, "ссылка недействительна").await,
             }
         })

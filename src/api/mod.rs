@@ -22,6 +22,7 @@ mod corrections;
 mod csv_import;
 mod decisions;
 pub mod error;
+pub mod evidence;
 mod error_page;
 pub mod extract;
 mod forums;
@@ -85,6 +86,8 @@ pub struct AppState {
     /// Queues letters; its worker is run by the app.
     pub mailer: Mailer,
     pub throttles: Arc<throttle::Throttles>,
+    /// Signs the player page's cookie and keys hashed addresses (`evidence`).
+    pub evidence_key: evidence::EvidenceKey,
 }
 
 /// The organiser's API, each endpoint with the access it needs (see `access.rs`): adding an

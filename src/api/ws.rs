@@ -6,13 +6,16 @@
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum_extra::extract::CookieJar;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::access::ClientAddress;
 use super::auth::token_hash;
+use super::evidence::{PAGE_COOKIE, at_connect};
 use super::extract::{Json, Query};
 use crate::hub::Hub;
 use crate::hub::protocol::close;
@@ -26,6 +29,9 @@ pub struct WsQuery {
 pub async fn upgrade(
     State(state): State<AppState>,
     Query(q): Query<WsQuery>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    cookies: CookieJar,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let Some(admission) = state.hub.try_admit() else {
@@ -59,6 +65,14 @@ pub async fn upgrade(
     };
     // The hall is checked by the hub as the connection opens (close 4404).
     let hall = q.hall.unwrap_or_default();
+    let seen = at_connect(
+        &state.evidence_key,
+        state.settings.evidence.address,
+        address.and_then(|a| a.parse().ok()),
+        &headers,
+        cookies.get(PAGE_COOKIE).map(|c| c.value()),
+        state.clock.now(),
+    );
     let hub = state.hub.clone();
     hub.configure(upgrade)
         .on_upgrade(move |socket| async move {
@@ -67,7 +81,7 @@ pub async fn upgrade(
                     tracing::info!("websocket closed: unknown or revoked token");
                     Hub::reject(socket, close::UNAUTHORIZED, close::BAD_LINK).await;
                 }
-                Some(viewer) => hub.serve(socket, viewer, hall, admission).await,
+                Some(viewer) => hub.serve(socket, viewer, hall, seen, admission).await,
             }
         })
         .into_response()

@@ -44,7 +44,7 @@ use crate::clock::Clock;
 use crate::domain::decisions::Correction;
 use crate::domain::forum::{Forum, Session};
 use crate::domain::live::{self, LiveViewer, SessionPlan, day_bounds};
-use crate::domain::log::{Event, EventBody};
+use crate::domain::log::{Event, EventBody, Evidence};
 use crate::domain::rules::Params;
 use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
@@ -207,9 +207,10 @@ impl Hub {
         socket: WebSocket,
         viewer: ViewerRow,
         hall: String,
+        seen: Evidence,
         admission: Admission,
     ) {
-        connection::run(self.clone(), socket, viewer, hall, admission).await;
+        connection::run(self.clone(), socket, viewer, hall, seen, admission).await;
     }
 
     /// Refuses a socket: an error message, then a close frame with `code`. `reason_ru` is

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::live::confirm::Refusal;
+use crate::domain::log::Hints;
 use crate::domain::time::Millis;
 
 /// Close codes the server uses. Codes 4xxx mirror the HTTP status with the same meaning.
@@ -93,11 +94,38 @@ pub mod close {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// «Подтвердить участие» with the chosen answer of the prompt's challenge.
-    Confirm { prompt: String, answer: String },
+    /// «Подтвердить участие» with the chosen answer of the prompt's challenge, and what the
+    /// page saw of the answer (issue 15; hints only, kept as evidence, never judged).
+    Confirm {
+        prompt: String,
+        answer: String,
+        #[serde(default, deserialize_with = "lenient_hints")]
+        hints: Option<Hints>,
+    },
     /// Application-level ping (optional; the protocol ping/pong is what keeps the connection
     /// alive). Answered with `pong` carrying the server time.
     Ping,
+}
+
+/// Hints the page sent, or `None` when it sent none or sent them malformed: a confirm is
+/// never refused over its hints, and a malformed set is no evidence of anything.
+fn lenient_hints<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Hints>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+/// The id of a prompt message as written to a socket, `None` for any other message: the
+/// socket's writer notes when each prompt went out, to time the answer (issue 15).
+pub fn prompt_id_of(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    // Every server message starts with its tag (serde writes it first); only prompts are read.
+    if !text.starts_with(r#"{"type":"prompt""#) {
+        return None;
+    }
+    serde_json::from_str::<Id>(text).ok().map(|m| m.id)
 }
 
 /// What was wrong with a client message.
@@ -285,12 +313,39 @@ mod tests {
             parse_client(r#"{"type":"confirm","prompt":"p1","answer":"47"}"#, 4096),
             Ok(ClientMsg::Confirm {
                 prompt: "p1".into(),
-                answer: "47".into()
+                answer: "47".into(),
+                hints: None,
             })
         );
         assert_eq!(
             parse_client(r#"{"type":"ping"}"#, 4096),
             Ok(ClientMsg::Ping)
+        );
+    }
+
+    #[test]
+    fn a_confirm_keeps_the_pages_hints_and_is_never_refused_over_them() {
+        let with = r#"{"type":"confirm","prompt":"p1","answer":"47","hints":{"trusted":true,"input":"touch","visible":true,"focused":false,"rendered":true}}"#;
+        let Ok(ClientMsg::Confirm { hints, .. }) = parse_client(with, 4096) else {
+            panic!("not a confirm");
+        };
+        let h = hints.expect("hints kept");
+        assert!(h.trusted && h.rendered && !h.focused);
+        assert_eq!(h.input, crate::domain::log::Input::Touch);
+        let odd = r#"{"type":"confirm","prompt":"p1","answer":"47","hints":{"trusted":"yes"}}"#;
+        assert!(matches!(
+            parse_client(odd, 4096),
+            Ok(ClientMsg::Confirm { hints: None, .. })
+        ));
+    }
+
+    #[test]
+    fn the_writer_recognises_prompts_by_their_tag() {
+        let p = ServerMsg::Pong { now: 5 }.to_json();
+        assert_eq!(prompt_id_of(&p), None);
+        assert_eq!(
+            prompt_id_of(r#"{"type":"prompt","id":"p-7","hall":"a","ts":1,"closes":2}"#).as_deref(),
+            Some("p-7")
         );
     }
 

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::{Store, StoreError, StoreResult, from_json, to_json};
 use crate::domain::forum::Education;
-use crate::domain::log::{Event, EventBody};
+use crate::domain::log::{Event, EventBody, Evidence};
 use crate::domain::time::{Millis, Span};
 
 /// Rows per multi-row INSERT: 9 parameters each stays far below SQLite's and Postgres' limits.
@@ -298,6 +298,7 @@ impl Columns {
                 viewer: c(viewer),
                 conn: c(conn),
                 hall: c(hall),
+                data: evidence_json(e)?,
                 ..Columns::default()
             },
             EventBody::Heartbeat { conn } | EventBody::Disconnect { conn } => Columns {
@@ -318,8 +319,14 @@ impl Columns {
                 viewer,
                 conn,
                 prompt,
-            }
-            | EventBody::WrongAnswer {
+            } => Columns {
+                viewer: c(viewer),
+                conn: c(conn),
+                prompt: c(prompt),
+                data: evidence_json(e)?,
+                ..Columns::default()
+            },
+            EventBody::WrongAnswer {
                 viewer,
                 conn,
                 prompt,
@@ -333,6 +340,19 @@ impl Columns {
     }
 }
 
+/// A confirm's or connect's evidence, kept as JSON in `data` (NULL when nothing was observed).
+fn evidence_json(e: &Event) -> StoreResult<Option<String>> {
+    e.evidence.as_deref().map(to_json).transpose()
+}
+
+/// The evidence kept in a row's `data`, if any.
+fn evidence_of(data: Option<String>) -> StoreResult<Evidence> {
+    match data {
+        Some(text) => from_json("evidence", &text),
+        None => Ok(Evidence::default()),
+    }
+}
+
 fn decode(row: &AnyRow) -> StoreResult<Event> {
     let seq: i64 = row.try_get("seq")?;
     let ts: Millis = row.try_get("ts")?;
@@ -341,6 +361,7 @@ fn decode(row: &AnyRow) -> StoreResult<Event> {
         row.try_get::<Option<String>, _>(name)?
             .ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
     };
+    let mut evidence = Evidence::default();
     let body = match kind.as_str() {
         "viewer" => {
             let d: ViewerData = from_json("viewer event data", &text("data")?)?;
@@ -352,11 +373,14 @@ fn decode(row: &AnyRow) -> StoreResult<Event> {
                 specialty: d.specialty,
             }
         }
-        "connect" => EventBody::Connect {
-            viewer: text("viewer")?,
-            conn: text("conn")?,
-            hall: text("hall")?,
-        },
+        "connect" => {
+            evidence = evidence_of(row.try_get("data")?)?;
+            EventBody::Connect {
+                viewer: text("viewer")?,
+                conn: text("conn")?,
+                hall: text("hall")?,
+            }
+        }
         "heartbeat" => EventBody::Heartbeat {
             conn: text("conn")?,
         },
@@ -370,11 +394,14 @@ fn decode(row: &AnyRow) -> StoreResult<Event> {
                 .try_get::<Option<Millis>, _>("closes")?
                 .ok_or_else(|| StoreError::Corrupt(format!("prompt event {seq} has no closes")))?,
         },
-        "confirm" => EventBody::Confirm {
-            viewer: text("viewer")?,
-            conn: text("conn")?,
-            prompt: text("prompt")?,
-        },
+        "confirm" => {
+            evidence = evidence_of(row.try_get("data")?)?;
+            EventBody::Confirm {
+                viewer: text("viewer")?,
+                conn: text("conn")?,
+                prompt: text("prompt")?,
+            }
+        }
         "wrong_answer" => EventBody::WrongAnswer {
             viewer: text("viewer")?,
             conn: text("conn")?,
@@ -386,7 +413,7 @@ fn decode(row: &AnyRow) -> StoreResult<Event> {
             )));
         }
     };
-    Ok(Event { ts, body })
+    Ok(Event::with_evidence(ts, body, evidence))
 }
 
 /// Stored rows and synthesized heartbeats, both sorted by time, merged in the rules' order.

@@ -33,6 +33,7 @@ mod mail;
 mod organisers;
 pub mod reports;
 mod retention;
+mod secrets;
 mod texts;
 mod tx;
 mod viewers;

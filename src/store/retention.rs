@@ -1,6 +1,7 @@
 //! Removing a forum's personal data once its retention period is over (see
 //! `domain::retention`): names masked, e-mails replaced by placeholders, phones and СНИЛС
-//! erased — in the registrations, in the log's profile records and in the mail outbox — in one
+//! erased, connections' addresses and browsers dropped — in the registrations, in the log's
+//! profile and connection records and in the mail outbox — in one
 //! transaction, so a purge is never half done. Viewer ids, verdicts and codes stay, so `/verify`
 //! still answers for every code, with the masked name.
 
@@ -15,7 +16,7 @@ use crate::domain::time::Millis;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Purged {
     pub viewers: u64,
-    /// Profile records of the attendance log.
+    /// Profile records, and connection records with an address, of the attendance log.
     pub records: u64,
     pub letters: u64,
 }
@@ -65,6 +66,15 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        // A connection's evidence is its address and browser: personal, and of no use once
+        // the forum's flags are years past review.
+        purged.records += sqlx::query(
+            "UPDATE events SET data = NULL WHERE forum = $1 AND kind = 'connect' AND data IS NOT NULL",
+        )
+        .bind(forum)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         purged.letters = sqlx::query(
             "UPDATE mail_outbox SET email = viewer || $2, last_error = NULL WHERE forum = $1",
         )

@@ -53,7 +53,7 @@ export function createPrompts({ send, serverNow, tz, onChange }) {
       return;
     }
     if (current?.shown) hide();
-    current = { id, closes: p.closes, msg: p, shown: false, done: false };
+    current = { id, closes: p.closes, msg: p, shown: false, done: false, rendered: false };
     if (paused) onChange();
     else show();
   }
@@ -71,9 +71,15 @@ export function createPrompts({ send, serverNow, tz, onChange }) {
     const answers = $('prompt-answers');
     answers.className = v % 2 ? 'answers column' : 'answers';
     answers.replaceChildren(...choices.map((c) =>
-      el('button', { type: 'button', class: 'secondary', text: c, 'aria-label': `Число ${c}`, onclick: () => answer(c) })));
+      el('button', { type: 'button', class: 'secondary', text: c, 'aria-label': `Число ${c}`, onclick: (ev) => answer(c, ev) })));
     say($('prompt-msg'), '');
     if (!dialog.open) dialog.showModal();
+    // Drawn once the browser has painted a frame with the dialog open (the server keeps this
+    // as a hint beside the answer: a script that skips the page cannot have it).
+    const shownId = current.id;
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (current?.id === shownId && current.shown && dialog.open) current.rendered = true;
+    }));
     // Focus goes to the heading, not to a button, so a stray Enter or Space answers nothing.
     $('prompt-h').focus();
     tickCountdown();
@@ -104,9 +110,28 @@ export function createPrompts({ send, serverNow, tz, onChange }) {
     }
   }
 
-  function answer(choice) {
+  /** What this page saw of the answer: hints for the organiser, never a reason to refuse. */
+  function hintsOf(ev) {
+    const trusted = Boolean(ev?.isTrusted);
+    let input = 'none';
+    if (trusted) {
+      // A click made with Enter or Space has no pointer position (detail 0).
+      if (ev.detail === 0) input = 'keyboard';
+      else if (ev.pointerType === 'touch' || ev.pointerType === 'pen') input = 'touch';
+      else input = 'pointer';
+    }
+    return {
+      trusted,
+      input,
+      visible: document.visibilityState === 'visible',
+      focused: document.hasFocus(),
+      rendered: Boolean(current?.rendered),
+    };
+  }
+
+  function answer(choice, ev) {
     if (!current?.shown || current.done) return;
-    if (!send({ type: 'confirm', prompt: current.id, answer: choice })) {
+    if (!send({ type: 'confirm', prompt: current.id, answer: choice, hints: hintsOf(ev) })) {
       say($('prompt-msg'), 'Нет связи с сервером. Подождите, пока связь восстановится, и нажмите ещё раз.', 'error');
       return;
     }

@@ -15,6 +15,7 @@
 //!   repeatedly ([`Reason::SharedDevice`]);
 //! - connections that never loaded the player page ([`Reason::NoPage`]).
 
+mod input;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -23,32 +24,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+pub use crate::domain::log::{Hints, Input};
 use crate::domain::time::Millis;
 
-/// What the page reports at an answer: hints, since a script that skips the page can say
-/// anything, but a real page always sends them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Hints {
-    /// The click, touch or key press was a trusted user event (`event.isTrusted`).
-    pub trusted: bool,
-    pub input: Input,
-    /// The tab was visible and focused when the answer was given.
-    pub visible: bool,
-    pub focused: bool,
-    /// The prompt was drawn on the page before the answer.
-    pub rendered: bool,
-}
-
-/// How the answer was given, as the page saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Input {
-    Pointer,
-    Touch,
-    Keyboard,
-    /// No user input at all (e.g. a programmatic click).
-    None,
-}
+pub use input::inputs;
 
 /// One answer to a prompt (a confirm), with what the server and the page observed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
 use super::instant::parse_instant;
-use super::{Event, EventBody};
+use super::{Event, EventBody, Evidence, Hints};
 use crate::domain::forum::Education;
-use crate::domain::time::format_rfc3339;
+use crate::domain::time::{Millis, format_rfc3339};
 
 /// A line that could not be read as an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,12 @@ struct Wire<'a> {
     email: Option<String>,
     education: Option<String>,
     specialty: Option<String>,
+    // Evidence beside a confirm or a connect (`evidence.rs`).
+    reaction_ms: Option<Millis>,
+    hints: Option<Hints>,
+    address: Option<String>,
+    browser: Option<String>,
+    page_loaded: Option<bool>,
 }
 
 fn need<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
@@ -149,7 +155,17 @@ pub fn parse_line(text: &str) -> Result<Option<Event>, String> {
         },
         other => return Err(format!("Неизвестный вид события «{other}»")),
     };
-    Ok(Some(Event { ts, body }))
+    let evidence = match body {
+        EventBody::Confirm { .. } | EventBody::Connect { .. } => Evidence {
+            reaction_ms: w.reaction_ms,
+            hints: w.hints,
+            address: w.address,
+            browser: w.browser,
+            page_loaded: w.page_loaded,
+        },
+        _ => Evidence::default(),
+    };
+    Ok(Some(Event::with_evidence(ts, body, evidence)))
 }
 
 /// What to do with a malformed line.
@@ -316,6 +332,18 @@ fn parse_part(part: &[u8], lines_before: usize, on_error: OnError) -> (Vec<Event
 
 /// One event as a JSON object, times in `tz` with their offset.
 pub fn to_json(event: &Event, tz: &TimeZone) -> serde_json::Value {
+    let mut line = body_json(event, tz);
+    // Evidence sits on the event's own line (`reaction_ms` on a confirm, `address` on a
+    // connect…), so a reader that does not know it still reads the event.
+    if let (Some(ev), serde_json::Value::Object(map)) = (event.evidence.as_deref(), &mut line)
+        && let Ok(serde_json::Value::Object(extra)) = serde_json::to_value(ev)
+    {
+        map.extend(extra);
+    }
+    line
+}
+
+fn body_json(event: &Event, tz: &TimeZone) -> serde_json::Value {
     use serde_json::json;
     let ts = format_rfc3339(event.ts, tz);
     match &event.body {

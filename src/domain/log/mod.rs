@@ -3,9 +3,11 @@
 //! The rules engine reads nothing else. The same events are what the store persists, what
 //! `yavka export-log` writes and what `yavka evaluate` reads back, as JSON Lines (see `jsonl.rs`).
 
+mod evidence;
 mod instant;
 pub mod jsonl;
 
+pub use evidence::{Evidence, Hints, Input, MAX_BROWSER, bounded};
 pub use instant::parse_instant;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,11 @@ use crate::domain::time::Millis;
 pub struct Event {
     pub ts: Millis,
     pub body: EventBody,
+    /// What was observed beside a `confirm` or `connect` (reaction time, page hints, device);
+    /// `None` for every other event and for logs written before it was kept. The rules never
+    /// read it. Boxed: most events have none, and the engine holds millions of events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Box<Evidence>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +87,20 @@ impl EventBody {
 
 impl Event {
     pub fn new(ts: Millis, body: EventBody) -> Self {
-        Event { ts, body }
+        Event {
+            ts,
+            body,
+            evidence: None,
+        }
+    }
+
+    /// An event with what was observed beside it; empty evidence is not kept.
+    pub fn with_evidence(ts: Millis, body: EventBody, evidence: Evidence) -> Self {
+        Event {
+            ts,
+            body,
+            evidence: (!evidence.is_empty()).then(|| Box::new(evidence)),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! acknowledged.
 
 use crate::domain::live::confirm::PromptWindow;
-use crate::domain::log::{Event, EventBody};
+use crate::domain::log::{Event, EventBody, Evidence, Hints};
 use crate::hub::challenge;
 use crate::hub::protocol::close::SLOW;
 use crate::hub::protocol::{ErrorCode, ServerMsg};
@@ -12,7 +12,12 @@ use super::Ctx;
 
 impl Ctx {
     /// Checks a confirm, records it durably and only then acknowledges it.
-    pub(super) async fn confirm(&self, prompt: &str, answer: &str) -> Result<(), ErrorCode> {
+    pub(super) async fn confirm(
+        &self,
+        prompt: &str,
+        answer: &str,
+        hints: Option<Hints>,
+    ) -> Result<(), ErrorCode> {
         let hub = &self.hub;
         let now = hub.now();
         let mut entry = hub.lock_prompts().get(prompt).cloned();
@@ -54,13 +59,21 @@ impl Ctx {
         if let Some((event, n, locked)) = wrong {
             return Box::pin(self.wrong_answer(prompt, event, n, locked)).await;
         }
-        let event = Event::new(
+        // Timed on this socket: a prompt seen on another tab, or before a reconnect, has no
+        // time here, and none is better than a wrong one.
+        let seen = Evidence {
+            reaction_ms: self.written.at(prompt).map(|t| (now - t).max(0)),
+            hints,
+            ..Evidence::default()
+        };
+        let event = Event::with_evidence(
             now,
             EventBody::Confirm {
                 viewer: self.viewer.clone(),
                 conn: self.conn.to_string(),
                 prompt: prompt.to_owned(),
             },
+            seen,
         );
         let recorded = hub.writer().record_durable(event.clone()).await;
         {

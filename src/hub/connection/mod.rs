@@ -19,6 +19,8 @@ use std::time::Duration;
 use axum::extract::ws::WebSocket;
 use tokio::time::Instant;
 
+use crate::domain::log::Evidence;
+use crate::domain::time::Millis;
 use crate::store::ViewerRow;
 
 use super::protocol::close::{CloseReason, SLOW};
@@ -70,9 +72,10 @@ pub(super) async fn run(
     socket: WebSocket,
     viewer: ViewerRow,
     hall: String,
+    seen: Evidence,
     admission: Admission,
 ) {
-    if let Some(opened) = welcome::open(hub, socket, viewer, hall).await {
+    if let Some(opened) = welcome::open(hub, socket, viewer, hall, seen).await {
         tokio::spawn(socket::live(opened, admission));
     }
 }
@@ -91,6 +94,35 @@ struct Ctx {
     /// The same instant on the hub's clock, for the log.
     last_seen_clock: AtomicI64,
     last_heartbeat: AtomicI64,
+    /// When the last few prompts were written to this socket, to time their answers.
+    written: Written,
+}
+
+/// The instants the latest prompts were written to one socket (hub clock). A viewer answers
+/// the prompt in front of them, so a handful is plenty; older ones are forgotten.
+#[derive(Default)]
+struct Written(Mutex<Vec<(String, Millis)>>);
+
+impl Written {
+    const KEEP: usize = 4;
+
+    /// `prompt` went out at `at`; the first write is the one the viewer saw.
+    fn note(&self, prompt: String, at: Millis) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.iter().any(|(p, _)| *p == prompt) {
+            return;
+        }
+        if list.len() == Self::KEEP {
+            list.remove(0);
+        }
+        list.push((prompt, at));
+    }
+
+    /// When `prompt` was written to this socket, if it was.
+    fn at(&self, prompt: &str) -> Option<Millis> {
+        let list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().find(|(p, _)| p == prompt).map(|(_, t)| *t)
+    }
 }
 
 impl Drop for Ctx {

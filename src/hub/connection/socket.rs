@@ -17,7 +17,7 @@ use crate::hub::Admission;
 use crate::hub::limits::TokenBucket;
 use crate::hub::outbox::Next;
 use crate::hub::protocol::close::{FLOOD, GARBAGE, OVERSIZE, SILENT, SLOW};
-use crate::hub::protocol::{BadInput, ClientMsg, ErrorCode, ServerMsg, parse_client};
+use crate::hub::protocol::{BadInput, ClientMsg, ErrorCode, ServerMsg, parse_client, prompt_id_of};
 
 /// The socket from its welcome to its recorded disconnect.
 pub(super) async fn live(opened: Opened, admission: Admission) {
@@ -114,8 +114,12 @@ impl Ctx {
                     let now = self.hub.now();
                     self.reply(ServerMsg::Pong { now });
                 }
-                Ok(ClientMsg::Confirm { prompt, answer }) => {
-                    if let Err(code) = Box::pin(self.confirm(&prompt, &answer)).await {
+                Ok(ClientMsg::Confirm {
+                    prompt,
+                    answer,
+                    hints,
+                }) => {
+                    if let Err(code) = Box::pin(self.confirm(&prompt, &answer, hints)).await {
                         self.reply(ServerMsg::error(code));
                     }
                 }
@@ -151,11 +155,19 @@ impl Ctx {
             let io = async {
                 match write {
                     Some(first) => {
+                        let mut prompts = Vec::new();
+                        prompts.extend(prompt_id_of(first.as_str()));
                         sink.feed(Message::Text(first)).await?;
                         while let Some(more) = outbox.try_pop() {
+                            prompts.extend(prompt_id_of(more.as_str()));
                             sink.feed(Message::Text(more)).await?;
                         }
-                        sink.flush().await
+                        sink.flush().await?;
+                        // An answer is timed from here: the prompt is on its way to the client.
+                        for p in prompts {
+                            self.written.note(p, self.hub.now());
+                        }
+                        Ok(())
                     }
                     None => sink.send(Message::Ping(Bytes::new())).await,
                 }

@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use super::closing::reject;
 use super::disconnect::{Cleanup, DisconnectGuard, LiveToken};
-use super::{Ctx, Opened};
-use crate::domain::log::{Event, EventBody};
+use super::{Ctx, Opened, Written};
+use crate::domain::log::{Event, EventBody, Evidence};
 use crate::hub::Hub;
 use crate::hub::outbox::Outbox;
 use crate::hub::protocol::close::{self, SLOW};
@@ -25,6 +25,7 @@ pub(super) async fn open(
     socket: WebSocket,
     viewer: ViewerRow,
     hall: String,
+    seen: Evidence,
 ) -> Option<Opened> {
     if hub.is_stopping() {
         reject(socket, close::GOING_AWAY, close::RESTARTING).await;
@@ -41,13 +42,14 @@ pub(super) async fn open(
     };
     let conn: Arc<str> = random_hex(16).into();
     let live = LiveToken::new(&hub);
-    let connect = Event::new(
+    let connect = Event::with_evidence(
         hub.now(),
         EventBody::Connect {
             viewer: viewer.id.clone(),
             conn: conn.to_string(),
             hall: hall.clone(),
         },
+        seen,
     );
     // Durable before the viewer is told they are counted. While the store is away this is
     // refused within the writer's `give_up_ms`; the player reconnects with backoff.
@@ -149,6 +151,7 @@ pub(super) async fn open(
         last_seen: AtomicU64::new(0),
         last_seen_clock: AtomicI64::new(now),
         last_heartbeat: AtomicI64::new(now),
+        written: Written::default(),
     };
     Some(Opened { ctx, socket, guard })
 }
