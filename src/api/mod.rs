@@ -25,6 +25,7 @@ pub mod error;
 pub mod evidence;
 mod error_page;
 pub mod extract;
+mod flags;
 mod forums;
 mod guard;
 mod health;
@@ -161,6 +162,8 @@ pub fn organiser_routes() -> OrgRoutes {
         .get("/appeals", Needs(View), appeals::queue)
         .post("/appeals/{id}/answer", Needs(Answer), appeals::answer)
         .get("/decisions", Needs(View), decisions::list)
+        .get("/flags", Needs(View), flags::list)
+        .post("/flags/{id}/review", Needs(Answer), flags::review)
         .post("/decisions", Needs(Manage), decisions::create)
         .get("/audit", Needs(Audit), audit::list)
         .get("/audit.csv", Needs(Audit), audit::csv)

@@ -140,5 +140,5 @@ pub async fn page(
         ),
         ("Что и зачем записывается", ABOUT.to_owned()),
     ];
-    Ok(Html(evidence_page(&state, &viewer, more).await?))
+    Ok(Html(evidence_page(&state, &viewer, more, false).await?))
 }

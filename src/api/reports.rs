@@ -370,7 +370,7 @@ pub async fn evidence_report(
     Path(id): Path<String>,
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_or_404(&state, &id).await?;
-    Ok(Html(evidence_page(&state, &viewer, Vec::new()).await?))
+    Ok(Html(evidence_page(&state, &viewer, Vec::new(), true).await?))
 }
 
 /// The printable evidence report of `viewer`, with `more` rows in the participant's table:
@@ -379,6 +379,7 @@ pub(super) async fn evidence_page(
     state: &AppState,
     viewer: &ViewerRow,
     more: Vec<(&'static str, String)>,
+    with_flags: bool,
 ) -> ApiResult<String> {
     let Case {
         events,
@@ -389,6 +390,19 @@ pub(super) async fn evidence_page(
         .store
         .viewer_codes(&state.forum.id, &viewer.id)
         .await?;
+    // The forum's flags, picked for this viewer: the same function as the dashboard's list.
+    let flags = if with_flags {
+        let all = super::flags::forum_flags(state).await?;
+        let mine = all.into_iter().find(|f| f.viewer == viewer.id);
+        Some(mine.map_or_else(Vec::new, |f| {
+            f.reasons
+                .iter()
+                .map(|r| (r.title_ru().to_owned(), r.text_ru()))
+                .collect()
+        }))
+    } else {
+        None
+    };
     let forum = state.forum.clone();
     let now = state.clock.now();
     let info = ViewerInfo {
@@ -404,7 +418,7 @@ pub(super) async fn evidence_page(
         let plan = Plan::with(&forum, &facts, params);
         let v = facts.viewer(&info.id);
         let eval = v.map(|v| evaluate_viewer(&plan, &facts, v));
-        let report = evidence::build(
+        let mut report = evidence::build(
             &plan,
             &facts,
             v.zip(eval.as_ref()),
@@ -413,6 +427,7 @@ pub(super) async fn evidence_page(
             &decided,
             now,
         );
+        report.flags = flags;
         evidence::render_html(&report)
     })
     .await

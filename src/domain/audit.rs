@@ -39,10 +39,12 @@ pub enum Action {
     ForumStateChanged,
     /// Participants' personal data removed at the end of its retention period.
     PersonalDataRemoved,
+    /// An organiser reviewed a viewer's integrity flags, with a note.
+    FlagReviewed,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -68,6 +70,7 @@ impl Action {
         Action::ForumSaved,
         Action::ForumStateChanged,
         Action::PersonalDataRemoved,
+        Action::FlagReviewed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -97,6 +100,7 @@ impl Action {
             Action::ForumSaved => "forum_saved",
             Action::ForumStateChanged => "forum_state_changed",
             Action::PersonalDataRemoved => "personal_data_removed",
+            Action::FlagReviewed => "flag_reviewed",
         }
     }
 
@@ -128,6 +132,7 @@ impl Action {
             Action::ForumSaved => "Сохранена версия форума",
             Action::ForumStateChanged => "Изменено состояние форума",
             Action::PersonalDataRemoved => "Удалены персональные данные участников",
+            Action::FlagReviewed => "Проверка признаков автоматизации",
         }
     }
 

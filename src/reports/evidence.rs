@@ -89,6 +89,9 @@ pub struct EvidenceReport {
     pub active: Vec<ActiveLine>,
     pub prompts: Vec<PromptLine>,
     pub sessions: Vec<SessionLine>,
+    /// Integrity flags (`domain::flags`): each reason's heading and sentence. `None` where the
+    /// report does not show them (the viewer's own copy, which must not name other viewers).
+    pub flags: Option<Vec<(String, String)>>,
 }
 
 /// The report of one viewer. `v` and `eval` come from `facts` (the viewer's own events plus
@@ -116,6 +119,7 @@ pub fn build(
         active: Vec::new(),
         prompts: Vec::new(),
         sessions: Vec::new(),
+        flags: None,
     };
     let Some((v, eval)) = v else {
         return report;
@@ -373,8 +377,24 @@ pub fn render_html(r: &EvidenceReport) -> String {
     if r.connections.is_empty() {
         h.push_str("<tr><td colspan=\"4\">Подключений не было.</td></tr>");
     }
+    h.push_str("</table>");
+    if let Some(flags) = &r.flags {
+        h.push_str(
+            "<h2>Требуют внимания</h2><p class=\"muted\">Признаки того, что отвечал не человек на \
+             странице. Сами по себе они не меняют решения: решает организатор.</p>",
+        );
+        if flags.is_empty() {
+            h.push_str("<p>Признаков нет.</p>");
+        } else {
+            h.push_str("<ul>");
+            for (title, text) in flags {
+                let _ = write!(h, "<li><strong>{}.</strong> {}</li>", e(title), e(text));
+            }
+            h.push_str("</ul>");
+        }
+    }
     h.push_str(
-        "</table><p class=\"muted\">Чтобы сохранить отчёт в PDF, выберите в браузере «Печать» \
+        "<p class=\"muted\">Чтобы сохранить отчёт в PDF, выберите в браузере «Печать» \
          → «Сохранить как PDF».</p></main></body></html>",
     );
     h
@@ -410,8 +430,10 @@ mod tests {
             active: vec![],
             prompts: vec![],
             sessions: vec![],
+            flags: Some(vec![("Слишком быстрые ответы".into(), "3 из 3 <быстрее>".into())]),
         };
         let html = render_html(&r);
+        assert!(html.contains("Требуют внимания") && html.contains("&lt;быстрее&gt;"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("Подключений не было"));

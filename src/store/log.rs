@@ -21,7 +21,7 @@ use crate::domain::time::{Millis, Span};
 /// Rows per multi-row INSERT: 9 parameters each stays far below SQLite's and Postgres' limits.
 const ROWS_PER_INSERT: usize = 200;
 
-const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, prompt, closes, data";
+pub(super) const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, prompt, closes, data";
 
 /// Unclosed connections whose last sign of life is after their (first) connect. A disconnect
 /// stamped before the first connect is ignored by the rules, so it does not close either.
@@ -353,7 +353,7 @@ fn evidence_of(data: Option<String>) -> StoreResult<Evidence> {
     }
 }
 
-fn decode(row: &AnyRow) -> StoreResult<Event> {
+pub(super) fn decode(row: &AnyRow) -> StoreResult<Event> {
     let seq: i64 = row.try_get("seq")?;
     let ts: Millis = row.try_get("ts")?;
     let kind: String = row.try_get("kind")?;

@@ -33,6 +33,7 @@ mod mail;
 mod organisers;
 pub mod reports;
 mod retention;
+mod evidence;
 mod secrets;
 mod texts;
 mod tx;
@@ -51,6 +52,7 @@ use crate::domain::schedule::Seed;
 use crate::domain::time::Millis;
 
 pub use accounts::Changed;
+pub use evidence::FlagReview;
 pub use forums::{ForumRow, SAVED_BY_FILE, SaveMode, Saved, VersionRow};
 pub use history::{HallMinute, HistoryRow};
 pub use links::{LinkRequest, Registered, kinds as letter_kinds};

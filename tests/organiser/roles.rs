@@ -138,6 +138,8 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("POST", "/api/org/appeals/{id}/answer", "admin moderator"),
     ("GET", "/api/org/decisions", "admin moderator auditor"),
     ("POST", "/api/org/decisions", "admin"),
+    ("GET", "/api/org/flags", "admin moderator auditor"),
+    ("POST", "/api/org/flags/{id}/review", "admin moderator"),
     ("GET", "/api/org/mail/status", "admin"),
     ("GET", "/api/org/mail/preview", "admin"),
     ("POST", "/api/org/mail/links", "admin"),
