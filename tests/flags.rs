@@ -52,8 +52,10 @@ fn clicked() -> Value {
 
 async fn answer_as_page(tab: &mut Viewer, prompt: &Value) {
     let answer = prompt["challenge"]["ask"].clone();
-    tab.send(json!({"type": "confirm", "prompt": prompt["id"], "answer": answer, "hints": clicked()}))
-        .await;
+    tab.send(
+        json!({"type": "confirm", "prompt": prompt["id"], "answer": answer, "hints": clicked()}),
+    )
+    .await;
     assert_eq!(tab.expect("confirmed").await["prompt"], prompt["id"]);
 }
 
@@ -75,10 +77,18 @@ fn reasons(flag: &Value) -> Vec<&str> {
 
 async fn flags_story(app: &TestApp, backend: &str) {
     app.clock.set(at(1));
-    let (bot, bot_token) = app.register("Скриптов Бот Ботович", "bot@example.org").await;
-    let (anna, anna_token) = app.register("Иванова Анна Сергеевна", "anna@example.org").await;
-    let (petr, petr_token) = app.register("Петров Пётр Петрович", "petr@example.org").await;
-    let (olga, olga_token) = app.register("Сидорова Ольга Ивановна", "olga@example.org").await;
+    let (bot, bot_token) = app
+        .register("Скриптов Бот Ботович", "bot@example.org")
+        .await;
+    let (anna, anna_token) = app
+        .register("Иванова Анна Сергеевна", "anna@example.org")
+        .await;
+    let (petr, petr_token) = app
+        .register("Петров Пётр Петрович", "petr@example.org")
+        .await;
+    let (olga, olga_token) = app
+        .register("Сидорова Ольга Ивановна", "olga@example.org")
+        .await;
     // The bot skips the page: a bare socket, no cookie, no browser name, no hints.
     let mut b = app.connect(&bot_token, "hall-1").await;
     b.expect("welcome").await;
@@ -107,7 +117,12 @@ async fn flags_story(app: &TestApp, backend: &str) {
     }
 
     // The log keeps the evidence beside each confirm and connect.
-    let events = app.state.store.events(&app.state.forum.id, None).await.unwrap();
+    let events = app
+        .state
+        .store
+        .events(&app.state.forum.id, None)
+        .await
+        .unwrap();
     let timed: Vec<(String, i64)> = events
         .iter()
         .filter_map(|e| match &e.body {
@@ -117,8 +132,14 @@ async fn flags_story(app: &TestApp, backend: &str) {
             _ => None,
         })
         .collect();
-    assert!(timed.iter().any(|(v, ms)| *v == bot && *ms < 100), "{backend}: {timed:?}");
-    assert!(timed.iter().any(|(v, ms)| *v == anna && *ms >= 1_800), "{backend}: {timed:?}");
+    assert!(
+        timed.iter().any(|(v, ms)| *v == bot && *ms < 100),
+        "{backend}: {timed:?}"
+    );
+    assert!(
+        timed.iter().any(|(v, ms)| *v == anna && *ms >= 1_800),
+        "{backend}: {timed:?}"
+    );
     let anna_connect = events
         .iter()
         .find(|e| matches!(&e.body, EventBody::Connect { viewer, .. } if *viewer == anna))
@@ -133,16 +154,26 @@ async fn flags_story(app: &TestApp, backend: &str) {
     let flagged: Vec<&Value> = list["flags"].as_array().unwrap().iter().collect();
     let of = |id: &str| flagged.iter().find(|f| f["viewer"] == id).copied();
     let bot_flag = of(&bot).expect("the script is flagged");
-    assert_eq!(reasons(bot_flag), ["fast", "untrusted", "no_page"], "{backend}: {bot_flag}");
+    assert_eq!(
+        reasons(bot_flag),
+        ["fast", "untrusted", "no_page"],
+        "{backend}: {bot_flag}"
+    );
     assert_eq!(bot_flag["name"], "Скриптов Бот Ботович");
     let fast = &bot_flag["reasons"][0];
     assert_eq!(fast["fast"], 3);
     assert!(fast["text"].as_str().unwrap().contains("3 из 3"), "{fast}");
     assert!(
-        bot_flag["reasons"][1]["text"].as_str().unwrap().contains("подсказка"),
+        bot_flag["reasons"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("подсказка"),
         "the words say page hints are hints: {bot_flag}"
     );
-    assert!(of(&anna).is_none(), "{backend}: a person on the page is not flagged: {list}");
+    assert!(
+        of(&anna).is_none(),
+        "{backend}: a person on the page is not flagged: {list}"
+    );
     for (who, other) in [(&petr, &olga), (&olga, &petr)] {
         let f = of(who).expect("colleagues on one browser are flagged");
         assert_eq!(reasons(f), ["shared_device"], "{backend}: {f}");

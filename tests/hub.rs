@@ -97,7 +97,10 @@ async fn ws(
         .configure(upgrade)
         .on_upgrade(move |socket| async move {
             match viewer {
-                Some(v) => hub.serve(socket, v, hall, Evidence::default(), admission).await,
+                Some(v) => {
+                    hub.serve(socket, v, hall, Evidence::default(), admission)
+                        .await
+                }
                 None => Hub::reject(socket, 4401, "ссылка недействительна").await,
             }
         })

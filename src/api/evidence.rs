@@ -141,10 +141,16 @@ mod tests {
         let v6: IpAddr = "2001:db8:abcd:12::7".parse().unwrap();
         assert_eq!(key.address(v4, AddressMode::Full), "203.0.113.57");
         assert_eq!(key.address(v4, AddressMode::Truncated), "203.0.113.0/24");
-        assert_eq!(key.address(v6, AddressMode::Truncated), "2001:db8:abcd::/48");
+        assert_eq!(
+            key.address(v6, AddressMode::Truncated),
+            "2001:db8:abcd::/48"
+        );
         let h = key.address(v4, AddressMode::Hashed);
         assert_eq!(h, key.address(v4, AddressMode::Hashed));
         assert!(!h.contains("203"), "{h}");
-        assert_ne!(h, EvidenceKey::new("other").address(v4, AddressMode::Hashed));
+        assert_ne!(
+            h,
+            EvidenceKey::new("other").address(v4, AddressMode::Hashed)
+        );
     }
 }

@@ -118,7 +118,10 @@ pub async fn review(
     let Some(row) = state.store.viewer(&forum.id, &viewer).await? else {
         return Err(ApiError::NotFound(format!("Участника «{viewer}» нет.")));
     };
-    let flagged = forum_flags(&state).await?.into_iter().find(|f| f.viewer == viewer);
+    let flagged = forum_flags(&state)
+        .await?
+        .into_iter()
+        .find(|f| f.viewer == viewer);
     let Some(flag) = flagged else {
         return Err(ApiError::Conflict(format!(
             "У участника «{}» нет признаков, требующих внимания: проверять нечего.",
@@ -136,7 +139,10 @@ pub async fn review(
         &state,
         organiser.actor(),
         Action::FlagReviewed,
-        format!("Проверены признаки участника {} ({viewer}): {note}", row.name),
+        format!(
+            "Проверены признаки участника {} ({viewer}): {note}",
+            row.name
+        ),
         json!({ "viewer": viewer, "reasons": kinds, "note": note }),
     )
     .await;

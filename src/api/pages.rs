@@ -23,8 +23,8 @@ use rust_embed::Embed;
 use super::AppState;
 use super::auth::token_hash;
 use super::evidence::page_cookie;
-use axum_extra::extract::CookieJar;
 use crate::domain::consent::ConsentKind;
+use axum_extra::extract::CookieJar;
 
 /// npm's working files live in `web/` too; only what the pages load is embedded. (The
 /// exclusions need rust-embed's `include-exclude` feature; without it they are ignored.)
@@ -120,7 +120,11 @@ async fn watch(
         // The page vouches for the sockets it opens (issue 15's evidence, `evidence.rs`); set
         // on a 304 too, since a revalidated page is a loaded page.
         let cookie = page_cookie(&state.evidence_key, state.clock.now());
-        (CookieJar::new().add(cookie), serve(&headers, "watch.html", "no-cache")).into_response()
+        (
+            CookieJar::new().add(cookie),
+            serve(&headers, "watch.html", "no-cache"),
+        )
+            .into_response()
     } else {
         let mut page = serve(&headers, "link.html", "no-cache");
         if page.status() == StatusCode::OK {

@@ -370,7 +370,9 @@ pub async fn evidence_report(
     Path(id): Path<String>,
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_or_404(&state, &id).await?;
-    Ok(Html(evidence_page(&state, &viewer, Vec::new(), true).await?))
+    Ok(Html(
+        evidence_page(&state, &viewer, Vec::new(), true).await?,
+    ))
 }
 
 /// The printable evidence report of `viewer`, with `more` rows in the participant's table:

@@ -430,7 +430,10 @@ mod tests {
             active: vec![],
             prompts: vec![],
             sessions: vec![],
-            flags: Some(vec![("Слишком быстрые ответы".into(), "3 из 3 <быстрее>".into())]),
+            flags: Some(vec![(
+                "Слишком быстрые ответы".into(),
+                "3 из 3 <быстрее>".into(),
+            )]),
         };
         let html = render_html(&r);
         assert!(html.contains("Требуют внимания") && html.contains("&lt;быстрее&gt;"));

@@ -32,17 +32,15 @@ pub fn inputs(events: &[Event]) -> (Vec<Answer>, Vec<Connection>) {
                 reaction_ms: ev.reaction_ms,
                 hints: ev.hints,
             }),
-            EventBody::Connect { viewer, conn, .. } => {
-                // A connect is recorded once; a repeated one (a retried batch read twice) is not
-                // a second connection.
-                if seen.insert(conn) {
-                    connections.push(Connection {
-                        viewer: viewer.clone(),
-                        conn: conn.clone(),
-                        device: ev.device(),
-                        page_loaded: ev.page_loaded,
-                    });
-                }
+            // A connect is recorded once; a repeated one (a retried batch read twice) is not
+            // a second connection.
+            EventBody::Connect { viewer, conn, .. } if seen.insert(conn) => {
+                connections.push(Connection {
+                    viewer: viewer.clone(),
+                    conn: conn.clone(),
+                    device: ev.device(),
+                    page_loaded: ev.page_loaded,
+                });
             }
             _ => {}
         }

@@ -110,9 +110,6 @@ mod tests {
             reaction_ms: Some(812),
             ..Evidence::default()
         };
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            r#"{"reaction_ms":812}"#
-        );
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"reaction_ms":812}"#);
     }
 }
