@@ -105,6 +105,38 @@ mod tests {
     }
 
     #[test]
+    fn a_confirm_line_carries_its_evidence_and_reads_back() {
+        use crate::domain::log::{Event, EventBody, jsonl};
+        let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+        let e = Event::with_evidence(
+            1_775_026_800_000,
+            EventBody::Confirm {
+                viewer: "v".into(),
+                conn: "c".into(),
+                prompt: "p".into(),
+            },
+            Evidence {
+                reaction_ms: Some(1_240),
+                hints: Some(Hints {
+                    trusted: true,
+                    input: Input::Keyboard,
+                    visible: true,
+                    focused: false,
+                    rendered: true,
+                }),
+                ..Evidence::default()
+            },
+        );
+        let line = jsonl::to_json(&e, &tz).to_string();
+        assert!(line.contains(r#""reaction_ms":1240"#), "{line}");
+        assert_eq!(jsonl::parse_line(&line).unwrap(), Some(e));
+        // A heartbeat never carries any, whatever its line says.
+        let hb =
+            r#"{"ts":"2026-04-01T10:00:00+03:00","kind":"heartbeat","conn":"c","reaction_ms":5}"#;
+        assert_eq!(jsonl::parse_line(hb).unwrap().unwrap().evidence, None);
+    }
+
+    #[test]
     fn absent_fields_are_not_written() {
         let e = Evidence {
             reaction_ms: Some(812),
