@@ -18,7 +18,7 @@ use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path};
 use crate::domain::audit::Action;
-use crate::domain::flags::{self, Flag, Reason, Settings, check_note};
+use crate::domain::flags::{self, Flag, Reason, check_note};
 use crate::domain::time::format_local;
 use crate::store::{FlagReview, StoreResult};
 
@@ -29,7 +29,11 @@ const LISTED: usize = 1_000;
 pub async fn forum_flags(state: &AppState) -> StoreResult<Vec<Flag>> {
     let events = state.store.evidence_events(&state.forum.id).await?;
     let (answers, connections) = flags::inputs(&events);
-    Ok(flags::flag(&answers, &connections, &Settings::default()))
+    Ok(flags::flag(
+        &answers,
+        &connections,
+        &state.settings.evidence.flags(),
+    ))
 }
 
 /// A reason as JSON: its figures, with its heading and its sentence in Russian.
@@ -83,7 +87,7 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
             })
         })
         .collect();
-    let s = Settings::default();
+    let s = state.settings.evidence.flags();
     Ok(Json(json!({
         "total": all.len(),
         "listed": rows.len(),
