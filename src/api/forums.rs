@@ -226,6 +226,7 @@ fn invalid(e: ConfigError) -> Response {
                 "В файле форума ошибок: {n}. Ничего не сохранено; исправьте их и отправьте снова."
             ),
             "messages": e.messages,
+            "problems": e.problems,
         })),
     )
         .into_response()
