@@ -8,6 +8,8 @@
 //! the dashboard's CSV import, a cross-site form and sign-out (`tests/browser/bounds.mjs`),
 //! a correction previewed and saved in «Поправки к сессиям» (`tests/browser/corrections.mjs`),
 //! an appeal filed on the results page and answered in «Обращения» (`tests/browser/appeal.mjs`),
+//! a forum created in the editor, a problem shown beside its field, fixed, saved and opened
+//! for registration (`tests/browser/editor.mjs`),
 //! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
@@ -81,6 +83,7 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
         node("bounds.mjs", &base, &boxed, &to);
         node("corrections.mjs", &base, &boxed, &to);
         node("appeal.mjs", &base, &boxed, &to);
+        node("editor.mjs", &base, &boxed, &to);
         if audit {
             node("a11y.mjs", &base, &boxed, &to);
         }
