@@ -96,7 +96,8 @@ try {
   check(describedBy.includes('p-session-0-min_minutes-error'), 'the field is described by its problem');
   check(await org.getAttribute('#p-session-0-min_minutes', 'aria-invalid') === 'true', 'the field is marked invalid');
   check(!(await listed(org)).some((f) => f.id === ID), 'nothing was saved while invalid');
-  await shot(org, 'editor-problem');
+  await org.evaluate(() => document.getElementById('p-session-0-min_minutes').scrollIntoView({ block: 'center' }));
+  await shot(org, 'editor-problem', false);
   await audit(org, 'editor-problem');
 
   // The suggested ЗЕТ × 45 fits; saved as a draft, previewed as viewers will see it.
@@ -107,7 +108,8 @@ try {
   check(await org.isVisible('#preview .session'), 'the programme is previewed');
   check((await org.textContent('#preview')).includes('10:00–12:00'), 'the preview shows the session\'s time');
   check(await org.isVisible('#versions li'), 'version 1 is listed');
-  await shot(org, 'editor-saved');
+  await org.evaluate(() => document.getElementById('preview-card').scrollIntoView({ block: 'center' }));
+  await shot(org, 'editor-saved', false);
   await audit(org, 'editor-saved');
 
   // Registration opened from the list.
@@ -116,7 +118,8 @@ try {
   await org.locator('#forum-rows tr', { hasText: ID }).filter({ hasText: 'Регистрация открыта' }).waitFor(WAIT);
   const state = (await listed(org)).find((f) => f.id === ID)?.state;
   check(state === 'registration', `registration is open (${state})`);
-  await shot(org, 'editor-list');
+  await org.evaluate(() => window.scrollTo(0, 0));
+  await shot(org, 'editor-list', false);
 
   // A phone: the list and the form fit the screen.
   const phone = await signIn({ width: 390, height: 844 });

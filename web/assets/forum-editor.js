@@ -169,7 +169,7 @@ function sessionBlock(s, i) {
     errorLine(`${p}.excluded`));
   const block = el('fieldset', { class: 'editor-block', disabled: Boolean(frozen), 'aria-describedby': frozen ? `${idOf(p)}-locked` : undefined },
     el('legend', { text: `Сессия ${i + 1}: ${s.title || s.id}` }),
-    frozen ? el('p', { class: 'locked', id: `${idOf(p)}-locked`, text: `🔒 ${frozen.reason}` }) : null,
+    frozen ? el('p', { class: 'locked', id: `${idOf(p)}-locked`, text: `Заблокирована. ${frozen.reason}` }) : null,
     el('div', { class: 'editor-grid' },
       input(`${p}.id`, 'Id сессии', s, 'id'), hall,
       input(`${p}.title`, 'Название', s, 'title', { wide: true }),

@@ -122,7 +122,7 @@ async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Prob
             format!(
                 "Сессия началась {}: её правила заморожены — по ним считается присутствие \
                  всех, кто её смотрел. Изменить можно только адрес трансляции зала.",
-                format_local(r.starts, &tz)
+                format_local(r.starts, &tz).replace('T', " ")
             )
         });
         if let Some(r) = kept.filter(|r| *r != s) {

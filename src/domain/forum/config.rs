@@ -17,6 +17,7 @@ mod audience;
 mod messages;
 mod places;
 mod validate;
+mod window;
 mod write;
 
 pub use write::to_toml;

@@ -13,13 +13,12 @@ use jiff::tz::TimeZone;
 
 use super::audience::check_audience;
 use super::messages::sentence;
+use super::window::{check_norms_fit, check_window};
 use super::{Problem, RawConfig, RawForum, RawHall, RawOrganiser, RawSession, part_label};
 use crate::domain::forum::catalogue::Catalogue;
 use crate::domain::forum::model::{Forum, Hall, Organiser, Session};
 use crate::domain::schedule::{Seed, plan};
-use crate::domain::time::{
-    MINUTE, Millis, SECOND, Span, format_local, measure, normalize, parse_local, subtract,
-};
+use crate::domain::time::{MINUTE, SECOND, format_local};
 
 /// Collects messages in the common format.
 pub(super) struct Report<'a> {
@@ -363,116 +362,6 @@ fn check_session(
         pause_on_missed: raw.pause_on_missed,
         prompt_window_ms: raw.prompt_window_seconds.unwrap_or(default_window) * SECOND,
     })
-}
-
-/// Reads `starts`, `ends` and `excluded`: the window and the valid excluded ranges, sorted
-/// and merged. `None` when there is no usable window.
-fn check_window(
-    raw: &RawSession,
-    label: &Part,
-    tz: &TimeZone,
-    report: &mut Report,
-) -> Option<(Span, Vec<Span>)> {
-    let starts = read_time(&raw.starts, label, "starts", tz, report);
-    let ends = read_time(&raw.ends, label, "ends", tz, report);
-    let (starts, ends) = (starts?, ends?);
-    if ends <= starts {
-        let relation = if ends == starts {
-            "совпадает с началом"
-        } else {
-            "раньше начала"
-        };
-        report.push(
-            label,
-            "ends",
-            format!(
-                "окончание {} {relation} {}",
-                format_local(ends, tz),
-                format_local(starts, tz)
-            ),
-        );
-        return None;
-    }
-    let window = Span::new(starts, ends);
-    let excluded = check_excluded(&raw.excluded, window, label, tz, report);
-    Some((window, excluded))
-}
-
-/// Whether the minimum and the planned prompts fit into the window at all.
-fn check_norms_fit(
-    raw: &RawSession,
-    window: Span,
-    excluded: &[Span],
-    label: &Part,
-    report: &mut Report,
-) {
-    let counted = measure(&subtract(&[window], excluded));
-    if Millis::from(raw.min_minutes) * MINUTE > counted {
-        report.push(
-            label,
-            "min_minutes",
-            format!(
-                "минимум {} мин больше учитываемой части окна: {} мин (окно {} мин минус \
-                 исключённые интервалы {} мин)",
-                raw.min_minutes,
-                counted / MINUTE,
-                window.len() / MINUTE,
-                measure(excluded) / MINUTE
-            ),
-        );
-    }
-}
-
-fn read_time(
-    text: &str,
-    label: &Part,
-    field: &str,
-    tz: &TimeZone,
-    report: &mut Report,
-) -> Option<Millis> {
-    parse_local(text, tz)
-        .map_err(|e| report.push(label, field, e))
-        .ok()
-}
-
-/// Reads the excluded ranges; returns the valid ones, sorted and merged.
-fn check_excluded(
-    ranges: &[(String, String)],
-    window: Span,
-    label: &Part,
-    tz: &TimeZone,
-    report: &mut Report,
-) -> Vec<Span> {
-    let mut spans = Vec::new();
-    for (from, to) in ranges {
-        let (Some(start), Some(end)) = (
-            read_time(from, label, "excluded", tz, report),
-            read_time(to, label, "excluded", tz, report),
-        ) else {
-            continue;
-        };
-        let shown = format!("{}–{}", format_local(start, tz), format_local(end, tz));
-        if end <= start {
-            report.push(
-                label,
-                "excluded",
-                format!("исключённый интервал {shown} перевёрнут или пуст: конец не позже начала"),
-            );
-        } else if start < window.start || end > window.end {
-            report.push(
-                label,
-                "excluded",
-                format!(
-                    "исключённый интервал {shown} выходит за окно сессии {}–{}",
-                    format_local(window.start, tz),
-                    format_local(window.end, tz)
-                ),
-            );
-        } else {
-            spans.push(Span::new(start, end));
-        }
-    }
-    normalize(spans)
 }
 
 /// Two sessions of one hall at once would make "the session at this moment" ambiguous.
