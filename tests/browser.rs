@@ -10,6 +10,8 @@
 //! an appeal filed on the results page and answered in «Обращения» (`tests/browser/appeal.mjs`),
 //! a script answering through the websocket flagged while a doctor's real click is not
 //! (`tests/browser/flags.mjs`),
+//! a forum created in the editor, a problem shown beside its field, fixed, saved and opened
+//! for registration (`tests/browser/editor.mjs`),
 //! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
@@ -84,6 +86,7 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
         node("corrections.mjs", &base, &boxed, &to);
         node("appeal.mjs", &base, &boxed, &to);
         node("flags.mjs", &base, &boxed, &to);
+        node("editor.mjs", &base, &boxed, &to);
         if audit {
             node("a11y.mjs", &base, &boxed, &to);
         }

@@ -11,6 +11,10 @@
 
 mod support;
 
+// The dashboard's editor: JSON in, checks, frozen sessions, diffs and copies.
+#[path = "forums/editing.rs"]
+mod editing;
+
 use serde_json::{Value, json};
 use support::TestDb;
 use support::process::{run_ok, yavka};
@@ -182,7 +186,7 @@ async fn keeps_a_forum_in_git(app: &TestApp, backend: &str) {
         &app.http,
         put.clone(),
         url("/api/org/forums/spring"),
-        "application/json",
+        "text/plain",
         "{}",
     )
     .await;

@@ -66,6 +66,10 @@ pub fn routes() -> Router<AppState> {
             get(|h: HeaderMap| async move { serve(&h, "org.html", "no-cache") }),
         )
         .route(
+            "/org/forums",
+            get(|h: HeaderMap| async move { serve(&h, "forum-editor.html", "no-cache") }),
+        )
+        .route(
             "/favicon.svg",
             get(|h: HeaderMap| async move { serve(&h, "favicon.svg", ASSET_CACHE) }),
         )

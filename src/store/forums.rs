@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, from_json, to_json};
-use crate::domain::forum::{Forum, ForumState, apply_frozen};
+use crate::domain::forum::{Forum, ForumState, Session, apply_frozen};
 use crate::domain::time::Millis;
 
 /// Who saved the versions a start of the server records from its configuration file.
@@ -221,6 +221,11 @@ impl Store {
             changed: true,
             ignored_changes,
         })
+    }
+
+    /// The rules of the forum's sessions that have started, frozen as they started.
+    pub async fn frozen_rules(&self, forum: &str) -> StoreResult<Vec<Session>> {
+        self.frozen_sessions(forum).await
     }
 
     /// Records the state set by hand; false when there is no such forum. The caller checks

@@ -1,7 +1,7 @@
 // Accessibility of every page in a real browser: axe-core (web/node_modules/axe-core, pinned
 // in web/package.json) run over registration, the verify pages, the 404 page, an invalid
 // link, a consent text, the player (counting, with a prompt open, paused by another tab), the viewer's
-// results, the organiser's sign-in, dashboard and evidence panel, and an API error opened in
+// results, the organiser's sign-in, dashboard, evidence panel and forum editor, and an API error opened in
 // a tab — on a desktop and, for the viewer's pages, a phone.
 // Fails on any violation axe rates serious or critical (and then saves a screenshot of the
 // page as it was), and checks that the prompt is announced to screen readers (its role, name,
@@ -175,6 +175,13 @@ try {
   await tab.goto(`${BASE}/api/org/viewers/nobody/certificate.pdf`);
   await audit(tab, 'api-error-page');
   await tab.close();
+  // The forum editor: the list, and the served forum open in the form.
+  const editor = await org.context().newPage();
+  await editor.goto(`${BASE}/org/forums`);
+  await editor.locator('#forum-rows tr').first().getByRole('button', { name: /^Открыть / }).click();
+  await editor.locator('#p-session-0-title').waitFor(WAIT);
+  await audit(editor, 'forum-editor');
+  await editor.close();
   const labels = await org.evaluate(() => {
     const boxes = [...document.querySelectorAll('#evidence svg text.session-label, #evidence svg text.tick-label')]
       .map((t) => t.getBoundingClientRect());

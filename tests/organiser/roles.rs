@@ -165,6 +165,13 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("GET", "/api/org/audit.csv", "admin auditor"),
     ("GET", "/api/org/forums", "admin moderator auditor"),
     ("POST", "/api/org/forums", "admin"),
+    ("POST", "/api/org/forums/check", "admin"),
+    ("POST", "/api/org/forums/{id}/copy", "admin"),
+    (
+        "GET",
+        "/api/org/forums/{id}/versions/{n}/diff",
+        "admin moderator auditor",
+    ),
     ("GET", "/api/org/forums/{id}", "admin moderator auditor"),
     ("PUT", "/api/org/forums/{id}", "admin"),
     ("POST", "/api/org/forums/{id}/state", "admin"),

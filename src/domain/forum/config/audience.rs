@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::RawAudience;
-use super::validate::Report;
+use super::validate::{Part, Report};
 use crate::domain::forum::catalogue::Catalogue;
 use crate::domain::forum::model::{Audience, Education, specialty_key};
 
@@ -15,7 +15,7 @@ const SUGGESTIONS: usize = 3;
 
 pub(super) fn check_audience(
     raw: &RawAudience,
-    label: &str,
+    label: &Part,
     catalogue: &Catalogue,
     report: &mut Report,
 ) -> Audience {
@@ -42,7 +42,7 @@ pub(super) fn check_audience(
 fn check_specialties(
     education: Education,
     names: &[String],
-    label: &str,
+    label: &Part,
     catalogue: &Catalogue,
     report: &mut Report,
 ) -> Vec<String> {

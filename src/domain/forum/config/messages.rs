@@ -8,12 +8,18 @@
 /// `config/forum.toml:12:5` for a byte offset into `text`; lines and columns count from 1 and
 /// columns count characters, not bytes, because the file is mostly Cyrillic.
 pub(super) fn position(text: &str, origin: &str, offset: usize) -> String {
+    let (line, column) = line_column(text, offset);
+    format!("{origin}:{line}:{column}")
+}
+
+/// The line and column (from 1, columns in characters) of a byte offset into `text`.
+pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
-    format!("{origin}:{line}:{column}")
+    (line, column)
 }
 
 /// One message for a TOML or deserialisation error, naming `part` when known.

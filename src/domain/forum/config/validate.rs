@@ -6,32 +6,48 @@
 //! problem is reported (nothing stops at the first one) as
 //! `file: сессия «id», поле field: what is wrong`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 
 use jiff::tz::TimeZone;
 
 use super::audience::check_audience;
 use super::messages::sentence;
-use super::{RawConfig, RawForum, RawHall, RawOrganiser, RawSession, part_label};
+use super::window::{check_norms_fit, check_window};
+use super::{Problem, RawConfig, RawForum, RawHall, RawOrganiser, RawSession, part_label};
 use crate::domain::forum::catalogue::Catalogue;
 use crate::domain::forum::model::{Forum, Hall, Organiser, Session};
 use crate::domain::schedule::{Seed, plan};
-use crate::domain::time::{
-    MINUTE, Millis, SECOND, Span, format_local, measure, normalize, parse_local, subtract,
-};
+use crate::domain::time::{MINUTE, SECOND, format_local};
 
 /// Collects messages in the common format.
 pub(super) struct Report<'a> {
     origin: &'a str,
-    errors: &'a mut Vec<String>,
+    errors: &'a mut Vec<Problem>,
+}
+
+/// A part of the file as messages name it («сессия «day1-hall1»») and as paths do (`session[0]`).
+pub(super) struct Part {
+    label: String,
+    path: String,
+}
+
+impl Part {
+    fn new(label: impl Into<String>, path: impl Into<String>) -> Part {
+        Part {
+            label: label.into(),
+            path: path.into(),
+        }
+    }
 }
 
 impl Report<'_> {
-    pub(super) fn push(&mut self, part: &str, field: &str, text: impl Display) {
+    pub(super) fn push(&mut self, part: &Part, field: &str, text: impl Display) {
         let text = sentence(&text.to_string());
-        self.errors
-            .push(format!("{}: {part}, поле {field}: {text}", self.origin));
+        self.errors.push(Problem::about(
+            format!("{}: {}, поле {field}: {text}", self.origin, part.label),
+            format!("{}.{field}", part.path),
+        ));
     }
 }
 
@@ -41,7 +57,7 @@ pub(super) fn validate(
     raw: RawConfig,
     origin: &str,
     catalogue: &Catalogue,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) -> Option<Forum> {
     let mut report = Report { origin, errors };
     let tz = raw.forum.as_ref().and_then(|f| check_forum(f, &mut report));
@@ -61,17 +77,27 @@ pub(super) fn validate(
     };
     let mut seen_ids = HashSet::new();
     let mut sessions = Vec::new();
+    // Messages about a built session name it by id; its path is that of its first entry.
+    let mut paths: HashMap<&str, String> = HashMap::new();
     for (i, raw_session) in raw.sessions.iter().enumerate() {
         let label = part_label("сессия", Some(&raw_session.id), i);
+        let part = Part::new(label, format!("session[{}]", raw_session.index));
         if !raw_session.id.trim().is_empty() && !seen_ids.insert(raw_session.id.as_str()) {
-            report.push(&label, "id", "сессия с таким id уже описана выше");
+            report.push(&part, "id", "сессия с таким id уже описана выше");
         }
-        if let Some(session) = check_session(raw_session, &label, &context, &mut report) {
+        paths
+            .entry(raw_session.id.as_str())
+            .or_insert_with(|| part.path.clone());
+        if let Some(session) = check_session(raw_session, &part, &context, &mut report) {
             sessions.push(session);
         }
     }
+    let part_of = |s: &Session| {
+        let path = paths.get(s.id.as_str()).cloned().unwrap_or_default();
+        Part::new(format!("сессия «{}»", s.id), path)
+    };
     if let Some(tz) = &tz {
-        check_overlaps(&sessions, tz, &mut report);
+        check_overlaps(&sessions, tz, &part_of, &mut report);
     }
 
     // Without a zone that resolves, no time in the file means anything: no forum to build.
@@ -86,13 +112,13 @@ pub(super) fn validate(
     // seed: feasibility does not depend on it) fails the file instead of the forum day.
     for s in sessions.iter().filter(|s| s.prompt_window_ms > 0) {
         if let Err(e) = plan(s, gap, margin, &Seed([0; 32])) {
-            let label = part_label("сессия", Some(&s.id), 0);
+            let part = part_of(s);
             let text = e.to_string();
             // The planner names the session itself; the report names it already.
             let text = text
                 .strip_prefix(&format!("Сессия «{}»: ", s.id))
                 .unwrap_or(&text);
-            report.push(&label, "prompts", text);
+            report.push(&part, "prompts", text);
         }
     }
     Some(Forum {
@@ -112,10 +138,10 @@ pub(super) fn validate(
 
 /// `[organiser]`: a name to print, and detail lines without blanks.
 fn check_organiser(raw: &RawOrganiser, report: &mut Report) -> Organiser {
-    const PART: &str = "раздел [organiser]";
+    let part = &Part::new("раздел [organiser]", "organiser");
     if raw.name.trim().is_empty() {
         report.push(
-            PART,
+            part,
             "name",
             "не может быть пустым: это имя печатается в свидетельствах",
         );
@@ -133,16 +159,16 @@ fn check_organiser(raw: &RawOrganiser, report: &mut Report) -> Organiser {
 
 /// Checks `[forum]`; returns its zone when the name resolves.
 fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
-    const PART: &str = "раздел [forum]";
+    let part = &forum_part();
     if forum.id.trim().is_empty() {
-        report.push(PART, "id", "не может быть пустым");
+        report.push(part, "id", "не может быть пустым");
     }
     if forum.title.trim().is_empty() {
-        report.push(PART, "title", "не может быть пустым");
+        report.push(part, "title", "не может быть пустым");
     }
     if forum.prompt_window_seconds <= 0 {
         report.push(
-            PART,
+            part,
             "prompt_window_seconds",
             format!(
                 "время на ответ должно быть больше нуля секунд, указано {}",
@@ -156,7 +182,7 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
     ] {
         if value < 0 {
             report.push(
-                PART,
+                part,
                 field,
                 format!("не может быть отрицательным, указано {value}"),
             );
@@ -169,7 +195,7 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
         && !(1..=MAX_KEEP_YEARS).contains(&years)
     {
         report.push(
-            PART,
+            part,
             "keep_personal_data_years",
             format!(
                 "от 1 до {MAX_KEEP_YEARS} лет, указано {years}: аккредитующие органы просят хранить записи шесть лет"
@@ -180,7 +206,7 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
         Ok(tz) => Some(tz),
         Err(_) => {
             report.push(
-                PART,
+                part,
                 "timezone",
                 format!(
                     "неизвестный часовой пояс «{}»; нужно имя из базы IANA, например Europe/Moscow",
@@ -192,6 +218,10 @@ fn check_forum(forum: &RawForum, report: &mut Report) -> Option<TimeZone> {
     }
 }
 
+fn forum_part() -> Part {
+    Part::new("раздел [forum]", "forum")
+}
+
 /// The longest retention a forum may set: a lifetime of records is not "as long as needed".
 const MAX_KEEP_YEARS: i64 = 75;
 
@@ -200,17 +230,17 @@ const CODES_NOTE_MAX_CHARS: usize = 600;
 
 /// `codes_note` is shown to every participant as plain text after each session.
 fn check_codes_note(note: &str, report: &mut Report) {
-    const PART: &str = "раздел [forum]";
+    let part = &forum_part();
     let chars = note.trim().chars().count();
     if chars == 0 {
         report.push(
-            PART,
+            part,
             "codes_note",
             "не может быть пустым: напишите, когда и как участники получат коды НМО, или уберите поле",
         );
     } else if chars > CODES_NOTE_MAX_CHARS {
         report.push(
-            PART,
+            part,
             "codes_note",
             format!(
                 "слишком длинный текст ({chars} символов, можно до {CODES_NOTE_MAX_CHARS}): оставьте одно-два предложения о том, когда и как придут коды"
@@ -222,19 +252,22 @@ fn check_codes_note(note: &str, report: &mut Report) {
 fn check_halls(raw: &[RawHall], report: &mut Report) -> Vec<Hall> {
     let mut seen = HashSet::new();
     for (i, hall) in raw.iter().enumerate() {
-        let label = part_label("зал", Some(&hall.id), i);
+        let label = &Part::new(
+            part_label("зал", Some(&hall.id), i),
+            format!("hall[{}]", hall.index),
+        );
         if hall.id.trim().is_empty() {
-            report.push(&label, "id", "не может быть пустым");
+            report.push(label, "id", "не может быть пустым");
         } else if !seen.insert(hall.id.as_str()) {
-            report.push(&label, "id", "зал с таким id уже описан выше");
+            report.push(label, "id", "зал с таким id уже описан выше");
         }
         if hall.title.trim().is_empty() {
-            report.push(&label, "title", "не может быть пустым");
+            report.push(label, "title", "не может быть пустым");
         }
         let url = hall.stream_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             report.push(
-                &label,
+                label,
                 "stream_url",
                 format!("ожидается адрес http:// или https://, указано «{url}»"),
             );
@@ -262,7 +295,7 @@ struct SessionContext<'a> {
 /// could be read.
 fn check_session(
     raw: &RawSession,
-    label: &str,
+    label: &Part,
     ctx: &SessionContext,
     report: &mut Report,
 ) -> Option<Session> {
@@ -331,118 +364,13 @@ fn check_session(
     })
 }
 
-/// Reads `starts`, `ends` and `excluded`: the window and the valid excluded ranges, sorted
-/// and merged. `None` when there is no usable window.
-fn check_window(
-    raw: &RawSession,
-    label: &str,
+/// Two sessions of one hall at once would make "the session at this moment" ambiguous.
+fn check_overlaps(
+    sessions: &[Session],
     tz: &TimeZone,
-    report: &mut Report,
-) -> Option<(Span, Vec<Span>)> {
-    let starts = read_time(&raw.starts, label, "starts", tz, report);
-    let ends = read_time(&raw.ends, label, "ends", tz, report);
-    let (starts, ends) = (starts?, ends?);
-    if ends <= starts {
-        let relation = if ends == starts {
-            "совпадает с началом"
-        } else {
-            "раньше начала"
-        };
-        report.push(
-            label,
-            "ends",
-            format!(
-                "окончание {} {relation} {}",
-                format_local(ends, tz),
-                format_local(starts, tz)
-            ),
-        );
-        return None;
-    }
-    let window = Span::new(starts, ends);
-    let excluded = check_excluded(&raw.excluded, window, label, tz, report);
-    Some((window, excluded))
-}
-
-/// Whether the minimum and the planned prompts fit into the window at all.
-fn check_norms_fit(
-    raw: &RawSession,
-    window: Span,
-    excluded: &[Span],
-    label: &str,
+    part_of: &dyn Fn(&Session) -> Part,
     report: &mut Report,
 ) {
-    let counted = measure(&subtract(&[window], excluded));
-    if Millis::from(raw.min_minutes) * MINUTE > counted {
-        report.push(
-            label,
-            "min_minutes",
-            format!(
-                "минимум {} мин больше учитываемой части окна: {} мин (окно {} мин минус \
-                 исключённые интервалы {} мин)",
-                raw.min_minutes,
-                counted / MINUTE,
-                window.len() / MINUTE,
-                measure(excluded) / MINUTE
-            ),
-        );
-    }
-}
-
-fn read_time(
-    text: &str,
-    label: &str,
-    field: &str,
-    tz: &TimeZone,
-    report: &mut Report,
-) -> Option<Millis> {
-    parse_local(text, tz)
-        .map_err(|e| report.push(label, field, e))
-        .ok()
-}
-
-/// Reads the excluded ranges; returns the valid ones, sorted and merged.
-fn check_excluded(
-    ranges: &[(String, String)],
-    window: Span,
-    label: &str,
-    tz: &TimeZone,
-    report: &mut Report,
-) -> Vec<Span> {
-    let mut spans = Vec::new();
-    for (from, to) in ranges {
-        let (Some(start), Some(end)) = (
-            read_time(from, label, "excluded", tz, report),
-            read_time(to, label, "excluded", tz, report),
-        ) else {
-            continue;
-        };
-        let shown = format!("{}–{}", format_local(start, tz), format_local(end, tz));
-        if end <= start {
-            report.push(
-                label,
-                "excluded",
-                format!("исключённый интервал {shown} перевёрнут или пуст: конец не позже начала"),
-            );
-        } else if start < window.start || end > window.end {
-            report.push(
-                label,
-                "excluded",
-                format!(
-                    "исключённый интервал {shown} выходит за окно сессии {}–{}",
-                    format_local(window.start, tz),
-                    format_local(window.end, tz)
-                ),
-            );
-        } else {
-            spans.push(Span::new(start, end));
-        }
-    }
-    normalize(spans)
-}
-
-/// Two sessions of one hall at once would make "the session at this moment" ambiguous.
-fn check_overlaps(sessions: &[Session], tz: &TimeZone, report: &mut Report) {
     let shown = |s: &Session| {
         format!(
             "{}–{}",
@@ -454,7 +382,7 @@ fn check_overlaps(sessions: &[Session], tz: &TimeZone, report: &mut Report) {
         for earlier in &sessions[..j] {
             if earlier.hall == later.hall && earlier.window().overlaps(&later.window()) {
                 report.push(
-                    &format!("сессия «{}»", later.id),
+                    &part_of(later),
                     "starts",
                     format!(
                         "окно {} пересекается с сессией «{}» ({}) в зале «{}»",

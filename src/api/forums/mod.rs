@@ -6,6 +6,10 @@
 //! a file with mistakes gets 422 with every message (file position, part, field) and changes
 //! nothing. The list and the texts come from the store, so every node answers the same.
 
+mod edit;
+
+pub use edit::{ForumBody, check, copy, diff};
+
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +20,9 @@ use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Json, Path, TomlBody};
+use super::extract::{Json, Path};
 use crate::domain::audit::Action;
-use crate::domain::forum::config::{ConfigError, parse};
+use crate::domain::forum::config::ConfigError;
 use crate::domain::forum::{Forum, ForumState};
 use crate::domain::retention;
 use crate::domain::time::{Millis, format_local};
@@ -173,17 +177,29 @@ fn toml_response(id: &str, version: i64, text: String) -> Response {
         .into_response()
 }
 
-/// `GET /api/org/forums/{id}`: the latest version's TOML, as it was sent.
+/// `GET /api/org/forums/{id}`: the latest version's TOML, as it was sent; with `Accept:
+/// application/json`, the same document as JSON (what the editor edits and sends back).
 pub async fn toml(
     _o: Organiser,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let (version, text) = state
         .store
         .forum_toml(&id, None)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("Форума «{id}» нет.")))?;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        let document: Value = toml::from_str(&text).map_err(ApiError::internal)?;
+        return Ok(
+            Json(json!({ "id": id, "version": version, "forum": document })).into_response(),
+        );
+    }
     Ok(toml_response(&id, version, text))
 }
 
@@ -226,6 +242,7 @@ fn invalid(e: ConfigError) -> Response {
                 "В файле форума ошибок: {n}. Ничего не сохранено; исправьте их и отправьте снова."
             ),
             "messages": e.messages,
+            "problems": e.problems,
         })),
     )
         .into_response()
@@ -242,10 +259,10 @@ fn saved_json(forum: &Forum, saved: &Saved, message: String) -> Value {
 pub async fn create(
     organiser: Organiser,
     State(state): State<AppState>,
-    TomlBody(text): TomlBody,
+    body: ForumBody,
 ) -> ApiResult<Response> {
-    let forum = match parse(&text, ORIGIN, &state.catalogue) {
-        Ok(forum) => forum,
+    let (forum, text) = match edit::read(body, &state.catalogue) {
+        Ok(read) => read,
         Err(e) => return Ok(invalid(e)),
     };
     let now = state.clock.now();
@@ -280,10 +297,10 @@ pub async fn replace(
     organiser: Organiser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    TomlBody(text): TomlBody,
+    body: ForumBody,
 ) -> ApiResult<Response> {
-    let forum = match parse(&text, ORIGIN, &state.catalogue) {
-        Ok(forum) => forum,
+    let (forum, text) = match edit::read(body, &state.catalogue) {
+        Ok(read) => read,
         Err(e) => return Ok(invalid(e)),
     };
     if forum.id != id {
@@ -294,6 +311,9 @@ pub async fn replace(
         )));
     }
     existing(&state, &id).await?;
+    if let Some(refused) = edit::refuse_frozen_changes(&state.store, &forum).await? {
+        return Ok(refused);
+    }
     let now = state.clock.now();
     let saved = state
         .store
