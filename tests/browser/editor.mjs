@@ -118,6 +118,8 @@ try {
   await org.locator('#forum-rows tr', { hasText: ID }).filter({ hasText: 'Регистрация открыта' }).waitFor(WAIT);
   const state = (await listed(org)).find((f) => f.id === ID)?.state;
   check(state === 'registration', `registration is open (${state})`);
+  const kept = (await org.locator('#forum-rows tr', { hasText: ID }).locator('td.retention').textContent()).trim();
+  check(/^хранятся до \d\d\.\d\d\.\d{4} \(6 лет после последней сессии\)$/.test(kept), `the list says until when its personal data is kept («${kept}»)`);
   await org.evaluate(() => window.scrollTo(0, 0));
   await shot(org, 'editor-list', false);
 

@@ -46,11 +46,45 @@ function row(f) {
   if (f.state === 'registration') actions.push(action('В черновик', 'draft'));
   if (f.state === 'finished') actions.push(action('В архив', 'archived'));
   if (f.state === 'archived') actions.push(action('Из архива', 'finished'));
-  return el('tr', {},
+  const over = f.state === 'finished' || f.state === 'archived';
+  return el('tr', { dataset: { forum: f.id } },
     el('td', {}, el('b', { text: f.title }), el('div', { class: 'muted small', text: f.id })),
     el('td', { text: f.dates.starts_local ? `${f.dates.starts_local.slice(0, 10)} — ${f.dates.ends_local.slice(0, 10)}` : '—' }),
     el('td', { text: f.state_label }),
-    el('td', {}, el('div', { class: 'row-tight' }, actions)));
+    el('td', { class: 'retention' }, retention(f.personal_data)),
+    el('td', {}, el('div', { class: 'row-tight' }, actions), over && !f.personal_data?.removed_at ? purgeForm(f) : null));
+}
+
+/** When the forum's personal data goes, as the server computes it (`retention`). */
+function retention(p) {
+  if (!p) return '—';
+  const day = (local) => local.slice(0, 10).split('-').reverse().join('.');
+  if (p.removed_local) return `удалены ${day(p.removed_local)}`;
+  if (!p.due_local) return `хранятся ${p.keep_years} лет после последней сессии`;
+  return `хранятся до ${day(p.due_local)} (${p.keep_years} лет после последней сессии)`;
+}
+
+/** Removing a finished forum's personal data now: its id typed again, as the API asks. */
+function purgeForm(f) {
+  const id = `purge-${f.id}`;
+  const typed = el('input', { id, autocomplete: 'off', spellcheck: 'false' });
+  const status = el('p', { class: 'small', role: 'status' });
+  const form = el('form', { class: 'purge-form' },
+    el('p', { class: 'small', text: 'Имена станут вида «И***а А. С.», почта, телефоны, СНИЛС и адреса подключений будут стёрты. Коды НМО и их проверка останутся. Отменить нельзя.' }),
+    el('label', { for: id, text: `Введите id форума (${f.id}), чтобы подтвердить` }), typed,
+    el('p', {}, el('button', { type: 'submit', class: 'small danger', text: 'Удалить персональные данные' })), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api(`/api/org/forums/${encodeURIComponent(f.id)}/personal-data/purge`, { method: 'POST', body: { confirm: typed.value.trim() } });
+      say($('page-status'), r.message || 'Персональные данные удалены.', 'ok');
+      await loadForums();
+    } catch (err) {
+      say(status, err.message, 'error');
+      typed.focus();
+    }
+  });
+  return el('details', {}, el('summary', { text: 'Удалить персональные данные…' }), form);
 }
 
 async function setState(f, to) {
