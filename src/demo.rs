@@ -1,7 +1,9 @@
 //! `yavka serve --demo`: the shipped forum moved so that its first day is live now, a prompt
 //! every few minutes in every live hall, and a handful of simulated viewers who connect over
 //! real websockets, answer most prompts and sometimes change halls — so a newcomer sees every
-//! part move within minutes.
+//! part move within minutes. Five of them behave as the player page does (its cookie, a
+//! browser's name, a trusted click after a pause); the sixth is a script on a bare socket that
+//! answers at once, so «Требуют внимания» has something to show.
 //!
 //! A demo runs on a database of its own ([`DemoStore`]), never on `DATABASE_URL` or the
 //! configured store: it creates a `demo` organiser with a printed password, and a second demo
@@ -16,6 +18,8 @@ use futures_util::{SinkExt, StreamExt};
 use rand::RngExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::api::AppState;
 use crate::api::auth::hash_password;
@@ -169,7 +173,18 @@ pub async fn run(state: AppState, port: u16) {
         match create_viewer(&state, &reg).await {
             Ok((_, token)) => {
                 let halls: Vec<String> = state.forum.halls.iter().map(|h| h.id.clone()).collect();
-                tokio::spawn(bot(port, token, halls, i));
+                let page = (i + 1 < NAMES.len()).then(|| {
+                    let key = state.evidence_key.clone();
+                    let clock = state.clock.clone();
+                    move || {
+                        format!(
+                            "{}={}",
+                            crate::api::evidence::PAGE_COOKIE,
+                            key.page_value(clock.now())
+                        )
+                    }
+                });
+                tokio::spawn(bot(port, token, halls, i, page));
             }
             Err(e) => tracing::warn!(error = %e, "demo viewer not created"),
         }
@@ -192,12 +207,31 @@ pub async fn run(state: AppState, port: u16) {
 }
 
 /// One simulated viewer: watches a hall, answers most prompts after a human-like pause, and
-/// now and then hops to the other hall for a while.
-async fn bot(port: u16, token: String, halls: Vec<String>, n: usize) {
+/// now and then hops to the other hall for a while. With `page` (the player page's cookie, as
+/// a loaded page has it) it behaves as the page does; without, as a script on a bare socket.
+async fn bot(
+    port: u16,
+    token: String,
+    halls: Vec<String>,
+    n: usize,
+    page: Option<impl Fn() -> String>,
+) {
     let mut hall = halls[n % halls.len()].clone();
     loop {
         let url = format!("ws://127.0.0.1:{port}/ws?token={token}&hall={hall}");
-        let Ok((ws, _)) = tokio_tungstenite::connect_async(url).await else {
+        let Ok(mut request) = url.into_client_request() else {
+            return;
+        };
+        if let Some(cookie) = &page
+            && let Ok(value) = HeaderValue::from_str(&cookie())
+        {
+            request.headers_mut().insert("cookie", value);
+            request.headers_mut().insert(
+                "user-agent",
+                HeaderValue::from_static("Mozilla/5.0 (демо-участник) Chrome/141.0"),
+            );
+        }
+        let Ok((ws, _)) = tokio_tungstenite::connect_async(request).await else {
             tokio::time::sleep(Duration::from_secs(5)).await;
             continue;
         };
@@ -218,11 +252,15 @@ async fn bot(port: u16, token: String, halls: Vec<String>, n: usize) {
             let Ok(m) = serde_json::from_str::<Value>(&text) else {
                 continue;
             };
-            if m["type"] == "prompt" && rand::rng().random_range(0..10) < 8 {
-                let pause = Duration::from_secs(rand::rng().random_range(3..40));
-                tokio::time::sleep(pause).await;
-                let reply =
+            if m["type"] == "prompt" && (page.is_none() || rand::rng().random_range(0..10) < 8) {
+                let mut reply =
                     json!({"type": "confirm", "prompt": m["id"], "answer": m["challenge"]["ask"]});
+                if page.is_some() {
+                    let pause = Duration::from_secs(rand::rng().random_range(3..40));
+                    tokio::time::sleep(pause).await;
+                    reply["hints"] = json!({"trusted": true, "input": "pointer", "visible": true,
+                                            "focused": true, "rendered": true});
+                }
                 if tx.send(Message::text(reply.to_string())).await.is_err() {
                     break;
                 }
