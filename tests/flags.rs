@@ -179,6 +179,16 @@ async fn flags_story(app: &TestApp, backend: &str) {
         assert_eq!(reasons(f), ["shared_device"], "{backend}: {f}");
         assert_eq!(f["reasons"][0]["others"], json!([other]));
     }
+    // Words name people and prompts as a person knows them, not by ids.
+    let petr_words = of(&petr).unwrap()["reasons"][0]["text"].as_str().unwrap();
+    assert!(
+        petr_words.contains("Сидорова Ольга Ивановна"),
+        "{backend}: {petr_words}"
+    );
+    assert!(
+        petr_words.contains("окно 01.04.2026 10:01:"),
+        "{backend}: {petr_words}"
+    );
     assert_eq!(list["total"], 3);
     assert_eq!(list["counts"]["fast"], 1);
     assert_eq!(list["counts"]["shared_device"], 2);

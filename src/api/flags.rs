@@ -19,7 +19,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path};
 use crate::domain::audit::Action;
 use crate::domain::flags::{self, Flag, Reason, check_note};
-use crate::domain::time::format_local;
+use crate::domain::log::EventBody;
+use crate::domain::time::{Millis, format_local};
+use crate::reports::{clock_seconds, date_ru, hall_title};
 use crate::store::{FlagReview, StoreResult};
 
 /// The most flagged viewers one answer lists; the counts cover them all.
@@ -36,12 +38,64 @@ pub async fn forum_flags(state: &AppState) -> StoreResult<Vec<Flag>> {
     ))
 }
 
-/// A reason as JSON: its figures, with its heading and its sentence in Russian.
-pub fn reason_json(r: &Reason) -> Value {
+/// What a person reads instead of ids: a prompt by its day, time and hall, a viewer by name.
+pub struct Names {
+    prompts: HashMap<String, String>,
+    viewers: HashMap<String, String>,
+}
+
+impl Names {
+    pub async fn load(state: &AppState) -> StoreResult<Names> {
+        let forum = &state.forum;
+        let tz = forum.tz();
+        let prompts = state
+            .store
+            .prompts_since(&forum.id, Millis::MIN)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::Prompt { prompt, hall, .. } => Some((
+                    prompt,
+                    format!(
+                        "окно {} {} ({})",
+                        date_ru(e.ts, &tz),
+                        clock_seconds(e.ts, &tz),
+                        hall_title(forum, &hall)
+                    ),
+                )),
+                _ => None,
+            })
+            .collect();
+        let viewers = state
+            .store
+            .viewers(&forum.id)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v.name))
+            .collect();
+        Ok(Names { prompts, viewers })
+    }
+
+    pub fn name(&self, id: &str) -> String {
+        self.prompts
+            .get(id)
+            .or_else(|| self.viewers.get(id))
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn viewer(&self, id: &str) -> Option<&String> {
+        self.viewers.get(id)
+    }
+}
+
+/// A reason as JSON: its figures (with ids), its heading and its sentence in Russian (with
+/// names).
+pub fn reason_json(r: &Reason, names: &Names) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({ "kind": r.kind() }));
     if let Value::Object(map) = &mut v {
         map.insert("title".into(), r.title_ru().into());
-        map.insert("text".into(), r.text_ru().into());
+        map.insert("text".into(), r.text_ru_with(&|id| names.name(id)).into());
     }
     v
 }
@@ -65,13 +119,7 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
         let n = latest.get(&r.viewer).map_or(0, |(_, n)| *n);
         latest.insert(r.viewer.clone(), (r, n + 1));
     }
-    let names: HashMap<String, String> = state
-        .store
-        .viewers(&state.forum.id)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v.name))
-        .collect();
+    let names = Names::load(&state).await?;
     let rows: Vec<Value> = all
         .iter()
         .take(LISTED)
@@ -79,8 +127,8 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
             let review = latest.get(&f.viewer);
             json!({
                 "viewer": f.viewer,
-                "name": names.get(&f.viewer),
-                "reasons": f.reasons.iter().map(reason_json).collect::<Vec<_>>(),
+                "name": names.viewer(&f.viewer),
+                "reasons": f.reasons.iter().map(|r| reason_json(r, &names)).collect::<Vec<_>>(),
                 "review": review.map(|(r, _)| review_json(r, &state)),
                 "reviews": review.map_or(0, |(_, n)| *n),
                 "evidence": format!("/api/org/viewers/{}/report", f.viewer),

@@ -395,11 +395,17 @@ pub(super) async fn evidence_page(
     // The forum's flags, picked for this viewer: the same function as the dashboard's list.
     let flags = if with_flags {
         let all = super::flags::forum_flags(state).await?;
+        let names = super::flags::Names::load(state).await?;
         let mine = all.into_iter().find(|f| f.viewer == viewer.id);
         Some(mine.map_or_else(Vec::new, |f| {
             f.reasons
                 .iter()
-                .map(|r| (r.title_ru().to_owned(), r.text_ru()))
+                .map(|r| {
+                    (
+                        r.title_ru().to_owned(),
+                        r.text_ru_with(&|id| names.name(id)),
+                    )
+                })
                 .collect()
         }))
     } else {

@@ -18,8 +18,15 @@ impl Reason {
         }
     }
 
-    /// One sentence with the figures behind the flag.
+    /// One sentence with the figures behind the flag, prompts and viewers named by their ids.
     pub fn text_ru(&self) -> String {
+        self.text_ru_with(&|id| id.to_owned())
+    }
+
+    /// The same sentence with each prompt and viewer id named by `name` (the API names a
+    /// prompt by its time and hall, a viewer by their name: ids mean nothing to a person).
+    pub fn text_ru_with(&self, name: &dyn Fn(&str) -> String) -> String {
+        let named = |list: &[String]| named(list, name);
         match self {
             Reason::Fast {
                 fast,
@@ -30,7 +37,7 @@ impl Reason {
                 let list: Vec<String> = prompts
                     .iter()
                     .take(NAMED)
-                    .map(|(p, ms)| format!("{p} — {}", seconds_ru(*ms)))
+                    .map(|(p, ms)| format!("{} — {}", name(p), seconds_ru(*ms)))
                     .collect();
                 format!(
                     "{fast} из {timed} ответов быстрее {} после появления окна (измерено сервером): {}{}",
@@ -82,8 +89,8 @@ impl Reason {
     }
 }
 
-fn named(list: &[String]) -> String {
-    let head: Vec<&str> = list.iter().take(NAMED).map(String::as_str).collect();
+fn named(list: &[String], name: &dyn Fn(&str) -> String) -> String {
+    let head: Vec<String> = list.iter().take(NAMED).map(|id| name(id)).collect();
     format!("{}{}", head.join(", "), more(list.len()))
 }
 
