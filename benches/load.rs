@@ -20,7 +20,8 @@
 //! - `--confirm-spread-ms D`: each viewer confirms after a random pause of up to D ms (default
 //!   0: on arrival, the worst case, where confirms compete with the fan-out);
 //! - `--sources S` (default 4: 127.0.0.2 …), `--per-worker M` (default 10000 viewers per
-//!   generator process), `--connect-parallel P` (default 200), `--timeout-secs T` (default 60).
+//!   generator process), `--connect-parallel P` (default 200), `--timeout-secs T` (default 60);
+//! - `--close-window-secs W` (default 60): the prompt's window.
 //!
 //! Viewers go to the nodes round-robin, every viewer in `hall-1`. Per target: one warm-up
 //! connection per node opens and closes (lazily built state goes into the baseline), each
@@ -28,7 +29,11 @@
 //! organiser fires one prompt on node 0 (the bare servers: all at once), every viewer confirms
 //! it on arrival, and the bench waits for every viewer's prompt and answer. Delivery latency is
 //! from just before the POST to each arrival, on CLOCK_MONOTONIC, shared by all processes.
-//! Afterwards the store is asked how many `confirm` events that prompt has.
+//! Afterwards the store is asked how many `confirm` events that prompt has. Then (our server
+//! only: the bare one keeps no tally) the bench waits for the prompt to close and measures the
+//! time until every viewer of the hall has the tally pushed when it does (from the close
+//! instant: the bench's instant before the POST plus the window), and the servers' processor
+//! time from one second before the close to the last tally.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -81,6 +86,9 @@ struct Options {
     connect_parallel: usize,
     confirm_spread_ms: u64,
     timeout: Duration,
+    /// The prompt's window: after the burst the bench waits for it to close, then for the
+    /// tally every viewer of the hall is pushed when it does.
+    close_window_secs: u64,
 }
 
 impl Options {
@@ -99,6 +107,7 @@ impl Options {
             connect_parallel: 200,
             confirm_spread_ms: 0,
             timeout: Duration::from_secs(60),
+            close_window_secs: 60,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -132,6 +141,7 @@ impl Options {
                 "--connect-parallel" => o.connect_parallel = number(value()),
                 "--confirm-spread-ms" => o.confirm_spread_ms = number(value()) as u64,
                 "--timeout-secs" => o.timeout = Duration::from_secs(number(value()) as u64),
+                "--close-window-secs" => o.close_window_secs = number(value()).max(5) as u64,
                 // `cargo bench` passes `--bench`; libtest-style filters are not used here.
                 "--bench" => {}
                 other => panic!("unknown option {other} (see benches/load.rs)"),
@@ -211,15 +221,16 @@ impl Target {
         format!("http://{}", self.servers[node])
     }
 
-    /// Fires one prompt in `hall-1`; returns its id and the instant just before the request.
-    async fn fire(&self) -> (String, u64, Duration) {
+    /// Fires one prompt in `hall-1` open for `window_secs`; returns its id and the instant
+    /// just before the request.
+    async fn fire(&self, window_secs: u64) -> (String, u64, Duration) {
         match &self.kind {
             Kind::Yavka { http, .. } => {
                 let url = format!("{}/api/org/prompts", self.base(0));
                 let fired = mono_ns();
                 let r = http
                     .post(url)
-                    .json(&json!({"hall": HALL}))
+                    .json(&json!({"hall": HALL, "window_seconds": window_secs}))
                     .send()
                     .await
                     .expect("POST /api/org/prompts");
@@ -541,6 +552,11 @@ struct Figures {
     closed: usize,
     closes: Vec<String>,
     timed_out: bool,
+    /// After the prompt closed: each viewer's new tally, ms after the close (sorted); how many
+    /// viewers were held; the servers' processor seconds meanwhile.
+    close_ms: Vec<f64>,
+    close_expected: usize,
+    close_cpu_secs: Option<f64>,
 }
 
 impl Figures {
@@ -711,11 +727,12 @@ async fn measure(opts: &Options, target: &Target) -> Figures {
     }
 
     // The prompt, its delivery, the confirms and their answers.
-    let (prompt, fired, post) = target.fire().await;
+    let (prompt, fired, post) = target.fire(opts.close_window_secs).await;
     fig.post = post;
     let cmd = Command {
         prompt: prompt.clone(),
         timeout_ms: opts.timeout.as_millis() as u64,
+        tallies_after_ns: None,
     };
     let results: Vec<WorkerResult> =
         futures_util::future::join_all(workers.iter_mut().map(|w| w.ask(&cmd))).await;
@@ -770,10 +787,62 @@ async fn measure(opts: &Options, target: &Target) -> Figures {
         fig.acks,
         fig.recorded
     );
+    if matches!(target.kind, Kind::Yavka { .. }) {
+        close_push(opts, target, &mut workers, fired, &mut fig).await;
+    }
     for w in workers {
         w.finish().await;
     }
     fig
+}
+
+/// The prompt closes: the time until every viewer of the hall has its new tally, and the
+/// processor time the servers spend meanwhile. The server's `closes` is its clock at the POST
+/// plus the window, so measuring from the bench's instant before the POST overstates the
+/// figure by at most the POST's own time.
+async fn close_push(
+    opts: &Options,
+    target: &Target,
+    workers: &mut [Worker],
+    fired: u64,
+    fig: &mut Figures,
+) {
+    let closes = fired + opts.close_window_secs * 1_000_000_000;
+    let now = mono_ns();
+    if closes < now + 1_000_000_000 {
+        println!(
+            "{}: the prompt closed before the burst ended; no closing figure",
+            target.name
+        );
+        return;
+    }
+    tokio::time::sleep(Duration::from_nanos(closes - now - 1_000_000_000)).await;
+    let cpu_before: f64 = target.procs.iter().map(|p| sys::cpu_secs(p.pid())).sum();
+    let cmd = Command {
+        prompt: String::new(),
+        timeout_ms: 1_000 + opts.timeout.as_millis() as u64,
+        tallies_after_ns: Some(closes),
+    };
+    let results: Vec<WorkerResult> =
+        futures_util::future::join_all(workers.iter_mut().map(|w| w.ask(&cmd))).await;
+    let cpu_after: f64 = target.procs.iter().map(|p| sys::cpu_secs(p.pid())).sum();
+    let mut arrivals: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.tally_arrivals.iter().map(|&a| ms(a - closes)))
+        .collect();
+    arrivals.sort_by(f64::total_cmp);
+    let last = arrivals.last().copied().unwrap_or(0.0);
+    fig.close_expected = results.iter().map(|r| r.held).sum();
+    fig.close_ms = arrivals;
+    // From a second before the close to the last tally: the push's work and the idle second.
+    fig.close_cpu_secs = Some(cpu_after - cpu_before);
+    println!(
+        "{}: the prompt closed; {} of {} viewers had their new tally within {last:.0} ms;          servers used {:.2} s of processor time from 1 s before the close to the last tally",
+        target.name,
+        fig.close_ms.len(),
+        fig.close_expected,
+        cpu_after - cpu_before
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -988,6 +1057,26 @@ fn report(opts: &Options, machine: &str, results: &[Figures]) {
         String::new(),
     );
     row(
+        "close: new tally p50 / p99",
+        &|f| match f.close_cpu_secs {
+            None => "—".to_owned(),
+            Some(_) => format!(
+                "{} / {}",
+                opt_ms(percentile_of_all(&f.close_ms, f.close_expected, 50.0)),
+                opt_ms(percentile_of_all(&f.close_ms, f.close_expected, 99.0))
+            ),
+        },
+        String::new(),
+    );
+    row(
+        "close: tallies received, server CPU",
+        &|f| match f.close_cpu_secs {
+            None => "— (no tally)".to_owned(),
+            Some(cpu) => format!("{} of {}, {cpu:.2} s", f.close_ms.len(), f.close_expected),
+        },
+        String::new(),
+    );
+    row(
         "generator RSS (all workers)",
         &|f| format!("{:.0} MiB", f.generator_rss_kib as f64 / 1024.0),
         String::new(),
@@ -1054,6 +1143,9 @@ fn report(opts: &Options, machine: &str, results: &[Figures]) {
             "post_ms": f.post.as_secs_f64() * 1e3,
             "confirms_sent": f.confirms_sent, "acks": f.acks, "acks_per_s": f.acks_per_sec,
             "recorded": f.recorded, "all_recorded": f.every_confirm_recorded(),
+            "close_push_p50_ms": percentile_of_all(&f.close_ms, f.close_expected, 50.0),
+            "close_push_p99_ms": percentile_of_all(&f.close_ms, f.close_expected, 99.0),
+            "close_push_received": f.close_ms.len(), "close_push_cpu_s": f.close_cpu_secs,
         })
     };
     let mut line = json!({

@@ -8,7 +8,8 @@
 //!
 //! A viewer: bind a loopback source address, connect, read `welcome` and `tally`, then keep
 //! reading (tungstenite answers the server's pings while reading); on a `prompt`, note when it
-//! arrived and confirm it with `challenge.ask`; count the `confirmed` acknowledgements.
+//! arrived and confirm it with `challenge.ask`; count the `confirmed` acknowledgements; note
+//! when each `tally` arrives (the push a closing prompt sends to the whole hall).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -71,6 +72,10 @@ pub struct Command {
     /// answered, or after `timeout_ms`.
     pub prompt: String,
     pub timeout_ms: u64,
+    /// Instead: report the tallies that arrive at or after this instant (mono ns), once every
+    /// held viewer has one, or after `timeout_ms`.
+    #[serde(default)]
+    pub tallies_after_ns: Option<u64>,
 }
 
 /// A worker's answer to a [`Command`].
@@ -93,6 +98,9 @@ pub struct WorkerResult {
     pub closed: usize,
     pub closes: Vec<String>,
     pub timed_out: bool,
+    /// For a tally command: arrivals (mono ns) of the tallies at or after its instant.
+    #[serde(default)]
+    pub tally_arrivals: Vec<u64>,
 }
 
 /// What a viewer task tells its worker.
@@ -120,6 +128,10 @@ pub enum Report {
     },
     Closed {
         why: String,
+    },
+    /// A `tally` arrived.
+    Tally {
+        at: u64,
     },
 }
 
@@ -296,6 +308,9 @@ pub async fn viewer(
                     });
                 }
             }
+            Some("tally") => {
+                let _ = reports.send(Report::Tally { at });
+            }
             Some("error") => {
                 let code = v["code"].as_str().unwrap_or_default().to_owned();
                 let _ = reports.send(Report::Error {
@@ -334,6 +349,8 @@ pub struct Collector {
     closed: usize,
     closes: Vec<String>,
     prompts: HashMap<String, PromptSeen>,
+    /// Arrivals of every `tally` since the connect phase (mono ns).
+    tallies: Vec<u64>,
 }
 
 impl Collector {
@@ -345,6 +362,7 @@ impl Collector {
             closed: 0,
             closes: Vec::new(),
             prompts: HashMap::new(),
+            tallies: Vec::new(),
         }
     }
 
@@ -412,6 +430,7 @@ impl Collector {
                     *self.seen(id).errors.entry(code).or_default() += 1;
                 }
             }
+            Report::Tally { at } => self.tallies.push(at),
             Report::Closed { why } => {
                 self.closed += 1;
                 self.held = self.held.saturating_sub(1);
@@ -419,6 +438,39 @@ impl Collector {
                     self.closes.push(why);
                 }
             }
+        }
+    }
+
+    /// Waits until as many tallies as held viewers arrived at or after `after`, or `timeout`:
+    /// the push a closing prompt sends to every viewer of its hall.
+    pub async fn tallies_after(&mut self, after: u64, timeout: Duration) -> WorkerResult {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut timed_out = false;
+        let count = |t: &[u64]| t.iter().filter(|&&a| a >= after).count();
+        while count(&self.tallies) < self.held {
+            match tokio::time::timeout_at(deadline, self.reports.recv()).await {
+                Ok(Some(r)) => self.note(r),
+                Ok(None) => break,
+                Err(_) => {
+                    timed_out = true;
+                    break;
+                }
+            }
+        }
+        let arrivals = self
+            .tallies
+            .iter()
+            .copied()
+            .filter(|&a| a >= after)
+            .collect();
+        self.tallies.clear();
+        WorkerResult {
+            held: self.held,
+            closed: self.closed,
+            closes: self.closes.clone(),
+            timed_out,
+            tally_arrivals: arrivals,
+            ..WorkerResult::default()
         }
     }
 
@@ -459,6 +511,7 @@ impl Collector {
             closed: self.closed,
             closes: self.closes.clone(),
             timed_out,
+            tally_arrivals: Vec::new(),
         }
     }
 }
@@ -508,9 +561,11 @@ pub fn worker_main() {
         stdout.flush().await.unwrap();
         while let Ok(Some(line)) = stdin.next_line().await {
             let cmd: Command = serde_json::from_str(&line).expect("a worker command");
-            let result = collector
-                .collect(&cmd.prompt, Duration::from_millis(cmd.timeout_ms))
-                .await;
+            let timeout = Duration::from_millis(cmd.timeout_ms);
+            let result = match cmd.tallies_after_ns {
+                Some(after) => collector.tallies_after(after, timeout).await,
+                None => collector.collect(&cmd.prompt, timeout).await,
+            };
             let mut out = serde_json::to_string(&result).unwrap();
             out.push('\n');
             stdout.write_all(out.as_bytes()).await.unwrap();
