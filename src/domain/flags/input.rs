@@ -5,7 +5,7 @@
 //! kept yields nothing, so it raises no flag: a flag must rest on something observed, never on
 //! the absence of a record.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use super::{Answer, Connection};
 use crate::domain::log::{Event, EventBody};
@@ -14,7 +14,7 @@ use crate::domain::log::{Event, EventBody};
 pub fn inputs(events: &[Event]) -> (Vec<Answer>, Vec<Connection>) {
     let mut answers = Vec::new();
     let mut connections = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     for e in events {
         let Some(ev) = e.evidence.as_deref() else {
             continue;

@@ -22,6 +22,8 @@ mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use serde::Serialize;
 
 pub use crate::domain::log::{Hints, Input};
@@ -161,15 +163,18 @@ pub struct Flag {
 /// Every flagged viewer, ordered by viewer id; each viewer's reasons in the order of
 /// [`Reason`]'s variants. Viewers with nothing to flag are not listed.
 pub fn flag(answers: &[Answer], connections: &[Connection], s: &Settings) -> Vec<Flag> {
-    let mut by_viewer: BTreeMap<&str, Vec<&Answer>> = BTreeMap::new();
+    let mut by_viewer: FxHashMap<&str, Vec<&Answer>> = FxHashMap::default();
     for a in answers {
         by_viewer.entry(&a.viewer).or_default().push(a);
     }
     let mut out: BTreeMap<String, Vec<Reason>> = BTreeMap::new();
     for (viewer, list) in &by_viewer {
-        let reasons = out.entry((*viewer).to_owned()).or_default();
-        reasons.extend(fast(list, s));
-        reasons.extend(untrusted(list));
+        let mut reasons: Vec<Reason> = fast(list, s).into_iter().chain(untrusted(list)).collect();
+        if !reasons.is_empty() {
+            out.entry((*viewer).to_owned())
+                .or_default()
+                .append(&mut reasons);
+        }
     }
     for (viewer, reason) in shared_device(answers, connections, s) {
         out.entry(viewer).or_default().push(reason);
@@ -251,14 +256,27 @@ fn shared_device(
     connections: &[Connection],
     s: &Settings,
 ) -> Vec<(String, Reason)> {
-    let device: BTreeMap<&str, &str> = connections
+    let device: FxHashMap<&str, &str> = connections
         .iter()
         .filter_map(|c| c.device.as_deref().map(|d| (c.conn.as_str(), d)))
+        .collect();
+    // Only devices more than one viewer connected from can flag anyone: at forum scale almost
+    // every device is one person's, and grouping their answers would be most of the work.
+    let mut users: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
+    for c in connections {
+        if let Some(d) = c.device.as_deref() {
+            users.entry(d).or_default().insert(&c.viewer);
+        }
+    }
+    let shared: FxHashSet<&str> = users
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(d, _)| d)
         .collect();
     // (device, prompt) → each viewer's first answer to it from that device.
     let mut groups: BTreeMap<(&str, &str), BTreeMap<&str, Millis>> = BTreeMap::new();
     for a in answers {
-        let Some(d) = device.get(a.conn.as_str()) else {
+        let Some(d) = device.get(a.conn.as_str()).filter(|d| shared.contains(*d)) else {
             continue;
         };
         let first = groups.entry((d, &a.prompt)).or_default();
