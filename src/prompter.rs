@@ -62,7 +62,8 @@ impl Prompter {
         let mut schedules = Vec::new();
         let mut pending = Vec::new();
         for s in &forum.sessions {
-            let seed = Seed::random();
+            // Fresh from the thread-local CSPRNG: nobody may predict a session's prompts.
+            let seed = Seed::from_rng(&mut rand::rng());
             let times = plan(s, forum.prompt_min_gap_ms, forum.prompt_margin_ms, &seed)?;
             let stored = store
                 .schedule_or_insert(

@@ -93,17 +93,15 @@ async fn ws(
         .await
         .unwrap();
     let hub = app.hub.clone();
-    app.hub
-        .configure(upgrade)
-        .on_upgrade(move |socket| async move {
-            match viewer {
-                Some(v) => {
-                    hub.serve(socket, v, hall, Evidence::default(), admission)
-                        .await
-                }
-                None => Hub::reject(socket, 4401, "ссылка недействительна").await,
+    yavka::api::ws::configure(upgrade, app.hub.settings()).on_upgrade(move |socket| async move {
+        match viewer {
+            Some(v) => {
+                hub.serve(socket, v, hall, Evidence::default(), admission)
+                    .await
             }
-        })
+            None => Hub::reject(socket, 4401, "ссылка недействительна").await,
+        }
+    })
 }
 
 struct TestHub {

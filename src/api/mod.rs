@@ -42,7 +42,7 @@ mod texts;
 pub mod throttle;
 mod verify;
 pub mod viewers;
-mod ws;
+pub mod ws;
 
 use std::sync::Arc;
 

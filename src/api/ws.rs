@@ -17,8 +17,8 @@ use super::access::ClientAddress;
 use super::auth::token_hash;
 use super::evidence::{PAGE_COOKIE, at_connect};
 use super::extract::{Json, Query};
-use crate::hub::Hub;
 use crate::hub::protocol::close;
+use crate::hub::{Hub, HubSettings};
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -74,7 +74,7 @@ pub async fn upgrade(
         state.clock.now(),
     );
     let hub = state.hub.clone();
-    hub.configure(upgrade)
+    configure(upgrade, hub.settings())
         .on_upgrade(move |socket| async move {
             match viewer {
                 None => {
@@ -85,4 +85,17 @@ pub async fn upgrade(
             }
         })
         .into_response()
+}
+
+/// Applies the buffer and size limits of the hub's settings to an upgrade. The hard frame and
+/// message limit is twice `max_message_bytes`: the hub itself closes anything over
+/// `max_message_bytes` with 1009, and the library's limit only guards memory.
+pub fn configure(upgrade: WebSocketUpgrade, s: &HubSettings) -> WebSocketUpgrade {
+    let hard = s.max_message_bytes.saturating_mul(2).max(256);
+    upgrade
+        .read_buffer_size(s.read_buffer)
+        .write_buffer_size(s.write_buffer)
+        .max_write_buffer_size(s.max_write_buffer.max(s.write_buffer + 1))
+        .max_message_size(hard)
+        .max_frame_size(hard)
 }

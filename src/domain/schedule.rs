@@ -34,12 +34,8 @@ pub struct SeedError {
 }
 
 impl Seed {
-    /// A fresh seed from the thread-local CSPRNG.
-    pub fn random() -> Seed {
-        Seed::from_rng(&mut rand::rng())
-    }
-
-    /// A seed drawn from `rng`. Only a cryptographic generator keeps schedules unpredictable.
+    /// A seed drawn from `rng`, which the caller owns (the domain reads no random source).
+    /// Only a cryptographic generator keeps schedules unpredictable.
     pub fn from_rng<R: rand::CryptoRng + ?Sized>(rng: &mut R) -> Seed {
         let mut bytes = [0u8; 32];
         rng.fill_bytes(&mut bytes);

@@ -6,13 +6,12 @@
 //! So the hub looks at its clock every [`TICK`] and, for each edge passed since the last look,
 //! sends every local tab of that hall its tally.
 
-use std::sync::Weak;
 use std::time::Duration;
 
 use crate::domain::forum::Forum;
 use crate::domain::time::Millis;
 
-use super::{Hub, Inner};
+use super::WeakHub;
 
 /// How late a push may be. The clock is read, not slept on, so a test's manual clock that jumps
 /// over an edge is noticed too.
@@ -49,12 +48,9 @@ pub(super) fn passed(edges: &[(Millis, String)], from: Millis, to: Millis) -> Ve
 }
 
 /// Runs until the hub is dropped or stops.
-pub(super) async fn push_at_edges(hub: Weak<Inner>) {
+pub(super) async fn push_at_edges(hub: WeakHub) {
     let (edges, mut last, mut stopping) = match hub.upgrade() {
-        Some(inner) => {
-            let hub = Hub(inner);
-            (edges(&hub.0.forum), hub.now(), hub.0.stopping.subscribe())
-        }
+        Some(hub) => (edges(hub.forum()), hub.now(), hub.stopping_signal()),
         None => return,
     };
     let mut tick = tokio::time::interval(TICK);
@@ -64,8 +60,7 @@ pub(super) async fn push_at_edges(hub: Weak<Inner>) {
             _ = tick.tick() => {}
             _ = stopping.changed() => return,
         }
-        let Some(inner) = hub.upgrade() else { return };
-        let hub = Hub(inner);
+        let Some(hub) = hub.upgrade() else { return };
         let now = hub.now();
         // A rule evaluated exactly at an edge is on its later side one millisecond on; `now`
         // is past it by the time it is in `[last, now)`.

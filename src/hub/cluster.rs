@@ -18,7 +18,7 @@ use super::bus::BusEvent;
 use super::prompts::PromptEntry;
 use serde::Serialize;
 
-use super::Hub;
+use super::{Hub, WeakHub};
 use crate::domain::log::EventBody;
 
 /// The dashboard's live figures: this node's and those of the nodes heard from recently.
@@ -54,8 +54,12 @@ pub(super) struct Peer {
     prompts: Vec<PromptEntry>,
 }
 
+/// The cluster state this module owns inside the hub. A std mutex: never held across await.
 #[derive(Debug, Default)]
-pub(super) struct Cluster {
+pub(super) struct Peers(std::sync::Mutex<Cluster>);
+
+#[derive(Debug, Default)]
+struct Cluster {
     peers: HashMap<String, Peer>,
     /// Highest sum of viewers seen per hall, across nodes.
     peaks: HashMap<String, usize>,
@@ -116,8 +120,8 @@ impl Hub {
         }
     }
 
-    /// The figures of every node heard from recently, this one included.
-    pub fn stats(&self) -> HubStats {
+    /// The figures of every node heard from recently, this one included (see [`Hub::stats`]).
+    pub(super) fn cluster_stats(&self) -> HubStats {
         let mut halls = self.local_halls();
         let mut prompts: Vec<PromptEntry> = self.lock_prompts().entries().to_vec();
         let mut c = self.lock_cluster();
@@ -150,7 +154,7 @@ impl Hub {
         }
         HubStats {
             nodes,
-            broker_connected: self.0.broker.connected(),
+            broker_connected: self.broker_connected(),
             halls,
             prompts,
         }
@@ -204,19 +208,35 @@ impl Hub {
     }
 
     fn lock_cluster(&self) -> std::sync::MutexGuard<'_, Cluster> {
-        self.0.cluster.lock().expect("cluster lock")
+        self.peers().0.lock().expect("cluster lock")
+    }
+
+    /// This node's own hall figures.
+    pub(super) fn local_halls(&self) -> Vec<HallStats> {
+        self.forum()
+            .halls
+            .iter()
+            .map(|h| {
+                let c = self.registry().counts(&h.id);
+                HallStats {
+                    hall: h.id.clone(),
+                    viewers: c.viewers,
+                    peak_viewers: c.peak_viewers,
+                    connections: c.connections,
+                }
+            })
+            .collect()
     }
 }
 
 /// Publishes this node's figures and checks for silent nodes until the hub stops.
-pub(super) async fn heartbeat(hub: std::sync::Weak<super::Inner>) {
+pub(super) async fn heartbeat(hub: WeakHub) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Some(inner) = hub.upgrade() else { return };
-        let hub = Hub(inner);
-        if *hub.0.stopping.borrow() {
+        let Some(hub) = hub.upgrade() else { return };
+        if hub.is_stopping() {
             return;
         }
         let event = hub.node_stats_event();
@@ -224,7 +244,7 @@ pub(super) async fn heartbeat(hub: std::sync::Weak<super::Inner>) {
             tracing::debug!(error = %e, "could not publish this node's figures");
         }
         hub.drop_silent_nodes();
-        metrics::gauge!("yavka_broker_connected").set(if hub.0.broker.connected() {
+        metrics::gauge!("yavka_broker_connected").set(if hub.broker_connected() {
             1.0
         } else {
             0.0

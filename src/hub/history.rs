@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::Hub;
+use super::{Hub, WeakHub};
 use crate::domain::time::{MINUTE, Millis};
 use crate::store::{HallMinute, StoreError};
 
@@ -17,9 +17,20 @@ use crate::store::{HallMinute, StoreError};
 /// its start.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
-/// Which minutes this node has written.
+/// Which minutes this node has written. A tokio mutex, held across the write on purpose: a
+/// second caller waits for the first one's write and then finds the minute done, so a minute
+/// is written once and a caller that returns knows it is stored.
 #[derive(Debug)]
-pub(super) struct Marks {
+pub(super) struct History(tokio::sync::Mutex<Marks>);
+
+impl History {
+    pub(super) fn new(started: Millis) -> History {
+        History(tokio::sync::Mutex::new(Marks::new(started)))
+    }
+}
+
+#[derive(Debug)]
+struct Marks {
     /// The first minute this node may write: the one after the minute it started in.
     first: Millis,
     /// The last minute written.
@@ -27,7 +38,7 @@ pub(super) struct Marks {
 }
 
 impl Marks {
-    pub(super) fn new(started: Millis) -> Marks {
+    fn new(started: Millis) -> Marks {
         Marks {
             first: minute_of(started) + MINUTE,
             last: None,
@@ -40,14 +51,9 @@ fn minute_of(t: Millis) -> Millis {
 }
 
 impl Hub {
-    /// Writes this node's figures for the current minute unless that minute is written
-    /// already (or began before this node started). Returns whether it wrote. The sampler
-    /// calls it every second; tests call it after moving their clock.
-    pub async fn record_minute(&self) -> Result<bool, StoreError> {
-        // A tokio mutex, held across the write on purpose: a second caller waits for the
-        // first one's write and then finds the minute done, so a minute is written once and
-        // a caller that returns knows it is stored.
-        let mut marks = self.0.history.lock().await;
+    /// Writes this node's figures for the current minute (see [`Hub::record_minute`]).
+    pub(super) async fn write_minute(&self) -> Result<bool, StoreError> {
+        let mut marks = self.history().0.lock().await;
         let minute = minute_of(self.now());
         if minute < marks.first || marks.last.is_some_and(|last| minute <= last) {
             return Ok(false);
@@ -61,9 +67,8 @@ impl Hub {
                 connections: h.connections as i64,
             })
             .collect();
-        self.0
-            .store
-            .record_hall_minute(&self.0.forum.id, self.node(), minute, &halls)
+        self.store()
+            .record_hall_minute(&self.forum().id, self.node(), minute, &halls)
             .await?;
         marks.last = Some(minute);
         Ok(true)
@@ -72,19 +77,18 @@ impl Hub {
 
 /// Writes a minute's figures at the start of each minute until the hub stops. Its own task,
 /// so a slow store never delays the figures published to the other nodes (their heartbeat).
-pub(super) async fn sampler(hub: std::sync::Weak<super::Inner>) {
+pub(super) async fn sampler(hub: WeakHub) {
     let mut tick = tokio::time::interval(LOOK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         tick.tick().await;
-        let Some(inner) = hub.upgrade() else { return };
-        let hub = Hub(inner);
-        if *hub.0.stopping.borrow() {
+        let Some(hub) = hub.upgrade() else { return };
+        if hub.is_stopping() {
             return;
         }
         // A failed write is tried again at the next look, while the minute lasts.
-        match hub.record_minute().await {
+        match hub.write_minute().await {
             Ok(_) if failing => {
                 failing = false;
                 tracing::info!("the minute's hall figures are recorded again");

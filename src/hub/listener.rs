@@ -1,7 +1,8 @@
 //! What the hub does with broker messages (its own included): fan prompts out to the hall,
 //! keep connected viewers' state current and tell their tabs, close revoked viewers' sockets.
 
-use std::sync::Weak;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -11,15 +12,41 @@ use tokio::sync::watch;
 use crate::broker::{RecvError, Subscription};
 use crate::domain::live;
 use crate::domain::log::EventBody;
+use crate::domain::time::Millis;
 
 use super::bus::BusEvent;
 use super::protocol::ServerMsg;
 use super::protocol::close::{REVOKED, SLOW};
-use super::{Hub, Inner};
+use super::{Hub, WeakHub};
+
+/// Pending "prompt closed" tally pushes: hall → the instant they are for. Prompts of a hall
+/// closing at the same instant share one push. A std mutex: never held across await.
+#[derive(Debug, Default)]
+pub(super) struct ClosePushes(Mutex<HashMap<String, Millis>>);
+
+impl ClosePushes {
+    /// Whether the caller should schedule the push for `hall` at `closes` (none is pending).
+    fn claim(&self, hall: &str, closes: Millis) -> bool {
+        let mut pushes = self.0.lock().expect("tally pushes lock");
+        if pushes.get(hall) == Some(&closes) {
+            return false;
+        }
+        pushes.insert(hall.to_owned(), closes);
+        true
+    }
+
+    /// The push for `hall` at `closes` is going out; a later one may be scheduled.
+    fn done(&self, hall: &str, closes: Millis) {
+        let mut pushes = self.0.lock().expect("tally pushes lock");
+        if pushes.get(hall) == Some(&closes) {
+            pushes.remove(hall);
+        }
+    }
+}
 
 /// Runs until the hub is dropped or shut down, or the broker closes.
 pub(super) async fn listen(
-    hub: Weak<Inner>,
+    hub: WeakHub,
     mut sub: Subscription,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -28,10 +55,9 @@ pub(super) async fn listen(
             r = sub.recv() => r,
             _ = stopping.wait_for(|s| *s) => return,
         };
-        let Some(inner) = hub.upgrade() else {
+        let Some(hub) = hub.upgrade() else {
             return;
         };
-        let hub = Hub(inner);
         match received {
             Ok(msg) => match BusEvent::from_message(&msg) {
                 Ok(event) => hub.on_bus(event),
@@ -108,7 +134,7 @@ impl Hub {
         };
         let text = Utf8Bytes::from(ServerMsg::Prompt(msg).to_json());
         let mut delivered = 0;
-        self.0.registry.for_each_in_hall(hall, |h| {
+        self.registry().for_each_in_hall(hall, |h| {
             if h.offer(text.clone(), SLOW) {
                 delivered += 1;
             }
@@ -120,26 +146,16 @@ impl Hub {
 
         // When it closes, every tab of the hall gets its tally (a miss may pause counting).
         // Prompts of a hall closing at the same instant share one push.
-        {
-            let mut pushes = self.0.tally_pushes.lock().expect("tally pushes lock");
-            if pushes.get(hall) == Some(&closes) {
-                return;
-            }
-            pushes.insert(hall.to_owned(), closes);
+        if !self.close_pushes().claim(hall, closes) {
+            return;
         }
-        let weak = std::sync::Arc::downgrade(&self.0);
+        let weak = self.downgrade();
         let wait = (closes - self.now()).max(0) as u64 + 1;
         let hall = hall.to_owned();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(wait)).await;
-            if let Some(inner) = weak.upgrade() {
-                let hub = Hub(inner);
-                {
-                    let mut pushes = hub.0.tally_pushes.lock().expect("tally pushes lock");
-                    if pushes.get(&hall) == Some(&closes) {
-                        pushes.remove(&hall);
-                    }
-                }
+            if let Some(hub) = weak.upgrade() {
+                hub.close_pushes().done(&hall, closes);
                 hub.push_tallies(&hall);
             }
         });
@@ -154,8 +170,8 @@ impl Hub {
         let Some(plan) = self.session_plan(hall, &prompts, now) else {
             return;
         };
-        let horizon = live::horizon(&self.0.forum, now);
-        for h in self.0.registry.in_hall(hall) {
+        let horizon = live::horizon(self.forum(), now);
+        for h in self.registry().in_hall(hall) {
             let Some(state) = self.viewers().get(&h.viewer) else {
                 continue;
             };
@@ -179,7 +195,7 @@ impl Hub {
         let Some(state) = self.viewers().get(viewer) else {
             return;
         };
-        for h in self.0.registry.of_viewer(viewer) {
+        for h in self.registry().of_viewer(viewer) {
             let paused_for = state
                 .lock()
                 .expect("viewer lock")

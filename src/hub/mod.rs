@@ -15,7 +15,19 @@
 //!   after the rules stopped counting.
 //! - `cluster`: the other nodes' figures and liveness; `settings`: the hub's tuning.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
+//! - `tallies`: what a tab's tally is computed from (corrections, prompts, stored events).
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
+//!
+//! `impl Hub` in this file is the hub's whole public surface; the submodules add private
+//! helpers to it but never look inside `Inner`: each owns its state as a small struct
+//! (`cluster::Peers`, `history::History`, `listener::ClosePushes`, `tallies::Corrections`)
+//! reached through the narrow accessors at the end of this file.
+//!
+//! The upgrade itself (buffer and size limits, the HTTP side) is `api/ws.rs`'s. The hub still
+//! takes axum's `WebSocket` and sends `Utf8Bytes`: the socket task drives that stream
+//! directly, and the outboxes hold the very frames handed to it so a fan-out to a hall
+//! shares one buffer instead of copying the text per tab; a transport trait of our own would
+//! add a copy or a boxed stream per message for no second implementation.
 
 mod boundaries;
 pub mod bus;
@@ -30,22 +42,21 @@ pub mod prompts;
 pub mod protocol;
 pub mod registry;
 mod settings;
+mod tallies;
 pub mod viewer;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocket;
 use serde::Serialize;
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
 use crate::domain::decisions::Correction;
-use crate::domain::forum::{Forum, Session};
-use crate::domain::live::{self, LiveViewer, SessionPlan, day_bounds};
+use crate::domain::forum::Forum;
+use crate::domain::live::day_bounds;
 use crate::domain::log::{Event, EventBody, Evidence};
-use crate::domain::rules::Params;
 use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
@@ -92,6 +103,16 @@ pub struct Admission {
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
 
+/// A handle that does not keep the hub alive: its background tasks hold one, so they end
+/// when the last [`Hub`] is dropped.
+struct WeakHub(Weak<Inner>);
+
+impl WeakHub {
+    fn upgrade(&self) -> Option<Hub> {
+        self.0.upgrade().map(Hub)
+    }
+}
+
 struct Inner {
     forum: Arc<Forum>,
     store: Store,
@@ -106,16 +127,11 @@ struct Inner {
     /// A std mutex: never held across await.
     prompts: Mutex<PromptBook>,
     prompts_loaded: OnceCell<()>,
-    /// The forum's corrections, for the tally of a corrected (finished) session: loaded with
-    /// the day's prompts, replaced when an organiser saves one on this node. A std mutex:
-    /// never held across await.
-    corrections: Mutex<Arc<[Correction]>>,
-    /// Other nodes' figures. A std mutex: never held across await.
-    cluster: Mutex<cluster::Cluster>,
-    /// Minutes whose figures this node has written (see `history`).
-    history: tokio::sync::Mutex<history::Marks>,
-    /// Pending "prompt closed" tally pushes: hall → the instant they are for.
-    tally_pushes: Mutex<HashMap<String, Millis>>,
+    // Each of these is owned by its module, which alone looks inside.
+    corrections: tallies::Corrections,
+    cluster: cluster::Peers,
+    history: history::History,
+    tally_pushes: listener::ClosePushes,
     /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
     live: watch::Sender<usize>,
     stopping: watch::Sender<bool>,
@@ -145,21 +161,21 @@ impl Hub {
             viewers: Viewers::default(),
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
-            corrections: Mutex::new(Vec::new().into()),
-            cluster: Mutex::default(),
-            history: tokio::sync::Mutex::new(history::Marks::new(started)),
-            tally_pushes: Mutex::default(),
+            corrections: tallies::Corrections::default(),
+            cluster: cluster::Peers::default(),
+            history: history::History::new(started),
+            tally_pushes: listener::ClosePushes::default(),
             live: watch::channel(0).0,
             stopping: watch::channel(false).0,
         }));
         tokio::spawn(listener::listen(
-            Arc::downgrade(&hub.0),
+            hub.downgrade(),
             subscription,
-            hub.0.stopping.subscribe(),
+            hub.stopping_signal(),
         ));
-        tokio::spawn(cluster::heartbeat(Arc::downgrade(&hub.0)));
-        tokio::spawn(boundaries::push_at_edges(Arc::downgrade(&hub.0)));
-        tokio::spawn(history::sampler(Arc::downgrade(&hub.0)));
+        tokio::spawn(cluster::heartbeat(hub.downgrade()));
+        tokio::spawn(boundaries::push_at_edges(hub.downgrade()));
+        tokio::spawn(history::sampler(hub.downgrade()));
         hub
     }
 
@@ -169,20 +185,6 @@ impl Hub {
 
     pub fn forum(&self) -> &Arc<Forum> {
         &self.0.forum
-    }
-
-    /// Applies the buffer and size limits of the settings to an upgrade. The hard frame and
-    /// message limit is twice `max_message_bytes`: the hub itself closes anything over
-    /// `max_message_bytes` with 1009, and the library's limit only guards memory.
-    pub fn configure(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-        let s = &self.0.settings;
-        let hard = s.max_message_bytes.saturating_mul(2).max(256);
-        upgrade
-            .read_buffer_size(s.read_buffer)
-            .write_buffer_size(s.write_buffer)
-            .max_write_buffer_size(s.max_write_buffer.max(s.write_buffer + 1))
-            .max_message_size(hard)
-            .max_frame_size(hard)
     }
 
     /// A place for one more socket, or `None` at the cap or during shutdown (answer 503).
@@ -227,10 +229,10 @@ impl Hub {
         window_ms: Millis,
         prompt_id: Option<String>,
     ) -> Result<PromptInfo, HubError> {
-        if *self.0.stopping.borrow() {
+        if self.is_stopping() {
             return Err(HubError::ShuttingDown);
         }
-        if self.0.forum.hall(hall).is_none() {
+        if self.forum().hall(hall).is_none() {
             return Err(HubError::UnknownHall(hall.to_owned()));
         }
         if window_ms <= 0 {
@@ -256,7 +258,7 @@ impl Hub {
                 closes: info.closes,
             },
         );
-        self.0.writer.record_durable(event).await?;
+        self.writer().record_durable(event).await?;
         metrics::counter!("yavka_prompts_fired_total").increment(1);
         tracing::info!(prompt = %info.id, hall, closes = info.closes, "prompt fired");
         self.publish(&BusEvent::Prompt {
@@ -266,24 +268,6 @@ impl Hub {
             closes: info.closes,
         })?;
         Ok(info)
-    }
-
-    /// This node's own hall figures.
-    fn local_halls(&self) -> Vec<HallStats> {
-        self.0
-            .forum
-            .halls
-            .iter()
-            .map(|h| {
-                let c = self.0.registry.counts(&h.id);
-                HallStats {
-                    hall: h.id.clone(),
-                    viewers: c.viewers,
-                    peak_viewers: c.peak_viewers,
-                    connections: c.connections,
-                }
-            })
-            .collect()
     }
 
     /// This node's name on the broker.
@@ -314,8 +298,6 @@ impl Hub {
         let _ = live.wait_for(|n| *n == 0).await;
     }
 
-    // ---- shared with the submodules ----
-
     fn now(&self) -> Millis {
         self.0.clock.now()
     }
@@ -344,7 +326,7 @@ impl Hub {
             .get_or_try_init(|| async {
                 let events = self.day_prompts().await?;
                 self.lock_prompts().merge(&events);
-                let corrections = self.0.store.corrections(&self.0.forum.id).await?;
+                let corrections = self.store().corrections(&self.forum().id).await?;
                 self.set_corrections(corrections);
                 Ok(())
             })
@@ -354,37 +336,53 @@ impl Hub {
 
     /// Replaces the forum's corrections the tallies are judged with.
     pub fn set_corrections(&self, corrections: Vec<Correction>) {
-        *self.0.corrections.lock().expect("corrections lock") = corrections.into();
+        self.0.corrections.replace(corrections);
     }
 
-    /// The session a tab in `hall` is about at `now` (see [`live::session_for`]).
-    fn session_for(&self, hall: &str, now: Millis) -> Option<&Session> {
-        live::session_for(&self.0.forum, hall, now)
+    /// The figures of every node heard from recently, this one included.
+    pub fn stats(&self) -> HubStats {
+        self.cluster_stats()
     }
 
-    /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
-    fn tally_json(&self, viewer: &Mutex<LiveViewer>, hall: &str) -> Option<String> {
-        let now = self.now();
-        let prompts = self.lock_prompts().hall_events(hall);
-        let plan = self.session_plan(hall, &prompts, now)?;
-        let tally = plan.tally(&viewer.lock().expect("viewer lock"));
-        Some(protocol::ServerMsg::Tally(tally).to_json())
+    /// Writes this node's figures for the current minute unless that minute is written
+    /// already (or began before this node started). Returns whether it wrote. The sampler
+    /// calls it every second; tests call it after moving their clock.
+    pub async fn record_minute(&self) -> Result<bool, StoreError> {
+        self.write_minute().await
     }
 
-    /// The session a tab in `hall` is about at `now`, planned over the hall's `prompts`.
-    fn session_plan<'a>(
-        &'a self,
-        hall: &str,
-        prompts: &'a [Event],
-        now: Millis,
-    ) -> Option<SessionPlan<'a>> {
-        let session = self.session_for(hall, now)?;
-        let rules = Params {
-            max_wrong_answers: self.0.settings.max_wrong_answers,
-            as_of: now,
-            corrections: self.0.corrections.lock().expect("corrections lock").clone(),
-        };
-        SessionPlan::new(&self.0.forum, session, prompts, now, rules)
+    // ---- shared with the submodules: each part reaches the others only through these ----
+
+    fn downgrade(&self) -> WeakHub {
+        WeakHub(Arc::downgrade(&self.0))
+    }
+
+    fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    fn broker_connected(&self) -> bool {
+        self.0.broker.connected()
+    }
+
+    fn stopping_signal(&self) -> watch::Receiver<bool> {
+        self.0.stopping.subscribe()
+    }
+
+    fn peers(&self) -> &cluster::Peers {
+        &self.0.cluster
+    }
+
+    fn history(&self) -> &history::History {
+        &self.0.history
+    }
+
+    fn close_pushes(&self) -> &listener::ClosePushes {
+        &self.0.tally_pushes
+    }
+
+    fn corrections(&self) -> &tallies::Corrections {
+        &self.0.corrections
     }
 
     /// The live states of the viewers connected here.
@@ -418,31 +416,6 @@ impl Hub {
     /// A socket's disconnect is recorded.
     fn socket_closed(&self) {
         self.0.live.send_modify(|n| *n -= 1);
-    }
-
-    /// Merges the viewer's stored events, once per live state, and forgets at once what no
-    /// tally can ask about any more (their earlier days).
-    async fn load_viewer(&self, viewer: &str, state: &Mutex<LiveViewer>) {
-        if state.lock().expect("viewer lock").loaded {
-            return;
-        }
-        let horizon = live::horizon(&self.0.forum, self.now());
-        let store = &self.0.store;
-        match store
-            .viewer_events_since(&self.0.forum.id, viewer, horizon)
-            .await
-        {
-            Ok(events) => {
-                let mut st = state.lock().expect("viewer lock");
-                for e in &events {
-                    st.apply(e);
-                }
-                st.prune(horizon);
-                st.loaded = true;
-            }
-            // The tally shown may be short until the next connection; the log is intact.
-            Err(e) => tracing::warn!(viewer, error = %e, "could not load a viewer's events"),
-        }
     }
 
     /// Tells every node about one of `viewer`'s recorded events, caused here.

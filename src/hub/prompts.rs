@@ -3,6 +3,7 @@
 //! all stay in memory, with this node's delivery and confirm counts for the organiser's screen.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
@@ -61,6 +62,9 @@ impl PromptEntry {
 pub struct PromptBook {
     entries: Vec<PromptEntry>,
     index: HashMap<String, usize>,
+    /// Each hall's prompt events as the tallies read them, built on first ask and dropped
+    /// when a prompt is added: every tally between two prompts shares one copy.
+    hall_events: HashMap<String, Arc<[Event]>>,
 }
 
 impl PromptBook {
@@ -69,6 +73,7 @@ impl PromptBook {
         let next = self.entries.len();
         let i = *self.index.entry(id.to_owned()).or_insert(next);
         if i == next {
+            self.hall_events.remove(hall);
             self.entries.push(PromptEntry {
                 id: id.to_owned(),
                 hall: hall.to_owned(),
@@ -112,13 +117,19 @@ impl PromptBook {
         &self.entries
     }
 
-    /// The prompt events of `hall`, for the rules.
-    pub fn hall_events(&self, hall: &str) -> Vec<Event> {
-        self.entries
+    /// The prompt events of `hall`, for the rules; shared until the hall's next prompt.
+    pub fn hall_events(&mut self, hall: &str) -> Arc<[Event]> {
+        if let Some(events) = self.hall_events.get(hall) {
+            return events.clone();
+        }
+        let events: Arc<[Event]> = self
+            .entries
             .iter()
             .filter(|p| p.hall == hall)
             .map(PromptEntry::to_event)
-            .collect()
+            .collect();
+        self.hall_events.insert(hall.to_owned(), events.clone());
+        events
     }
 
     /// Prompts of `hall` open at `now`, oldest first.
@@ -181,5 +192,22 @@ mod tests {
         assert_eq!(b.open_in("h1", 20).len(), 1);
         assert_eq!(b.open_in("h1", 21).len(), 0);
         assert_eq!(b.hall_events("h2").len(), 1);
+    }
+
+    #[test]
+    fn a_halls_events_are_shared_until_its_next_prompt() {
+        let mut b = PromptBook::default();
+        b.add("p1", "h1", 10, 20);
+        let first = b.hall_events("h1");
+        assert!(Arc::ptr_eq(&first, &b.hall_events("h1")));
+        b.add("p1", "h1", 10, 20);
+        assert!(
+            Arc::ptr_eq(&first, &b.hall_events("h1")),
+            "a known prompt changes nothing"
+        );
+        b.add("p2", "h1", 30, 40);
+        let second = b.hall_events("h1");
+        assert_eq!(second.len(), 2, "a new prompt is seen at once");
+        assert_eq!(second[1].ts, 30);
     }
 }
