@@ -35,6 +35,7 @@ mod me;
 mod my_data;
 mod organiser;
 mod pages;
+pub mod pick;
 mod register;
 mod reports;
 mod results;

@@ -120,9 +120,33 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
             ));
         }
     };
-    let forum = &state.forum;
-    let issued = state.store.issued_code(&forum.id, code.as_str()).await?;
-    let found = issued.and_then(|row| forum.session(&row.session).map(|s| (row, s)));
+    // Codes of every forum ever run verify, archived ones included: the served forum first,
+    // then the others in the store.
+    let mut found = None;
+    let mut issued = state
+        .store
+        .issued_code(&state.forum.id, code.as_str())
+        .await?;
+    let mut forum = state.forum.clone();
+    if issued.is_none() {
+        for row in state.store.forums().await? {
+            if row.forum.id == state.forum.id {
+                continue;
+            }
+            issued = state
+                .store
+                .issued_code(&row.forum.id, code.as_str())
+                .await?;
+            if issued.is_some() {
+                forum = std::sync::Arc::new(state.store.effective_forum(&row.forum).await?);
+                break;
+            }
+        }
+    }
+    let forum = &forum;
+    if let Some(row) = issued {
+        found = forum.session(&row.session).map(|s| (row, s));
+    }
     let Some((row, session)) = found else {
         return Ok((
             StatusCode::NOT_FOUND,
