@@ -338,6 +338,16 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
         assert_eq!(status, 200, "{backend}: the only live forum: {fired}");
         let (status, made_up) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
         assert_eq!(status, 404, "{backend}: {made_up}");
+        assert!(
+            made_up["error"]
+                .as_str()
+                .unwrap()
+                .contains("форумов этого сервера"),
+            "{backend}: no single forum is named when there are several: {made_up}"
+        );
+        // Ready: every running forum's writer records.
+        let (status, ready) = app.get("/readyz").await;
+        assert_eq!(status, 200, "{backend}: {ready}");
 
         // Archived, the spring forum stops running; its codes still verify.
         let (status, body) = app

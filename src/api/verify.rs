@@ -128,11 +128,13 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
         .issued_code(&state.forum.id, code.as_str())
         .await?;
     let mut forum = state.forum.clone();
+    let mut others = false;
     if issued.is_none() {
         for row in state.store.forums().await? {
             if row.forum.id == state.forum.id {
                 continue;
             }
+            others = true;
             issued = state
                 .store
                 .issued_code(&row.forum.id, code.as_str())
@@ -155,7 +157,8 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
                 "error": format!(
                     "Код {} не выдавался участникам {}. Проверьте, что код введён \
                      без ошибок (буква O и цифра 0 различаются).",
-                    code.as_str(), of_forum(&forum.title)
+                    code.as_str(),
+                    if others { "форумов этого сервера".to_owned() } else { of_forum(&forum.title) }
                 ),
             }),
         ));
