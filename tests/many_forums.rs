@@ -217,6 +217,13 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
         "{backend}"
     );
 
+    // A link no forum knows is refused as before, not with the list of forums.
+    let (status, stale) = app.get("/api/me?token=no-such-link").await;
+    assert_eq!(status, 401, "{backend}: {stale}");
+    let mut stale_tab = app.connect("no-such-link", "hall-1").await;
+    let closed = stale_tab.expect("__closed").await;
+    assert_eq!(closed["code"], 4401, "{backend}: {closed}");
+
     // A prompt in the first forum, then one in the second: each tab's next prompt is its own
     // forum's (had the first crossed over, the second forum's tabs would see it first).
     let first = fire(app, "test-forum").await;

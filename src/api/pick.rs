@@ -4,7 +4,8 @@
 //! state, with `forum`, `hub`, `prompter`, `mailer` and `writer` those of the request's forum,
 //! so a handler body reads as it did when a server ran one forum. The forum is, in order:
 //! - `?forum=ID` when given (a forum that does not run here: 404);
-//! - for a personal link (`?token=`), the forum the link belongs to;
+//! - for a personal link (`?token=`), the forum the link belongs to (a link no forum knows
+//!   gets the configuration file's forum, whose handler refuses it as it always did);
 //! - else the one forum that fits: the only live one, else the only one open for
 //!   registration, else the only one running. When several fit, the answer is 400 with the
 //!   list, so the caller can name one (`{"error": …, "forums": [{id, title, state}]}`).
@@ -72,8 +73,9 @@ pub async fn pick(
                     return Ok(with(state, r.clone()));
                 }
             }
-            // An unknown link is refused by the handler, in its own words.
-            Ok(None) => {}
+            // An unknown link is refused by the handler in its own words (the player's socket
+            // is closed with its code), not with the list of forums.
+            Ok(None) => return Ok(state.clone()),
             Err(e) => return Err(ApiError::from(e).into_response()),
         }
     }
