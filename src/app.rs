@@ -14,20 +14,16 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
-use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::domain::forum::Forum;
 use crate::domain::forum::catalogue::Catalogue;
-use crate::hub::Hub;
-use crate::mail::Mailer;
-use crate::prompter::Prompter;
+use crate::runtime::{Forums, Running};
 use crate::settings::Settings;
-use crate::store::{EventWriter, Store};
+use crate::store::Store;
 
 pub struct App {
     listener: TcpListener,
     state: AppState,
-    writer_task: tokio::task::JoinHandle<()>,
     /// Russian lines about sessions whose configuration changed after they were frozen.
     pub notices: Vec<String>,
 }
@@ -63,43 +59,38 @@ impl App {
         if !report.newly_frozen.is_empty() {
             tracing::info!(sessions = ?report.newly_frozen, "session rules frozen");
         }
-        let forum = Arc::new(report.effective);
-        let (writer, writer_task) =
-            EventWriter::spawn(store.clone(), &forum.id, settings.writer.config());
-        let writer_status = writer.status().clone();
-        let broker = match &settings.broker.redis_url {
-            None => Broker::memory(settings.broker.capacity),
-            Some(url) => {
-                let node = crate::ids::new_token()[..16].to_owned();
-                tracing::info!(%node, "messages between nodes go through Redis");
-                Broker::redis(url, &forum.id, &node, settings.broker.capacity)
-                    .map_err(|e| anyhow::anyhow!(e))?
-            }
-        };
-        let hub = Hub::new(
-            forum.clone(),
-            store.clone(),
-            writer,
-            broker,
-            clock.clone(),
-            settings.hub.clone(),
-        );
-        let prompter =
-            Prompter::start(forum.clone(), store.clone(), hub.clone(), clock.clone()).await?;
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("не удалось занять адрес {address}"))?;
         let port = listener.local_addr()?.port();
         let public_url = settings.public_url(port);
-        let mailer = Mailer::new(
+        // Mail settings are checked before any forum starts, so a mistake is named as such.
+        crate::mail::Mailer::new(
             store.clone(),
-            forum.clone(),
+            Arc::new(report.effective.clone()),
             clock.clone(),
             settings.mail.clone(),
             public_url.clone(),
         )
         .context("настройки почты ([mail])")?;
+        let settings = Arc::new(settings);
+        let forums = Forums::new(
+            store.clone(),
+            clock.clone(),
+            settings.clone(),
+            public_url.clone(),
+        );
+        // The configuration file's forum is served as before, whatever its state; every other
+        // stored forum open for registration, live or finished runs beside it.
+        let Running {
+            forum,
+            hub,
+            prompter,
+            mailer,
+            writer: writer_status,
+        } = forums.start_forum(Arc::new(report.effective)).await?;
+        forums.start_stored().await?;
         let throttles = Arc::new(crate::api::throttle::Throttles::new(&settings.limits));
         // Made by the first node to start, then shared (a page one node served vouches for a
         // socket on another).
@@ -116,18 +107,18 @@ impl App {
             hub,
             prompter,
             clock,
-            settings: Arc::new(settings),
+            settings,
             metrics: metrics_handle(),
             public_url,
             codes_lock: Arc::new(tokio::sync::Mutex::new(())),
             mailer,
             throttles,
             evidence_key,
+            forums,
         };
         Ok(App {
             listener,
             state,
-            writer_task,
             notices: report.ignored_changes,
         })
     }
@@ -140,25 +131,18 @@ impl App {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves; the prompter ticks every half second of real time.
+    /// Serves until `shutdown` resolves; every forum's prompter ticks every half second of real
+    /// time.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let App {
-            listener,
-            state,
-            writer_task,
-            ..
+            listener, state, ..
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let prompter = state.prompter.clone();
-        let mut prompter_stop = stop_rx.clone();
-        let prompter_task = tokio::spawn(prompter.run(Duration::from_millis(500), async move {
-            let _ = prompter_stop.wait_for(|s| *s).await;
-        }));
-        let mail_task = tokio::spawn(state.mailer.clone().run(stop_rx.clone()));
-        let hub = state.hub.clone();
+        let forums = state.forums.clone();
+        forums.serve();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         let app = router(state.clone());
         let limits = crate::http::Limits::new(&state.settings.server);
@@ -169,22 +153,14 @@ impl App {
         tracing::info!("shutting down: closing viewer connections");
         let _ = stop_tx.send(true);
         // Websockets are long-lived: the HTTP server waits for them, so close them first.
-        hub.shutdown().await;
+        forums.close_sockets().await;
         if tokio::time::timeout(grace, server_task).await.is_err() {
             tracing::warn!("HTTP connections did not finish within the grace period");
         }
-        let _ = prompter_task.await;
         let _ = sweeper.await;
-        // The mail worker finishes the letter in hand and hands back the rest of its batch.
-        if tokio::time::timeout(grace, mail_task).await.is_err() {
-            tracing::warn!("the mail worker did not stop within the grace period");
-        }
-        // The writer ends once every handle (the hub's, the state's) is gone.
-        drop(hub);
+        // The writers end once every handle (the hubs', the state's) is gone.
         drop(state);
-        if tokio::time::timeout(grace, writer_task).await.is_err() {
-            tracing::error!("the event writer did not drain within the grace period");
-        }
+        forums.drain(grace).await;
         Ok(())
     }
 }

@@ -228,7 +228,8 @@ async fn bot(
             request.headers_mut().insert("cookie", value);
             request.headers_mut().insert(
                 "user-agent",
-                HeaderValue::from_static("Mozilla/5.0 (демо-участник) Chrome/141.0"),
+                // A header value is visible ASCII: `from_static` panics on Cyrillic.
+                HeaderValue::from_static("Mozilla/5.0 (Yavka demo viewer) Chrome/141.0"),
             );
         }
         let Ok((ws, _)) = tokio_tungstenite::connect_async(request).await else {

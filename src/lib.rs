@@ -8,6 +8,7 @@
 //! - [`http`]: serving HTTP with a connection cap and timeouts.
 //! - [`ids`]: random ids and secret tokens.
 //! - [`reports`]: exports, certificates and evidence reports, as plain functions over data.
+//! - [`runtime`]: the forums this server runs at once, each with its hub, prompter and mailer.
 //! - [`mail`]: the outbox worker that e-mails personal links and certificates over SMTP.
 //! - [`cli`]: the `yavka` command line.
 
@@ -24,5 +25,6 @@ pub mod ids;
 pub mod mail;
 pub mod prompter;
 pub mod reports;
+pub mod runtime;
 pub mod settings;
 pub mod store;

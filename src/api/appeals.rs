@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,6 +21,7 @@ use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use super::me::{TokenQuery, appeal_json, decision_json, viewer_of};
+use super::pick::Picked;
 use crate::domain::appeals::{self, Answer, State as AppealState};
 use crate::domain::audit::Action;
 use crate::domain::decided::{InForce, check_reason};
@@ -51,10 +51,7 @@ pub(super) async fn rules_verdicts(
 }
 
 /// `GET /api/me/appeals?token=`: the viewer's appeals, oldest first.
-pub async fn mine(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Json<Value>> {
+pub async fn mine(Picked(state): Picked, Query(q): Query<TokenQuery>) -> ApiResult<Json<Value>> {
     let viewer = viewer_of(&state, q.token).await?;
     let appeals = state
         .store
@@ -73,7 +70,7 @@ pub struct NewAppeal {
 
 /// `POST /api/me/appeals?token=` `{session, text}`.
 pub async fn file(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<TokenQuery>,
     Json(body): Json<NewAppeal>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -125,7 +122,7 @@ fn appeal_id(id: &str) -> ApiResult<i64> {
 
 /// `POST /api/me/appeals/{id}?token=` `{text}`: a new text while the appeal waits.
 pub async fn edit(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
     Query(q): Query<TokenQuery>,
     Json(body): Json<EditAppeal>,
@@ -159,7 +156,7 @@ pub async fn edit(
 }
 
 /// `GET /api/org/appeals`: open appeals first, each group oldest first.
-pub async fn queue(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn queue(_o: Organiser, Picked(state): Picked) -> ApiResult<Json<Value>> {
     let forum = &state.forum;
     let list = state.store.appeals(&forum.id).await?;
     let decided = InForce::new(state.store.decisions(&forum.id).await?);
@@ -208,7 +205,7 @@ pub struct AnswerBody {
 /// `POST /api/org/appeals/{id}/answer` `{grant, reason}`.
 pub async fn answer(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
     Json(body): Json<AnswerBody>,
 ) -> ApiResult<Json<Value>> {

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,6 +17,7 @@ use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
+use super::pick::Picked;
 use super::results::rules_params;
 use crate::domain::audit::Action;
 use crate::domain::decisions::{Change, Correction, MAX_REASON_CHARS};
@@ -238,7 +238,7 @@ async fn changes(state: &AppState, c: &Correction) -> ApiResult<Value> {
 /// saved.
 pub async fn preview(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Json(p): Json<Proposal>,
 ) -> ApiResult<Json<Value>> {
     let prompts = state.store.prompts_since(&state.forum.id, i64::MIN).await?;
@@ -250,7 +250,7 @@ pub async fn preview(
 /// verdict of the session is computed with it from then on.
 pub async fn save(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Json(p): Json<Proposal>,
 ) -> ApiResult<Json<Value>> {
     let prompts = state.store.prompts_since(&state.forum.id, i64::MIN).await?;
@@ -290,7 +290,7 @@ pub async fn save(
 
 /// `GET /api/org/corrections`: the corrections saved, each in words, and the finished sessions
 /// with their prompts (what a new correction may name).
-pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list(_o: Organiser, Picked(state): Picked) -> ApiResult<Json<Value>> {
     let prompts = state.store.prompts_since(&state.forum.id, i64::MIN).await?;
     let saved = state.store.corrections(&state.forum.id).await?;
     let forum = &state.forum;

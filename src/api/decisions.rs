@@ -7,17 +7,16 @@
 //! learn of a fraud late) but flagged («код уже выдан»): a sent code cannot be taken back, and
 //! the organiser has to tell the commission.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::appeals::rules_verdicts;
 use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
+use super::pick::Picked;
 use crate::domain::audit::Action;
 use crate::domain::decided::{InForce, check_reason};
 use crate::domain::decisions::{Decision, Outcome};
@@ -36,7 +35,7 @@ pub const CODE_ISSUED: &str = "код уже выдан";
 /// `POST /api/org/decisions`.
 pub async fn create(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Json(body): Json<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let forum = &state.forum;
@@ -120,7 +119,7 @@ pub async fn create(
 
 /// `GET /api/org/decisions`: newest first; `in_force` is false for one replaced by a later
 /// decision on the same (viewer, session).
-pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list(_o: Organiser, Picked(state): Picked) -> ApiResult<Json<Value>> {
     let forum = &state.forum;
     let all = state.store.decisions(&forum.id).await?;
     let decided = InForce::new(all.iter().cloned());

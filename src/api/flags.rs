@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,6 +16,7 @@ use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path};
+use super::pick::Picked;
 use crate::domain::audit::Action;
 use crate::domain::flags::{self, Flag, Reason, check_note};
 use crate::domain::log::EventBody;
@@ -106,7 +106,7 @@ fn review_json(r: &FlagReview, state: &AppState) -> Value {
 }
 
 /// `GET /api/org/flags`: every flagged viewer with their reasons and latest review.
-pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list(_o: Organiser, Picked(state): Picked) -> ApiResult<Json<Value>> {
     let all = forum_flags(&state).await?;
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
     for f in &all {
@@ -161,7 +161,7 @@ pub struct ReviewBody {
 /// `POST /api/org/flags/{id}/review` `{note}`: the organiser looked at a viewer's flags.
 pub async fn review(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(viewer): Path<String>,
     Json(body): Json<ReviewBody>,
 ) -> ApiResult<Json<Value>> {

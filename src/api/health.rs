@@ -19,19 +19,26 @@ pub async fn healthz() -> &'static str {
 /// cannot: 503 with the reason in Russian while the event writer's last commit failed, its
 /// queue is full, or the store does not answer; 200 again as soon as they recover.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    // Every running forum has its own writer; the node is ready when all of them are.
+    for (forum, status) in state.forums.all().into_iter().map(|r| (r.forum, r.writer)) {
+        let writer = status.state();
+        if let Some(reason) = writer.unready_reason() {
+            tracing::warn!(
+                forum = %forum.id,
+                last_error = writer.last_error.as_deref().unwrap_or(""),
+                failing_for = ?writer.failing_for,
+                queued = writer.queued,
+                held = writer.held,
+                "readiness check: the node cannot record"
+            );
+            let figures =
+                json!({"queued": writer.queued, "held": writer.held, "capacity": writer.capacity});
+            return unavailable(reason, figures);
+        }
+    }
     let writer = state.writer.state();
     let figures =
         json!({"queued": writer.queued, "held": writer.held, "capacity": writer.capacity});
-    if let Some(reason) = writer.unready_reason() {
-        tracing::warn!(
-            last_error = writer.last_error.as_deref().unwrap_or(""),
-            failing_for = ?writer.failing_for,
-            queued = writer.queued,
-            held = writer.held,
-            "readiness check: the node cannot record"
-        );
-        return unavailable(reason, figures);
-    }
     let started = std::time::Instant::now();
     let timeout = Duration::from_millis(state.settings.store.ping_timeout_ms.max(1));
     let result = tokio::time::timeout(timeout, state.store.ping()).await;

@@ -4,7 +4,6 @@
 //! The figures come from `hall_minutes` (each node writes its own once a minute), never from
 //! the event log, so the answer costs the same at 95,000 viewers as at ten.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -12,6 +11,7 @@ use super::AppState;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
+use super::pick::Picked;
 use crate::domain::time::{MINUTE, Millis};
 use crate::store::HistoryRow;
 
@@ -101,7 +101,7 @@ fn day_of(state: &AppState, day: Option<&str>) -> ApiResult<(jiff::civil::Date, 
 
 pub async fn day_history(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     let (date, from, to) = day_of(&state, q.day.as_deref())?;

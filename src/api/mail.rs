@@ -2,15 +2,14 @@
 //! personal links, queue certificates, read the delivery log, resend one letter. Queueing is idempotent (see `store/mail.rs`), so a double click or a
 //! retried request never sends anything twice; the worker in `mail/` does the sending.
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query};
+use super::pick::Picked;
 use crate::domain::audit::Action;
 use crate::mail::letters::{CERTIFICATE, KINDS, LINK};
 use crate::store::MailFilter;
@@ -19,7 +18,7 @@ const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
 
 /// `GET /api/org/mail/status`: whether the SMTP server takes letters now (a connection and
 /// sign-in within a few seconds; nothing is sent), for a warning before the organiser sends.
-pub async fn status(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+pub async fn status(_o: Organiser, Picked(state): Picked) -> Json<Value> {
     Json(json!(state.mailer.check_smtp().await))
 }
 
@@ -32,7 +31,7 @@ pub struct PreviewQuery {
 /// (`queued`) of how many recipients, for the confirmation dialog.
 pub async fn preview(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<PreviewQuery>,
 ) -> ApiResult<Json<Value>> {
     let kind = q.kind.unwrap_or_default();
@@ -50,7 +49,7 @@ pub async fn preview(
 /// `POST /api/org/mail/links`
 pub async fn send_links(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let q = state.mailer.queue_links().await?;
@@ -78,7 +77,7 @@ pub async fn send_links(
 /// `POST /api/org/mail/certificates`
 pub async fn send_certificates(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let q = state.mailer.queue_certificates().await?;
@@ -119,7 +118,7 @@ pub struct LogQuery {
 /// `GET /api/org/mail/log?kind=&status=&viewer=&limit=`: letters newest first, with counts.
 pub async fn log(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<LogQuery>,
 ) -> ApiResult<Json<Value>> {
     let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -171,7 +170,7 @@ pub async fn log(
 /// `POST /api/org/mail/{id}/resend`: queue one letter again, on purpose.
 pub async fn resend(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
     _: NoBody,
 ) -> ApiResult<Json<Value>> {

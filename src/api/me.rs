@@ -8,7 +8,6 @@
 //! Beside it: the organiser's decision in force (`decision`, which wins: `credited`) and the
 //! viewer's latest appeal about the session with its answer (`appeal`).
 
-use axum::extract::State;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +17,7 @@ use super::auth::token_hash;
 use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
+use super::pick::Picked;
 use crate::domain::appeals::Appeal;
 use crate::domain::decisions::Decision;
 use crate::domain::forum::{Forum, Session};
@@ -106,10 +106,7 @@ fn result_json(r: &SessionResult, forum: &Forum, facts: &Facts, tz: &TimeZone) -
 /// `GET /api/me/results?token=`: every session of the forum in programme order, each with the
 /// rules' verdict so far (or `null`), whether it is accredited for the viewer, and its code once
 /// issued.
-pub async fn results(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Json<Value>> {
+pub async fn results(Picked(state): Picked, Query(q): Query<TokenQuery>) -> ApiResult<Json<Value>> {
     let forum = &state.forum;
     let viewer = viewer_of(&state, q.token).await?;
     let Case {

@@ -35,6 +35,7 @@ mod me;
 mod my_data;
 mod organiser;
 mod pages;
+pub mod pick;
 mod register;
 mod reports;
 mod results;
@@ -89,6 +90,10 @@ pub struct AppState {
     pub throttles: Arc<throttle::Throttles>,
     /// Signs the player page's cookie and keys hashed addresses (`evidence`).
     pub evidence_key: evidence::EvidenceKey,
+    /// Every forum this node runs; `forum`, `hub`, `prompter`, `mailer` and `writer` above are
+    /// one of them: the configuration file's in the router's state, the request's forum in
+    /// the state a handler gets through [`pick::Picked`].
+    pub forums: crate::runtime::Forums,
 }
 
 /// The organiser's API, each endpoint with the access it needs (see `access.rs`): adding an

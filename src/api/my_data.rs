@@ -8,15 +8,14 @@
 //! page is the evidence report an organiser prints for an appeal, with the registration's
 //! remaining fields: one builder, so the viewer reads what the organiser reads.
 
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::Query;
 use super::me::{TokenQuery, appeal_json, viewer_of};
+use super::pick::Picked;
 use super::reports::evidence_page;
 use crate::domain::log::jsonl;
 use crate::reports::{clock_seconds, date_ru};
@@ -30,10 +29,7 @@ const ABOUT: &str = "Сервис записывает ваши данные и�
 требуют правила аккредитации, затем удаляет или обезличивает.";
 
 /// `GET /api/me/data?token=`: everything stored about the viewer, as a JSON download.
-pub async fn json(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Response> {
+pub async fn json(Picked(state): Picked, Query(q): Query<TokenQuery>) -> ApiResult<Response> {
     let viewer = viewer_of(&state, q.token).await?;
     let forum = &state.forum.id;
     let tz = state.forum.tz();
@@ -113,10 +109,7 @@ fn registration(v: &ViewerRow) -> Value {
 
 /// `GET /my/data?token=`: the same, as a page: the evidence report with every registration
 /// field.
-pub async fn page(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Html<String>> {
+pub async fn page(Picked(state): Picked, Query(q): Query<TokenQuery>) -> ApiResult<Html<String>> {
     let viewer = viewer_of(&state, q.token).await?;
     let tz = state.forum.tz();
     // As the report writes every other time: «30.11.2026 21:19:17».

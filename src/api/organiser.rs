@@ -1,22 +1,21 @@
 //! The organiser's live controls: the forum as it runs, live statistics, prompts by hand,
 //! viewer search and personal-link reissue.
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::audit::record;
 use super::auth::{Organiser, new_token, token_hash};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query};
+use super::pick::Picked;
 use super::viewers::programme_json;
 use crate::domain::audit::Action;
 use crate::domain::time::SECOND;
 use crate::hub::HubError;
 
 /// The forum as it runs, with each session's schedule (for the auditor: seed and times).
-pub async fn forum(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+pub async fn forum(_o: Organiser, Picked(state): Picked) -> Json<Value> {
     let schedules: Vec<Value> = state
         .prompter
         .schedules()
@@ -40,7 +39,7 @@ pub async fn forum(_o: Organiser, State(state): State<AppState>) -> Json<Value> 
 }
 
 /// Live figures per hall and per prompt, plus the next planned prompts.
-pub async fn stats(_o: Organiser, State(state): State<AppState>) -> Json<Value> {
+pub async fn stats(_o: Organiser, Picked(state): Picked) -> Json<Value> {
     Json(json!({
         "now": state.clock.now(),
         "hub": state.hub.stats(),
@@ -57,7 +56,7 @@ pub struct FireForm {
 
 pub async fn fire_prompt(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Json(form): Json<FireForm>,
 ) -> ApiResult<Json<Value>> {
     let Some(hall) = state.forum.hall(&form.hall) else {
@@ -116,7 +115,7 @@ fn default_limit() -> usize {
 /// НМО codes they hold.
 pub async fn search_viewers(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
     let needle = q.q.trim().to_lowercase();
@@ -145,7 +144,7 @@ pub async fn search_viewers(
 /// Revokes a viewer's personal link and issues a new one; open tabs with the old link close.
 pub async fn reissue_link(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
     _: NoBody,
 ) -> ApiResult<Json<Value>> {

@@ -14,7 +14,7 @@
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,6 +23,7 @@ use rust_embed::Embed;
 use super::AppState;
 use super::auth::token_hash;
 use super::evidence::page_cookie;
+use super::pick::Picked;
 use crate::domain::consent::ConsentKind;
 use axum_extra::extract::CookieJar;
 
@@ -100,7 +101,7 @@ struct WatchQuery {
 /// that says so and offers to mail the link again (404: there is no such link). A store
 /// error serves the player, which says itself what is wrong.
 async fn watch(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     headers: HeaderMap,
     query: Result<Query<WatchQuery>, QueryRejection>,
 ) -> Response {

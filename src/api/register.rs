@@ -11,7 +11,6 @@
 //! until `[registration] answer_floor_ms` after the request arrived, so the time an answer
 //! takes does not tell the cases apart either.
 
-use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -23,6 +22,7 @@ use super::AppState;
 use super::auth::{new_token, token_hash};
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
+use super::pick::Picked;
 use super::viewers::programme_for;
 use crate::domain::registration::{
     FieldError, RegistrationForm, closed_reason, plausible_email, validate,
@@ -82,7 +82,7 @@ fn limited(state: &AppState, email: &str, retry_at: Millis) -> Response {
 
 /// `POST /api/register`
 pub async fn register(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Json(form): Json<RegistrationForm>,
 ) -> ApiResult<Response> {
     // After the forum nothing is left to watch or earn; the page shows the same reason.
@@ -139,10 +139,7 @@ pub struct RelinkForm {
 }
 
 /// `POST /api/relink` — «Прислать ссылку ещё раз».
-pub async fn relink(
-    State(state): State<AppState>,
-    Json(form): Json<RelinkForm>,
-) -> ApiResult<Response> {
+pub async fn relink(Picked(state): Picked, Json(form): Json<RelinkForm>) -> ApiResult<Response> {
     let started = Instant::now();
     let email = form.email.trim().to_lowercase();
     if !plausible_email(&email) {

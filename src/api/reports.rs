@@ -10,7 +10,6 @@
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -23,6 +22,7 @@ use super::auth::{Organiser, token_hash};
 use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
+use super::pick::Picked;
 use super::results::rules_params;
 use crate::domain::decided::InForce;
 use crate::domain::forum::Forum;
@@ -171,7 +171,7 @@ fn attachment(name: String, content_type: &str, body: Body) -> Response {
 /// `GET /api/org/export.csv?session=&delimiter=;&summary=1`
 pub async fn export_csv(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     let session = q.session(&state.forum)?;
@@ -200,7 +200,7 @@ pub async fn export_csv(
 /// `GET /api/org/export.xlsx?session=`: the summary sheet and the participants sheet.
 pub async fn export_xlsx(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     let session = q.session(&state.forum)?;
@@ -221,7 +221,7 @@ pub async fn export_xlsx(
 /// `GET /api/org/summary?session=`: the summary as JSON, for the dashboard.
 pub async fn summary(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Json<Value>> {
     let session = q.session(&state.forum)?;
@@ -332,7 +332,7 @@ async fn certificate_of(state: &AppState, viewer: &ViewerRow, asker: Asker) -> A
 /// `GET /api/org/viewers/{id}/certificate.pdf`
 pub async fn certificate_pdf(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let viewer = viewer_or_404(&state, &id).await?;
@@ -346,7 +346,7 @@ pub struct TokenQuery {
 
 /// `GET /api/me/certificate.pdf?token=`: a viewer's own certificate through their link.
 pub async fn my_certificate(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let token = q.token.unwrap_or_default();
@@ -366,7 +366,7 @@ pub async fn my_certificate(
 /// `GET /api/org/viewers/{id}/report`: the printable evidence report for an appeal.
 pub async fn evidence_report(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
 ) -> ApiResult<Html<String>> {
     let viewer = viewer_or_404(&state, &id).await?;

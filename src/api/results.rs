@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use super::auth::Organiser;
 use super::case::Case;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, NoBody, Path, Query, TextBody};
+use super::pick::Picked;
 use crate::domain::audit::Action;
 use crate::domain::codes::{Code, CodeBook, CodeBookParts, IssuedCode, Source};
 use crate::domain::decided::{InForce, worded};
@@ -113,7 +113,7 @@ async fn codebook(state: &AppState) -> ApiResult<(CodeBook, Vec<CodeRow>)> {
 
 pub async fn session_results(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<SessionQuery>,
 ) -> ApiResult<Json<Value>> {
     let rows = verdicts(&state, q.session.as_deref()).await?;
@@ -135,7 +135,7 @@ pub async fn session_results(
 
 pub async fn results_csv(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<SessionQuery>,
 ) -> ApiResult<impl IntoResponse> {
     // One table: the result column says what counts, the decision is the last reason.
@@ -173,7 +173,7 @@ pub async fn results_csv(
 /// it), every press and wrong answer, and each session's verdict with reasons.
 pub async fn evidence(
     _o: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let Some(viewer) = state.store.viewer(&state.forum.id, &id).await? else {
@@ -276,7 +276,7 @@ pub struct CodesQuery {
 /// Imports the commission's pool of codes for a session (text, one code per line).
 pub async fn import_pool(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<CodesQuery>,
     TextBody(body): TextBody,
 ) -> ApiResult<Json<Value>> {
@@ -322,7 +322,7 @@ pub async fn import_pool(
 /// Issues codes to every eligible viewer of a session who has none yet.
 pub async fn issue_codes(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<CodesQuery>,
     _: NoBody,
 ) -> ApiResult<Json<Value>> {

@@ -2,15 +2,14 @@
 //! versions and links to them; any version stays readable, so a viewer can see what they
 //! accepted), replaced by organisers, each save a new version (see `domain::consent`).
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
+use super::pick::Picked;
 use crate::domain::audit::Action;
 use crate::domain::consent::{ConsentKind, check_edit, placeholders};
 use crate::store::TextRow;
@@ -38,7 +37,7 @@ fn summary(t: &TextRow) -> Value {
 }
 
 /// `GET /api/texts`: the current version of each text, for the registration form.
-pub async fn current(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn current(Picked(state): Picked) -> ApiResult<Json<Value>> {
     let mut texts = Vec::new();
     for kind in ConsentKind::ALL {
         let t = state
@@ -57,7 +56,7 @@ pub struct VersionQuery {
 
 /// `GET /api/texts/{kind}?version=N`: one version (the current one without `version`).
 pub async fn one(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(slug): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
@@ -98,7 +97,7 @@ pub async fn one(
 
 /// `GET /api/org/texts`: both texts with their current body, unfilled `[…]` fields and every
 /// earlier version.
-pub async fn for_organiser(_o: Organiser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn for_organiser(_o: Organiser, Picked(state): Picked) -> ApiResult<Json<Value>> {
     let forum = &state.forum.id;
     let mut texts = Vec::new();
     for kind in ConsentKind::ALL {
@@ -135,7 +134,7 @@ pub struct TextEdit {
 /// `PUT /api/org/texts/{kind}`: saves an edit as the next version.
 pub async fn save(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Path(slug): Path<String>,
     Json(edit): Json<TextEdit>,
 ) -> ApiResult<Json<Value>> {

@@ -120,9 +120,35 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
             ));
         }
     };
-    let forum = &state.forum;
-    let issued = state.store.issued_code(&forum.id, code.as_str()).await?;
-    let found = issued.and_then(|row| forum.session(&row.session).map(|s| (row, s)));
+    // Codes of every forum ever run verify, archived ones included: the served forum first,
+    // then the others in the store.
+    let mut found = None;
+    let mut issued = state
+        .store
+        .issued_code(&state.forum.id, code.as_str())
+        .await?;
+    let mut forum = state.forum.clone();
+    let mut others = false;
+    if issued.is_none() {
+        for row in state.store.forums().await? {
+            if row.forum.id == state.forum.id {
+                continue;
+            }
+            others = true;
+            issued = state
+                .store
+                .issued_code(&row.forum.id, code.as_str())
+                .await?;
+            if issued.is_some() {
+                forum = std::sync::Arc::new(state.store.effective_forum(&row.forum).await?);
+                break;
+            }
+        }
+    }
+    let forum = &forum;
+    if let Some(row) = issued {
+        found = forum.session(&row.session).map(|s| (row, s));
+    }
     let Some((row, session)) = found else {
         return Ok((
             StatusCode::NOT_FOUND,
@@ -131,7 +157,8 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
                 "error": format!(
                     "Код {} не выдавался участникам {}. Проверьте, что код введён \
                      без ошибок (буква O и цифра 0 различаются).",
-                    code.as_str(), of_forum(&forum.title)
+                    code.as_str(),
+                    if others { "форумов этого сервера".to_owned() } else { of_forum(&forum.title) }
                 ),
             }),
         ));

@@ -14,6 +14,7 @@ use super::auth::{Organiser, new_token, token_hash};
 use super::csv_import;
 use super::error::{ApiError, ApiResult};
 use super::extract::{CsvBody, Json, Query};
+use super::pick::Picked;
 use crate::domain::forum::{Education, Forum};
 use crate::domain::registration::{Registration, closed_reason, validate};
 use crate::domain::time::{format_clock, format_local};
@@ -58,7 +59,7 @@ pub fn programme_for(forum: &Forum, audience: Option<(Education, &str)>) -> Valu
     })
 }
 
-pub async fn programme(State(state): State<AppState>) -> Json<Value> {
+pub async fn programme(Picked(state): Picked) -> Json<Value> {
     let mut json = programme_json(&state.forum, None);
     // The page shows this instead of the form once the forum is over.
     let closed = closed_reason(&state.forum, state.clock.now());
@@ -118,10 +119,7 @@ pub struct TokenQuery {
 }
 
 /// The personal-link landing: who I am and what is accredited for me.
-pub async fn me(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Json<Value>> {
+pub async fn me(Picked(state): Picked, Query(q): Query<TokenQuery>) -> ApiResult<Json<Value>> {
     match state
         .store
         .viewer_by_token_hash(&state.forum.id, &token_hash(q.token.trim()))
@@ -152,7 +150,7 @@ pub async fn me(
 /// registered are skipped, not duplicated.
 pub async fn import_csv(
     organiser: Organiser,
-    State(state): State<AppState>,
+    Picked(state): Picked,
     CsvBody(body): CsvBody,
 ) -> ApiResult<Response> {
     let file = Arc::new(csv_import::decode(body)?);

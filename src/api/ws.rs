@@ -4,7 +4,6 @@
 //! reason, because a browser cannot read the HTTP status of a refused upgrade and the player
 //! must be able to tell the viewer what is wrong. Only overload is refused before the upgrade.
 
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,11 +11,11 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
 use super::access::ClientAddress;
 use super::auth::token_hash;
 use super::evidence::{PAGE_COOKIE, at_connect};
 use super::extract::{Json, Query};
+use super::pick::Picked;
 use crate::hub::protocol::close;
 use crate::hub::{Hub, HubSettings};
 
@@ -27,7 +26,7 @@ pub struct WsQuery {
 }
 
 pub async fn upgrade(
-    State(state): State<AppState>,
+    Picked(state): Picked,
     Query(q): Query<WsQuery>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,

@@ -79,6 +79,19 @@ impl Store {
         }
     }
 
+    /// The forum a personal link's token belongs to, whichever forum that is (a token is
+    /// unique across forums): how a request with a link is served by its own forum.
+    pub async fn forum_of_token_hash(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT forum FROM viewers WHERE token_hash = $1 \
+             UNION ALL SELECT forum FROM viewer_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("forum")).transpose()?)
+    }
+
     pub async fn viewer_by_token_hash(
         &self,
         forum: &str,

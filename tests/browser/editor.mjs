@@ -123,6 +123,16 @@ try {
   await org.evaluate(() => window.scrollTo(0, 0));
   await shot(org, 'editor-list', false);
 
+  // Published, it runs beside the live forum at once: its own page, `/?forum=ID`, shows its
+  // programme and registration (every request of the page names the forum).
+  const visitor = await (await browser.newContext({ locale: 'ru-RU' })).newPage();
+  visitor.on('pageerror', (e) => scriptErrors.push(e.message));
+  await visitor.goto(`${BASE}/?forum=${ID}`);
+  await visitor.locator('#forum-title', { hasText: 'Осенний форум кардиологов' }).waitFor(WAIT);
+  await visitor.locator('#reg-form').waitFor({ state: 'visible', ...WAIT });
+  check(true, 'the published forum has its own page with its registration form');
+  await visitor.context().close();
+
   // A phone: the list and the form fit the screen.
   const phone = await signIn({ width: 390, height: 844 });
   await phone.goto(`${BASE}/org/forums`);

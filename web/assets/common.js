@@ -4,11 +4,24 @@
 
 /** An HTTP error with the server's message and, for 422, the per-field messages. */
 export class ApiError extends Error {
-  constructor(status, message, fields = []) {
+  constructor(status, message, fields = [], forums = []) {
     super(message);
     this.status = status;
     this.fields = fields;
+    /** When several forums run and the request named none: the ones to choose from. */
+    this.forums = forums;
   }
+}
+
+/**
+ * The forum this page is for: `?forum=ID` in its address (`/?forum=…`, `/org?forum=…`). A
+ * server may run several forums; every API request of the page then names this one.
+ */
+export const pageForum = new URLSearchParams(location.search).get('forum');
+
+function withForum(path) {
+  if (!pageForum || !path.startsWith('/api/') || /[?&]forum=/.test(path)) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}forum=${encodeURIComponent(pageForum)}`;
 }
 
 /**
@@ -26,14 +39,14 @@ export async function api(path, { method = 'GET', body, type } = {}) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(withForum(path), init);
   } catch {
     throw new ApiError(0, 'Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.');
   }
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     const message = data?.error || `Сервер ответил ошибкой ${res.status}. Попробуйте ещё раз.`;
-    throw new ApiError(res.status, message, data?.fields || []);
+    throw new ApiError(res.status, message, data?.fields || [], data?.forums || []);
   }
   return data;
 }

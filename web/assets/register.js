@@ -29,8 +29,22 @@ async function loadProgramme() {
     renderProgramme($('programme'), programme, { open });
     if (programme.registration && !programme.registration.open) closeRegistration(programme.registration.closed);
   } catch (e) {
+    if (e.forums?.length) {
+      chooseForum(e.forums);
+      return;
+    }
     say($('programme-status'), `Не удалось загрузить программу: ${e.message}`, 'error');
   }
+}
+
+/** Several forums are open: the page lists them, each a link to its own page. */
+function chooseForum(forums) {
+  const status = $('programme-status');
+  say(status, 'Сейчас открыто несколько форумов. Выберите свой:');
+  status.append(el('ul', {}, forums.map((f) =>
+    el('li', {}, el('a', { href: `/?forum=${encodeURIComponent(f.id)}`, text: f.title }),
+      ` — ${f.state_label || ''}`))));
+  form.hidden = true;
 }
 
 /** After the forum's end the form is replaced by the server's explanation. */

@@ -82,7 +82,7 @@ pub async fn list(_o: Organiser, State(state): State<AppState>) -> ApiResult<Jso
             item["versions"] = json!(row.versions);
             item["created_at"] = json!(row.created_at);
             item["updated_at"] = json!(row.updated_at);
-            item["served"] = json!(row.forum.id == state.forum.id);
+            item["served"] = json!(state.forums.get(&row.forum.id).is_some());
             item["personal_data"] = retention_json(row);
             item
         })
@@ -370,6 +370,10 @@ pub async fn set_state(
         return Err(ApiError::NotFound(format!("Форума «{id}» нет.")));
     }
     let now_state = ForumState::current(stored, &row.forum, now);
+    // A published forum is served from now on, an archived one no longer: no restart.
+    if let Err(e) = state.forums.follow(&id).await {
+        tracing::error!(forum = %id, error = format!("{e:#}"), "forum not started after its state changed");
+    }
     record(
         &state,
         organiser.actor(),

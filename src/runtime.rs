@@ -1,0 +1,303 @@
+//! The forums this server runs at once: for each forum open for registration, live or
+//! finished, a [`Running`] bundle (its hub, prompter, mailer and event writer), kept in the
+//! [`Forums`] registry.
+//!
+//! The store holds any number of forums; a forum needs a hub only while viewers may connect
+//! or its results, codes and mail are being worked on, so a draft or an archived forum has no
+//! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
+//! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
+//! no restart is needed. Each bundle's background work — the prompter's ticks, the mail
+//! worker, the event writer — runs until the bundle stops or the server shuts down.
+//!
+//! Which bundle serves a request is decided by `api::pick`, not here.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::broker::Broker;
+use crate::clock::Clock;
+use crate::domain::forum::{Forum, ForumState};
+use crate::hub::Hub;
+use crate::mail::Mailer;
+use crate::prompter::Prompter;
+use crate::settings::Settings;
+use crate::store::{EventWriter, Store, WriterStatus};
+
+/// One forum as it runs on this node; cheap to clone.
+#[derive(Clone)]
+pub struct Running {
+    /// The forum as it runs: frozen sessions carry their frozen rules.
+    pub forum: Arc<Forum>,
+    pub hub: Hub,
+    pub prompter: Prompter,
+    pub mailer: Mailer,
+    pub writer: WriterStatus,
+}
+
+/// A bundle and what stops it.
+struct Entry {
+    running: Running,
+    stop: watch::Sender<bool>,
+    /// The prompter's and the mail worker's loops, once serving.
+    loops: Vec<JoinHandle<()>>,
+    writer_task: JoinHandle<()>,
+}
+
+/// Every running forum of this node, by id; cheap to clone.
+#[derive(Clone)]
+pub struct Forums(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+    public_url: String,
+    /// This process's name on the broker, the same for every forum.
+    node: String,
+    /// Whether the server serves: a bundle started from then on starts its loops at once.
+    serving: Mutex<bool>,
+    /// A `std` mutex: never held across an await.
+    entries: Mutex<BTreeMap<String, Entry>>,
+}
+
+/// How often the prompter ticks, in real time.
+const TICK: Duration = Duration::from_millis(500);
+
+impl Forums {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+        public_url: String,
+    ) -> Forums {
+        Forums(Arc::new(Inner {
+            store,
+            clock,
+            settings,
+            public_url,
+            node: crate::ids::new_token()[..16].to_owned(),
+            serving: Mutex::new(false),
+            entries: Mutex::default(),
+        }))
+    }
+
+    /// Whether a forum in `state` runs (has a hub, a prompter and a mailer).
+    pub fn runs_in(state: ForumState) -> bool {
+        matches!(
+            state,
+            ForumState::Registration | ForumState::Live | ForumState::Finished
+        )
+    }
+
+    /// Starts a bundle for `forum` (already effective: frozen rules applied), unless one runs;
+    /// returns the running bundle either way.
+    pub async fn start_forum(&self, forum: Arc<Forum>) -> anyhow::Result<Running> {
+        if let Some(running) = self.get(&forum.id) {
+            return Ok(running);
+        }
+        let i = &self.0;
+        let (writer, writer_task) =
+            EventWriter::spawn(i.store.clone(), &forum.id, i.settings.writer.config());
+        let writer_status = writer.status().clone();
+        let broker = match &i.settings.broker.redis_url {
+            None => Broker::memory(i.settings.broker.capacity),
+            Some(url) => {
+                tracing::info!(node = %i.node, forum = %forum.id, "messages between nodes go through Redis");
+                Broker::redis(url, &forum.id, &i.node, i.settings.broker.capacity)
+                    .map_err(|e| anyhow::anyhow!(e))?
+            }
+        };
+        let hub = Hub::new(
+            forum.clone(),
+            i.store.clone(),
+            writer,
+            broker,
+            i.clock.clone(),
+            i.settings.hub.clone(),
+        );
+        let prompter =
+            Prompter::start(forum.clone(), i.store.clone(), hub.clone(), i.clock.clone()).await?;
+        let mailer = Mailer::new(
+            i.store.clone(),
+            forum.clone(),
+            i.clock.clone(),
+            i.settings.mail.clone(),
+            i.public_url.clone(),
+        )?;
+        let running = Running {
+            forum,
+            hub,
+            prompter,
+            mailer,
+            writer: writer_status,
+        };
+        let mut entry = Entry {
+            running: running.clone(),
+            stop: watch::channel(false).0,
+            loops: Vec::new(),
+            writer_task,
+        };
+        let serving = *i.serving.lock().unwrap_or_else(|e| e.into_inner());
+        if serving {
+            start_loops(&mut entry);
+        }
+        let mut entries = i.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Two requests may have started the same forum at once: the first one in is kept and
+        // the other's bundle is dropped unused (its writer ends with its last handle).
+        if let Some(existing) = entries.get(&running.forum.id) {
+            let _ = entry.stop.send(true);
+            return Ok(existing.running.clone());
+        }
+        tracing::info!(forum = %running.forum.id, "forum running");
+        entries.insert(running.forum.id.clone(), entry);
+        Ok(running)
+    }
+
+    /// Starts the stored forum `id` if its state calls for it (see [`Forums::runs_in`]), or
+    /// stops it if not: what the editor calls after changing a forum's state.
+    pub async fn follow(&self, id: &str) -> anyhow::Result<()> {
+        let i = &self.0;
+        let Some(row) = i.store.forum_row(id).await? else {
+            self.stop(id).await;
+            return Ok(());
+        };
+        let state = ForumState::current(row.state, &row.forum, i.clock.now());
+        if Self::runs_in(state) {
+            let forum = i.store.effective_forum(&row.forum).await?;
+            self.start_forum(Arc::new(forum)).await?;
+        } else {
+            self.stop(id).await;
+        }
+        Ok(())
+    }
+
+    /// Starts every stored forum whose state calls for a bundle (at start-up).
+    pub async fn start_stored(&self) -> anyhow::Result<()> {
+        let now = self.0.clock.now();
+        for row in self.0.store.forums().await? {
+            if Self::runs_in(ForumState::current(row.state, &row.forum, now)) {
+                let forum = self.0.store.effective_forum(&row.forum).await?;
+                self.start_forum(Arc::new(forum)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops a forum's bundle: its sockets are closed, its loops end, its writer drains.
+    pub async fn stop(&self, id: &str) {
+        let entry = self
+            .0
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(entry) = entry {
+            tracing::info!(forum = %id, "forum stopped");
+            let _ = entry.stop.send(true);
+            entry.running.hub.shutdown().await;
+            let Entry {
+                running,
+                loops,
+                writer_task,
+                ..
+            } = entry;
+            drop(running);
+            tokio::spawn(async move {
+                for task in loops {
+                    let _ = task.await;
+                }
+                let _ = writer_task.await;
+            });
+        }
+    }
+
+    /// The running bundle of forum `id`.
+    pub fn get(&self, id: &str) -> Option<Running> {
+        self.0
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(|e| e.running.clone())
+    }
+
+    /// Every running bundle, by id.
+    pub fn all(&self) -> Vec<Running> {
+        self.0
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|e| e.running.clone())
+            .collect()
+    }
+
+    /// Starts every bundle's loops, and those of bundles started later.
+    pub fn serve(&self) {
+        *self.0.serving.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in entries.values_mut() {
+            start_loops(entry);
+        }
+    }
+
+    /// Closes every forum's sockets and stops its loops; returns when the sockets are closed.
+    pub async fn close_sockets(&self) {
+        let hubs: Vec<Hub> = {
+            let entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
+            for entry in entries.values() {
+                let _ = entry.stop.send(true);
+            }
+            entries.values().map(|e| e.running.hub.clone()).collect()
+        };
+        for hub in hubs {
+            hub.shutdown().await;
+        }
+    }
+
+    /// Waits for every forum's loops, then (once the bundles are dropped) for its writer to
+    /// drain, each within `grace`. Call after [`Forums::close_sockets`] and after the HTTP
+    /// server is done, with no other handle to a hub left.
+    pub async fn drain(&self, grace: Duration) {
+        let entries =
+            std::mem::take(&mut *self.0.entries.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut writers = Vec::new();
+        for (id, entry) in entries {
+            let _ = entry.stop.send(true);
+            // The mail worker finishes the letter in hand and hands back the rest of its batch.
+            for task in entry.loops {
+                if tokio::time::timeout(grace, task).await.is_err() {
+                    tracing::warn!(forum = %id, "a forum's worker did not stop within the grace period");
+                }
+            }
+            writers.push((id, entry.writer_task));
+        }
+        // The writers end once every handle (the hubs', the bundles') is gone.
+        for (id, task) in writers {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::error!(forum = %id, "the event writer did not drain within the grace period");
+            }
+        }
+    }
+}
+
+fn start_loops(entry: &mut Entry) {
+    if !entry.loops.is_empty() {
+        return;
+    }
+    let mut stop = entry.stop.subscribe();
+    let prompter = entry.running.prompter.clone();
+    entry
+        .loops
+        .push(tokio::spawn(prompter.run(TICK, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })));
+    let mailer = entry.running.mailer.clone();
+    entry
+        .loops
+        .push(tokio::spawn(mailer.run(entry.stop.subscribe())));
+}
