@@ -837,7 +837,8 @@ async fn close_push(
     // From a second before the close to the last tally: the push's work and the idle second.
     fig.close_cpu_secs = Some(cpu_after - cpu_before);
     println!(
-        "{}: the prompt closed; {} of {} viewers had their new tally within {last:.0} ms;          servers used {:.2} s of processor time from 1 s before the close to the last tally",
+        "{}: the prompt closed; {} of {} viewers had their new tally within {last:.0} ms; \
+         servers used {:.2} s of processor time from 1 s before the close to the last tally",
         target.name,
         fig.close_ms.len(),
         fig.close_expected,
