@@ -27,7 +27,7 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use yavka::domain::codes::Code;
 use yavka::domain::forum::config;
@@ -226,6 +226,7 @@ fn from_store(forum: &yavka::domain::forum::Forum, events: Vec<yavka::domain::lo
     drop(events);
     for (db, store) in dbs.iter().zip(&stores) {
         let mut events_read = 0;
+        let mut reading = Duration::ZERO;
         let started = Instant::now();
         let (rows, bytes) = stage(
             &format!("export from the {} store, CSV", db.backend),
@@ -233,6 +234,7 @@ fn from_store(forum: &yavka::domain::forum::Forum, events: Vec<yavka::domain::lo
                 let read = rt
                     .block_on(store.export_input(&forum.id))
                     .expect("the store reads");
+                reading = started.elapsed();
                 let input = Input::from_store(read, Default::default());
                 events_read = input.events.len();
                 piped(|out| write_csv(out, forum, &input, None, b';', Table::Participants))
@@ -241,7 +243,9 @@ fn from_store(forum: &yavka::domain::forum::Forum, events: Vec<yavka::domain::lo
         let took = started.elapsed();
         let peak = mib(status_kib("VmHWM:"));
         println!(
-            "  {events_read} events read back (heartbeats folded), {rows} rows, {:.1} MB",
+            "  {events_read} events read back (heartbeats folded) in {:.2} s, {rows} rows, \
+             {:.1} MB",
+            reading.as_secs_f64(),
             bytes as f64 / 1e6
         );
         println!(

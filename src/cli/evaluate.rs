@@ -162,5 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     clock.finish();
+    // The process ends here: freeing millions of events and verdicts one by one would only
+    // delay its exit (a second on a forum of 100,000 viewers); the system takes the memory back.
+    std::mem::forget((log, evaluation, decided));
     Ok(ExitCode::SUCCESS)
 }

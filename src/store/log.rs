@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 
 use super::{Store, StoreError, StoreResult, from_json, to_json};
 use crate::domain::forum::Education;
@@ -21,13 +21,14 @@ use crate::domain::time::{Millis, Span};
 /// Rows per multi-row INSERT: 9 parameters each stays far below SQLite's and Postgres' limits.
 const ROWS_PER_INSERT: usize = 200;
 
+/// Every query that [`decode`]s events selects these, in this order: it reads them by position.
 pub(super) const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, prompt, closes, data";
 
 /// Unclosed connections whose last sign of life is after their (first) connect. A disconnect
 /// stamped before the first connect is ignored by the rules, so it does not close either.
 /// Every lookup goes through `events_by_conn (forum, conn, kind, ts)`, one connection at a
 /// time, so the cost follows the number of connections asked about, not the size of the log.
-const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
+pub(super) const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
      JOIN events c ON c.forum = s.forum AND c.conn = s.conn AND c.kind = 'connect' \
      WHERE s.forum = $1 AND s.last_seen >= $2 AND s.last_seen < $3 \
      AND c.ts = (SELECT MIN(f.ts) FROM events f WHERE f.forum = s.forum AND f.conn = s.conn \
@@ -82,7 +83,8 @@ impl Store {
         .bind(span.end)
         .fetch_all(&self.pool)
         .await?;
-        let mut merged = Merge::new(&beats);
+        let beats = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
+        let mut merged = Merge::new(beats);
         let query = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND ts >= $2 AND ts < $3 \
              ORDER BY ts, seq"
@@ -346,23 +348,39 @@ fn evidence_json(e: &Event) -> StoreResult<Option<String>> {
 }
 
 /// The evidence kept in a row's `data`, if any.
-fn evidence_of(data: Option<String>) -> StoreResult<Evidence> {
+fn evidence_of(data: Option<&str>) -> StoreResult<Evidence> {
     match data {
-        Some(text) => from_json("evidence", &text),
+        Some(text) => from_json("evidence", text),
         None => Ok(Evidence::default()),
     }
 }
 
-pub(super) fn decode(row: &AnyRow) -> StoreResult<Event> {
-    let seq: i64 = row.try_get("seq")?;
-    let ts: Millis = row.try_get("ts")?;
-    let kind: String = row.try_get("kind")?;
+/// One row of [`EVENT_COLUMNS`] as an event, on any driver: `Any` for the store's everyday
+/// reads, the backend's own for the whole log (`log_read.rs`). Text is borrowed from the row
+/// and copied once, into the event.
+pub(super) fn decode<'r, R: Row>(row: &'r R) -> StoreResult<Event>
+where
+    usize: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let seq: i64 = row.try_get(0)?;
+    let ts: Millis = row.try_get(1)?;
+    let kind: &str = row.try_get(2)?;
+    let column = |name: &str| match name {
+        "viewer" => 3,
+        "conn" => 4,
+        "hall" => 5,
+        "prompt" => 6,
+        _ => 8,
+    };
     let text = |name: &str| -> StoreResult<String> {
-        row.try_get::<Option<String>, _>(name)?
+        row.try_get::<Option<&str>, _>(column(name))?
+            .map(str::to_owned)
             .ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
     };
     let mut evidence = Evidence::default();
-    let body = match kind.as_str() {
+    let body = match kind {
         "viewer" => {
             let d: ViewerData = from_json("viewer event data", &text("data")?)?;
             EventBody::Viewer {
@@ -374,7 +392,7 @@ pub(super) fn decode(row: &AnyRow) -> StoreResult<Event> {
             }
         }
         "connect" => {
-            evidence = evidence_of(row.try_get("data")?)?;
+            evidence = evidence_of(row.try_get::<Option<&str>, _>(8)?)?;
             EventBody::Connect {
                 viewer: text("viewer")?,
                 conn: text("conn")?,
@@ -391,11 +409,11 @@ pub(super) fn decode(row: &AnyRow) -> StoreResult<Event> {
             prompt: text("prompt")?,
             hall: text("hall")?,
             closes: row
-                .try_get::<Option<Millis>, _>("closes")?
+                .try_get::<Option<Millis>, _>(7)?
                 .ok_or_else(|| StoreError::Corrupt(format!("prompt event {seq} has no closes")))?,
         },
         "confirm" => {
-            evidence = evidence_of(row.try_get("data")?)?;
+            evidence = evidence_of(row.try_get::<Option<&str>, _>(8)?)?;
             EventBody::Confirm {
                 viewer: text("viewer")?,
                 conn: text("conn")?,
@@ -423,6 +441,7 @@ fn merge<'a>(
     rows: impl ExactSizeIterator<Item = &'a AnyRow>,
     beats: &[AnyRow],
 ) -> StoreResult<Vec<Event>> {
+    let beats = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
     let mut merged = Merge::new(beats);
     merged.out.reserve(rows.len());
     for row in rows {
@@ -431,44 +450,46 @@ fn merge<'a>(
     merged.finish()
 }
 
-/// [`merge`] one row at a time, for rows that are streamed.
-struct Merge<'b> {
-    beats: std::iter::Peekable<std::slice::Iter<'b, AnyRow>>,
+/// [`merge`] one row at a time, for rows that are streamed; the synthesized heartbeats
+/// (`beats`, from [`heartbeat`]) in time order.
+struct Merge {
+    beats: std::iter::Peekable<std::vec::IntoIter<Event>>,
     out: Vec<Event>,
 }
 
-impl<'b> Merge<'b> {
-    fn new(beats: &'b [AnyRow]) -> Merge<'b> {
+impl Merge {
+    fn new(beats: Vec<Event>) -> Merge {
         Merge {
-            beats: beats.iter().peekable(),
             out: Vec::with_capacity(beats.len()),
+            beats: beats.into_iter().peekable(),
         }
     }
 
     fn push(&mut self, e: Event) -> StoreResult<()> {
-        while let Some(b) = self
-            .beats
-            .next_if(|b| b.try_get::<Millis, _>("last_seen").is_ok_and(|t| t < e.ts))
-        {
-            self.out.push(heartbeat(b)?);
+        while let Some(b) = self.beats.next_if(|b| b.ts < e.ts) {
+            self.out.push(b);
         }
         self.out.push(e);
         Ok(())
     }
 
     fn finish(mut self) -> StoreResult<Vec<Event>> {
-        for b in self.beats {
-            self.out.push(heartbeat(b)?);
-        }
+        self.out.extend(self.beats);
         Ok(self.out)
     }
 }
 
-fn heartbeat(row: &AnyRow) -> StoreResult<Event> {
+/// A row of [`LAST_SEEN`] (`conn, last_seen`) as the heartbeat it stands for.
+pub(super) fn heartbeat<'r, R: Row>(row: &'r R) -> StoreResult<Event>
+where
+    usize: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
     Ok(Event::new(
-        row.try_get("last_seen")?,
+        row.try_get(1)?,
         EventBody::Heartbeat {
-            conn: row.try_get("conn")?,
+            conn: row.try_get::<&str, _>(0)?.to_owned(),
         },
     ))
 }

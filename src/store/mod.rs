@@ -30,6 +30,7 @@ mod forums;
 mod history;
 mod links;
 mod log;
+mod log_read;
 mod mail;
 mod organisers;
 pub mod reports;
@@ -140,6 +141,9 @@ pub struct CodeRow {
 pub struct Store {
     pool: AnyPool,
     postgres: bool,
+    /// Where a connection of the backend's own driver goes, for the few reads too big for
+    /// `Any` (the whole log, `log_read.rs`).
+    native: log_read::Native,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -178,9 +182,20 @@ impl Store {
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
-            Store { pool, postgres }
+            let native = log_read::Native::Postgres(url.into());
+            Store {
+                pool,
+                postgres,
+                native,
+            }
         } else {
             let (url, file) = sqlite_url(url)?;
+            // An in-memory database exists only inside the pool's connection.
+            let native = match &file {
+                Some(_) => log_read::Native::Sqlite(url.clone().into()),
+                None if url.contains(":memory:") => log_read::Native::None,
+                None => log_read::Native::Sqlite(url.clone().into()),
+            };
             // SQLite has one writer at a time; a few connections serve concurrent readers
             // (WAL lets them read while the writer commits) without piling up lock waits.
             let pool = AnyPoolOptions::new()
@@ -205,7 +220,11 @@ impl Store {
                 .connect(&url)
                 .await?;
             SQLITE_MIGRATIONS.run(&pool).await?;
-            Store { pool, postgres }
+            Store {
+                pool,
+                postgres,
+                native,
+            }
         };
         tracing::info!(backend = store.backend(), "store connected");
         Ok(store)

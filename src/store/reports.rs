@@ -33,7 +33,7 @@ impl Store {
     /// Everything an export reads: the log, the issued codes and the registration counts.
     pub async fn export_input(&self, forum: &str) -> StoreResult<ExportRead> {
         Ok(ExportRead {
-            events: self.events(forum, None).await?,
+            events: self.whole_log(forum).await?,
             codes: self.issued_codes(forum).await?,
             registered: self.registered_counts(forum).await?,
             decisions: self.decisions(forum).await?,

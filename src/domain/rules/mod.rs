@@ -76,19 +76,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(v: &facts::ViewerFacts, r: &SessionResult) -> Verdict {
+    fn new(v: &facts::ViewerFacts, r: SessionResult) -> Verdict {
         let p = v.profile.as_ref();
+        let prompts = (r.prompts.len() - r.with_status(Status::Voided).count()) as u32;
+        let (seconds, minutes) = (r.seconds(), r.minutes());
         Verdict {
             viewer: v.id.to_owned(),
-            session: r.session.clone(),
-            seconds: r.seconds(),
-            minutes: r.minutes(),
+            prompts,
+            session: r.session,
+            seconds,
+            minutes,
             confirmed: r.confirmed,
             required: r.required,
-            prompts: (r.prompts.len() - r.with_status(Status::Voided).count()) as u32,
             shown: r.shown,
             eligible: r.eligible,
-            reasons: r.reasons.clone(),
+            reasons: r.reasons,
             name: p.map(|p| p.name.to_owned()),
             email: p.map(|p| p.email.to_owned()),
             education: p.map(|p| p.education),
@@ -131,12 +133,13 @@ pub fn verdicts_with(forum: &Forum, facts: &Facts, params: Params) -> Vec<Verdic
 
 /// Judges every viewer and keeps what `keep` makes of each (viewer, session result), ordered by
 /// the forum's session order, then by viewer id. `keep` gets the viewer's index in
-/// `facts.viewers`; returning `None` drops the row (e.g. another session's).
+/// `facts.viewers`, and the result itself (to keep its parts without copying them);
+/// returning `None` drops the row (e.g. another session's).
 pub fn judge_each<T: Send>(
     forum: &Forum,
     facts: &Facts,
     params: Params,
-    keep: impl Fn(u32, &facts::ViewerFacts, &SessionResult) -> Option<T> + Sync,
+    keep: impl Fn(u32, &facts::ViewerFacts, SessionResult) -> Option<T> + Sync,
 ) -> Vec<T> {
     let plan = Plan::with(forum, facts, params);
     let order: HashMap<&str, usize> = forum
@@ -150,8 +153,9 @@ pub fn judge_each<T: Send>(
         for (k, v) in viewers.iter().enumerate() {
             let ix = (first + k) as u32;
             for r in evaluate_viewer(&plan, facts, v).sessions {
-                if let Some(t) = keep(ix, v, &r) {
-                    out.push((order[r.session.as_str()], ix, t));
+                let session = order[r.session.as_str()];
+                if let Some(t) = keep(ix, v, r) {
+                    out.push((session, ix, t));
                 }
             }
         }
