@@ -65,18 +65,17 @@ pub struct Appeal {
 
 /// The appeal text as kept: trimmed, 1..=[`MAX_APPEAL_CHARS`] characters.
 pub fn check_text(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("Напишите, что произошло: обращение без текста не отправить.".into());
-    }
-    let n = text.chars().count();
-    if n > MAX_APPEAL_CHARS {
-        return Err(format!(
-            "Обращение слишком длинное: {n} знаков, можно не больше {MAX_APPEAL_CHARS}. \
-             Сократите текст."
-        ));
-    }
-    Ok(text.to_owned())
+    super::text::kept(
+        text,
+        MAX_APPEAL_CHARS,
+        "Напишите, что произошло: обращение без текста не отправить.",
+        |n| {
+            format!(
+                "Обращение слишком длинное: {n} знаков, можно не больше {MAX_APPEAL_CHARS}. \
+                 Сократите текст."
+            )
+        },
+    )
 }
 
 /// Why a new appeal for a session is refused, given where the session stands.

@@ -91,17 +91,12 @@ pub fn worded(v: &Verdict, decided: &InForce, tz: &jiff::tz::TimeZone) -> Verdic
 /// A reason as kept: trimmed, required, at most [`MAX_REASON_CHARS`] characters. The error
 /// is a Russian sentence for the organiser.
 pub fn check_reason(reason: &str) -> Result<String, String> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err("Укажите причину решения: участник увидит её на своей странице.".into());
-    }
-    let n = reason.chars().count();
-    if n > MAX_REASON_CHARS {
-        return Err(format!(
-            "Причина слишком длинная: {n} знаков, можно не больше {MAX_REASON_CHARS}."
-        ));
-    }
-    Ok(reason.to_owned())
+    super::text::kept(
+        reason,
+        MAX_REASON_CHARS,
+        "Укажите причину решения: участник увидит её на своей странице.",
+        |n| format!("Причина слишком длинная: {n} знаков, можно не больше {MAX_REASON_CHARS}."),
+    )
 }
 
 /// The latest decision of each (viewer, session): the one in force. Earlier ones stay on

@@ -20,4 +20,5 @@ pub mod roles;
 pub mod rules;
 pub mod schedule;
 pub mod sim;
+pub mod text;
 pub mod time;

@@ -140,17 +140,12 @@ pub const MAX_NOTE_CHARS: usize = 2_000;
 
 /// A review note as kept: trimmed, not empty, not longer than [`MAX_NOTE_CHARS`].
 pub fn check_note(note: &str) -> Result<String, String> {
-    let note = note.trim();
-    if note.is_empty() {
-        return Err("Напишите, что вы проверили и что решили: запись останется в журнале.".into());
-    }
-    let n = note.chars().count();
-    if n > MAX_NOTE_CHARS {
-        return Err(format!(
-            "Запись слишком длинная: {n} знаков, можно не больше {MAX_NOTE_CHARS}."
-        ));
-    }
-    Ok(note.to_owned())
+    crate::domain::text::kept(
+        note,
+        MAX_NOTE_CHARS,
+        "Напишите, что вы проверили и что решили: запись останется в журнале.",
+        |n| format!("Запись слишком длинная: {n} знаков, можно не больше {MAX_NOTE_CHARS}."),
+    )
 }
 
 /// One flagged viewer.
