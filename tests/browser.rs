@@ -35,7 +35,7 @@ use common_browser::{ensure_browser_tools, repo_root};
 use support::TestDb;
 use support::process::{ServerProcess, create_organiser, free_port, start_with};
 use support::smtp::SmtpSink;
-use yavka::domain::sim::live_forum_toml;
+use yavka::domain::sim::{live_forum_toml_in, midday_zone};
 use yavka::domain::time::{MINUTE, Millis};
 use yavka::store::{HallMinute, Store};
 
@@ -63,7 +63,10 @@ fn node(script: &str, base: &str, mailbox: &str, shots: &Path) {
 async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_millisecond();
-    std::fs::write(dir.path().join("forum.toml"), browser_forum(now)).unwrap();
+    // The forum's zone puts now at noon: sessions hours either side never cross its midnight,
+    // whatever the hour the test runs (near midnight the ended session fell on yesterday).
+    let zone = midday_zone(now);
+    std::fs::write(dir.path().join("forum.toml"), browser_forum(now, &zone)).unwrap();
     let port = free_port();
     // Viewers' links come by e-mail: the server mails through a sink whose letters the
     // scripts read over HTTP (tests/browser/mailbox.mjs).
@@ -73,7 +76,7 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = start_with(dir.path(), &db.url, port, &env).await;
     create_organiser(dir.path(), &db.url, "admin", PASSWORD);
-    earlier_today(&db.url, now).await;
+    earlier_today(&db.url, now, &zone).await;
     let base = server.base.clone();
     let to = shots.to_owned();
     let boxed = mailbox.clone();
@@ -98,11 +101,11 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
 
 /// The live forum (sessions now in hall-1 and hall-2), with a note on codes and a hall-3 whose
 /// session ended two minutes ago and whose next one starts in half an hour (`player.mjs`).
-fn browser_forum(now: i64) -> String {
+fn browser_forum(now: i64, zone: &str) -> String {
     let local = |t: i64| {
         jiff::Timestamp::from_millisecond(t)
             .unwrap()
-            .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+            .to_zoned(jiff::tz::TimeZone::get(zone).unwrap())
             .strftime("%Y-%m-%dT%H:%M")
             .to_string()
     };
@@ -116,7 +119,7 @@ fn browser_forum(now: i64) -> String {
             local(ends)
         )
     };
-    live_forum_toml("browser-forum", now).replace(
+    live_forum_toml_in("browser-forum", now, zone).replace(
         "prompt_margin_minutes = 60\n",
         "prompt_margin_minutes = 60\ncodes_note = \"Свидетельства с кодами НМО придут на почту в течение 1–2 месяцев после форума.\"\n",
     ) + "\n[[hall]]\nid = \"hall-3\"\ntitle = \"Зал №3\"\nstream_url = \"https://example.org/hall-3.m3u8\"\n"
@@ -126,10 +129,10 @@ fn browser_forum(now: i64) -> String {
 
 /// Up to two hours of the day's viewer figures (not before midnight in the forum's zone), as a
 /// node that has since stopped wrote them: the dashboard, opened now, must draw them.
-async fn earlier_today(db_url: &str, now: Millis) {
+async fn earlier_today(db_url: &str, now: Millis, zone: &str) {
     let midnight = jiff::Timestamp::from_millisecond(now)
         .unwrap()
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").unwrap())
+        .to_zoned(jiff::tz::TimeZone::get(zone).unwrap())
         .start_of_day()
         .unwrap()
         .timestamp()

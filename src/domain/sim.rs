@@ -182,7 +182,12 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
 /// the real server on the real clock. A one-hour prompt margin keeps planned prompts out of
 /// the first fifty minutes, so every prompt a test sees is one it fired itself.
 pub fn live_forum_toml(id: &str, now: Millis) -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC);
+    live_forum_toml_in(id, now, "Europe/Moscow")
+}
+
+/// The same forum in the time zone `zone` (an IANA name).
+pub fn live_forum_toml_in(id: &str, now: Millis, zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let local = |t: Millis| {
         jiff::Timestamp::from_millisecond(t)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -192,7 +197,7 @@ pub fn live_forum_toml(id: &str, now: Millis) -> String {
     };
     let (starts, ends) = (local(now - 10 * MINUTE), local(now + 170 * MINUTE));
     let mut text = format!(
-        "[forum]\nid = \"{id}\"\ntitle = \"Форум для проверок\"\ntimezone = \"Europe/Moscow\"\nprompt_window_seconds = 120\nprompt_margin_minutes = 60\n"
+        "[forum]\nid = \"{id}\"\ntitle = \"Форум для проверок\"\ntimezone = \"{zone}\"\nprompt_window_seconds = 120\nprompt_margin_minutes = 60\n"
     );
     for n in 1..=2 {
         text += &format!(
@@ -209,10 +214,37 @@ pub fn live_forum_toml(id: &str, now: Millis) -> String {
     text
 }
 
+/// A whole-hour zone (`Etc/GMT…`) in which `now` is closest to noon: a test that builds its
+/// sessions hours either side of `now` then never has one cross local midnight, whatever the
+/// hour it runs at (days, "today" and "the session that just ended" all stay on one date).
+pub fn midday_zone(now: Millis) -> String {
+    let utc_hour = now.rem_euclid(24 * 60 * MINUTE) / (60 * MINUTE);
+    // Local hour = UTC hour + offset; the offset that brings it nearest 12, within -12..=14.
+    let offset = (12 - utc_hour).clamp(-12, 14);
+    // POSIX signs are inverted: Etc/GMT-3 is three hours east of Greenwich.
+    match offset {
+        0 => "Etc/GMT".to_owned(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::forum::catalogue::Catalogue;
+
+    #[test]
+    fn the_midday_zone_puts_now_in_the_noon_hour_at_any_hour() {
+        let day = 1_796_083_200_000; // 2026-12-01T00:00Z
+        for h in 0..24 {
+            let now = day + h * 60 * MINUTE + 17 * MINUTE;
+            let zone = midday_zone(now);
+            let tz = jiff::tz::TimeZone::get(&zone).expect("a known zone");
+            let local = jiff::Timestamp::from_millisecond(now).unwrap().to_zoned(tz);
+            assert_eq!(local.hour(), 12, "{zone} at {h}:17 UTC");
+        }
+    }
     use crate::domain::forum::config;
 
     #[test]

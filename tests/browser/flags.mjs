@@ -10,41 +10,9 @@
 // her own data shows what the page and the server recorded of her click (printed: this is
 // what a real click gives); the organiser notes that she checked, and the note stays.
 
-import { createRequire } from 'node:module';
-import fs from 'node:fs';
 import path from 'node:path';
 import { registerOverApi } from './mailbox.mjs';
-
-const require = createRequire(new URL('../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
-
-const BASE = (process.env.BASE || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const SHOTS = process.env.SCREENSHOTS || '/tmp/yavka-shots';
-const LOGIN = process.env.ORG_LOGIN || 'admin';
-const PASSWORD = process.env.ORG_PASSWORD || '';
-const WAIT = { timeout: 15_000 };
-fs.mkdirSync(SHOTS, { recursive: true });
-
-const failures = [];
-function check(cond, what) {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures.push(what);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-});
-const scriptErrors = [];
-async function newPage(name, options = {}) {
-  const context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 860 }, ...options });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => scriptErrors.push(`${name}: ${e}`));
-  return page;
-}
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+import { BASE, SHOTS, WAIT, check, newPage, signedIn, finish } from './harness.mjs';
 
 try {
   const doctor = await registerOverApi(BASE, { name: 'Смирнова Вера Павловна', email: 'vera.smirnova@example.org', phone: '+79165550101' });
@@ -79,13 +47,7 @@ try {
   check(true, 'the script holds a socket of its own');
 
   // The organiser fires a prompt in hall 2.
-  const org = await newPage('organiser', { viewport: { width: 1366, height: 900 } });
-  await org.goto(`${BASE}/org`);
-  await org.locator('#login').waitFor({ state: 'visible', ...WAIT });
-  await org.fill('#login-name', LOGIN);
-  await org.fill('#login-password', PASSWORD);
-  await org.click('#login-submit');
-  await org.locator('#dash').waitFor({ state: 'visible', ...WAIT });
+  const org = await signedIn(await newPage('organiser', { viewport: { width: 1366, height: 900 } }));
   const fired = await org.evaluate(async () => (await fetch('/api/org/prompts', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hall: 'hall-2' }),
   })).status);
@@ -135,11 +97,7 @@ try {
   check((await reviewed.textContent()).includes('скрипт'), 'the note is shown with the flag');
   await org.locator('#flags').screenshot({ path: path.join(SHOTS, 'dashboard-flags-reviewed.png') });
 
-  const phone = await newPage('organiser-phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  await phone.goto(`${BASE}/org`);
-  await phone.fill('#login-name', LOGIN);
-  await phone.fill('#login-password', PASSWORD);
-  await phone.click('#login-submit');
+  const phone = await signedIn(await newPage('organiser-phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));
   await phone.locator('#flags-list article').first().waitFor(WAIT);
   const overflow = await phone.evaluate(() => document.getElementById('flags').scrollWidth - document.getElementById('flags').clientWidth);
   check(overflow <= 0, `«Требуют внимания» fits a phone (overflow ${overflow}px)`);
@@ -148,9 +106,4 @@ try {
   check(false, `flags story stopped: ${e.message.split('\n')[0]}`);
 }
 
-check(scriptErrors.length === 0, `no script errors${scriptErrors.length ? `: ${scriptErrors.join('; ')}` : ''}`);
-await browser.close();
-if (failures.length) {
-  console.error(`${failures.length} check(s) failed`);
-  process.exit(1);
-}
+await finish();
