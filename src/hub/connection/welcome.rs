@@ -51,15 +51,23 @@ pub(super) async fn open(
         },
         seen,
     );
+    let state = hub.viewers().enter(&viewer.id);
     // Durable before the viewer is told they are counted. While the store is away this is
-    // refused within the writer's `give_up_ms`; the player reconnects with backoff.
-    if let Err(e) = Box::pin(hub.writer().record_durable(connect.clone())).await {
+    // refused within the writer's `give_up_ms`; the player reconnects with backoff. The
+    // viewer's earlier events are read meanwhile: the two round trips overlap instead of
+    // adding up, and the live state takes events in any order and each only once, so it
+    // does not matter whether the read sees the new connect.
+    let (recorded, ()) = tokio::join!(
+        Box::pin(hub.writer().record_durable(connect.clone())),
+        Box::pin(hub.load_viewer(&viewer.id, &state)),
+    );
+    if let Err(e) = recorded {
+        hub.viewers().leave(&viewer.id);
         tracing::error!(viewer = %viewer.id, error = %e, "could not record a connect");
         metrics::counter!("yavka_ws_errors_total", "reason" => "store").increment(1);
         reject(socket, close::INTERNAL, close::STORE_AWAY).await;
         return None;
     }
-    let state = hub.viewers().enter(&viewer.id);
     let guard = DisconnectGuard(Some(Cleanup {
         hub: hub.clone(),
         conn: conn.clone(),
@@ -70,7 +78,6 @@ pub(super) async fn open(
     }));
     state.lock().expect("viewer lock").apply(&connect);
     hub.publish_viewer_event(&viewer.id, connect);
-    Box::pin(hub.load_viewer(&viewer.id, &state)).await;
     if let Err(e) = Box::pin(hub.ensure_prompts()).await {
         tracing::warn!(error = %e, "could not load the day's prompts");
     }
