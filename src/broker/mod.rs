@@ -91,6 +91,22 @@ impl Broker {
         }
     }
 
+    /// Publishes to the other nodes only: for news this node has already applied itself,
+    /// whose echo would cost a decoding and a look-up per message for nothing. The in-process
+    /// broker has no other node, so it drops the message.
+    pub fn publish_to_others(&self, msg: BusMessage) -> Result<(), BrokerError> {
+        match self {
+            Broker::Memory(_) => Ok(()),
+            Broker::Redis(b) => b.publish_remote(msg),
+        }
+    }
+
+    /// Whether other nodes may hear this one (false for the in-process broker): a message
+    /// only for them need not even be built without them.
+    pub fn has_others(&self) -> bool {
+        matches!(self, Broker::Redis(_))
+    }
+
     /// Everything published from now on.
     pub fn subscribe(&self) -> Subscription {
         Subscription(match self {

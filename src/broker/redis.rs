@@ -88,6 +88,11 @@ impl RedisBroker {
 
     pub(super) fn publish(&self, msg: BusMessage) -> Result<(), BrokerError> {
         let _ = self.local.send(Delivery::Message(msg.clone()));
+        self.publish_remote(msg)
+    }
+
+    /// To the other nodes through Redis, not to this one.
+    pub(super) fn publish_remote(&self, msg: BusMessage) -> Result<(), BrokerError> {
         match self.outbox.try_send(msg) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {

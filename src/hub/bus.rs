@@ -1,7 +1,9 @@
 //! What hubs tell each other through the broker: the internal payloads, as JSON.
 //!
 //! Each node's hub subscribes to everything and routes by content; a message caused by this
-//! node comes back to it too, which is harmless because applying it is idempotent.
+//! node comes back to it too, which is harmless because applying it is idempotent — except a
+//! viewer's events, which the node applies itself and sends only to the others
+//! (`Hub::publish_viewer_event`).
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};

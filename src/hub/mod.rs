@@ -418,17 +418,20 @@ impl Hub {
         self.0.live.send_modify(|n| *n -= 1);
     }
 
-    /// Tells every node about one of `viewer`'s recorded events, caused here.
+    /// Tells the other nodes about one of `viewer`'s events. This node has applied it to the
+    /// viewer's live state and told the viewer's tabs already (the callers do), so it is not
+    /// echoed back here: on one node nothing is even serialised.
     fn publish_viewer_event(&self, viewer: &str, event: Event) {
-        self.publish_logged(&BusEvent::Viewer {
+        if !self.0.broker.has_others() {
+            return;
+        }
+        let message = BusEvent::Viewer {
             viewer: viewer.to_owned(),
             event,
             node: self.node().to_owned(),
-        });
-    }
-
-    fn publish_logged(&self, event: &BusEvent) {
-        if let Err(e) = self.publish(event) {
+        }
+        .to_message();
+        if let Err(e) = self.0.broker.publish_to_others(message) {
             tracing::warn!(error = %e, "could not publish to the broker");
         }
     }
