@@ -16,7 +16,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use yavka::domain::forum::config;
 use yavka::domain::log::{jsonl, sort_events};
 use yavka::domain::sim::{Crowd, crowd_log};
 
@@ -44,7 +43,7 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
     let forum_path = Path::new("config/forum.toml");
-    let forum = config::load(forum_path).expect("the shipped forum loads");
+    let forum = yavka::forum_file::load(forum_path).expect("the shipped forum loads");
     let crowd = Crowd {
         viewers,
         connections: 20,

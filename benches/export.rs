@@ -30,7 +30,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use yavka::domain::codes::Code;
-use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
 use yavka::domain::rules::{self, Facts, Params};
 use yavka::domain::sim::{Crowd, crowd_log};
@@ -273,7 +272,8 @@ fn main() {
             .and_then(|n| n.parse().ok())
             .unwrap_or(100_000)
     };
-    let forum = config::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
+    let forum =
+        yavka::forum_file::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
     println!(
         "export benchmark: {viewers} viewers over the shipped forum, {} threads",
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -14,7 +14,6 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use yavka::domain::flags::{self, Settings};
-use yavka::domain::forum::config;
 use yavka::domain::log::{Event, EventBody, Evidence, Hints, Input};
 use yavka::domain::sim::{Crowd, crowd_log};
 
@@ -136,7 +135,8 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
-    let forum = config::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
+    let forum =
+        yavka::forum_file::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
     // The demo's six simulated viewers, then the forum-scale crowd.
     for viewers in [6, big] {
         run(&forum, viewers);

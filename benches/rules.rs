@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use yavka::domain::forum::config;
 use yavka::domain::log::jsonl;
 use yavka::domain::rules::{self, Facts};
 use yavka::domain::sim::{Crowd, crowd_log};
@@ -17,7 +16,8 @@ use yavka::domain::sim::{Crowd, crowd_log};
 const VIEWERS: usize = 100_000;
 
 fn bench(c: &mut Criterion) {
-    let forum = config::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
+    let forum =
+        yavka::forum_file::load(Path::new("config/forum.toml")).expect("the shipped forum loads");
     let crowd = Crowd {
         viewers: VIEWERS,
         connections: 20,

@@ -279,7 +279,6 @@ async fn bot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::forum::config;
     use std::path::Path;
 
     #[test]
@@ -322,7 +321,7 @@ mod tests {
 
     #[test]
     fn the_shifted_forum_is_live_now_under_its_own_id() {
-        let mut forum = config::load(Path::new("config/forum.toml")).unwrap();
+        let mut forum = crate::forum_file::load(Path::new("config/forum.toml")).unwrap();
         let original = forum.clone();
         let now = crate::domain::time::parse_rfc3339("2026-11-23T12:34:56Z").unwrap();
         shift_to_now(&mut forum, now);

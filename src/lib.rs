@@ -4,6 +4,7 @@
 //! - [`domain`]: the accreditation core as plain Rust over plain data — the forum model and its
 //!   configuration, the attendance log, the rules engine, prompt schedules and НМО codes. No I/O,
 //!   no clock reads: time is always passed in.
+//! - [`forum_file`]: reading a forum's configuration file.
 //! - [`clock`]: the one injectable source of "now" for everything that is not pure.
 //! - [`http`]: serving HTTP with a connection cap and timeouts.
 //! - [`ids`]: random ids and secret tokens.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod domain;
+pub mod forum_file;
 pub mod http;
 pub mod hub;
 pub mod ids;

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use yavka::domain::forum::Education;
-use yavka::domain::forum::config::load;
 use yavka::domain::time::format_local;
+use yavka::forum_file::load;
 
 const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/forum.toml");
 

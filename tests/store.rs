@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::TestDb;
-use yavka::domain::forum::config::load;
 use yavka::domain::forum::{Education, Forum};
 use yavka::domain::log::{Event, EventBody, sort_events};
 use yavka::domain::registration::Registration;
@@ -17,6 +16,7 @@ use yavka::domain::rules::evaluate;
 use yavka::domain::schedule::Seed;
 use yavka::domain::sim::{Crowd, crowd_log};
 use yavka::domain::time::{MINUTE, Span};
+use yavka::forum_file::load;
 use yavka::store::{CodeRow, EventWriter, Store, StoreError, StoredSchedule, WriterConfig};
 
 const FORUM: &str = "f1";

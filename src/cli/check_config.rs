@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::domain::forum::config;
 use crate::domain::forum::{Education, Forum, Session};
 use crate::domain::time::{MINUTE, format_clock, measure};
 
@@ -19,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match config::load(&args.forum) {
+    match crate::forum_file::load(&args.forum) {
         Ok(forum) => {
             print!("{}", render(&forum));
             Ok(ExitCode::SUCCESS)

@@ -15,7 +15,6 @@ use anyhow::Context;
 
 use super::decisions_file;
 use crate::domain::decided::{InForce, worded};
-use crate::domain::forum::config;
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
 use crate::reports::csv::write_verdicts_csv;
@@ -59,7 +58,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut clock = Stages::start(args.timings);
-    let forum = match config::load(&args.forum) {
+    let forum = match crate::forum_file::load(&args.forum) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");

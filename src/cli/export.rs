@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::clock::Clock;
-use crate::domain::forum::{Forum, config};
+use crate::domain::forum::Forum;
 use crate::reports::csv;
 use crate::reports::export::{self, Input, Table};
 use crate::settings::Settings;
@@ -51,7 +51,7 @@ pub struct Args {
 pub(super) fn read_store(
     settings: &Settings,
 ) -> anyhow::Result<Option<(Forum, Store, tokio::runtime::Runtime)>> {
-    let configured = match config::load(&settings.forum.config) {
+    let configured = match crate::forum_file::load(&settings.forum.config) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");

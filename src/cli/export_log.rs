@@ -10,7 +10,6 @@ use anyhow::Context;
 
 use super::decisions_file;
 use crate::domain::decisions::Record;
-use crate::domain::forum::config;
 use crate::domain::log::jsonl;
 use crate::domain::time::{Span, parse_local, parse_rfc3339};
 use crate::settings::Settings;
@@ -37,7 +36,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&args.settings)?;
-    let forum = match config::load(&settings.forum.config) {
+    let forum = match crate::forum_file::load(&settings.forum.config) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");

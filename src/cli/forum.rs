@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::audit::{Action, Actor, CONSOLE, NewEntry};
-use crate::domain::forum::{ForumState, config};
+use crate::domain::forum::ForumState;
 use crate::domain::time::format_local;
 use crate::settings::Settings;
 use crate::store::{SaveMode, Store};
@@ -138,7 +138,7 @@ async fn list(store: &Store) -> anyhow::Result<ExitCode> {
 }
 
 async fn import(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let forum = match config::load(file) {
+    let forum = match crate::forum_file::load(file) {
         Ok(forum) => forum,
         Err(e) => {
             for message in &e.messages {

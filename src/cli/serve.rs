@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
-use crate::domain::forum::{Forum, config};
+use crate::domain::forum::Forum;
 use crate::domain::time::Millis;
 use crate::reports::{clock, date_ru};
 use crate::settings::Settings;
@@ -45,7 +45,7 @@ pub fn init_tracing() {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_tracing();
     let mut settings = Settings::load(&args.settings)?;
-    let mut forum = match config::load(&settings.forum.config) {
+    let mut forum = match crate::forum_file::load(&settings.forum.config) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn start_up_says_when_the_forum_is() {
-        let forum = config::load(std::path::Path::new("config/forum.toml")).unwrap();
+        let forum = crate::forum_file::load(std::path::Path::new("config/forum.toml")).unwrap();
         let at = |t: &str| parse_rfc3339(t).unwrap();
         let over = when_notice(&forum, at("2026-11-30T10:00:00Z")).unwrap();
         assert!(

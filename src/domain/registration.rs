@@ -362,8 +362,7 @@ mod tests {
 
     #[test]
     fn registration_closes_when_the_last_session_ends() {
-        let forum =
-            crate::domain::forum::config::load(std::path::Path::new("config/forum.toml")).unwrap();
+        let forum = crate::domain::forum::fixtures::shipped();
         let end = forum.ends().unwrap();
         assert_eq!(closed_reason(&forum, end - 1), None);
         let reason = closed_reason(&forum, end).unwrap();

@@ -195,12 +195,11 @@ pub fn certificate_dedup(codes: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::forum::config;
 
     #[test]
     fn the_link_letter_carries_the_link_and_the_zone() {
-        let forum =
-            config::load(std::path::Path::new("config/forum.toml")).expect("the shipped forum");
+        let forum = crate::forum_file::load(std::path::Path::new("config/forum.toml"))
+            .expect("the shipped forum");
         let l = link_letter(
             &forum,
             "Иванова Анна",

@@ -22,8 +22,6 @@ mod write;
 
 pub use write::to_toml;
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
@@ -42,6 +40,11 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// One message about the input as a whole (a file that cannot be read, say).
+    pub fn general(text: String) -> ConfigError {
+        ConfigError::new(vec![Problem::general(text)])
+    }
+
     fn new(problems: Vec<Problem>) -> ConfigError {
         ConfigError {
             messages: problems.iter().map(|p| p.text.clone()).collect(),
@@ -216,23 +219,6 @@ pub fn parse(text: &str, origin: &str, catalogue: &Catalogue) -> Result<Forum, C
             errors.into_iter().map(|p| p.place(text, &places)).collect(),
         )),
     }
-}
-
-/// Reads and parses a forum configuration file with the shipped catalogue.
-pub fn load(path: &Path) -> Result<Forum, ConfigError> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "такого файла нет".to_owned(),
-            std::io::ErrorKind::PermissionDenied => "нет прав на чтение".to_owned(),
-            std::io::ErrorKind::InvalidData => "файл не в кодировке UTF-8".to_owned(),
-            _ => e.to_string(),
-        };
-        ConfigError::new(vec![Problem::general(format!(
-            "{origin}: Не удалось прочитать файл: {why}"
-        ))])
-    })?;
-    parse(&text, &origin, &Catalogue::shipped())
 }
 
 /// The structural stage. `None` only when the text is not TOML at all.

@@ -53,3 +53,14 @@ pub fn session(id: &str, hall: &str, starts: Millis, ends: Millis) -> Session {
         prompt_window_ms: MINUTE,
     }
 }
+
+/// The shipped example forum (`config/forum.toml`), built into the test binary: the domain
+/// reads no files.
+pub fn shipped() -> Forum {
+    super::config::parse(
+        include_str!("../../../config/forum.toml"),
+        "config/forum.toml",
+        &super::catalogue::Catalogue::shipped(),
+    )
+    .expect("the shipped forum is valid")
+}

@@ -215,8 +215,7 @@ pub(crate) mod tests {
 
     #[test]
     fn each_code_gets_its_own_check_address() {
-        let forum =
-            crate::domain::forum::config::load(std::path::Path::new("config/forum.toml")).unwrap();
+        let forum = crate::forum_file::load(std::path::Path::new("config/forum.toml")).unwrap();
         let participant = Participant {
             viewer: "v-1".into(),
             name: "Иванова Мария Игоревна".into(),

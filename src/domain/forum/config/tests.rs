@@ -397,16 +397,6 @@ fn the_organiser_is_read_for_certificates() {
 }
 
 #[test]
-fn missing_file_is_reported() {
-    let e = load(Path::new("/nonexistent/forum.toml")).unwrap_err();
-    assert!(
-        e.messages[0].ends_with("Не удалось прочитать файл: такого файла нет"),
-        "{:?}",
-        e.messages
-    );
-}
-
-#[test]
 fn codes_note_is_optional_trimmed_and_bounded() {
     let plain = check(&format!("{HEAD}{}", session("s", ""))).unwrap();
     assert_eq!(

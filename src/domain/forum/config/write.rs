@@ -136,11 +136,12 @@ pub fn to_toml<'a>(forum: &'a Forum) -> String {
 mod tests {
     use super::*;
     use crate::domain::forum::catalogue::Catalogue;
-    use crate::domain::forum::config::{load, parse};
+    use crate::domain::forum::config::parse;
+    use crate::domain::forum::fixtures::shipped;
 
     #[test]
     fn the_shipped_forum_comes_back_the_same() {
-        let shipped = load(std::path::Path::new("config/forum.toml")).unwrap();
+        let shipped = shipped();
         let text = to_toml(&shipped);
         let again = parse(&text, "export.toml", &Catalogue::shipped())
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -150,7 +151,7 @@ mod tests {
 
     #[test]
     fn breaks_and_own_windows_are_written_only_where_they_are() {
-        let mut f = load(std::path::Path::new("config/forum.toml")).unwrap();
+        let mut f = shipped();
         let s = &mut f.sessions[0];
         s.excluded = vec![crate::domain::time::Span::new(
             s.starts + MINUTE,
