@@ -5,8 +5,11 @@
 //! both with the same e-mail; on the day both are live: a prompt fired in one forum reaches
 //! only that forum's viewers, each forum's results count only its own people, and a request
 //! that does not say which forum it means is answered with the list to choose from.
-//! Later, the spring forum is over and its codes still verify while the next one is live.
+//! Later, the spring forum is over and its codes still verify while the next one is live;
+//! archived, its records stay within reach (`many_forums/archived.rs`).
 
+#[path = "many_forums/archived.rs"]
+mod archived;
 mod support;
 
 use serde_json::{Value, json};
@@ -289,7 +292,7 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
         let backend = db.backend;
         // The spring forum runs on 1 April, the served one on 2 April.
         publish_second(&app, "2026-04-01").await;
-        let (_, anna_token) = register_in(
+        let (anna_id, anna_token) = register_in(
             &app,
             SECOND_ID,
             "Иванова Анна Сергеевна",
@@ -367,6 +370,7 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
         assert!(app.state.forums.get(SECOND_ID).is_none(), "{backend}");
         let (status, check) = app.get(&format!("/verify/{code}?format=json")).await;
         assert_eq!(status, 200, "{backend}: {check}");
+        archived::records_stay_within_reach(&app, backend, &anna_id, &anna_token, &code).await;
         app.stop().await;
         db.drop().await;
     }

@@ -181,7 +181,7 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
