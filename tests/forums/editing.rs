@@ -264,3 +264,87 @@ async fn copies_a_forum_to_new_dates(app: &TestApp, backend: &str) {
 async fn an_organiser_copies_a_forum_with_moved_dates() {
     crate::on_every_backend!(copies_a_forum_to_new_dates);
 }
+
+/// The test forum under another id, as a TOML file.
+fn renamed(id: &str) -> String {
+    TEST_FORUM.replace("id = \"test-forum\"", &format!("id = \"{id}\""))
+}
+
+async fn save_new(app: &TestApp, id: &str, publish: bool) {
+    let (status, body) = app
+        .post_typed("/api/org/forums", "application/toml", renamed(id).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{id}: {body}");
+    if publish {
+        let (status, body) = app
+            .post(
+                &format!("/api/org/forums/{id}/state"),
+                json!({"state": "registration"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{id}: {body}");
+    }
+}
+
+/// Every forum the server runs has its started sessions frozen, not only the configuration
+/// file's: a published forum whose sessions started while the server ran refuses an edit of
+/// their rules, a draft with the same dates stays editable (it never ran), and a server that
+/// starts after the sessions began freezes them for every stored forum it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_running_forums_started_sessions_are_frozen() {
+    for db in crate::support::TestDb::all().await {
+        let backend = db.backend;
+        let settings = || crate::support::server::test_settings(&db.url);
+        let app = TestApp::spawn_with(settings(), test_forum(), at(-5)).await;
+        app.sign_in_organiser().await;
+        save_new(&app, "spring", true).await;
+        save_new(&app, "summer", true).await;
+        save_new(&app, "sketch", false).await;
+        app.clock.set(at(5));
+        let stricter = |id: &str| renamed(id).replace("min_minutes = 20", "min_minutes = 25");
+        let put = |id: &'static str| {
+            let app = &app;
+            async move {
+                app.http
+                    .put(app.url(&format!("/api/org/forums/{id}")))
+                    .header("content-type", "application/toml")
+                    .body(stricter(id))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = put("spring").await;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 422, "{backend}: spring started at 10:00: {body}");
+        assert!(body.to_string().contains("уже началась"), "{body}");
+        let r = put("sketch").await;
+        assert_eq!(r.status(), 200, "{backend}: a draft never ran");
+        app.stop().await;
+
+        // The server restarts after 10:00: summer, never edited, is frozen as it starts.
+        let store = yavka::store::Store::connect(&db.url).await.unwrap();
+        assert!(
+            store.frozen_rules("summer").await.unwrap().is_empty(),
+            "{backend}"
+        );
+        let again = TestApp::spawn_with(settings(), test_forum(), at(5)).await;
+        let mut frozen: Vec<String> = store
+            .frozen_rules("summer")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        frozen.sort();
+        assert_eq!(frozen, ["s1", "s2"], "{backend}");
+        assert!(
+            store.frozen_rules("sketch").await.unwrap().is_empty(),
+            "{backend}: drafts are not frozen"
+        );
+        store.close().await;
+        again.stop().await;
+        db.drop().await;
+    }
+}

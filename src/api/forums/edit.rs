@@ -109,6 +109,20 @@ fn json_to_toml(value: Value) -> Result<String, ConfigError> {
         .map_err(|e| refuse(format!("{FORM}: Форум не записать как файл TOML: {e}")))
 }
 
+/// Freezes the started sessions of forum `id` if this server runs it, with the rules it runs
+/// under: a session that started while the server ran is frozen here before an edit is judged
+/// (the server freezes sessions as a forum starts; see `runtime`). A draft never ran: its
+/// sessions stay editable whatever their dates.
+pub(super) async fn freeze_running(state: &AppState, id: &str) -> ApiResult<()> {
+    if let Some(running) = state.forums.get(id) {
+        state
+            .store
+            .freeze_started(&running.forum, state.clock.now())
+            .await?;
+    }
+    Ok(())
+}
+
 /// For each session of `forum`, whether its rules are frozen and why; and a problem for every
 /// frozen session whose rules the new version would change or drop.
 async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Problem>)> {
@@ -193,6 +207,7 @@ pub async fn check(
             })));
         }
     };
+    freeze_running(&state, &forum.id).await?;
     let (sessions, problems) = frozen(&state.store, &forum).await?;
     Ok(Json(json!({
         "ok": problems.is_empty(), "problems": problems,

@@ -311,6 +311,7 @@ pub async fn replace(
         )));
     }
     existing(&state, &id).await?;
+    edit::freeze_running(&state, &id).await?;
     if let Some(refused) = edit::refuse_frozen_changes(&state.store, &forum).await? {
         return Ok(refused);
     }
