@@ -6,10 +6,11 @@
 //! or its results, codes and mail are being worked on, so a draft or an archived forum has no
 //! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
 //! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
-//! no restart is needed.
+//! no restart is needed. Another node of a cluster learns of a forum published elsewhere at
+//! its next start, or at the first request that names the forum ([`Forums::open`]).
 //!
 //! An archived forum's results, exports, certificates, codes, appeals and mail stay within
-//! reach: the first request that names it opens a bundle on demand ([`Forums::open_archived`])
+//! reach: the first request that names it opens a bundle on demand ([`Forums::open`])
 //! whose prompter never ticks, so nothing live happens in it (firing a prompt there is refused
 //! by its handler), while its mail worker sends what is queued. Such a bundle takes no part in
 //! choosing the forum of a request that names none ([`Forums::all`]). Each bundle's background work — the prompter's ticks, the mail
@@ -111,20 +112,25 @@ impl Forums {
         self.launch(forum, false).await
     }
 
-    /// The bundle of the archived forum `id`, opened now unless it is open already; `None`
-    /// when the store has no such forum or it is not archived (a draft has no bundle).
-    pub async fn open_archived(&self, id: &str) -> anyhow::Result<Option<Running>> {
+    /// The bundle of the stored forum `id`, started now if need be: a forum that should run
+    /// but does not here (another node of a cluster published it) starts in full; an archived
+    /// one opens on demand, without a prompter loop. `None` for a draft or an unknown id.
+    pub async fn open(&self, id: &str) -> anyhow::Result<Option<Running>> {
         if let Some(running) = self.get(id) {
             return Ok(Some(running));
         }
         let Some(row) = self.0.store.forum_row(id).await? else {
             return Ok(None);
         };
-        if ForumState::current(row.state, &row.forum, self.0.clock.now()) != ForumState::Archived {
-            return Ok(None);
-        }
+        let state = ForumState::current(row.state, &row.forum, self.0.clock.now());
+        self.saw(state);
+        let archived = match state {
+            ForumState::Archived => true,
+            s if Self::runs_in(s) => false,
+            _ => return Ok(None),
+        };
         let forum = self.load(&row.forum).await?;
-        Ok(Some(self.launch(Arc::new(forum), true).await?))
+        Ok(Some(self.launch(Arc::new(forum), archived).await?))
     }
 
     /// Whether the store held an archived forum when last looked at here.

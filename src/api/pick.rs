@@ -3,9 +3,10 @@
 //! Handlers that work on one forum take [`Picked`] instead of `State<AppState>`: the same
 //! state, with `forum`, `hub`, `prompter`, `mailer` and `writer` those of the request's forum,
 //! so a handler body reads as it did when a server ran one forum. The forum is, in order:
-//! - `?forum=ID` when given; an archived forum is opened on demand, read-only in what is live
-//!   (`runtime::Forums::open_archived`), so its results, exports, certificates, codes and mail
-//!   stay within reach; a draft or an unknown id: 404;
+//! - `?forum=ID` when given; a stored forum this node does not run yet is started on demand
+//!   (`runtime::Forums::open`): an archived one without anything live, so its results,
+//!   exports, certificates, codes and mail stay within reach; one another node of a cluster
+//!   published, in full. A draft or an unknown id: 404;
 //! - for a personal link (`?token=`), the forum the link belongs to, archived ones included (a
 //!   link no forum knows gets the configuration file's forum, whose handler refuses it as it
 //!   always did);
@@ -61,7 +62,7 @@ pub async fn pick(
         if let Some(r) = running.into_iter().find(|r| r.forum.id == id) {
             return Ok(with(state, r));
         }
-        return match archived(state, id).await? {
+        return match open(state, id).await? {
             Some(r) => Ok(with(state, r)),
             None => Err(not_running(state, id).await.into_response()),
         };
@@ -77,7 +78,7 @@ pub async fn pick(
                 if let Some(r) = running.iter().find(|r| r.forum.id == id) {
                     return Ok(with(state, r.clone()));
                 }
-                if let Some(r) = archived(state, &id).await? {
+                if let Some(r) = open(state, &id).await? {
                     return Ok(with(state, r));
                 }
                 if running.len() <= 1 {
@@ -111,10 +112,11 @@ pub async fn pick(
     Err(several(&running, &states, &all))
 }
 
-/// The bundle of archived forum `id`, opened if need be.
-async fn archived(state: &AppState, id: &str) -> Result<Option<Running>, Response> {
-    state.forums.open_archived(id).await.map_err(|e| {
-        tracing::error!(forum = %id, error = format!("{e:#}"), "an archived forum could not be opened");
+/// The bundle of stored forum `id` that this node does not run yet: archived, or published on
+/// another node.
+async fn open(state: &AppState, id: &str) -> Result<Option<Running>, Response> {
+    state.forums.open(id).await.map_err(|e| {
+        tracing::error!(forum = %id, error = format!("{e:#}"), "a stored forum could not be started");
         ApiError::internal(e).into_response()
     })
 }
