@@ -52,6 +52,20 @@ async fn publish_second(app: &TestApp, day: &str) {
 /// from the letter: their viewer id and token.
 async fn register_in(app: &TestApp, forum: &str, name: &str, email: &str) -> (String, String) {
     let before = app.mail.letters_to(email).len();
+    let form = registration_form(app, forum, name, email).await;
+    let (status, body) = app
+        .post(&format!("/api/register?forum={forum}"), form)
+        .await;
+    assert_eq!(status, 202, "registration in {forum}: {body}");
+    let token = app.mail.token_for(email, before + 1).await;
+    // The link alone says which forum it belongs to.
+    let (status, me) = app.get(&format!("/api/me?token={token}")).await;
+    assert_eq!(status, 200, "the mailed link works: {me}");
+    (me["id"].as_str().unwrap().to_owned(), token)
+}
+
+/// `forum`'s registration form filled in by a doctor who accepts its current consent texts.
+async fn registration_form(app: &TestApp, forum: &str, name: &str, email: &str) -> Value {
     let (status, texts) = app.get(&format!("/api/texts?forum={forum}")).await;
     assert_eq!(status, 200, "{texts}");
     let version = |kind: &str| {
@@ -63,22 +77,13 @@ async fn register_in(app: &TestApp, forum: &str, name: &str, email: &str) -> (St
             .map(|t| t["version"].clone())
             .unwrap()
     };
-    let form = json!({
+    json!({
         "name": name, "email": email, "phone": "+7 916 123-45-67",
         "education": "higher", "specialty": "рентгенология",
         "consent_personal_data": true, "consent_terms": true,
         "consent_personal_data_version": version("personal-data"),
         "consent_terms_version": version("terms"),
-    });
-    let (status, body) = app
-        .post(&format!("/api/register?forum={forum}"), form)
-        .await;
-    assert_eq!(status, 202, "registration in {forum}: {body}");
-    let token = app.mail.token_for(email, before + 1).await;
-    // The link alone says which forum it belongs to.
-    let (status, me) = app.get(&format!("/api/me?token={token}")).await;
-    assert_eq!(status, 200, "the mailed link works: {me}");
-    (me["id"].as_str().unwrap().to_owned(), token)
+    })
 }
 
 /// Opens a viewer's tab in hall 1 and waits for its welcome.
@@ -346,6 +351,16 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
             .post("/api/org/prompts", json!({"hall": "hall-1"}))
             .await;
         assert_eq!(status, 200, "{backend}: the only live forum: {fired}");
+        // A registration for the finished forum is refused, saying why.
+        let form = registration_form(&app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
+        let (status, closed) = app
+            .post(&format!("/api/register?forum={SECOND_ID}"), form)
+            .await;
+        assert_eq!(status, 409, "{backend}: {closed}");
+        assert!(
+            closed["error"].as_str().unwrap().contains("Регистрация закрыта"),
+            "{backend}: {closed}"
+        );
         let (status, made_up) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
         assert_eq!(status, 404, "{backend}: {made_up}");
         assert!(

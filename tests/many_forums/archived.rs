@@ -91,7 +91,18 @@ pub async fn records_stay_within_reach(
         "{backend}: the archive is not offered to viewers: {public}"
     );
 
-    // A draft has no records: 404 naming its state.
+    // Nobody registers for the archive.
+    let form = super::registration_form(app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
+    let (status, closed) = app
+        .post(&format!("/api/register?{f}"), form.clone())
+        .await;
+    assert_eq!(status, 409, "{backend}: {closed}");
+    assert!(
+        closed["error"].as_str().unwrap().contains("Регистрация закрыта"),
+        "{backend}: {closed}"
+    );
+
+    // A draft has no records, and nobody registers for it: 404 naming its state.
     let draft = super::second_forum_toml("2026-05-01").replace(SECOND_ID, "draft-forum");
     let (status, body) = app
         .post_typed("/api/org/forums", "application/toml", draft.as_bytes())
@@ -104,6 +115,12 @@ pub async fn records_stay_within_reach(
     assert!(
         none["error"].as_str().unwrap().contains("Черновик"),
         "{backend}: {none}"
+    );
+    let (status, refused) = app.post("/api/register?forum=draft-forum", form).await;
+    assert_eq!(status, 404, "{backend}: {refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("Черновик"),
+        "{backend}: {refused}"
     );
 
     // Brought back from the archive, the forum runs again as a finished one.
