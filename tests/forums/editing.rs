@@ -4,7 +4,7 @@
 //! with the path of each field (`session[0].credits`), and an unknown specialty with the
 //! catalogue's suggestion; nothing is saved. A check answers with the programme viewers will
 //! see. Once a session has started it is shown frozen, and a version that changes its rules
-//! is refused; so is one that removes a hall its sessions use. Versions are compared line by
+//! is refused; so is one that removes a hall its sessions use or viewers were in. Versions are compared line by
 //! line, and last spring's forum is copied to the autumn with every date moved.
 
 use serde_json::{Value, json};
@@ -347,4 +347,43 @@ async fn every_running_forums_started_sessions_are_frozen() {
         again.stop().await;
         db.drop().await;
     }
+}
+
+/// A hall viewers were in stays: its sessions may go before they start, but a version that
+/// removes the hall itself is refused once anyone has watched there.
+async fn a_watched_hall_stays(app: &TestApp, backend: &str) {
+    let mut forum = as_json(TEST_FORUM);
+    forum["hall"].as_array_mut().unwrap().remove(1);
+    forum["session"].as_array_mut().unwrap().remove(1);
+    let (status, checked) =
+        send_json(app, reqwest::Method::POST, "/api/org/forums/check", &forum).await;
+    assert_eq!(status, 200, "{backend}: {checked}");
+    assert_eq!(checked["ok"], true, "{backend}: nobody has been in hall 2: {checked}");
+
+    // Before the sessions a doctor opens hall 2 to check the stream.
+    let (_, _, tab) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-2")
+        .await;
+    app.wait_for_log(|events| {
+        events.iter().any(
+            |e| matches!(&e.body, yavka::domain::log::EventBody::Connect { hall, .. } if hall == "hall-2"),
+        )
+    })
+    .await;
+    tab.close().await;
+    let (status, body) = send_json(
+        app,
+        reqwest::Method::PUT,
+        "/api/org/forums/test-forum",
+        &forum,
+    )
+    .await;
+    assert_eq!(status, 422, "{backend}: {body}");
+    let text = problem(&body, "hall")["text"].as_str().unwrap();
+    assert!(text.contains("hall-2") && text.contains("зрители"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_viewers_were_in_cannot_be_removed() {
+    crate::on_every_backend!(a_watched_hall_stays);
 }

@@ -157,6 +157,24 @@ async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Prob
             path: Some("session".into()),
         });
     }
+    // A hall viewers were in stays, even once its sessions are gone: their attendance there
+    // is on record.
+    if let Some(stored) = store.forum_row(&forum.id).await? {
+        for h in stored.forum.halls.iter().filter(|h| forum.hall(&h.id).is_none()) {
+            if store.hall_was_watched(&forum.id, &h.id).await? {
+                problems.push(Problem {
+                    text: format!(
+                        "В зале «{}» ({}) уже были зрители: удалить его нельзя, по нему \
+                         считается их присутствие.",
+                        h.title, h.id
+                    ),
+                    line: None,
+                    column: None,
+                    path: Some("hall".into()),
+                });
+            }
+        }
+    }
     Ok((sessions, problems))
 }
 
