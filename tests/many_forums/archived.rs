@@ -1,8 +1,9 @@
 //! An archived forum's records stay within reach (issue 13): with `forum=ID` the organiser
 //! reads its results, downloads its exports, certificates and evidence reports, answers its
 //! appeals, imports codes and mails certificates, and a viewer's link still shows their own
-//! results; nothing live happens in it (a prompt is refused with 409), and a draft has no
-//! records to show (404 saying it is a draft).
+//! results; nothing live happens in it (a prompt or a registration is refused with 409), a
+//! draft has no records to show (404 saying it is a draft), and neither is deleted (409 saying
+//! what to do instead).
 
 use serde_json::json;
 
@@ -122,6 +123,24 @@ pub async fn records_stay_within_reach(
         refused["error"].as_str().unwrap().contains("Черновик"),
         "{backend}: {refused}"
     );
+
+    // A forum is never deleted: one with issued codes is archived, a draft left unpublished.
+    for (id, says) in [(SECOND_ID, "выдано кодов НМО"), ("draft-forum", "не удаляются")] {
+        let r = app
+            .http
+            .delete(app.url(&format!("/api/org/forums/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409, "{backend}: {id}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains(says),
+            "{backend}: {body}"
+        );
+    }
+    let (status, check) = app.get(&format!("/verify/{code}?format=json")).await;
+    assert_eq!((status, &check["genuine"]), (200, &json!(true)), "{backend}");
 
     // Brought back from the archive, the forum runs again as a finished one.
     let (status, body) = app
