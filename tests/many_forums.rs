@@ -201,6 +201,10 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
     .await;
     let (_, vera_token) =
         register_in(app, SECOND_ID, "Верина Вера Витальевна", "vera@example.org").await;
+    // The consent boxes link to the texts of the forum the form is for.
+    let (_, texts) = app.get(&format!("/api/texts?forum={SECOND_ID}")).await;
+    let page = texts["texts"][0]["page"].as_str().unwrap();
+    assert!(page.ends_with(&format!("&forum={SECOND_ID}")), "{backend}: {page}");
     let (_, programme) = app.get(&format!("/api/forum?forum={SECOND_ID}")).await;
     assert_eq!(
         programme["forum"]["title"], "Второй форум",
