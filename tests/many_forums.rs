@@ -252,6 +252,21 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
         tab.confirm(&prompt).await;
         assert_eq!(tab.expect("confirmed").await["prompt"], second);
     }
+    // The metrics name each forum: both have a hall-1 with two viewers' sockets.
+    let (status, metrics) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    for forum in ["test-forum", SECOND_ID] {
+        let line = |name: &str| {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(name) && l.contains(&format!("forum=\"{forum}\"")))
+                .unwrap_or_else(|| panic!("{backend}: no {name} of {forum} in\n{metrics}"))
+                .to_owned()
+        };
+        assert!(line("yavka_connections{").ends_with(" 2"), "{backend}");
+        line("yavka_confirms_total{");
+        line("yavka_writer_queue{");
+    }
     for tab in [anna_1_tab, boris_tab, anna_2_tab, vera_tab] {
         tab.close().await;
     }
