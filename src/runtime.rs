@@ -135,7 +135,9 @@ impl Forums {
 
     /// Whether the store held an archived forum when last looked at here.
     pub fn has_archived(&self) -> bool {
-        self.0.archived_seen.load(std::sync::atomic::Ordering::Relaxed)
+        self.0
+            .archived_seen
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn saw(&self, state: ForumState) {

@@ -204,7 +204,10 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
     // The consent boxes link to the texts of the forum the form is for.
     let (_, texts) = app.get(&format!("/api/texts?forum={SECOND_ID}")).await;
     let page = texts["texts"][0]["page"].as_str().unwrap();
-    assert!(page.ends_with(&format!("&forum={SECOND_ID}")), "{backend}: {page}");
+    assert!(
+        page.ends_with(&format!("&forum={SECOND_ID}")),
+        "{backend}: {page}"
+    );
     let (_, programme) = app.get(&format!("/api/forum?forum={SECOND_ID}")).await;
     assert_eq!(
         programme["forum"]["title"], "Второй форум",
@@ -377,7 +380,10 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
             .await;
         assert_eq!(status, 409, "{backend}: {closed}");
         assert!(
-            closed["error"].as_str().unwrap().contains("Регистрация закрыта"),
+            closed["error"]
+                .as_str()
+                .unwrap()
+                .contains("Регистрация закрыта"),
             "{backend}: {closed}"
         );
         let (status, made_up) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;

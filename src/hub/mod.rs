@@ -260,7 +260,8 @@ impl Hub {
             },
         );
         self.writer().record_durable(event).await?;
-        metrics::counter!("yavka_prompts_fired_total", "forum" => self.forum().id.clone()).increment(1);
+        metrics::counter!("yavka_prompts_fired_total", "forum" => self.forum().id.clone())
+            .increment(1);
         tracing::info!(prompt = %info.id, hall, closes = info.closes, "prompt fired");
         self.publish(&BusEvent::Prompt {
             prompt: info.id.clone(),

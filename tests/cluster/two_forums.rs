@@ -111,7 +111,10 @@ fn prompt_figures(stats: &Value, id: &str) -> Option<Value> {
 async fn each_gets(tabs: &mut [Viewer], id: &str, silent: &[usize]) {
     for (k, tab) in tabs.iter_mut().enumerate() {
         let prompt = tab.expect("prompt").await;
-        assert_eq!(prompt["id"], id, "viewer {k}: only their own forum's prompt");
+        assert_eq!(
+            prompt["id"], id,
+            "viewer {k}: only their own forum's prompt"
+        );
         if !silent.contains(&k) {
             tab.confirm(&prompt).await;
             assert_eq!(tab.expect("confirmed").await["prompt"], id);
@@ -119,7 +122,10 @@ async fn each_gets(tabs: &mut [Viewer], id: &str, silent: &[usize]) {
     }
     for (k, tab) in tabs.iter_mut().enumerate() {
         while let Some(m) = tab.within(200).await {
-            assert_ne!(m["type"], "prompt", "viewer {k}: another prompt arrived: {m}");
+            assert_ne!(
+                m["type"], "prompt",
+                "viewer {k}: another prompt arrived: {m}"
+            );
         }
     }
 }
@@ -132,8 +138,16 @@ fn verdicts(rows: &Value) -> Vec<Value> {
         .iter()
         .map(|r| {
             json!([
-                r["viewer"], r["session"], r["minutes"], r["seconds"], r["confirmed"],
-                r["required"], r["shown"], r["prompts"], r["eligible"], r["reasons"],
+                r["viewer"],
+                r["session"],
+                r["minutes"],
+                r["seconds"],
+                r["confirmed"],
+                r["required"],
+                r["shown"],
+                r["prompts"],
+                r["eligible"],
+                r["reasons"],
             ])
         })
         .collect();
@@ -149,12 +163,26 @@ fn evaluated_offline(db_url: &str, toml: &str) -> Value {
     run_ok(
         d,
         db_url,
-        &["export-log", "--settings", "absent.toml", "--out", "log.jsonl"],
+        &[
+            "export-log",
+            "--settings",
+            "absent.toml",
+            "--out",
+            "log.jsonl",
+        ],
     );
     let out = run_ok(
         d,
         db_url,
-        &["evaluate", "--forum", "forum.toml", "--events", "log.jsonl", "--format", "json"],
+        &[
+            "evaluate",
+            "--forum",
+            "forum.toml",
+            "--events",
+            "log.jsonl",
+            "--format",
+            "json",
+        ],
     );
     serde_json::from_slice(&out.stdout).expect("JSON verdicts")
 }
@@ -181,7 +209,11 @@ async fn two_forums_on_three_nodes() {
     }
     let c = Nodes { nodes };
     let (status, body) = c.nodes[0]
-        .post_typed("/api/org/forums", "application/toml", second_toml().as_bytes())
+        .post_typed(
+            "/api/org/forums",
+            "application/toml",
+            second_toml().as_bytes(),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = c.nodes[0]
@@ -209,9 +241,9 @@ async fn two_forums_on_three_nodes() {
     // The day: every viewer in hall 1, each forum's three on three different nodes.
     c.set_clocks(at(1));
     let mut tabs: Vec<Vec<Viewer>> = vec![Vec::new(), Vec::new()];
-    for f in 0..2 {
-        for k in 0..3 {
-            let mut tab = c.nodes[(f + k) % 3].connect(&tokens[f][k], "hall-1").await;
+    for (f, forum_tokens) in tokens.iter().enumerate() {
+        for (k, token) in forum_tokens.iter().enumerate() {
+            let mut tab = c.nodes[(f + k) % 3].connect(token, "hall-1").await;
             assert_eq!(tab.expect("welcome").await["hall"]["id"], "hall-1");
             tabs[f].push(tab);
         }
@@ -265,16 +297,20 @@ async fn two_forums_on_three_nodes() {
         c.set_clocks(*t);
         // Any node's loop may claim it first; this tick only hurries it.
         let node = &c.nodes[i % 3];
-        node.state.forums.get(forums[*f]).unwrap().prompter.tick().await;
+        node.state
+            .forums
+            .get(forums[*f])
+            .unwrap()
+            .prompter
+            .tick()
+            .await;
         each_gets(&mut tabs[*f], id, &[1]).await;
     }
 
     // After the session every tab closes; the tallies and logs stay apart.
     c.set_clocks(at(31));
-    for f in 0..2 {
-        for tab in tabs[f].drain(..) {
-            tab.close().await;
-        }
+    for tab in tabs.into_iter().flatten() {
+        tab.close().await;
     }
     for forum in forums {
         let mut stored = 0;
@@ -304,8 +340,14 @@ async fn two_forums_on_three_nodes() {
         let served = verdicts(&served["rows"]);
         let offline = verdicts(&evaluated_offline(&db.url, &toml));
         assert_eq!(offline, served, "{forum}");
-        let eligible = served.iter().filter(|r| r[1] == "s1" && r[8] == true).count();
-        assert_eq!(eligible, 2, "{forum}: all but the one who missed a prompt: {served:?}");
+        let eligible = served
+            .iter()
+            .filter(|r| r[1] == "s1" && r[8] == true)
+            .count();
+        assert_eq!(
+            eligible, 2,
+            "{forum}: all but the one who missed a prompt: {served:?}"
+        );
     }
     for node in c.nodes {
         node.stop().await;

@@ -272,7 +272,11 @@ fn renamed(id: &str) -> String {
 
 async fn save_new(app: &TestApp, id: &str, publish: bool) {
     let (status, body) = app
-        .post_typed("/api/org/forums", "application/toml", renamed(id).as_bytes())
+        .post_typed(
+            "/api/org/forums",
+            "application/toml",
+            renamed(id).as_bytes(),
+        )
         .await;
     assert_eq!(status, 201, "{id}: {body}");
     if publish {
@@ -358,7 +362,10 @@ async fn a_watched_hall_stays(app: &TestApp, backend: &str) {
     let (status, checked) =
         send_json(app, reqwest::Method::POST, "/api/org/forums/check", &forum).await;
     assert_eq!(status, 200, "{backend}: {checked}");
-    assert_eq!(checked["ok"], true, "{backend}: nobody has been in hall 2: {checked}");
+    assert_eq!(
+        checked["ok"], true,
+        "{backend}: nobody has been in hall 2: {checked}"
+    );
 
     // Before the sessions a doctor opens hall 2 to check the stream.
     let (_, _, tab) = app
@@ -380,7 +387,10 @@ async fn a_watched_hall_stays(app: &TestApp, backend: &str) {
     .await;
     assert_eq!(status, 422, "{backend}: {body}");
     let text = problem(&body, "hall")["text"].as_str().unwrap();
-    assert!(text.contains("hall-2") && text.contains("зрители"), "{text}");
+    assert!(
+        text.contains("hall-2") && text.contains("зрители"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

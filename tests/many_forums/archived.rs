@@ -22,13 +22,22 @@ pub async fn records_stay_within_reach(
     let (status, results) = app.get(&format!("/api/org/results?session=s1&{f}")).await;
     assert_eq!(status, 200, "{backend}: results of the archive: {results}");
     let row = &results["rows"][0];
-    assert_eq!(row["name"], "Иванова Анна Сергеевна", "{backend}: {results}");
+    assert_eq!(
+        row["name"], "Иванова Анна Сергеевна",
+        "{backend}: {results}"
+    );
     assert_eq!(row["code"], code, "{backend}: {results}");
 
     for (what, path) in [
-        ("results CSV", format!("/api/org/results.csv?session=s1&{f}")),
+        (
+            "results CSV",
+            format!("/api/org/results.csv?session=s1&{f}"),
+        ),
         ("export CSV", format!("/api/org/export.csv?{f}")),
-        ("evidence report", format!("/api/org/viewers/{anna}/report?{f}")),
+        (
+            "evidence report",
+            format!("/api/org/viewers/{anna}/report?{f}"),
+        ),
     ] {
         let (status, text) = app.get_text(&path).await;
         assert_eq!(status, 200, "{backend}: {what}: {text}");
@@ -47,7 +56,10 @@ pub async fn records_stay_within_reach(
 
     // The commission's pool for the archived forum is imported, and certificates are mailed.
     let (status, pool) = app
-        .post_text(&format!("/api/org/codes/pool?session=s1&{f}"), "ARCHIVE12345")
+        .post_text(
+            &format!("/api/org/codes/pool?session=s1&{f}"),
+            "ARCHIVE12345",
+        )
         .await;
     assert_eq!(status, 200, "{backend}: a pool for the archive: {pool}");
     assert_eq!(pool["added"], 1, "{backend}: {pool}");
@@ -69,7 +81,10 @@ pub async fn records_stay_within_reach(
 
     // Anna's link still opens her own results, without naming the forum.
     let (status, me) = app.get(&format!("/api/me/results?token={token}")).await;
-    assert_eq!(status, 200, "{backend}: her results after the archive: {me}");
+    assert_eq!(
+        status, 200,
+        "{backend}: her results after the archive: {me}"
+    );
     assert!(me.to_string().contains(code), "{backend}: {me}");
 
     // Nothing live happens in the archive.
@@ -94,12 +109,13 @@ pub async fn records_stay_within_reach(
 
     // Nobody registers for the archive.
     let form = super::registration_form(app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
-    let (status, closed) = app
-        .post(&format!("/api/register?{f}"), form.clone())
-        .await;
+    let (status, closed) = app.post(&format!("/api/register?{f}"), form.clone()).await;
     assert_eq!(status, 409, "{backend}: {closed}");
     assert!(
-        closed["error"].as_str().unwrap().contains("Регистрация закрыта"),
+        closed["error"]
+            .as_str()
+            .unwrap()
+            .contains("Регистрация закрыта"),
         "{backend}: {closed}"
     );
 
@@ -125,7 +141,10 @@ pub async fn records_stay_within_reach(
     );
 
     // A forum is never deleted: one with issued codes is archived, a draft left unpublished.
-    for (id, says) in [(SECOND_ID, "выдано кодов НМО"), ("draft-forum", "не удаляются")] {
+    for (id, says) in [
+        (SECOND_ID, "выдано кодов НМО"),
+        ("draft-forum", "не удаляются"),
+    ] {
         let r = app
             .http
             .delete(app.url(&format!("/api/org/forums/{id}")))
@@ -140,7 +159,11 @@ pub async fn records_stay_within_reach(
         );
     }
     let (status, check) = app.get(&format!("/verify/{code}?format=json")).await;
-    assert_eq!((status, &check["genuine"]), (200, &json!(true)), "{backend}");
+    assert_eq!(
+        (status, &check["genuine"]),
+        (200, &json!(true)),
+        "{backend}"
+    );
 
     // Brought back from the archive, the forum runs again as a finished one.
     let (status, body) = app

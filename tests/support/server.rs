@@ -129,7 +129,12 @@ impl TestApp {
     /// A node of a cluster beside others on one database: as [`TestApp::spawn_with`], but
     /// mailing through `smtp_port` (the first node's sink), so any node's mail worker may send
     /// a letter and the test finds it in one place.
-    pub async fn spawn_node(settings: Settings, forum: Forum, now: Millis, smtp_port: u16) -> TestApp {
+    pub async fn spawn_node(
+        settings: Settings,
+        forum: Forum,
+        now: Millis,
+        smtp_port: u16,
+    ) -> TestApp {
         Self::spawn_mailing(settings, forum, now, Some(smtp_port)).await
     }
 

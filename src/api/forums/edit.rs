@@ -160,7 +160,12 @@ async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Prob
     // A hall viewers were in stays, even once its sessions are gone: their attendance there
     // is on record.
     if let Some(stored) = store.forum_row(&forum.id).await? {
-        for h in stored.forum.halls.iter().filter(|h| forum.hall(&h.id).is_none()) {
+        for h in stored
+            .forum
+            .halls
+            .iter()
+            .filter(|h| forum.hall(&h.id).is_none())
+        {
             if store.hall_was_watched(&forum.id, &h.id).await? {
                 problems.push(Problem {
                     text: format!(
