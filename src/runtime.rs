@@ -6,7 +6,14 @@
 //! or its results, codes and mail are being worked on, so a draft or an archived forum has no
 //! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
 //! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
-//! no restart is needed. Each bundle's background work — the prompter's ticks, the mail
+//! no restart is needed. Another node of a cluster learns of a forum published elsewhere at
+//! its next start, or at the first request that names the forum ([`Forums::open`]).
+//!
+//! An archived forum's results, exports, certificates, codes, appeals and mail stay within
+//! reach: the first request that names it opens a bundle on demand ([`Forums::open`])
+//! whose prompter never ticks, so nothing live happens in it (firing a prompt there is refused
+//! by its handler), while its mail worker sends what is queued. Such a bundle takes no part in
+//! choosing the forum of a request that names none ([`Forums::all`]). Each bundle's background work — the prompter's ticks, the mail
 //! worker, the event writer — runs until the bundle stops or the server shuts down.
 //!
 //! Which bundle serves a request is decided by `api::pick`, not here.
@@ -41,6 +48,8 @@ pub struct Running {
 /// A bundle and what stops it.
 struct Entry {
     running: Running,
+    /// Opened on demand for an archived forum: no prompter loop, not among [`Forums::all`].
+    archived: bool,
     stop: watch::Sender<bool>,
     /// The prompter's and the mail worker's loops, once serving.
     loops: Vec<JoinHandle<()>>,
@@ -60,6 +69,9 @@ struct Inner {
     node: String,
     /// Whether the server serves: a bundle started from then on starts its loops at once.
     serving: Mutex<bool>,
+    /// Whether the store holds an archived forum (as last seen here), so that a personal link
+    /// may belong to one: until then, `api::pick` looks no link up while one forum runs.
+    archived_seen: std::sync::atomic::AtomicBool,
     /// A `std` mutex: never held across an await.
     entries: Mutex<BTreeMap<String, Entry>>,
 }
@@ -81,6 +93,7 @@ impl Forums {
             public_url,
             node: crate::ids::new_token()[..16].to_owned(),
             serving: Mutex::new(false),
+            archived_seen: Default::default(),
             entries: Mutex::default(),
         }))
     }
@@ -96,6 +109,65 @@ impl Forums {
     /// Starts a bundle for `forum` (already effective: frozen rules applied), unless one runs;
     /// returns the running bundle either way.
     pub async fn start_forum(&self, forum: Arc<Forum>) -> anyhow::Result<Running> {
+        self.launch(forum, false).await
+    }
+
+    /// The bundle of the stored forum `id`, started now if need be: a forum that should run
+    /// but does not here (another node of a cluster published it) starts in full; an archived
+    /// one opens on demand, without a prompter loop. `None` for a draft or an unknown id.
+    pub async fn open(&self, id: &str) -> anyhow::Result<Option<Running>> {
+        if let Some(running) = self.get(id) {
+            return Ok(Some(running));
+        }
+        let Some(row) = self.0.store.forum_row(id).await? else {
+            return Ok(None);
+        };
+        let state = ForumState::current(row.state, &row.forum, self.0.clock.now());
+        self.saw(state);
+        let archived = match state {
+            ForumState::Archived => true,
+            s if Self::runs_in(s) => false,
+            _ => return Ok(None),
+        };
+        let forum = self.load(&row.forum).await?;
+        Ok(Some(self.launch(Arc::new(forum), archived).await?))
+    }
+
+    /// Whether the store held an archived forum when last looked at here.
+    pub fn has_archived(&self) -> bool {
+        self.0
+            .archived_seen
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn saw(&self, state: ForumState) {
+        if state == ForumState::Archived {
+            self.0
+                .archived_seen
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether forum `id`'s bundle was opened for an archived forum (nothing live happens in it).
+    pub fn is_archived(&self, id: &str) -> bool {
+        self.0
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .is_some_and(|e| e.archived)
+    }
+
+    /// The stored forum as it runs: the rules of every session started by now are frozen
+    /// first (as `sync_forum` does for the configuration file's forum at start-up), so a
+    /// session is judged by the rules it started under whichever way its forum came to run.
+    async fn load(&self, configured: &Forum) -> anyhow::Result<Forum> {
+        let i = &self.0;
+        i.store.freeze_started(configured, i.clock.now()).await?;
+        Ok(i.store.effective_forum(configured).await?)
+    }
+
+    async fn launch(&self, forum: Arc<Forum>, archived: bool) -> anyhow::Result<Running> {
         if let Some(running) = self.get(&forum.id) {
             return Ok(running);
         }
@@ -137,6 +209,7 @@ impl Forums {
         };
         let mut entry = Entry {
             running: running.clone(),
+            archived,
             stop: watch::channel(false).0,
             loops: Vec::new(),
             writer_task,
@@ -152,7 +225,7 @@ impl Forums {
             let _ = entry.stop.send(true);
             return Ok(existing.running.clone());
         }
-        tracing::info!(forum = %running.forum.id, "forum running");
+        tracing::info!(forum = %running.forum.id, archived, "forum running");
         entries.insert(running.forum.id.clone(), entry);
         Ok(running)
     }
@@ -166,8 +239,13 @@ impl Forums {
             return Ok(());
         };
         let state = ForumState::current(row.state, &row.forum, i.clock.now());
+        self.saw(state);
         if Self::runs_in(state) {
-            let forum = i.store.effective_forum(&row.forum).await?;
+            // A bundle opened for the forum while it was archived has no prompter loop.
+            if self.is_archived(id) {
+                self.stop(id).await;
+            }
+            let forum = self.load(&row.forum).await?;
             self.start_forum(Arc::new(forum)).await?;
         } else {
             self.stop(id).await;
@@ -179,8 +257,10 @@ impl Forums {
     pub async fn start_stored(&self) -> anyhow::Result<()> {
         let now = self.0.clock.now();
         for row in self.0.store.forums().await? {
-            if Self::runs_in(ForumState::current(row.state, &row.forum, now)) {
-                let forum = self.0.store.effective_forum(&row.forum).await?;
+            let state = ForumState::current(row.state, &row.forum, now);
+            self.saw(state);
+            if Self::runs_in(state) {
+                let forum = self.load(&row.forum).await?;
                 self.start_forum(Arc::new(forum)).await?;
             }
         }
@@ -225,13 +305,14 @@ impl Forums {
             .map(|e| e.running.clone())
     }
 
-    /// Every running bundle, by id.
+    /// Every running bundle, by id; bundles opened for archived forums are not among them.
     pub fn all(&self) -> Vec<Running> {
         self.0
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
+            .filter(|e| !e.archived)
             .map(|e| e.running.clone())
             .collect()
     }
@@ -289,13 +370,15 @@ fn start_loops(entry: &mut Entry) {
     if !entry.loops.is_empty() {
         return;
     }
-    let mut stop = entry.stop.subscribe();
-    let prompter = entry.running.prompter.clone();
-    entry
-        .loops
-        .push(tokio::spawn(prompter.run(TICK, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })));
+    if !entry.archived {
+        let mut stop = entry.stop.subscribe();
+        let prompter = entry.running.prompter.clone();
+        entry
+            .loops
+            .push(tokio::spawn(prompter.run(TICK, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })));
+    }
     let mailer = entry.running.mailer.clone();
     entry
         .loops

@@ -10,6 +10,10 @@
 
 mod support;
 
+// Two forums at once on three nodes, in process on manual clocks.
+#[path = "cluster/two_forums.rs"]
+mod two_forums;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -5,8 +5,11 @@
 //! both with the same e-mail; on the day both are live: a prompt fired in one forum reaches
 //! only that forum's viewers, each forum's results count only its own people, and a request
 //! that does not say which forum it means is answered with the list to choose from.
-//! Later, the spring forum is over and its codes still verify while the next one is live.
+//! Later, the spring forum is over and its codes still verify while the next one is live;
+//! archived, its records stay within reach (`many_forums/archived.rs`).
 
+#[path = "many_forums/archived.rs"]
+mod archived;
 mod support;
 
 use serde_json::{Value, json};
@@ -49,6 +52,20 @@ async fn publish_second(app: &TestApp, day: &str) {
 /// from the letter: their viewer id and token.
 async fn register_in(app: &TestApp, forum: &str, name: &str, email: &str) -> (String, String) {
     let before = app.mail.letters_to(email).len();
+    let form = registration_form(app, forum, name, email).await;
+    let (status, body) = app
+        .post(&format!("/api/register?forum={forum}"), form)
+        .await;
+    assert_eq!(status, 202, "registration in {forum}: {body}");
+    let token = app.mail.token_for(email, before + 1).await;
+    // The link alone says which forum it belongs to.
+    let (status, me) = app.get(&format!("/api/me?token={token}")).await;
+    assert_eq!(status, 200, "the mailed link works: {me}");
+    (me["id"].as_str().unwrap().to_owned(), token)
+}
+
+/// `forum`'s registration form filled in by a doctor who accepts its current consent texts.
+async fn registration_form(app: &TestApp, forum: &str, name: &str, email: &str) -> Value {
     let (status, texts) = app.get(&format!("/api/texts?forum={forum}")).await;
     assert_eq!(status, 200, "{texts}");
     let version = |kind: &str| {
@@ -60,22 +77,13 @@ async fn register_in(app: &TestApp, forum: &str, name: &str, email: &str) -> (St
             .map(|t| t["version"].clone())
             .unwrap()
     };
-    let form = json!({
+    json!({
         "name": name, "email": email, "phone": "+7 916 123-45-67",
         "education": "higher", "specialty": "рентгенология",
         "consent_personal_data": true, "consent_terms": true,
         "consent_personal_data_version": version("personal-data"),
         "consent_terms_version": version("terms"),
-    });
-    let (status, body) = app
-        .post(&format!("/api/register?forum={forum}"), form)
-        .await;
-    assert_eq!(status, 202, "registration in {forum}: {body}");
-    let token = app.mail.token_for(email, before + 1).await;
-    // The link alone says which forum it belongs to.
-    let (status, me) = app.get(&format!("/api/me?token={token}")).await;
-    assert_eq!(status, 200, "the mailed link works: {me}");
-    (me["id"].as_str().unwrap().to_owned(), token)
+    })
 }
 
 /// Opens a viewer's tab in hall 1 and waits for its welcome.
@@ -193,6 +201,13 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
     .await;
     let (_, vera_token) =
         register_in(app, SECOND_ID, "Верина Вера Витальевна", "vera@example.org").await;
+    // The consent boxes link to the texts of the forum the form is for.
+    let (_, texts) = app.get(&format!("/api/texts?forum={SECOND_ID}")).await;
+    let page = texts["texts"][0]["page"].as_str().unwrap();
+    assert!(
+        page.ends_with(&format!("&forum={SECOND_ID}")),
+        "{backend}: {page}"
+    );
     let (_, programme) = app.get(&format!("/api/forum?forum={SECOND_ID}")).await;
     assert_eq!(
         programme["forum"]["title"], "Второй форум",
@@ -239,6 +254,21 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
         assert_eq!(prompt["id"], second, "{backend}: the second forum's prompt");
         tab.confirm(&prompt).await;
         assert_eq!(tab.expect("confirmed").await["prompt"], second);
+    }
+    // The metrics name each forum: both have a hall-1 with two viewers' sockets.
+    let (status, metrics) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    for forum in ["test-forum", SECOND_ID] {
+        let line = |name: &str| {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(name) && l.contains(&format!("forum=\"{forum}\"")))
+                .unwrap_or_else(|| panic!("{backend}: no {name} of {forum} in\n{metrics}"))
+                .to_owned()
+        };
+        assert!(line("yavka_connections{").ends_with(" 2"), "{backend}");
+        line("yavka_confirms_total{");
+        line("yavka_writer_queue{");
     }
     for tab in [anna_1_tab, boris_tab, anna_2_tab, vera_tab] {
         tab.close().await;
@@ -289,7 +319,7 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
         let backend = db.backend;
         // The spring forum runs on 1 April, the served one on 2 April.
         publish_second(&app, "2026-04-01").await;
-        let (_, anna_token) = register_in(
+        let (anna_id, anna_token) = register_in(
             &app,
             SECOND_ID,
             "Иванова Анна Сергеевна",
@@ -343,6 +373,19 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
             .post("/api/org/prompts", json!({"hall": "hall-1"}))
             .await;
         assert_eq!(status, 200, "{backend}: the only live forum: {fired}");
+        // A registration for the finished forum is refused, saying why.
+        let form = registration_form(&app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
+        let (status, closed) = app
+            .post(&format!("/api/register?forum={SECOND_ID}"), form)
+            .await;
+        assert_eq!(status, 409, "{backend}: {closed}");
+        assert!(
+            closed["error"]
+                .as_str()
+                .unwrap()
+                .contains("Регистрация закрыта"),
+            "{backend}: {closed}"
+        );
         let (status, made_up) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
         assert_eq!(status, 404, "{backend}: {made_up}");
         assert!(
@@ -367,6 +410,7 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
         assert!(app.state.forums.get(SECOND_ID).is_none(), "{backend}");
         let (status, check) = app.get(&format!("/verify/{code}?format=json")).await;
         assert_eq!(status, 200, "{backend}: {check}");
+        archived::records_stay_within_reach(&app, backend, &anna_id, &anna_token, &code).await;
         app.stop().await;
         db.drop().await;
     }

@@ -20,7 +20,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
@@ -105,6 +105,15 @@ impl OrgRoutes {
         handler: H,
     ) -> Self {
         self.add(Method::PUT, path, access, put(handler))
+    }
+
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::DELETE, path, access, delete(handler))
     }
 
     fn add(

@@ -70,7 +70,10 @@ fn unavailable(reason: &str, figures: serde_json::Value) -> (StatusCode, Json<se
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    state.writer.export_metrics();
+    // Every running forum's writer, each under its forum's label.
+    for running in state.forums.all() {
+        running.writer.export_metrics(&running.forum.id);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -179,6 +179,7 @@ pub fn organiser_routes() -> OrgRoutes {
         .get("/forums/{id}/versions/{n}/diff", Needs(View), forums::diff)
         .get("/forums/{id}", Needs(View), forums::toml)
         .put("/forums/{id}", Needs(Setup), forums::replace)
+        .delete("/forums/{id}", Needs(Setup), forums::remove)
         .post("/forums/{id}/state", Needs(Setup), forums::set_state)
         .post(
             "/forums/{id}/personal-data/purge",

@@ -59,6 +59,13 @@ pub async fn fire_prompt(
     Picked(state): Picked,
     Json(form): Json<FireForm>,
 ) -> ApiResult<Json<Value>> {
+    if state.forums.is_archived(&state.forum.id) {
+        return Err(ApiError::Conflict(format!(
+            "Форум «{}» в архиве: окна подтверждения в нём не вызываются. Его результаты, \
+             выгрузки, сертификаты и почта по-прежнему доступны.",
+            state.forum.title
+        )));
+    }
     let Some(hall) = state.forum.hall(&form.hall) else {
         return Err(ApiError::NotFound(format!("зала «{}» нет", form.hall)));
     };

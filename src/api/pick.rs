@@ -3,9 +3,13 @@
 //! Handlers that work on one forum take [`Picked`] instead of `State<AppState>`: the same
 //! state, with `forum`, `hub`, `prompter`, `mailer` and `writer` those of the request's forum,
 //! so a handler body reads as it did when a server ran one forum. The forum is, in order:
-//! - `?forum=ID` when given (a forum that does not run here: 404);
-//! - for a personal link (`?token=`), the forum the link belongs to (a link no forum knows
-//!   gets the configuration file's forum, whose handler refuses it as it always did);
+//! - `?forum=ID` when given; a stored forum this node does not run yet is started on demand
+//!   (`runtime::Forums::open`): an archived one without anything live, so its results,
+//!   exports, certificates, codes and mail stay within reach; one another node of a cluster
+//!   published, in full. A draft or an unknown id: 404;
+//! - for a personal link (`?token=`), the forum the link belongs to, archived ones included (a
+//!   link no forum knows gets the configuration file's forum, whose handler refuses it as it
+//!   always did);
 //! - else the one forum that fits: the only live one, else the only one open for
 //!   registration, else the only one running. When several fit, the answer is 400 with the
 //!   list, so the caller can name one (`{"error": …, "forums": [{id, title, state}]}`).
@@ -55,26 +59,35 @@ pub async fn pick(
 ) -> Result<AppState, Response> {
     let running = state.forums.all();
     if let Some(id) = forum.filter(|id| !id.is_empty()) {
-        return match running.into_iter().find(|r| r.forum.id == id) {
+        if let Some(r) = running.into_iter().find(|r| r.forum.id == id) {
+            return Ok(with(state, r));
+        }
+        return match open(state, id).await? {
             Some(r) => Ok(with(state, r)),
             None => Err(not_running(state, id).await.into_response()),
         };
     }
-    if running.len() <= 1 {
-        return Ok(running
-            .into_iter()
-            .next()
-            .map_or_else(|| state.clone(), |r| with(state, r)));
+    let token = token.filter(|t| !t.is_empty());
+    // A link may belong to an archived forum only if this server has archived one.
+    if running.len() <= 1 && (token.is_none() || !state.forums.has_archived()) {
+        return Ok(only(state, running));
     }
-    if let Some(token) = token.filter(|t| !t.is_empty()) {
+    if let Some(token) = token {
         match state.store.forum_of_token_hash(&token_hash(token)).await {
             Ok(Some(id)) => {
                 if let Some(r) = running.iter().find(|r| r.forum.id == id) {
                     return Ok(with(state, r.clone()));
                 }
+                if let Some(r) = open(state, &id).await? {
+                    return Ok(with(state, r));
+                }
+                if running.len() <= 1 {
+                    return Ok(only(state, running));
+                }
             }
             // An unknown link is refused by the handler in its own words (the player's socket
             // is closed with its code), not with the list of forums.
+            Ok(None) if running.len() <= 1 => return Ok(only(state, running)),
             Ok(None) => return Ok(state.clone()),
             Err(e) => return Err(ApiError::from(e).into_response()),
         }
@@ -97,6 +110,23 @@ pub async fn pick(
     }
     let all: Vec<usize> = (0..running.len()).collect();
     Err(several(&running, &states, &all))
+}
+
+/// The bundle of stored forum `id` that this node does not run yet: archived, or published on
+/// another node.
+async fn open(state: &AppState, id: &str) -> Result<Option<Running>, Response> {
+    state.forums.open(id).await.map_err(|e| {
+        tracing::error!(forum = %id, error = format!("{e:#}"), "a stored forum could not be started");
+        ApiError::internal(e).into_response()
+    })
+}
+
+/// The state of the one running forum, or `state` when none runs.
+fn only(state: &AppState, running: Vec<Running>) -> AppState {
+    running
+        .into_iter()
+        .next()
+        .map_or_else(|| state.clone(), |r| with(state, r))
 }
 
 /// `state` with the forum parts of `running`.

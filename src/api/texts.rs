@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::audit::record;
 use super::auth::Organiser;
 use super::error::{ApiError, ApiResult};
@@ -23,16 +24,27 @@ fn kind_of(slug: &str) -> ApiResult<ConsentKind> {
     })
 }
 
-/// Where a person reads a version of a text.
-fn page(kind: ConsentKind, version: i64) -> String {
-    format!("/texts/{}?version={version}", kind.slug())
+/// Where a person reads a version of a text: the page names the forum when the server runs
+/// several, since each forum has its own texts.
+fn page(state: &AppState, kind: ConsentKind, version: i64) -> String {
+    let forum = if state.forums.all().len() > 1 {
+        format!("&forum={}", urlencoding(&state.forum.id))
+    } else {
+        String::new()
+    };
+    format!("/texts/{}?version={version}{forum}", kind.slug())
 }
 
-fn summary(t: &TextRow) -> Value {
+/// A forum id as a query value.
+fn urlencoding(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+fn summary(state: &AppState, t: &TextRow) -> Value {
     json!({
         "kind": t.kind, "version": t.version, "title": t.title,
         "created_at": t.created_at, "created_by": t.created_by,
-        "page": page(t.kind, t.version),
+        "page": page(state, t.kind, t.version),
     })
 }
 
@@ -44,7 +56,7 @@ pub async fn current(Picked(state): Picked) -> ApiResult<Json<Value>> {
             .store
             .current_text(&state.forum.id, kind, state.clock.now())
             .await?;
-        texts.push(summary(&t));
+        texts.push(summary(&state, &t));
     }
     Ok(Json(json!({ "texts": texts })))
 }
@@ -89,7 +101,7 @@ pub async fn one(
                 })?
         }
     };
-    let mut out = summary(&text);
+    let mut out = summary(&state, &text);
     out["body"] = json!(text.body);
     out["current"] = json!(current.version);
     Ok(Json(out))
@@ -110,9 +122,9 @@ pub async fn for_organiser(_o: Organiser, Picked(state): Picked) -> ApiResult<Js
             .text_history(forum, kind)
             .await?
             .iter()
-            .map(summary)
+            .map(|t| summary(&state, t))
             .collect();
-        let mut item = summary(&current);
+        let mut item = summary(&state, &current);
         item["body"] = json!(current.body);
         item["placeholders"] = json!(placeholders(&current.body));
         item["history"] = json!(history);
@@ -175,7 +187,7 @@ pub async fn save(
     } else {
         format!("Текст не изменился: действует редакция {}.", row.version)
     };
-    let mut out = summary(&row);
+    let mut out = summary(&state, &row);
     out["body"] = json!(row.body);
     out["placeholders"] = json!(placeholders(&row.body));
     out["saved"] = json!(saved);

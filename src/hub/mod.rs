@@ -149,6 +149,7 @@ impl Hub {
     ) -> Hub {
         let subscription = broker.subscribe();
         let started = clock.now();
+        let registry = Registry::new(&forum.id);
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
             forum,
@@ -157,7 +158,7 @@ impl Hub {
             broker,
             clock,
             settings,
-            registry: Registry::default(),
+            registry,
             viewers: Viewers::default(),
             prompts: Mutex::default(),
             prompts_loaded: OnceCell::new(),
@@ -259,7 +260,8 @@ impl Hub {
             },
         );
         self.writer().record_durable(event).await?;
-        metrics::counter!("yavka_prompts_fired_total").increment(1);
+        metrics::counter!("yavka_prompts_fired_total", "forum" => self.forum().id.clone())
+            .increment(1);
         tracing::info!(prompt = %info.id, hall, closes = info.closes, "prompt fired");
         self.publish(&BusEvent::Prompt {
             prompt: info.id.clone(),

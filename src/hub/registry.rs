@@ -67,6 +67,9 @@ pub struct HallCounts {
 #[derive(Debug, Default)]
 pub struct Registry {
     inner: Mutex<Inner>,
+    /// The forum's id, the `forum` label of its metrics (a server runs several forums, whose
+    /// halls may share ids).
+    forum: Arc<str>,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +81,13 @@ struct Inner {
 }
 
 impl Registry {
+    pub fn new(forum: &str) -> Registry {
+        Registry {
+            inner: Mutex::default(),
+            forum: forum.into(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("registry lock")
     }
@@ -94,7 +104,9 @@ impl Registry {
         hall.peak_viewers = hall.peak_viewers.max(hall.viewers.len());
         let name = handle.hall.to_string();
         hall.conns.insert(handle.conn.clone(), handle);
-        metrics::gauge!("yavka_connections", "hall" => name).set(hall.conns.len() as f64);
+        let forum = self.forum.to_string();
+        metrics::gauge!("yavka_connections", "forum" => forum, "hall" => name)
+            .set(hall.conns.len() as f64);
     }
 
     pub fn remove(&self, hall: &str, conn: &str) {
@@ -111,7 +123,9 @@ impl Registry {
                 h.viewers.remove(&handle.viewer);
             }
         }
-        metrics::gauge!("yavka_connections", "hall" => hall.to_owned()).set(h.conns.len() as f64);
+        let forum = self.forum.to_string();
+        metrics::gauge!("yavka_connections", "forum" => forum, "hall" => hall.to_owned())
+            .set(h.conns.len() as f64);
         if let Some(handle) = removed
             && let Some(tabs) = inner.by_viewer.get_mut(&handle.viewer)
         {

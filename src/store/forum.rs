@@ -46,6 +46,21 @@ impl Store {
                 .await?;
         }
 
+        let newly_frozen = self.freeze_started(forum, now).await?;
+
+        let frozen = self.frozen_sessions(&forum.id).await?;
+        let (effective, ignored_changes) = apply_frozen(forum, frozen);
+        Ok(SyncReport {
+            effective,
+            newly_frozen,
+            ignored_changes,
+        })
+    }
+
+    /// Freezes the rules of every session of `forum` that has started by `now` and is not
+    /// frozen yet, as configured now; the ids of those it froze. Whoever freezes first wins
+    /// (several nodes may start the same forum at once).
+    pub async fn freeze_started(&self, forum: &Forum, now: Millis) -> StoreResult<Vec<String>> {
         let mut newly_frozen = Vec::new();
         for s in forum.sessions.iter().filter(|s| s.starts <= now) {
             let inserted = sqlx::query(
@@ -64,14 +79,7 @@ impl Store {
                 newly_frozen.push(s.id.clone());
             }
         }
-
-        let frozen = self.frozen_sessions(&forum.id).await?;
-        let (effective, ignored_changes) = apply_frozen(forum, frozen);
-        Ok(SyncReport {
-            effective,
-            newly_frozen,
-            ignored_changes,
-        })
+        Ok(newly_frozen)
     }
 
     /// The forum as the server judges it, without changing anything: the configuration with

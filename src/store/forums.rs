@@ -223,6 +223,19 @@ impl Store {
         })
     }
 
+    /// Whether anyone has been in `hall` of `forum`: a hall with a recorded event is part of
+    /// someone's attendance and may not be removed from the forum.
+    pub async fn hall_was_watched(&self, forum: &str, hall: &str) -> StoreResult<bool> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM events WHERE forum = $1 AND hall = $2 LIMIT 1")
+                .bind(forum)
+                .bind(hall)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// The rules of the forum's sessions that have started, frozen as they started.
     pub async fn frozen_rules(&self, forum: &str) -> StoreResult<Vec<Session>> {
         self.frozen_sessions(forum).await

@@ -4,7 +4,7 @@
 //! with the path of each field (`session[0].credits`), and an unknown specialty with the
 //! catalogue's suggestion; nothing is saved. A check answers with the programme viewers will
 //! see. Once a session has started it is shown frozen, and a version that changes its rules
-//! is refused; so is one that removes a hall its sessions use. Versions are compared line by
+//! is refused; so is one that removes a hall its sessions use or viewers were in. Versions are compared line by
 //! line, and last spring's forum is copied to the autumn with every date moved.
 
 use serde_json::{Value, json};
@@ -263,4 +263,137 @@ async fn copies_a_forum_to_new_dates(app: &TestApp, backend: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organiser_copies_a_forum_with_moved_dates() {
     crate::on_every_backend!(copies_a_forum_to_new_dates);
+}
+
+/// The test forum under another id, as a TOML file.
+fn renamed(id: &str) -> String {
+    TEST_FORUM.replace("id = \"test-forum\"", &format!("id = \"{id}\""))
+}
+
+async fn save_new(app: &TestApp, id: &str, publish: bool) {
+    let (status, body) = app
+        .post_typed(
+            "/api/org/forums",
+            "application/toml",
+            renamed(id).as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 201, "{id}: {body}");
+    if publish {
+        let (status, body) = app
+            .post(
+                &format!("/api/org/forums/{id}/state"),
+                json!({"state": "registration"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{id}: {body}");
+    }
+}
+
+/// Every forum the server runs has its started sessions frozen, not only the configuration
+/// file's: a published forum whose sessions started while the server ran refuses an edit of
+/// their rules, a draft with the same dates stays editable (it never ran), and a server that
+/// starts after the sessions began freezes them for every stored forum it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_running_forums_started_sessions_are_frozen() {
+    for db in crate::support::TestDb::all().await {
+        let backend = db.backend;
+        let settings = || crate::support::server::test_settings(&db.url);
+        let app = TestApp::spawn_with(settings(), test_forum(), at(-5)).await;
+        app.sign_in_organiser().await;
+        save_new(&app, "spring", true).await;
+        save_new(&app, "summer", true).await;
+        save_new(&app, "sketch", false).await;
+        app.clock.set(at(5));
+        let stricter = |id: &str| renamed(id).replace("min_minutes = 20", "min_minutes = 25");
+        let put = |id: &'static str| {
+            let app = &app;
+            async move {
+                app.http
+                    .put(app.url(&format!("/api/org/forums/{id}")))
+                    .header("content-type", "application/toml")
+                    .body(stricter(id))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = put("spring").await;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 422, "{backend}: spring started at 10:00: {body}");
+        assert!(body.to_string().contains("уже началась"), "{body}");
+        let r = put("sketch").await;
+        assert_eq!(r.status(), 200, "{backend}: a draft never ran");
+        app.stop().await;
+
+        // The server restarts after 10:00: summer, never edited, is frozen as it starts.
+        let store = yavka::store::Store::connect(&db.url).await.unwrap();
+        assert!(
+            store.frozen_rules("summer").await.unwrap().is_empty(),
+            "{backend}"
+        );
+        let again = TestApp::spawn_with(settings(), test_forum(), at(5)).await;
+        let mut frozen: Vec<String> = store
+            .frozen_rules("summer")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        frozen.sort();
+        assert_eq!(frozen, ["s1", "s2"], "{backend}");
+        assert!(
+            store.frozen_rules("sketch").await.unwrap().is_empty(),
+            "{backend}: drafts are not frozen"
+        );
+        store.close().await;
+        again.stop().await;
+        db.drop().await;
+    }
+}
+
+/// A hall viewers were in stays: its sessions may go before they start, but a version that
+/// removes the hall itself is refused once anyone has watched there.
+async fn a_watched_hall_stays(app: &TestApp, backend: &str) {
+    let mut forum = as_json(TEST_FORUM);
+    forum["hall"].as_array_mut().unwrap().remove(1);
+    forum["session"].as_array_mut().unwrap().remove(1);
+    let (status, checked) =
+        send_json(app, reqwest::Method::POST, "/api/org/forums/check", &forum).await;
+    assert_eq!(status, 200, "{backend}: {checked}");
+    assert_eq!(
+        checked["ok"], true,
+        "{backend}: nobody has been in hall 2: {checked}"
+    );
+
+    // Before the sessions a doctor opens hall 2 to check the stream.
+    let (_, _, tab) = app
+        .join("Иванова Анна Сергеевна", "anna@example.org", "hall-2")
+        .await;
+    app.wait_for_log(|events| {
+        events.iter().any(
+            |e| matches!(&e.body, yavka::domain::log::EventBody::Connect { hall, .. } if hall == "hall-2"),
+        )
+    })
+    .await;
+    tab.close().await;
+    let (status, body) = send_json(
+        app,
+        reqwest::Method::PUT,
+        "/api/org/forums/test-forum",
+        &forum,
+    )
+    .await;
+    assert_eq!(status, 422, "{backend}: {body}");
+    let text = problem(&body, "hall")["text"].as_str().unwrap();
+    assert!(
+        text.contains("hall-2") && text.contains("зрители"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_viewers_were_in_cannot_be_removed() {
+    crate::on_every_backend!(a_watched_hall_stays);
 }

@@ -174,6 +174,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/org/forums/{id}", "admin moderator auditor"),
     ("PUT", "/api/org/forums/{id}", "admin"),
+    ("DELETE", "/api/org/forums/{id}", "admin"),
     ("POST", "/api/org/forums/{id}/state", "admin"),
     ("POST", "/api/org/forums/{id}/personal-data/purge", "admin"),
     (

@@ -122,11 +122,32 @@ impl TestApp {
     /// Starts the server with its own SMTP sink (`settings.mail`'s host and port are set to
     /// it, unless a test left `smtp_host` empty to see mail unconfigured; tests make outages
     /// with [`SmtpSink::go_down`]).
-    pub async fn spawn_with(mut settings: Settings, forum: Forum, now: Millis) -> TestApp {
+    pub async fn spawn_with(settings: Settings, forum: Forum, now: Millis) -> TestApp {
+        Self::spawn_mailing(settings, forum, now, None).await
+    }
+
+    /// A node of a cluster beside others on one database: as [`TestApp::spawn_with`], but
+    /// mailing through `smtp_port` (the first node's sink), so any node's mail worker may send
+    /// a letter and the test finds it in one place.
+    pub async fn spawn_node(
+        settings: Settings,
+        forum: Forum,
+        now: Millis,
+        smtp_port: u16,
+    ) -> TestApp {
+        Self::spawn_mailing(settings, forum, now, Some(smtp_port)).await
+    }
+
+    async fn spawn_mailing(
+        mut settings: Settings,
+        forum: Forum,
+        now: Millis,
+        smtp_port: Option<u16>,
+    ) -> TestApp {
         let mail = SmtpSink::start().await;
         if !settings.mail.smtp_host.is_empty() {
             settings.mail.smtp_host = "127.0.0.1".into();
-            settings.mail.smtp_port = mail.port;
+            settings.mail.smtp_port = smtp_port.unwrap_or(mail.port);
         }
         let clock = ManualClock::new(now);
         let app = App::build(settings, forum, Arc::new(clock.clone()) as Arc<dyn Clock>)
@@ -181,7 +202,7 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -268,6 +289,12 @@ impl TestApp {
             .insert_organiser("admin", &hash, self.clock.now())
             .await
             .unwrap();
+        self.sign_in().await;
+    }
+
+    /// Signs this client in as the organiser [`TestApp::sign_in_organiser`] made (on this
+    /// server or on another node sharing its database).
+    pub async fn sign_in(&self) {
         let (status, body) = self
             .post(
                 "/api/org/login",

@@ -1,7 +1,7 @@
 // One consent text (/texts/personal-data or /texts/terms), the current version or, with
 // ?version=N, the one a participant accepted: every version stays readable.
 
-import { api, el, say } from './common.js';
+import { api, el, say, pageForum } from './common.js';
 import { renderText, dateIn } from './consent.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,7 +29,7 @@ async function start() {
   $('doc-meta').textContent = `Редакция ${t.version} от ${when}`;
   if (t.version !== t.current) {
     $('doc-status').replaceChildren('Это прежняя редакция. ',
-      el('a', { href: `/texts/${kind}`, text: `Действующая — редакция ${t.current}` }), '.');
+      el('a', { href: `/texts/${kind}${pageForum ? `?forum=${encodeURIComponent(pageForum)}` : ''}`, text: `Действующая — редакция ${t.current}` }), '.');
     $('doc-status').dataset.kind = 'warn';
     $('doc-status').hidden = false;
   }

@@ -109,6 +109,20 @@ fn json_to_toml(value: Value) -> Result<String, ConfigError> {
         .map_err(|e| refuse(format!("{FORM}: Форум не записать как файл TOML: {e}")))
 }
 
+/// Freezes the started sessions of forum `id` if this server runs it, with the rules it runs
+/// under: a session that started while the server ran is frozen here before an edit is judged
+/// (the server freezes sessions as a forum starts; see `runtime`). A draft never ran: its
+/// sessions stay editable whatever their dates.
+pub(super) async fn freeze_running(state: &AppState, id: &str) -> ApiResult<()> {
+    if let Some(running) = state.forums.get(id) {
+        state
+            .store
+            .freeze_started(&running.forum, state.clock.now())
+            .await?;
+    }
+    Ok(())
+}
+
 /// For each session of `forum`, whether its rules are frozen and why; and a problem for every
 /// frozen session whose rules the new version would change or drop.
 async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Problem>)> {
@@ -142,6 +156,29 @@ async fn frozen(store: &Store, forum: &Forum) -> ApiResult<(Vec<Value>, Vec<Prob
             column: None,
             path: Some("session".into()),
         });
+    }
+    // A hall viewers were in stays, even once its sessions are gone: their attendance there
+    // is on record.
+    if let Some(stored) = store.forum_row(&forum.id).await? {
+        for h in stored
+            .forum
+            .halls
+            .iter()
+            .filter(|h| forum.hall(&h.id).is_none())
+        {
+            if store.hall_was_watched(&forum.id, &h.id).await? {
+                problems.push(Problem {
+                    text: format!(
+                        "В зале «{}» ({}) уже были зрители: удалить его нельзя, по нему \
+                         считается их присутствие.",
+                        h.title, h.id
+                    ),
+                    line: None,
+                    column: None,
+                    path: Some("hall".into()),
+                });
+            }
+        }
     }
     Ok((sessions, problems))
 }
@@ -193,6 +230,7 @@ pub async fn check(
             })));
         }
     };
+    freeze_running(&state, &forum.id).await?;
     let (sessions, problems) = frozen(&state.store, &forum).await?;
     Ok(Json(json!({
         "ok": problems.is_empty(), "problems": problems,

@@ -151,6 +151,35 @@ pub async fn purge(
     ))
 }
 
+/// `DELETE /api/org/forums/{id}`: refused, saying what to do instead. A forum is never
+/// deleted: every version is kept, and its codes are checked against it for years; one that
+/// has issued codes is archived, a draft is simply left unpublished.
+pub async fn remove(
+    _o: Organiser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let row = existing(&state, &id).await?;
+    let issued: i64 = state.store.code_counts(&id).await?.values().sum();
+    let title = &row.forum.title;
+    Err(ApiError::Conflict(if issued > 0 {
+        format!(
+            "Форум «{title}» нельзя удалить: по нему выдано кодов НМО — {issued}, и их проверяют \
+             по нему. Когда он завершится, уберите его в архив (POST /api/org/forums/{id}/state, \
+             {{\"state\": \"archived\"}}): коды будут проверяться, результаты и свидетельства \
+             останутся доступны."
+        )
+    } else {
+        let now = state.clock.now();
+        format!(
+            "Форумы не удаляются: все версии хранятся. Форум «{title}» сейчас в состоянии «{}»: \
+             черновик можно не публиковать, опубликованный — снять с публикации, завершённый — \
+             убрать в архив.",
+            ForumState::current(row.state, &row.forum, now).label()
+        )
+    }))
+}
+
 async fn existing(state: &AppState, id: &str) -> ApiResult<ForumRow> {
     state
         .store
@@ -311,6 +340,7 @@ pub async fn replace(
         )));
     }
     existing(&state, &id).await?;
+    edit::freeze_running(&state, &id).await?;
     if let Some(refused) = edit::refuse_frozen_changes(&state.store, &forum).await? {
         return Ok(refused);
     }

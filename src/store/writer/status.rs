@@ -85,13 +85,14 @@ impl WriterStatus {
         }
     }
 
-    /// Publishes the state as gauges: `yavka_writer_queue`, `yavka_writer_held`,
-    /// `yavka_writer_healthy` (1 or 0).
-    pub fn export_metrics(&self) {
+    /// Publishes the state as gauges labelled with the writer's `forum`: `yavka_writer_queue`,
+    /// `yavka_writer_held`, `yavka_writer_healthy` (1 or 0).
+    pub fn export_metrics(&self, forum: &str) {
         let s = self.state();
-        metrics::gauge!("yavka_writer_queue").set(s.queued as f64);
-        metrics::gauge!("yavka_writer_held").set(s.held as f64);
-        metrics::gauge!("yavka_writer_healthy").set(if s.healthy { 1.0 } else { 0.0 });
+        let label = || ("forum", forum.to_owned());
+        metrics::gauge!("yavka_writer_queue", &[label()]).set(s.queued as f64);
+        metrics::gauge!("yavka_writer_held", &[label()]).set(s.held as f64);
+        metrics::gauge!("yavka_writer_healthy", &[label()]).set(if s.healthy { 1.0 } else { 0.0 });
     }
 }
 
