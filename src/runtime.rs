@@ -143,7 +143,7 @@ impl Forums {
         };
         let serving = *i.serving.lock().unwrap_or_else(|e| e.into_inner());
         if serving {
-            start_loops(&mut entry);
+            start_loops(self, &mut entry);
         }
         let mut entries = i.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Two requests may have started the same forum at once: the first one in is kept and
@@ -172,6 +172,34 @@ impl Forums {
         } else {
             self.stop(id).await;
         }
+        Ok(())
+    }
+
+    /// Runs the stored version of forum `id` in its bundle, if it runs here: the hub (which
+    /// tells open tabs of a hall whose stream address or title changed), the prompter (which
+    /// plans moved sessions again), the mailer and what `api::pick` hands to requests. Sessions
+    /// already started keep their frozen rules (`Store::effective_forum`). What the editor
+    /// calls after saving; other nodes call it when the broker tells them of the save.
+    pub async fn refresh(&self, id: &str) -> anyhow::Result<()> {
+        let i = &self.0;
+        let Some(running) = self.get(id) else {
+            return Ok(());
+        };
+        let Some(row) = i.store.forum_row(id).await? else {
+            return Ok(());
+        };
+        let forum = Arc::new(i.store.effective_forum(&row.forum).await?);
+        if *forum == *running.forum {
+            return Ok(());
+        }
+        running.prompter.replace_forum(forum.clone()).await?;
+        running.mailer.replace_forum(forum.clone());
+        running.hub.replace_forum(forum.clone());
+        let mut entries = i.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get_mut(id) {
+            entry.running.forum = forum;
+        }
+        tracing::info!(forum = %id, "forum refreshed from the store");
         Ok(())
     }
 
@@ -241,7 +269,7 @@ impl Forums {
         *self.0.serving.lock().unwrap_or_else(|e| e.into_inner()) = true;
         let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.values_mut() {
-            start_loops(entry);
+            start_loops(self, entry);
         }
     }
 
@@ -285,10 +313,27 @@ impl Forums {
     }
 }
 
-fn start_loops(entry: &mut Entry) {
+fn start_loops(forums: &Forums, entry: &mut Entry) {
     if !entry.loops.is_empty() {
         return;
     }
+    // A version saved on another node: run it here too.
+    let mut saved = entry.running.hub.saved_elsewhere();
+    let mut stop = entry.stop.subscribe();
+    let weak = Arc::downgrade(&forums.0);
+    let id = entry.running.forum.id.clone();
+    entry.loops.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = saved.changed() => if changed.is_err() { return },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(e) = Forums(inner).refresh(&id).await {
+                tracing::error!(forum = %id, error = format!("{e:#}"), "could not run the version saved on another node");
+            }
+        }
+    }));
     let mut stop = entry.stop.subscribe();
     let prompter = entry.running.prompter.clone();
     entry

@@ -62,6 +62,7 @@ use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
 use bus::BusEvent;
 use prompts::PromptBook;
+use protocol::{HallInfo, ServerMsg};
 use registry::{CloseReason, Registry};
 use viewer::Viewers;
 
@@ -114,7 +115,11 @@ impl WeakHub {
 }
 
 struct Inner {
-    forum: Arc<Forum>,
+    /// The forum as it runs; replaced when an organiser saves it (see [`Hub::replace_forum`]).
+    /// A std lock: never held across await.
+    forum: std::sync::RwLock<Arc<Forum>>,
+    /// The latest version of the forum another node said it saved (see `listener`).
+    saved_elsewhere: watch::Sender<i64>,
     store: Store,
     writer: EventWriter,
     broker: Broker,
@@ -151,7 +156,8 @@ impl Hub {
         let started = clock.now();
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
-            forum,
+            forum: std::sync::RwLock::new(forum),
+            saved_elsewhere: watch::channel(0).0,
             store,
             writer,
             broker,
@@ -183,8 +189,57 @@ impl Hub {
         &self.0.settings
     }
 
-    pub fn forum(&self) -> &Arc<Forum> {
-        &self.0.forum
+    /// The forum as it runs now.
+    pub fn forum(&self) -> Arc<Forum> {
+        self.0
+            .forum
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `forum` from now on (a saved version; frozen sessions already carry their frozen
+    /// rules) and tells every tab here whose hall's title or stream address changed, so an
+    /// open player follows a fixed stream without a reload.
+    pub fn replace_forum(&self, forum: Arc<Forum>) {
+        let old = std::mem::replace(
+            &mut *self.0.forum.write().unwrap_or_else(|e| e.into_inner()),
+            forum.clone(),
+        );
+        for hall in &forum.halls {
+            let unchanged = old
+                .hall(&hall.id)
+                .is_some_and(|h| h.title == hall.title && h.stream_url == hall.stream_url);
+            if unchanged {
+                continue;
+            }
+            let text: axum::extract::ws::Utf8Bytes = ServerMsg::Hall {
+                hall: HallInfo::of(hall),
+            }
+            .to_json()
+            .into();
+            let mut told = 0;
+            self.0.registry.for_each_in_hall(&hall.id, |h| {
+                if h.offer(text.clone(), protocol::close::SLOW) {
+                    told += 1;
+                }
+            });
+            tracing::info!(hall = %hall.id, told, "hall changed: open tabs told");
+        }
+    }
+
+    /// Tells the other nodes that version `version` of the forum was saved, so they run it too.
+    pub fn announce_saved(&self, version: i64) {
+        self.publish_logged(&BusEvent::ForumSaved {
+            node: self.node().to_owned(),
+            version,
+        });
+    }
+
+    /// Changes when another node saved a version of this forum (its number); the runtime
+    /// reloads the forum from the store then.
+    pub fn saved_elsewhere(&self) -> watch::Receiver<i64> {
+        self.0.saved_elsewhere.subscribe()
     }
 
     /// A place for one more socket, or `None` at the cap or during shutdown (answer 503).
@@ -312,11 +367,9 @@ impl Hub {
 
     /// Today's prompt events (in the forum's time zone), from the store.
     async fn day_prompts(&self) -> Result<Vec<Event>, StoreError> {
-        let (day_start, _) = day_bounds(&self.0.forum, self.now());
-        self.0
-            .store
-            .prompts_since(&self.0.forum.id, day_start)
-            .await
+        let forum = self.forum();
+        let (day_start, _) = day_bounds(&forum, self.now());
+        self.0.store.prompts_since(&forum.id, day_start).await
     }
 
     /// Loads the day's prompts from the store, once.
@@ -388,6 +441,12 @@ impl Hub {
     /// The live states of the viewers connected here.
     fn viewers(&self) -> &Viewers {
         &self.0.viewers
+    }
+
+    fn forum_saved_elsewhere(&self, node: &str, version: i64) {
+        if node != self.node() {
+            self.0.saved_elsewhere.send_replace(version);
+        }
     }
 
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {
