@@ -6,8 +6,11 @@
 //! or its results, codes and mail are being worked on, so a draft or an archived forum has no
 //! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
 //! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
-//! no restart is needed. Each bundle's background work — the prompter's ticks, the mail
-//! worker, the event writer — runs until the bundle stops or the server shuts down.
+//! no restart is needed. A saved version of a running forum is run in place (`refresh`): the
+//! sockets stay open, and other nodes hear of the save through the broker and do the same.
+//! Each bundle's background work — the prompter's ticks, the mail worker, the event writer,
+//! the watch for versions saved elsewhere — runs until the bundle stops or the server shuts
+//! down.
 //!
 //! Which bundle serves a request is decided by `api::pick`, not here.
 

@@ -15,6 +15,8 @@
 //!   after the rules stopped counting.
 //! - `cluster`: the other nodes' figures and liveness; `settings`: the hub's tuning.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
+//! - `saved`: a saved version of the forum: open tabs of a changed hall told, other nodes'
+//!   saves heard.
 //! - `tallies`: what a tab's tally is computed from (corrections, prompts, stored events).
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 //!
@@ -41,6 +43,7 @@ mod outbox;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;
+mod saved;
 mod settings;
 mod tallies;
 pub mod viewer;
@@ -62,7 +65,6 @@ use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
 use bus::BusEvent;
 use prompts::PromptBook;
-use protocol::{HallInfo, ServerMsg};
 use registry::{CloseReason, Registry};
 use viewer::Viewers;
 
@@ -118,8 +120,7 @@ struct Inner {
     /// The forum as it runs; replaced when an organiser saves it (see [`Hub::replace_forum`]).
     /// A std lock: never held across await.
     forum: std::sync::RwLock<Arc<Forum>>,
-    /// The latest version of the forum another node said it saved (see `listener`).
-    saved_elsewhere: watch::Sender<i64>,
+    saved_elsewhere: saved::SavedElsewhere,
     store: Store,
     writer: EventWriter,
     broker: Broker,
@@ -157,7 +158,7 @@ impl Hub {
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
             forum: std::sync::RwLock::new(forum),
-            saved_elsewhere: watch::channel(0).0,
+            saved_elsewhere: saved::SavedElsewhere::default(),
             store,
             writer,
             broker,
@@ -206,26 +207,7 @@ impl Hub {
             &mut *self.0.forum.write().unwrap_or_else(|e| e.into_inner()),
             forum.clone(),
         );
-        for hall in &forum.halls {
-            let unchanged = old
-                .hall(&hall.id)
-                .is_some_and(|h| h.title == hall.title && h.stream_url == hall.stream_url);
-            if unchanged {
-                continue;
-            }
-            let text: axum::extract::ws::Utf8Bytes = ServerMsg::Hall {
-                hall: HallInfo::of(hall),
-            }
-            .to_json()
-            .into();
-            let mut told = 0;
-            self.0.registry.for_each_in_hall(&hall.id, |h| {
-                if h.offer(text.clone(), protocol::close::SLOW) {
-                    told += 1;
-                }
-            });
-            tracing::info!(hall = %hall.id, told, "hall changed: open tabs told");
-        }
+        self.tell_changed_halls(&old, &forum);
     }
 
     /// Tells the other nodes that version `version` of the forum was saved, so they run it too.
@@ -443,10 +425,8 @@ impl Hub {
         &self.0.viewers
     }
 
-    fn forum_saved_elsewhere(&self, node: &str, version: i64) {
-        if node != self.node() {
-            self.0.saved_elsewhere.send_replace(version);
-        }
+    fn saved_news(&self) -> &saved::SavedElsewhere {
+        &self.0.saved_elsewhere
     }
 
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {
