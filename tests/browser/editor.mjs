@@ -205,6 +205,12 @@ try {
   check((await org.getAttribute('#results-csv', 'href')).includes(`forum=${ID}`), 'its downloads name the forum');
   await shot(org, 'dashboard-forum-pick', false);
   await audit(org, 'dashboard-forum-pick');
+  const small = await signIn({ width: 390, height: 844 });
+  await small.locator('#forum-pick-wrap').waitFor({ state: 'visible', ...WAIT });
+  const wide = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `the forum select fits a phone's width (overflow ${wide}px)`);
+  await shot(small, 'dashboard-forum-pick-phone', false);
+  await small.context().close();
 
   // A phone: the list and the form fit the screen.
   const phone = await signIn({ width: 390, height: 844 });
