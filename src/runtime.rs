@@ -6,7 +6,8 @@
 //! or its results, codes and mail are being worked on, so a draft or an archived forum has no
 //! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
 //! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
-//! no restart is needed. A saved version of a running forum is run in place (`refresh`): the
+//! no restart is needed; with Redis, other nodes are told on a node-wide channel and do the
+//! same (`announce`). A saved version of a running forum is run in place (`refresh`): the
 //! sockets stay open, and other nodes hear of the save through the broker and do the same.
 //! Each bundle's background work — the prompter's ticks, the mail worker, the event writer,
 //! the watch for versions saved elsewhere — runs until the bundle stops or the server shuts
@@ -65,6 +66,19 @@ struct Inner {
     serving: Mutex<bool>,
     /// A `std` mutex: never held across an await.
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// With Redis, the node-wide channel on which a node says a forum's state changed, so the
+    /// others start or stop it too (see [`Forums::announce`]).
+    news: Option<Broker>,
+}
+
+/// The broker name of the node-wide channel: no forum id has a `/`.
+const NEWS: &str = "/forums";
+
+/// What goes on the node-wide channel: forum `forum`'s state changed on `node`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct News {
+    node: String,
+    forum: String,
 }
 
 /// How often the prompter ticks, in real time.
@@ -77,15 +91,40 @@ impl Forums {
         settings: Arc<Settings>,
         public_url: String,
     ) -> Forums {
+        let node = crate::ids::new_token()[..16].to_owned();
+        let news = settings.broker.redis_url.as_deref().and_then(|url| {
+            Broker::redis(url, NEWS, &node, settings.broker.capacity)
+                .map_err(|e| tracing::error!(error = %e, "no node-wide channel: other nodes will not follow forums' states"))
+                .ok()
+        });
         Forums(Arc::new(Inner {
             store,
             clock,
             settings,
             public_url,
-            node: crate::ids::new_token()[..16].to_owned(),
+            node,
             serving: Mutex::new(false),
             entries: Mutex::default(),
+            news,
         }))
+    }
+
+    /// Tells the other nodes that forum `id`'s state changed (published, archived, taken back):
+    /// each starts or stops it as this node did (`follow`). Without Redis there are none.
+    pub fn announce(&self, id: &str) {
+        let Some(news) = &self.0.news else { return };
+        let payload = serde_json::to_vec(&News {
+            node: self.0.node.clone(),
+            forum: id.to_owned(),
+        })
+        .expect("news always serialise");
+        let message = crate::broker::BusMessage {
+            topic: crate::broker::Topic::Forum,
+            payload: payload.into(),
+        };
+        if let Err(e) = news.publish(message) {
+            tracing::warn!(forum = %id, error = %e, "other nodes not told of a forum's new state");
+        }
     }
 
     /// Whether a forum in `state` runs (has a hub, a prompter and a mailer).
@@ -270,6 +309,9 @@ impl Forums {
     /// Starts every bundle's loops, and those of bundles started later.
     pub fn serve(&self) {
         *self.0.serving.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        if let Some(news) = &self.0.news {
+            tokio::spawn(follow_news(Arc::downgrade(&self.0), news.subscribe()));
+        }
         let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.values_mut() {
             start_loops(self, entry);
@@ -312,6 +354,33 @@ impl Forums {
             if tokio::time::timeout(grace, task).await.is_err() {
                 tracing::error!(forum = %id, "the event writer did not drain within the grace period");
             }
+        }
+    }
+}
+
+/// Starts or stops the forums other nodes say changed state, until the server is dropped.
+async fn follow_news(forums: std::sync::Weak<Inner>, mut news: crate::broker::Subscription) {
+    loop {
+        let message = match news.recv().await {
+            Ok(message) => message,
+            Err(crate::broker::RecvError::Closed) => return,
+            // Missed news: the stored states say what runs; a restart or the next news catches up.
+            Err(e) => {
+                tracing::warn!(error = %e, "node-wide news lost");
+                continue;
+            }
+        };
+        let Some(inner) = forums.upgrade() else {
+            return;
+        };
+        let Ok(said) = serde_json::from_slice::<News>(&message.payload) else {
+            continue;
+        };
+        if said.node == inner.node {
+            continue;
+        }
+        if let Err(e) = Forums(inner).follow(&said.forum).await {
+            tracing::error!(forum = %said.forum, error = format!("{e:#}"), "could not follow a forum's state changed on another node");
         }
     }
 }

@@ -6,7 +6,8 @@
 //! on their socket (the player switches without a reload), the viewer in the other hall is not
 //! disturbed, and the programme shows the new address. A session that has not started yet
 //! and is moved is planned again for its new times. With two nodes, the save on one reaches
-//! the viewer connected to the other.
+//! the viewer connected to the other, and a forum published on one is served by the other at
+//! once (archived, by neither).
 
 use serde_json::{Value, json};
 
@@ -141,6 +142,43 @@ async fn a_save_on_one_node_reaches_a_player_on_another() {
     assert_eq!(told["hall"]["stream_url"], BACKUP, "{told}");
     let (_, programme) = second.get("/api/forum").await;
     assert_eq!(programme["halls"][0]["stream_url"], BACKUP);
+
+    // A new forum published on the first node is served by the second; archived, by neither.
+    let mut spring: Value = toml::from_str(TEST_FORUM).unwrap();
+    spring["forum"]["id"] = json!("spring");
+    spring["forum"]["title"] = json!("Весенний форум");
+    let (status, body) = first.post("/api/org/forums", spring).await;
+    assert_eq!(status, 201, "{body}");
+    let published = json!({ "state": "registration" });
+    let (status, body) = first.post("/api/org/forums/spring/state", published).await;
+    assert_eq!(status, 200, "{body}");
+    let served_on_second = || async {
+        for _ in 0..100 {
+            if second.get("/api/forum?forum=spring").await.0 == 200 {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    };
+    assert!(
+        served_on_second().await,
+        "the second node serves the new forum"
+    );
+    let (_, programme) = second.get("/api/forum?forum=spring").await;
+    assert_eq!(programme["forum"]["title"], "Весенний форум");
+    let back = json!({ "state": "draft" });
+    let (status, body) = first.post("/api/org/forums/spring/state", back).await;
+    assert_eq!(status, 200, "{body}");
+    let mut gone = false;
+    for _ in 0..100 {
+        if second.get("/api/forum?forum=spring").await.0 == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "taken back to a draft, it is served by neither node");
 
     tab.close().await;
     first.stop().await;

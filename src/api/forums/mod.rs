@@ -382,6 +382,8 @@ pub async fn set_state(
     if let Err(e) = state.forums.follow(&id).await {
         tracing::error!(forum = %id, error = format!("{e:#}"), "forum not started after its state changed");
     }
+    // The other nodes too.
+    state.forums.announce(&id);
     record(
         &state,
         organiser.actor(),
