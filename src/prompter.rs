@@ -6,7 +6,7 @@
 //! tests advance a manual clock and call [`Prompter::tick`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -33,7 +33,9 @@ pub struct Planned {
 
 #[derive(Clone)]
 pub struct Prompter {
-    forum: Arc<Forum>,
+    /// Replaced when the forum is saved (see [`Prompter::replace_forum`]). `std` locks here
+    /// and below: never held across an await.
+    forum: Arc<RwLock<Arc<Forum>>>,
     store: Store,
     hub: Hub,
     clock: Arc<dyn Clock>,
@@ -45,7 +47,61 @@ pub struct Prompter {
     claimed: Arc<Mutex<Vec<Planned>>>,
     /// Ticks in a row that met a store error; `run` waits longer between them.
     failures: Arc<AtomicU32>,
-    schedules: Arc<Vec<StoredSchedule>>,
+    schedules: Arc<RwLock<Arc<Vec<StoredSchedule>>>>,
+}
+
+/// Every session's stored schedule, and the prompts still to fire at `now`, in time order. A
+/// session that has not started is planned from its stored seed and its current times, and
+/// the store is told when they moved; a started one keeps its stored times.
+async fn load(
+    forum: &Forum,
+    store: &Store,
+    now: Millis,
+) -> anyhow::Result<(Vec<StoredSchedule>, Vec<Planned>)> {
+    let mut schedules = Vec::new();
+    let mut pending = Vec::new();
+    for s in &forum.sessions {
+        // Fresh from the thread-local CSPRNG: nobody may predict a session's prompts.
+        let seed = Seed::from_rng(&mut rand::rng());
+        let times = plan(s, forum.prompt_min_gap_ms, forum.prompt_margin_ms, &seed)?;
+        let mut stored = store
+            .schedule_or_insert(
+                &forum.id,
+                &StoredSchedule {
+                    session: s.id.clone(),
+                    seed,
+                    times,
+                },
+            )
+            .await?;
+        if now < s.starts {
+            let times = plan(
+                s,
+                forum.prompt_min_gap_ms,
+                forum.prompt_margin_ms,
+                &stored.seed,
+            )?;
+            if times != stored.times {
+                store.reschedule(&forum.id, &s.id, &times).await?;
+                stored.times = times;
+            }
+        }
+        // A session already over has nothing left to fire (a forum loaded after its dates).
+        let over = now >= s.ends;
+        for (i, at) in stored.times.iter().enumerate().filter(|_| !over) {
+            pending.push(Planned {
+                session: s.id.clone(),
+                hall: s.hall.clone(),
+                index: i as u32,
+                at: *at,
+                window_ms: s.prompt_window_ms,
+                prompt_id: format!("{}-{}", s.id, i + 1),
+            });
+        }
+        schedules.push(stored);
+    }
+    pending.sort_by_key(|p| p.at);
+    Ok((schedules, pending))
 }
 
 /// The longest pause between ticks while the store fails.
@@ -59,51 +115,41 @@ impl Prompter {
         hub: Hub,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Prompter> {
-        let mut schedules = Vec::new();
-        let mut pending = Vec::new();
-        for s in &forum.sessions {
-            // Fresh from the thread-local CSPRNG: nobody may predict a session's prompts.
-            let seed = Seed::from_rng(&mut rand::rng());
-            let times = plan(s, forum.prompt_min_gap_ms, forum.prompt_margin_ms, &seed)?;
-            let stored = store
-                .schedule_or_insert(
-                    &forum.id,
-                    &StoredSchedule {
-                        session: s.id.clone(),
-                        seed,
-                        times,
-                    },
-                )
-                .await?;
-            // A session already over has nothing left to fire (a forum loaded after its dates).
-            let over = clock.now() >= s.ends;
-            for (i, at) in stored.times.iter().enumerate().filter(|_| !over) {
-                pending.push(Planned {
-                    session: s.id.clone(),
-                    hall: s.hall.clone(),
-                    index: i as u32,
-                    at: *at,
-                    window_ms: s.prompt_window_ms,
-                    prompt_id: format!("{}-{}", s.id, i + 1),
-                });
-            }
-            schedules.push(stored);
-        }
-        pending.sort_by_key(|p| p.at);
+        let (schedules, pending) = load(&forum, &store, clock.now()).await?;
         Ok(Prompter {
-            forum,
+            forum: Arc::new(RwLock::new(forum)),
             store,
             hub,
             clock,
             pending: Arc::new(Mutex::new(pending)),
             claimed: Arc::default(),
             failures: Arc::default(),
-            schedules: Arc::new(schedules),
+            schedules: Arc::new(RwLock::new(Arc::new(schedules))),
         })
     }
 
-    pub fn schedules(&self) -> &[StoredSchedule] {
-        &self.schedules
+    /// Runs a saved version of the forum from now on: sessions that have not started are
+    /// planned again (a moved session keeps its seed, so every node plans the same times).
+    /// Prompts already fired or claimed stay so: their claims in the store decide.
+    pub async fn replace_forum(&self, forum: Arc<Forum>) -> anyhow::Result<()> {
+        let (schedules, pending) = load(&forum, &self.store, self.clock.now()).await?;
+        *self.forum.write().unwrap_or_else(|e| e.into_inner()) = forum;
+        *self.schedules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schedules);
+        // Due prompts already fired are refused by their claims; the rest wait their time.
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = pending;
+        Ok(())
+    }
+
+    /// Every session's stored schedule (seed and times), for the auditor.
+    pub fn schedules(&self) -> Arc<Vec<StoredSchedule>> {
+        self.schedules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn forum(&self) -> Arc<Forum> {
+        self.forum.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Planned prompts still to come, soonest first.
@@ -129,8 +175,9 @@ impl Prompter {
         }
         let mut fired = Vec::new();
         let mut failed = false;
+        let forum = self.forum();
         for (p, claimed) in due {
-            let Some(session) = self.forum.session(&p.session) else {
+            let Some(session) = forum.session(&p.session) else {
                 continue;
             };
             if now + p.window_ms > session.ends {
@@ -140,7 +187,7 @@ impl Prompter {
             if !claimed {
                 match self
                     .store
-                    .claim_planned_prompt(&self.forum.id, &p.session, p.index, &p.prompt_id)
+                    .claim_planned_prompt(&forum.id, &p.session, p.index, &p.prompt_id)
                     .await
                 {
                     Ok(true) => {}

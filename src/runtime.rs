@@ -6,15 +6,19 @@
 //! or its results, codes and mail are being worked on, so a draft or an archived forum has no
 //! bundle. The registry is filled at start-up (`App::build`) from the store, a forum an
 //! organiser publishes is started at once (`start`), and an archived one is stopped (`stop`):
-//! no restart is needed. Another node of a cluster learns of a forum published elsewhere at
-//! its next start, or at the first request that names the forum ([`Forums::open`]).
+//! no restart is needed; with Redis, other nodes are told on a node-wide channel and do the
+//! same (`announce`), and a node that missed it opens the forum at the first request that
+//! names it ([`Forums::open`]). A saved version of a running forum is run in place
+//! (`refresh`): the sockets stay open, and other nodes hear of the save through the broker and
+//! do the same.
 //!
 //! An archived forum's results, exports, certificates, codes, appeals and mail stay within
-//! reach: the first request that names it opens a bundle on demand ([`Forums::open`])
-//! whose prompter never ticks, so nothing live happens in it (firing a prompt there is refused
-//! by its handler), while its mail worker sends what is queued. Such a bundle takes no part in
-//! choosing the forum of a request that names none ([`Forums::all`]). Each bundle's background work — the prompter's ticks, the mail
-//! worker, the event writer — runs until the bundle stops or the server shuts down.
+//! reach: the first request that names it opens a bundle on demand ([`Forums::open`]) whose
+//! prompter never ticks, so nothing live happens in it (firing a prompt there is refused by
+//! its handler), while its mail worker sends what is queued. Such a bundle takes no part in
+//! choosing the forum of a request that names none ([`Forums::all`]). Each bundle's
+//! background work — the prompter's ticks, the mail worker, the event writer, the watch for
+//! versions saved elsewhere — runs until the bundle stops or the server shuts down.
 //!
 //! Which bundle serves a request is decided by `api::pick`, not here.
 
@@ -74,6 +78,19 @@ struct Inner {
     archived_seen: std::sync::atomic::AtomicBool,
     /// A `std` mutex: never held across an await.
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// With Redis, the node-wide channel on which a node says a forum's state changed, so the
+    /// others start or stop it too (see [`Forums::announce`]).
+    news: Option<Broker>,
+}
+
+/// The broker name of the node-wide channel: no forum id has a `/`.
+const NEWS: &str = "/forums";
+
+/// What goes on the node-wide channel: forum `forum`'s state changed on `node`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct News {
+    node: String,
+    forum: String,
 }
 
 /// How often the prompter ticks, in real time.
@@ -86,16 +103,41 @@ impl Forums {
         settings: Arc<Settings>,
         public_url: String,
     ) -> Forums {
+        let node = crate::ids::new_token()[..16].to_owned();
+        let news = settings.broker.redis_url.as_deref().and_then(|url| {
+            Broker::redis(url, NEWS, &node, settings.broker.capacity)
+                .map_err(|e| tracing::error!(error = %e, "no node-wide channel: other nodes will not follow forums' states"))
+                .ok()
+        });
         Forums(Arc::new(Inner {
             store,
             clock,
             settings,
             public_url,
-            node: crate::ids::new_token()[..16].to_owned(),
+            node,
             serving: Mutex::new(false),
             archived_seen: Default::default(),
             entries: Mutex::default(),
+            news,
         }))
+    }
+
+    /// Tells the other nodes that forum `id`'s state changed (published, archived, taken back):
+    /// each starts or stops it as this node did (`follow`). Without Redis there are none.
+    pub fn announce(&self, id: &str) {
+        let Some(news) = &self.0.news else { return };
+        let payload = serde_json::to_vec(&News {
+            node: self.0.node.clone(),
+            forum: id.to_owned(),
+        })
+        .expect("news always serialise");
+        let message = crate::broker::BusMessage {
+            topic: crate::broker::Topic::Forum,
+            payload: payload.into(),
+        };
+        if let Err(e) = news.publish(message) {
+            tracing::warn!(forum = %id, error = %e, "other nodes not told of a forum's new state");
+        }
     }
 
     /// Whether a forum in `state` runs (has a hub, a prompter and a mailer).
@@ -216,7 +258,7 @@ impl Forums {
         };
         let serving = *i.serving.lock().unwrap_or_else(|e| e.into_inner());
         if serving {
-            start_loops(&mut entry);
+            start_loops(self, &mut entry);
         }
         let mut entries = i.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Two requests may have started the same forum at once: the first one in is kept and
@@ -250,6 +292,34 @@ impl Forums {
         } else {
             self.stop(id).await;
         }
+        Ok(())
+    }
+
+    /// Runs the stored version of forum `id` in its bundle, if it runs here: the hub (which
+    /// tells open tabs of a hall whose stream address or title changed), the prompter (which
+    /// plans moved sessions again), the mailer and what `api::pick` hands to requests. Sessions
+    /// already started keep their frozen rules (`Store::effective_forum`). What the editor
+    /// calls after saving; other nodes call it when the broker tells them of the save.
+    pub async fn refresh(&self, id: &str) -> anyhow::Result<()> {
+        let i = &self.0;
+        let Some(running) = self.get(id) else {
+            return Ok(());
+        };
+        let Some(row) = i.store.forum_row(id).await? else {
+            return Ok(());
+        };
+        let forum = Arc::new(i.store.effective_forum(&row.forum).await?);
+        if *forum == *running.forum {
+            return Ok(());
+        }
+        running.prompter.replace_forum(forum.clone()).await?;
+        running.mailer.replace_forum(forum.clone());
+        running.hub.replace_forum(forum.clone());
+        let mut entries = i.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get_mut(id) {
+            entry.running.forum = forum;
+        }
+        tracing::info!(forum = %id, "forum refreshed from the store");
         Ok(())
     }
 
@@ -320,9 +390,12 @@ impl Forums {
     /// Starts every bundle's loops, and those of bundles started later.
     pub fn serve(&self) {
         *self.0.serving.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        if let Some(news) = &self.0.news {
+            tokio::spawn(follow_news(Arc::downgrade(&self.0), news.subscribe()));
+        }
         let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.values_mut() {
-            start_loops(entry);
+            start_loops(self, entry);
         }
     }
 
@@ -366,10 +439,54 @@ impl Forums {
     }
 }
 
-fn start_loops(entry: &mut Entry) {
+/// Starts or stops the forums other nodes say changed state, until the server is dropped.
+async fn follow_news(forums: std::sync::Weak<Inner>, mut news: crate::broker::Subscription) {
+    loop {
+        let message = match news.recv().await {
+            Ok(message) => message,
+            Err(crate::broker::RecvError::Closed) => return,
+            // Missed news: the stored states say what runs; a restart or the next news catches up.
+            Err(e) => {
+                tracing::warn!(error = %e, "node-wide news lost");
+                continue;
+            }
+        };
+        let Some(inner) = forums.upgrade() else {
+            return;
+        };
+        let Ok(said) = serde_json::from_slice::<News>(&message.payload) else {
+            continue;
+        };
+        if said.node == inner.node {
+            continue;
+        }
+        if let Err(e) = Forums(inner).follow(&said.forum).await {
+            tracing::error!(forum = %said.forum, error = format!("{e:#}"), "could not follow a forum's state changed on another node");
+        }
+    }
+}
+
+fn start_loops(forums: &Forums, entry: &mut Entry) {
     if !entry.loops.is_empty() {
         return;
     }
+    // A version saved on another node: run it here too.
+    let mut saved = entry.running.hub.saved_elsewhere();
+    let mut stop = entry.stop.subscribe();
+    let weak = Arc::downgrade(&forums.0);
+    let id = entry.running.forum.id.clone();
+    entry.loops.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = saved.changed() => if changed.is_err() { return },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(e) = Forums(inner).refresh(&id).await {
+                tracing::error!(forum = %id, error = format!("{e:#}"), "could not run the version saved on another node");
+            }
+        }
+    }));
     if !entry.archived {
         let mut stop = entry.stop.subscribe();
         let prompter = entry.running.prompter.clone();

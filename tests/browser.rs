@@ -11,12 +11,15 @@
 //! a script answering through the websocket flagged while a doctor's real click is not
 //! (`tests/browser/flags.mjs`),
 //! a forum created in the editor, a problem shown beside its field, fixed, saved and opened
-//! for registration (`tests/browser/editor.mjs`),
+//! for registration, a doctor registered for it whose open players follow its hall's new
+//! stream address, and the dashboard's forum selector (`tests/browser/editor.mjs`),
 //! and the player riding out a server restart
 //! (`tests/browser/reconnect.mjs`). The server mails through an SMTP sink of this test, and
 //! the scripts take personal links from its letters (`tests/browser/mailbox.mjs`). On SQLite
 //! only (the pages do not depend on the store), axe-core checks every page's accessibility
 //! (`tests/browser/a11y.mjs`).
+//!
+//! `YAVKA_BROWSER_ONLY=editor.mjs,a11y.mjs` runs only the scripts named.
 //!
 //! Installs Debian's Chromium and web/'s npm packages when they are missing. Screenshots go to
 //! a temporary folder, or to `$YAVKA_SCREENSHOTS` (the README's pictures come from
@@ -41,7 +44,19 @@ use yavka::store::{HallMinute, Store};
 
 const PASSWORD: &str = "browser-story-password";
 
+/// Whether `script` runs: all do, unless `YAVKA_BROWSER_ONLY` lists some (comma-separated,
+/// e.g. `YAVKA_BROWSER_ONLY=editor.mjs`), to work on one story without the others.
+fn wanted(script: &str) -> bool {
+    match std::env::var("YAVKA_BROWSER_ONLY") {
+        Ok(only) if !only.trim().is_empty() => only.split(',').any(|s| s.trim() == script),
+        _ => true,
+    }
+}
+
 fn node(script: &str, base: &str, mailbox: &str, shots: &Path) {
+    if !wanted(script) {
+        return;
+    }
     let out = Command::new("node")
         .arg(repo_root().join("tests/browser").join(script))
         .env("BASE", base)
@@ -96,7 +111,9 @@ async fn pages_work(db: &TestDb, shots: &Path, audit: bool) {
     })
     .await
     .unwrap();
-    server_goes_away(server, dir.path(), &db.url, &mailbox, &env, shots).await;
+    if wanted("reconnect.mjs") {
+        server_goes_away(server, dir.path(), &db.url, &mailbox, &env, shots).await;
+    }
 }
 
 /// The live forum (sessions now in hall-1 and hall-2), with a note on codes and a hall-3 whose

@@ -15,6 +15,10 @@ mod support;
 #[path = "forums/editing.rs"]
 mod editing;
 
+// A saved forum runs at once: open players follow a fixed stream, on one node or two.
+#[path = "forums/following.rs"]
+mod following;
+
 use serde_json::{Value, json};
 use support::TestDb;
 use support::process::{run_ok, yavka};

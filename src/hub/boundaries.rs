@@ -6,6 +6,7 @@
 //! So the hub looks at its clock every [`TICK`] and, for each edge passed since the last look,
 //! sends every local tab of that hall its tally.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::forum::Forum;
@@ -49,10 +50,11 @@ pub(super) fn passed(edges: &[(Millis, String)], from: Millis, to: Millis) -> Ve
 
 /// Runs until the hub is dropped or stops.
 pub(super) async fn push_at_edges(hub: WeakHub) {
-    let (edges, mut last, mut stopping) = match hub.upgrade() {
-        Some(hub) => (edges(hub.forum()), hub.now(), hub.stopping_signal()),
+    let (mut forum, mut last, mut stopping) = match hub.upgrade() {
+        Some(hub) => (hub.forum(), hub.now(), hub.stopping_signal()),
         None => return,
     };
+    let mut points = edges(&forum);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -62,9 +64,15 @@ pub(super) async fn push_at_edges(hub: WeakHub) {
         }
         let Some(hub) = hub.upgrade() else { return };
         let now = hub.now();
+        // A saved version may have moved a session that has not started yet.
+        let running = hub.forum();
+        if !Arc::ptr_eq(&running, &forum) {
+            points = edges(&running);
+            forum = running;
+        }
         // A rule evaluated exactly at an edge is on its later side one millisecond on; `now`
         // is past it by the time it is in `[last, now)`.
-        for hall in passed(&edges, last, now) {
+        for hall in passed(&points, last, now) {
             tracing::debug!(hall, "session edge: pushing tallies");
             hub.push_tallies(hall);
         }

@@ -40,6 +40,9 @@ pub enum BusEvent {
         halls: Vec<HallStats>,
         prompts: Vec<PromptEntry>,
     },
+    /// `node` saved `version` of the forum (an organiser's edit): every other node reloads it
+    /// from the store, so a fixed stream address reaches its tabs too.
+    ForumSaved { node: String, version: i64 },
 }
 
 impl BusEvent {
@@ -49,7 +52,7 @@ impl BusEvent {
             BusEvent::Viewer { viewer, .. } | BusEvent::Revoked { viewer } => {
                 Topic::Viewer(viewer.clone())
             }
-            BusEvent::NodeStats { .. } => Topic::Forum,
+            BusEvent::NodeStats { .. } | BusEvent::ForumSaved { .. } => Topic::Forum,
         }
     }
 
@@ -85,6 +88,10 @@ mod tests {
                 node: "n1".into(),
             },
             BusEvent::Revoked { viewer: "v".into() },
+            BusEvent::ForumSaved {
+                node: "n2".into(),
+                version: 3,
+            },
         ];
         for e in events {
             let m = e.to_message();

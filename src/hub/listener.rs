@@ -118,6 +118,7 @@ impl Hub {
                 halls,
                 prompts,
             } => self.on_node_stats(node, halls, prompts),
+            BusEvent::ForumSaved { node, version } => self.forum_saved_elsewhere(&node, version),
         }
     }
 
@@ -167,10 +168,11 @@ impl Hub {
     pub(super) fn push_tallies(&self, hall: &str) {
         let now = self.now();
         let prompts = self.lock_prompts().hall_events(hall);
-        let Some(plan) = self.session_plan(hall, &prompts, now) else {
+        let forum = self.forum();
+        let Some(plan) = self.session_plan(&forum, hall, &prompts, now) else {
             return;
         };
-        let horizon = live::horizon(self.forum(), now);
+        let horizon = live::horizon(&forum, now);
         for h in self.registry().in_hall(hall) {
             let Some(state) = self.viewers().get(&h.viewer) else {
                 continue;

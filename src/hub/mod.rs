@@ -15,6 +15,8 @@
 //!   after the rules stopped counting.
 //! - `cluster`: the other nodes' figures and liveness; `settings`: the hub's tuning.
 //! - `history`: this node's figures written once a minute, for the dashboard's day chart.
+//! - `saved`: a saved version of the forum: open tabs of a changed hall told, other nodes'
+//!   saves heard.
 //! - `tallies`: what a tab's tally is computed from (corrections, prompts, stored events).
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 //!
@@ -41,6 +43,7 @@ mod outbox;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;
+mod saved;
 mod settings;
 mod tallies;
 pub mod viewer;
@@ -114,7 +117,10 @@ impl WeakHub {
 }
 
 struct Inner {
-    forum: Arc<Forum>,
+    /// The forum as it runs; replaced when an organiser saves it (see [`Hub::replace_forum`]).
+    /// A std lock: never held across await.
+    forum: std::sync::RwLock<Arc<Forum>>,
+    saved_elsewhere: saved::SavedElsewhere,
     store: Store,
     writer: EventWriter,
     broker: Broker,
@@ -152,7 +158,8 @@ impl Hub {
         let registry = Registry::new(&forum.id);
         let hub = Hub(Arc::new(Inner {
             admissions: Arc::new(Semaphore::new(settings.max_connections)),
-            forum,
+            forum: std::sync::RwLock::new(forum),
+            saved_elsewhere: saved::SavedElsewhere::default(),
             store,
             writer,
             broker,
@@ -184,8 +191,38 @@ impl Hub {
         &self.0.settings
     }
 
-    pub fn forum(&self) -> &Arc<Forum> {
-        &self.0.forum
+    /// The forum as it runs now.
+    pub fn forum(&self) -> Arc<Forum> {
+        self.0
+            .forum
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `forum` from now on (a saved version; frozen sessions already carry their frozen
+    /// rules) and tells every tab here whose hall's title or stream address changed, so an
+    /// open player follows a fixed stream without a reload.
+    pub fn replace_forum(&self, forum: Arc<Forum>) {
+        let old = std::mem::replace(
+            &mut *self.0.forum.write().unwrap_or_else(|e| e.into_inner()),
+            forum.clone(),
+        );
+        self.tell_changed_halls(&old, &forum);
+    }
+
+    /// Tells the other nodes that version `version` of the forum was saved, so they run it too.
+    pub fn announce_saved(&self, version: i64) {
+        self.publish_logged(&BusEvent::ForumSaved {
+            node: self.node().to_owned(),
+            version,
+        });
+    }
+
+    /// Changes when another node saved a version of this forum (its number); the runtime
+    /// reloads the forum from the store then.
+    pub fn saved_elsewhere(&self) -> watch::Receiver<i64> {
+        self.0.saved_elsewhere.subscribe()
     }
 
     /// A place for one more socket, or `None` at the cap or during shutdown (answer 503).
@@ -312,13 +349,17 @@ impl Hub {
         self.0.broker.publish(event.to_message())
     }
 
+    fn publish_logged(&self, event: &BusEvent) {
+        if let Err(e) = self.publish(event) {
+            tracing::warn!(error = %e, "could not publish to the broker");
+        }
+    }
+
     /// Today's prompt events (in the forum's time zone), from the store.
     async fn day_prompts(&self) -> Result<Vec<Event>, StoreError> {
-        let (day_start, _) = day_bounds(&self.0.forum, self.now());
-        self.0
-            .store
-            .prompts_since(&self.0.forum.id, day_start)
-            .await
+        let forum = self.forum();
+        let (day_start, _) = day_bounds(&forum, self.now());
+        self.0.store.prompts_since(&forum.id, day_start).await
     }
 
     /// Loads the day's prompts from the store, once.
@@ -390,6 +431,10 @@ impl Hub {
     /// The live states of the viewers connected here.
     fn viewers(&self) -> &Viewers {
         &self.0.viewers
+    }
+
+    fn saved_news(&self) -> &saved::SavedElsewhere {
+        &self.0.saved_elsewhere
     }
 
     fn close_viewer(&self, viewer: &str, reason: CloseReason) {

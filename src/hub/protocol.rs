@@ -239,6 +239,16 @@ pub struct HallInfo {
     pub stream_url: String,
 }
 
+impl HallInfo {
+    pub fn of(hall: &crate::domain::forum::Hall) -> HallInfo {
+        HallInfo {
+            id: hall.id.clone(),
+            title: hall.title.clone(),
+            stream_url: hall.stream_url.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionInfo {
     pub id: String,
@@ -280,6 +290,11 @@ pub enum ServerMsg {
         active_hall: String,
     },
     Resumed,
+    /// The hall's title or stream address changed while the tab was open (an organiser fixed
+    /// a broken stream): the player switches to it without a reload.
+    Hall {
+        hall: HallInfo,
+    },
     Pong {
         now: Millis,
     },
@@ -417,5 +432,20 @@ mod tests {
         .unwrap();
         assert_eq!(p, serde_json::json!({"type":"paused","active_hall":"h2"}));
         assert_eq!(ServerMsg::Resumed.to_json(), r#"{"type":"resumed"}"#);
+        let h: serde_json::Value = serde_json::from_str(
+            &ServerMsg::Hall {
+                hall: HallInfo {
+                    id: "h1".into(),
+                    title: "Большой зал".into(),
+                    stream_url: "https://s/2".into(),
+                },
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            h,
+            serde_json::json!({"type":"hall","hall":{"id":"h1","title":"Большой зал","stream_url":"https://s/2"}})
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use super::Hub;
 use super::protocol;
 use crate::domain::decisions::Correction;
-use crate::domain::forum::Session;
+use crate::domain::forum::{Forum, Session};
 use crate::domain::live::{self, LiveViewer, SessionPlan};
 use crate::domain::log::Event;
 use crate::domain::rules::Params;
@@ -42,34 +42,37 @@ impl Corrections {
 }
 
 impl Hub {
-    /// The session a tab in `hall` is about at `now` (see [`live::session_for`]).
-    pub(super) fn session_for(&self, hall: &str, now: Millis) -> Option<&Session> {
-        live::session_for(self.forum(), hall, now)
+    /// The session a tab in `hall` is about at `now` (see [`live::session_for`]), as it runs.
+    pub(super) fn session_for(&self, hall: &str, now: Millis) -> Option<Session> {
+        live::session_for(&self.forum(), hall, now).cloned()
     }
 
     /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
     pub(super) fn tally_json(&self, viewer: &Mutex<LiveViewer>, hall: &str) -> Option<String> {
         let now = self.now();
         let prompts = self.lock_prompts().hall_events(hall);
-        let plan = self.session_plan(hall, &prompts, now)?;
+        let forum = self.forum();
+        let plan = self.session_plan(&forum, hall, &prompts, now)?;
         let tally = plan.tally(&viewer.lock().expect("viewer lock"));
         Some(protocol::ServerMsg::Tally(tally).to_json())
     }
 
     /// The session a tab in `hall` is about at `now`, planned over the hall's `prompts`.
+    /// `forum` is the hub's forum, taken once by the caller: the plan borrows it.
     pub(super) fn session_plan<'a>(
-        &'a self,
+        &self,
+        forum: &'a Forum,
         hall: &str,
         prompts: &'a [Event],
         now: Millis,
     ) -> Option<SessionPlan<'a>> {
-        let session = self.session_for(hall, now)?;
+        let session = live::session_for(forum, hall, now)?;
         let rules = Params {
             max_wrong_answers: self.settings().max_wrong_answers,
             as_of: now,
             corrections: self.corrections().current(),
         };
-        SessionPlan::new(self.forum(), session, prompts, now, rules)
+        SessionPlan::new(forum, session, prompts, now, rules)
     }
 
     /// Merges the viewer's stored events, once per live state, and forgets at once what no
@@ -78,10 +81,11 @@ impl Hub {
         if state.lock().expect("viewer lock").loaded {
             return;
         }
-        let horizon = live::horizon(self.forum(), self.now());
+        let forum = self.forum();
+        let horizon = live::horizon(&forum, self.now());
         match self
             .store()
-            .viewer_events_since(&self.forum().id, viewer, horizon)
+            .viewer_events_since(&forum.id, viewer, horizon)
             .await
         {
             Ok(events) => {

@@ -40,7 +40,9 @@ pub struct Mailer {
 
 struct Inner {
     store: Store,
-    forum: Arc<Forum>,
+    /// Replaced when the forum is saved (its title and dates are in the letters). A std
+    /// lock: never held across await.
+    forum: std::sync::RwLock<Arc<Forum>>,
     clock: Arc<dyn Clock>,
     settings: MailSettings,
     smtp: smtp::Smtp,
@@ -62,6 +64,12 @@ pub struct Queued {
     pub queued: u64,
 }
 
+impl Inner {
+    fn forum(&self) -> Arc<Forum> {
+        self.forum.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 impl Mailer {
     pub fn new(
         store: Store,
@@ -75,7 +83,7 @@ impl Mailer {
         Ok(Mailer {
             inner: Arc::new(Inner {
                 store,
-                forum,
+                forum: std::sync::RwLock::new(forum),
                 clock,
                 settings,
                 smtp,
@@ -85,6 +93,11 @@ impl Mailer {
                 last_sweep: AtomicI64::new(i64::MIN),
             }),
         })
+    }
+
+    /// Writes letters about `forum` from now on (a saved version of the same forum).
+    pub fn replace_forum(&self, forum: Arc<Forum>) {
+        *self.inner.forum.write().unwrap_or_else(|e| e.into_inner()) = forum;
     }
 
     /// Queues a personal-link letter for every registered viewer who has none yet.
@@ -109,7 +122,7 @@ impl Mailer {
             self.link_letters().await?
         };
         let i = &self.inner;
-        let queued_before = i.store.mail_keys(&i.forum.id, kind).await?;
+        let queued_before = i.store.mail_keys(&i.forum().id, kind).await?;
         let new = letters
             .iter()
             .filter(|l| !queued_before.contains(&(l.viewer.clone(), l.dedup.clone())))
@@ -127,7 +140,7 @@ impl Mailer {
 
     async fn link_letters(&self) -> StoreResult<Vec<NewLetter>> {
         let i = &self.inner;
-        let viewers = i.store.viewers(&i.forum.id).await?;
+        let viewers = i.store.viewers(&i.forum().id).await?;
         Ok(viewers
             .into_iter()
             .map(|v| NewLetter {
@@ -141,7 +154,7 @@ impl Mailer {
 
     async fn certificate_letters(&self) -> StoreResult<Vec<NewLetter>> {
         let i = &self.inner;
-        let codes = i.store.certified_issued_codes(&i.forum.id).await?;
+        let codes = i.store.certified_issued_codes(&i.forum().id).await?;
         let mut by_viewer: std::collections::BTreeMap<String, Vec<(String, String)>> =
             Default::default();
         for (session, holders) in codes {
@@ -154,7 +167,7 @@ impl Mailer {
         }
         let emails: std::collections::HashMap<String, String> = i
             .store
-            .viewers(&i.forum.id)
+            .viewers(&i.forum().id)
             .await?
             .into_iter()
             .map(|v| (v.id, v.email))
@@ -177,7 +190,7 @@ impl Mailer {
         let i = &self.inner;
         let queued = i
             .store
-            .enqueue_mail(&i.forum.id, &letters, i.clock.now())
+            .enqueue_mail(&i.forum().id, &letters, i.clock.now())
             .await?;
         if queued > 0 {
             i.wake.notify_one();
@@ -191,7 +204,10 @@ impl Mailer {
     /// Queues one letter again (the organiser's explicit resend) and wakes the worker.
     pub async fn resend(&self, id: i64) -> StoreResult<Option<crate::store::OutboxRow>> {
         let i = &self.inner;
-        let row = i.store.resend_mail(&i.forum.id, id, i.clock.now()).await?;
+        let row = i
+            .store
+            .resend_mail(&i.forum().id, id, i.clock.now())
+            .await?;
         if row.is_some() {
             i.wake.notify_one();
         }

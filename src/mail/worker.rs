@@ -78,7 +78,8 @@ impl Mailer {
     /// One round: take back stale claims, claim a batch of due letters, send them.
     pub async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<Round> {
         let i = &self.inner;
-        let forum = &i.forum.id;
+        let forum = i.forum().id.clone();
+        let forum = forum.as_str();
         let now = i.clock.now();
         // A claim older than this belongs to a worker that died mid-letter.
         let lease = (i.settings.timeout_secs as i64 * 4 * SECOND).max(10 * 60 * SECOND);
@@ -155,7 +156,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
     };
     let Some(viewer) = i
         .store
-        .viewer(&i.forum.id, &letter.viewer)
+        .viewer(&i.forum().id, &letter.viewer)
         .await
         .map_err(store_error)?
     else {
@@ -172,13 +173,13 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
             let token = new_token();
             let hash = token_hash(&token);
             i.store
-                .add_viewer_token(&i.forum.id, &viewer.id, &hash, i.clock.now())
+                .add_viewer_token(&i.forum().id, &viewer.id, &hash, i.clock.now())
                 .await
                 .map_err(store_error)?;
             let link = format!("{}/watch?token={token}", i.public_url);
             let result = i
                 .smtp
-                .send(&compose(&i.forum, &viewer.name, &viewer.email, &link))
+                .send(&compose(&i.forum(), &viewer.name, &viewer.email, &link))
                 .await;
             if result.is_err()
                 && let Err(e) = i.store.remove_viewer_token(&hash).await
@@ -189,7 +190,7 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
         }
         CERTIFICATE => {
             let Some(cert) =
-                certificate::of_viewer(&i.store, &i.forum, &viewer, i.clock.now(), &i.public_url)
+                certificate::of_viewer(&i.store, &i.forum(), &viewer, i.clock.now(), &i.public_url)
                     .await
                     .map_err(store_error)?
             else {
@@ -215,7 +216,11 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
         }
         APPEAL => {
             let appeal = match letter.dedup.parse::<i64>() {
-                Ok(id) => i.store.appeal(&i.forum.id, id).await.map_err(store_error)?,
+                Ok(id) => i
+                    .store
+                    .appeal(&i.forum().id, id)
+                    .await
+                    .map_err(store_error)?,
                 Err(_) => None,
             };
             let Some((appeal, answer)) = appeal.and_then(|a| a.answer.clone().map(|x| (a, x)))
@@ -223,21 +228,21 @@ async fn deliver(i: &Inner, letter: &OutboxRow) -> Result<(), SendFailure> {
                 return Err(SendFailure::permanent("Обращения или ответа на него нет"));
             };
             let session = i
-                .forum
+                .forum()
                 .session(&appeal.session)
                 .map_or(appeal.session.clone(), |s| s.title.clone());
             // The answer is read on the results page: a fresh token opens it, as a link letter's does.
             let token = new_token();
             let hash = token_hash(&token);
             i.store
-                .add_viewer_token(&i.forum.id, &viewer.id, &hash, i.clock.now())
+                .add_viewer_token(&i.forum().id, &viewer.id, &hash, i.clock.now())
                 .await
                 .map_err(store_error)?;
             let link = format!("{}/my?token={token}", i.public_url);
             let result = i
                 .smtp
                 .send(&appeal_letter(
-                    &i.forum,
+                    &i.forum(),
                     &viewer.name,
                     &viewer.email,
                     &session,

@@ -107,6 +107,24 @@ impl Store {
         Ok(frozen)
     }
 
+    /// Replaces the times of a session's stored schedule (its seed stays): a session moved
+    /// before it started is planned again from the same seed, so every node writes the same
+    /// times.
+    pub async fn reschedule(
+        &self,
+        forum: &str,
+        session: &str,
+        times: &[crate::domain::time::Millis],
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE schedules SET times = $1 WHERE forum = $2 AND session = $3")
+            .bind(to_json(&times)?)
+            .bind(forum)
+            .bind(session)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Stores a session's schedule unless one is stored already; returns the stored one
     /// (first writer wins, so several nodes agree on one schedule).
     pub async fn schedule_or_insert(

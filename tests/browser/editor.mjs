@@ -9,7 +9,11 @@
 // typing part of a name. She asks for more minutes than the session lasts: saving shows the
 // validator's message beside «Минимум присутствия», marks the field, and saves nothing. She
 // takes the suggested ЗЕТ × 45, saves (a draft, with the programme previewed as viewers will
-// see it), and opens registration from the list. At 390 px the editor fits the screen.
+// see it), and opens registration from the list. A cardiologist registers for that forum on
+// its own page and opens the player from her letter, on a computer and on her phone. The
+// stream breaks: the administrator types the backup address into the hall and saves, and both
+// open players switch to it without a reload, saying so. On the dashboard, with two forums
+// running, a select in the header switches between them. At 390 px the editor fits the screen.
 // axe-core finds no serious or critical violation, with problems shown and without.
 // Desktop and phone screenshots.
 
@@ -20,6 +24,7 @@ import path from 'node:path';
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 const AXE = require.resolve('axe-core/axe.min.js');
+import { linkFromMail } from './mailbox.mjs';
 
 const BASE = (process.env.BASE || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const SHOTS = process.env.SCREENSHOTS || '/tmp/yavka-shots';
@@ -27,6 +32,8 @@ const LOGIN = process.env.ORG_LOGIN || 'admin';
 const PASSWORD = process.env.ORG_PASSWORD || '';
 const WAIT = { timeout: 15_000 };
 const ID = `autumn-${Date.now() % 100000}`;
+const BACKUP = 'https://example.org/autumn-backup';
+const DOCTOR = `kardio-${Date.now() % 100000}@example.org`;
 fs.mkdirSync(SHOTS, { recursive: true });
 
 const failures = [];
@@ -131,7 +138,79 @@ try {
   await visitor.locator('#forum-title', { hasText: 'Осенний форум кардиологов' }).waitFor(WAIT);
   await visitor.locator('#reg-form').waitFor({ state: 'visible', ...WAIT });
   check(true, 'the published forum has its own page with its registration form');
+
+  // A cardiologist registers for THIS forum on its page and opens the player from her letter,
+  // on her computer and on her phone (a phone tab in the same hall pauses nothing).
+  await visitor.fill('#name', 'Кузнецова Ольга Викторовна');
+  await visitor.fill('#email', DOCTOR);
+  await visitor.fill('#phone', '+7 916 555-77-88');
+  await visitor.check('input[name=education][value=higher]');
+  await visitor.fill('#specialty-search', 'кардиол');
+  await visitor.selectOption('#specialty', { label: 'кардиология' });
+  await visitor.check('#consent_personal_data');
+  await visitor.check('#consent_terms');
+  await visitor.click('#submit');
+  await visitor.locator('#reg-done').waitFor({ state: 'visible', ...WAIT });
+  const link = await linkFromMail(DOCTOR);
+  const players = [];
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 860 }], ['phone', { width: 390, height: 844 }]]) {
+    const player = await (await browser.newContext({ locale: 'ru-RU', viewport, isMobile: viewport.width < 500 })).newPage();
+    player.on('pageerror', (e) => scriptErrors.push(`player ${name}: ${e}`));
+    await player.goto(link);
+    await player.locator('#forum-title', { hasText: 'Осенний форум кардиологов' }).waitFor(WAIT);
+    await player.locator('#status-text', { hasText: 'На связи' }).waitFor(WAIT);
+    await player.locator('#video > *').first().waitFor({ state: 'attached', ...WAIT });
+    // Set once per page load: still there afterwards means the page was not reloaded.
+    await player.evaluate(() => { window.__sameLoad = true; });
+    players.push([name, player]);
+  }
+  check(true, 'the doctor registered for the new forum watches its hall on two devices');
   await visitor.context().close();
+
+  // The stream breaks; the administrator gives the hall its backup address and saves.
+  // Opening draws the form again once checked, then lists the versions: wait for the last.
+  const opened = org.waitForResponse((r) => r.url().includes(`/api/org/forums/${ID}/versions`));
+  await org.locator('#forum-rows tr', { hasText: ID }).locator('button', { hasText: 'Открыть' }).first().click();
+  await opened;
+  await org.locator('#p-hall-0-stream_url').waitFor(WAIT);
+  await org.fill('#p-hall-0-stream_url', BACKUP);
+  await org.click('#save');
+  await org.locator('#editor-status[data-kind=ok], #editor-status[data-kind=error]').waitFor(WAIT);
+  const saved = await org.textContent('#editor-status');
+  check(saved.startsWith('Сохранена версия 2'), `the backup address is saved as version 2 («${saved}»)`);
+  for (const [name, player] of players) {
+    await player.locator(`#video iframe[src="${BACKUP}"]`).waitFor(WAIT);
+    check(await player.locator('#video video').count() === 0, `${name}: the broken stream's video is gone`);
+    check(await player.evaluate(() => window.__sameLoad === true), `${name}: the player switched without a reload`);
+    const note = (await player.textContent('#video-switched')).trim();
+    check(note === 'Трансляция переключена на новый адрес.', `${name}: the viewer is told («${note}»)`);
+    check((await player.textContent('#status-text')).includes('На связи'), `${name}: still connected`);
+    await player.locator('#video-switched').scrollIntoViewIfNeeded();
+    await shot(player, `player-stream-switched-${name}`, false);
+    await audit(player, `player-stream-switched-${name}`);
+  }
+  for (const [, player] of players) await player.context().close();
+
+  // Two forums run now: the dashboard's header lets the administrator choose which one it shows.
+  await org.goto(`${BASE}/org`);
+  await org.locator('#dash').waitFor({ state: 'visible', ...WAIT });
+  await org.locator('#forum-pick-wrap').waitFor({ state: 'visible', ...WAIT });
+  const choices = await org.locator('#forum-pick option').evaluateAll((os) => os.map((o) => o.value));
+  check(choices.length >= 2 && choices.includes(ID), `the header offers the running forums (${choices.join(', ')})`);
+  await Promise.all([org.waitForURL(`**/org?forum=${ID}`), org.selectOption('#forum-pick', ID)]);
+  await org.locator('#dash').waitFor({ state: 'visible', ...WAIT });
+  await org.locator('#forum-pick-wrap').waitFor({ state: 'visible', ...WAIT });
+  check(await org.inputValue('#forum-pick') === ID, 'the chosen forum stays chosen after the reload');
+  check((await org.textContent('#session')).includes('Кардиология сегодня'), 'the dashboard shows the chosen forum\'s sessions');
+  check((await org.getAttribute('#results-csv', 'href')).includes(`forum=${ID}`), 'its downloads name the forum');
+  await shot(org, 'dashboard-forum-pick', false);
+  await audit(org, 'dashboard-forum-pick');
+  const small = await signIn({ width: 390, height: 844 });
+  await small.locator('#forum-pick-wrap').waitFor({ state: 'visible', ...WAIT });
+  const wide = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `the forum select fits a phone's width (overflow ${wide}px)`);
+  await shot(small, 'dashboard-forum-pick-phone', false);
+  await small.context().close();
 
   // A phone: the list and the form fit the screen.
   const phone = await signIn({ width: 390, height: 844 });
@@ -141,13 +220,15 @@ try {
   await shot(phone, 'editor-phone-list', false);
   await phone.locator('#forum-rows tr', { hasText: ID }).locator('button', { hasText: 'Открыть' }).first().click();
   await phone.locator('#p-session-0-title').waitFor(WAIT);
+  // Opening draws the form again once checked, then lists the versions: wait for the last.
+  await phone.locator('#versions li').first().waitFor(WAIT);
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `the editor fits a phone's width (overflow ${overflow}px)`);
   await phone.locator('#p-session-0-title').scrollIntoViewIfNeeded();
   await shot(phone, 'editor-phone', false);
   await audit(phone, 'editor-phone');
 } catch (e) {
-  check(false, `editor stopped: ${e.message.split('\n')[0]}`);
+  check(false, `editor stopped: ${e.message.split('\n').slice(0, 3).join(' ')}`);
 }
 
 check(scriptErrors.length === 0, `no script errors${scriptErrors.length ? `: ${scriptErrors.join('; ')}` : ''}`);

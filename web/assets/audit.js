@@ -2,7 +2,7 @@
 // where, newest first, filtered by person, action and period (in the forum's time zone), in
 // pages of 50 with «Показать ещё», and the same selection as CSV.
 
-import { api, el, say, dateTimeIn } from './common.js';
+import { api, withForum, el, say, dateTimeIn } from './common.js';
 import { may } from './access.js';
 
 const $ = (id) => document.getElementById(id);
@@ -30,7 +30,7 @@ function row(e) {
 
 async function load(more = false) {
   const q = filters();
-  $('audit-csv').href = `/api/org/audit.csv?${new URLSearchParams({ ...q, delimiter: ';' })}`;
+  $('audit-csv').href = withForum(`/api/org/audit.csv?${new URLSearchParams({ ...q, delimiter: ';' })}`);
   if (more && next) q.before = next;
   try {
     const r = await api(`/api/org/audit?${new URLSearchParams(q)}`);

@@ -19,7 +19,8 @@ export class ApiError extends Error {
  */
 export const pageForum = new URLSearchParams(location.search).get('forum');
 
-function withForum(path) {
+/** `path` naming the page's forum (for API requests and download links). */
+export function withForum(path) {
   if (!pageForum || !path.startsWith('/api/') || /[?&]forum=/.test(path)) return path;
   return `${path}${path.includes('?') ? '&' : '?'}forum=${encodeURIComponent(pageForum)}`;
 }

@@ -3,7 +3,7 @@
 // What the signed-in role may not use is not shown (access.js); accounts, the audit trail and
 // the own password are in accounts.js and audit.js.
 
-import { api, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION, reasonList, promptStatus } from './common.js';
+import { api, withForum, pageForum, el, say, clockIn, clockSecondsIn, dateTimeIn, zoneLabel, todayIn, EDUCATION, reasonList, promptStatus } from './common.js';
 import { timeline } from './timeline.js';
 import { DayChart } from './daychart.js';
 import { dayMonth, sessionWhen } from './dates.js';
@@ -31,6 +31,12 @@ async function init() {
   try {
     state.programme = await api('/api/forum');
   } catch (e) {
+    // Several forums run and the address names none: show the first, the selector offers
+    // the others.
+    if (!pageForum && e.forums?.length) {
+      location.replace(`/org?forum=${encodeURIComponent(e.forums[0].id)}`);
+      return;
+    }
     say($('page-status'), `Не удалось загрузить форум: ${e.message}`, 'error');
     return;
   }
@@ -97,7 +103,32 @@ function showDashboard(me) {
   fillSessions();
   loadChart().then(poll);
   search();
+  fillForumPicker();
 }
+
+// ---- which forum the page shows, when the server runs several ----
+
+/** With one forum running the header stays as it was; with several, a select reloads the
+ *  page with `?forum=` (every request of the page then names that forum). */
+async function fillForumPicker() {
+  let forums;
+  try {
+    forums = (await api('/api/org/forums')).forums.filter((f) => f.served);
+  } catch {
+    return; // the page works on without it
+  }
+  if (forums.length < 2) return;
+  const shown = state.programme.forum.id;
+  $('forum-pick').replaceChildren(...forums.map((f) =>
+    el('option', { value: f.id, selected: f.id === shown, text: `${f.title} · ${f.state_label}` })));
+  $('forum-pick').value = shown;
+  $('forum-title').hidden = true;
+  $('forum-pick-wrap').hidden = false;
+}
+
+$('forum-pick').addEventListener('change', (e) => {
+  location.assign(`/org?forum=${encodeURIComponent(e.target.value)}`);
+});
 
 // ---- live statistics ----
 
@@ -230,7 +261,7 @@ function fillSessions() {
 
 function updateCsvLink() {
   const q = new URLSearchParams({ session: $('session').value, delimiter: ';' });
-  $('results-csv').href = `/api/org/results.csv?${q}`;
+  $('results-csv').href = withForum(`/api/org/results.csv?${q}`);
 }
 
 async function loadResults() {

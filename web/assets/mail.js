@@ -6,7 +6,7 @@
 // Before anything is sent the organiser sees, in an in-page dialog, how many letters will go
 // and whether the mail server answers now (GET /api/org/mail/preview and /mail/status).
 
-import { api, el, say, dateTimeIn, plural } from './common.js';
+import { api, withForum, el, say, dateTimeIn, plural } from './common.js';
 import { ask } from './dialog.js';
 import { may } from './access.js';
 
@@ -24,9 +24,9 @@ const letters = (n) => `${n} ${plural(n, 'письмо', 'письма', 'пис
 function updateLinks() {
   const session = $('export-all').checked ? '' : ($('session')?.value || '');
   const q = (extra) => new URLSearchParams({ ...(session ? { session } : {}), ...extra });
-  $('export-csv').href = `/api/org/export.csv?${q({ delimiter: ';' })}`;
-  $('export-xlsx').href = `/api/org/export.xlsx?${q({})}`;
-  $('export-summary').href = `/api/org/export.csv?${q({ delimiter: ';', summary: '1' })}`;
+  $('export-csv').href = withForum(`/api/org/export.csv?${q({ delimiter: ';' })}`);
+  $('export-xlsx').href = withForum(`/api/org/export.xlsx?${q({})}`);
+  $('export-summary').href = withForum(`/api/org/export.csv?${q({ delimiter: ';', summary: '1' })}`);
 }
 
 /** Checks the mail server and shows the answer above the buttons; returns it (or null). */

@@ -33,6 +33,7 @@ const state = {
   tallies: new Map(), // the last tally of each session seen here, for the ended-session panel
   session: null, // SessionInfo of this hall from `welcome`
   video: null,
+  switchedTimer: null, // hides «Трансляция переключена…» a while after it was said
   after: null,
 };
 
@@ -201,10 +202,31 @@ function handle(msg) {
     case 'resumed':
       setActive();
       break;
+    case 'hall':
+      hallChanged(msg.hall);
+      break;
     default:
       break;
   }
   refreshStatus();
+}
+
+// ---- the organiser changed this hall's stream address or title during the broadcast ----
+
+// Only the video is loaded again: the socket stays open, so the time keeps counting.
+function hallChanged(info) {
+  const hall = halls().find((h) => h.id === info?.id);
+  if (!hall) return;
+  const moved = hall.stream_url !== info.stream_url;
+  Object.assign(hall, info);
+  renderHallTabs();
+  if (hall.id !== state.hall || !moved) return;
+  state.video?.stop();
+  state.video = loadVideo($('video'), hall, { counting: countingNow, note: $('video-note') });
+  if (state.paused) state.video.pause();
+  say($('video-switched'), 'Трансляция переключена на новый адрес.', 'info');
+  clearTimeout(state.switchedTimer);
+  state.switchedTimer = setTimeout(() => say($('video-switched'), ''), 20_000);
 }
 
 // ---- paused: another tab or hall is the active one ----
@@ -361,6 +383,7 @@ function chooseHall(id) {
   url.searchParams.set('hall', id);
   history.replaceState(null, '', url);
   prompts.drop(); // a prompt belongs to the hall it was shown in
+  say($('video-switched'), '');
   renderHallTabs();
   renderTally();
   state.video?.stop();

@@ -362,6 +362,14 @@ pub async fn replace(
             json!({ "forum": id, "version": saved.version, "frozen_kept": saved.ignored_changes.len() }),
         )
         .await;
+        // A running forum runs the new version at once, here and on every other node: a
+        // fixed stream address reaches the open players without a restart.
+        if let Err(e) = state.forums.refresh(&id).await {
+            tracing::error!(forum = %id, error = format!("{e:#}"), "the saved version is not running yet");
+        }
+        if let Some(running) = state.forums.get(&id) {
+            running.hub.announce_saved(saved.version);
+        }
         format!(
             "Сохранена версия {} форума: {}.",
             saved.version, forum.title
@@ -404,6 +412,8 @@ pub async fn set_state(
     if let Err(e) = state.forums.follow(&id).await {
         tracing::error!(forum = %id, error = format!("{e:#}"), "forum not started after its state changed");
     }
+    // The other nodes too.
+    state.forums.announce(&id);
     record(
         &state,
         organiser.actor(),

@@ -31,14 +31,9 @@ pub(super) async fn open(
         reject(socket, close::GOING_AWAY, close::RESTARTING).await;
         return None;
     }
-    let Some(hall_info) = hub.forum().hall(&hall) else {
+    let Some(hall_info) = hub.forum().hall(&hall).map(HallInfo::of) else {
         reject(socket, close::UNKNOWN_HALL, close::NO_SUCH_HALL).await;
         return None;
-    };
-    let hall_info = HallInfo {
-        id: hall_info.id.clone(),
-        title: hall_info.title.clone(),
-        stream_url: hall_info.stream_url.clone(),
     };
     let conn: Arc<str> = random_hex(16).into();
     let live = LiveToken::new(&hub);
