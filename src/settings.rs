@@ -122,6 +122,8 @@ pub struct StoreSettings {
     pub acquire_timeout_ms: u64,
     /// `/readyz` reports the store unreachable when a round trip takes longer.
     pub ping_timeout_ms: u64,
+    /// Database connections of this node; 0: the backend's default (see `StoreOptions`).
+    pub connections: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +166,7 @@ impl StoreSettings {
     pub fn options(&self) -> StoreOptions {
         StoreOptions {
             acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+            connections: self.connections,
         }
     }
 }
@@ -284,6 +287,7 @@ impl Default for StoreSettings {
         StoreSettings {
             url: "sqlite://data/yavka.db".into(),
             acquire_timeout_ms: 5_000,
+            connections: 0,
             ping_timeout_ms: 2_000,
         }
     }

@@ -154,14 +154,22 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct StoreOptions {
     /// How long a query waits for a connection (including reconnecting) before it fails.
     pub acquire_timeout: Duration,
+    /// Connections in the pool; 0: the backend's default.
+    pub connections: u32,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             acquire_timeout: Duration::from_secs(5),
+            connections: 0,
         }
     }
+}
+
+/// The pool's size: the configured one, else the backend's default.
+fn pool_size(configured: u32, default: u32) -> u32 {
+    if configured == 0 { default } else { configured }
 }
 
 impl Store {
@@ -177,7 +185,7 @@ impl Store {
         let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
         let store = if postgres {
             let pool = AnyPoolOptions::new()
-                .max_connections(10)
+                .max_connections(pool_size(options.connections, 10))
                 .acquire_timeout(options.acquire_timeout)
                 .connect(url)
                 .await?;
@@ -200,7 +208,7 @@ impl Store {
             // (WAL lets them read while the writer commits) without piling up lock waits.
             let pool = AnyPoolOptions::new()
                 .min_connections(1)
-                .max_connections(6)
+                .max_connections(pool_size(options.connections, 6))
                 .acquire_timeout(options.acquire_timeout)
                 .after_connect(move |conn, _meta| {
                     let file = file.clone();

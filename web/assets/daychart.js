@@ -29,11 +29,16 @@ export function timeTicks(min, max, room, tz) {
     for (let t = Math.ceil((min + offset) / step) * step - offset; t <= max; t += step) ticks.push(t);
     return ticks;
   };
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max <= min) return [];
   for (const step of STEPS) {
     const ticks = at(step);
     if (ticks.length <= fit) return ticks;
   }
-  return at(STEPS.at(-1));
+  // A span longer than the coarsest step serves (a scale not yet ranged, say): thinned so that
+  // the labels never pile up into a black bar under the axis.
+  const ticks = at(STEPS.at(-1));
+  const every = Math.ceil(ticks.length / fit);
+  return ticks.filter((_, k) => k % every === 0);
 }
 
 export class DayChart {
