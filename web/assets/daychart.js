@@ -116,11 +116,17 @@ export class DayChart {
         x: {
           time: true,
           range: (_u, min, max) => {
-            if (min == null || max == null) {
+            const n = this.x.length;
+            if (!n) {
               const now = Date.now() / 1000;
               return [now - MIN_SPAN, now];
             }
-            return [Math.min(min, max - MIN_SPAN), max];
+            // Within the data: uPlot pads a scale of one point by days, which drew the only
+            // minute at the left edge and a week of empty axis after it.
+            const [first, last] = [this.x[0], this.x[n - 1]];
+            const a = min == null || min < first ? first : min;
+            const b = max == null || max > last ? last : max;
+            return [Math.min(a, b - MIN_SPAN), b];
           },
         },
         y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil((max || 0) * 1.1))] },
