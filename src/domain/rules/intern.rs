@@ -58,13 +58,16 @@ pub(super) struct Names<'a> {
 /// inline is compared where it is found, where a `&str` key costs a second random access to
 /// the event's string (with `memcmp`, 12 % of the replay's profile).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Short([u64; 3]);
+pub(super) struct Short([u64; 3]);
 
 impl Short {
     /// The longest id held inline: the last byte holds the length.
     const MAX: usize = 23;
 
-    fn new(name: &str) -> Option<Short> {
+    /// The empty id's key.
+    pub(super) const EMPTY: Short = Short([0; 3]);
+
+    pub(super) fn new(name: &str) -> Option<Short> {
         let b = name.as_bytes();
         if b.len() > Short::MAX {
             return None;
@@ -87,8 +90,15 @@ impl std::hash::Hash for Short {
         // difference only towards the high bits, and ids that differ in a digit near the end
         // of a word collided in the table's buckets and tags (the first try took 28 % of the
         // replay in `intern`).
+        state.write_u64(self.mixed());
+    }
+}
+
+impl Short {
+    /// The key's bytes in one well-mixed word.
+    pub(super) fn mixed(&self) -> u64 {
         let [a, b, c] = self.0;
-        state.write_u64(mix(a ^ mix(b ^ mix(c ^ 0x243f_6a88_85a3_08d3))));
+        mix(a ^ mix(b ^ mix(c ^ 0x243f_6a88_85a3_08d3)))
     }
 }
 
@@ -136,20 +146,39 @@ pub(super) struct Piece<'a> {
     pub(super) halls: Names<'a>,
     pub(super) closes: Vec<Millis>,
     pub(super) profiles: Vec<Profile<'a>>,
+    /// Whether connections came numbered for the whole log (`conns.rs`) rather than interned
+    /// into `conns` here.
+    numbered: bool,
 }
 
 impl<'a> Piece<'a> {
-    /// Interns `events`, the first of which is event number `first` of the log.
-    pub(super) fn new(events: &'a [Event], first: usize) -> Piece<'a> {
+    /// Interns `events`, the first of which is event number `first` of the log. `numbered`
+    /// holds every event's connection number for the whole log, when already numbered.
+    pub(super) fn new(events: &'a [Event], first: usize, numbered: Option<&[u32]>) -> Piece<'a> {
         let mut p = Piece {
             recs: Vec::with_capacity(events.len()),
+            numbered: numbered.is_some(),
             ..Piece::default()
         };
-        // Most events name a connection; sizing the table up front avoids rehashing millions.
-        p.conns.reserve(events.len() / 4);
-        for (k, e) in events.iter().enumerate() {
-            let rec = p.intern((first + k) as u32, e);
-            p.recs.push(rec);
+        match numbered {
+            Some(ids) => {
+                for (k, e) in events.iter().enumerate() {
+                    let mut rec = p.intern((first + k) as u32, e, false);
+                    if ids[first + k] != NONE {
+                        rec.id = ids[first + k];
+                    }
+                    p.recs.push(rec);
+                }
+            }
+            None => {
+                // Most events name a connection; sizing the table up front avoids rehashing
+                // millions.
+                p.conns.reserve(events.len() / 4);
+                for (k, e) in events.iter().enumerate() {
+                    let rec = p.intern((first + k) as u32, e, true);
+                    p.recs.push(rec);
+                }
+            }
         }
         p
     }
@@ -157,13 +186,19 @@ impl<'a> Piece<'a> {
     /// Brings `other` (the next piece of the log) into this one's numbering.
     pub(super) fn absorb(&mut self, mut other: Piece<'a>) {
         let viewers = self.viewers.absorb(&other.viewers);
-        let conns = self.conns.absorb(&other.conns);
+        let conns = if self.numbered {
+            Vec::new()
+        } else {
+            self.conns.absorb(&other.conns)
+        };
         let prompts = self.prompts.absorb(&other.prompts);
         let halls = self.halls.absorb(&other.halls);
         let (closes, profiles) = (self.closes.len() as u32, self.profiles.len() as u32);
         self.closes.append(&mut other.closes);
         self.profiles.append(&mut other.profiles);
         let at = |map: &[u32], ix: u32| if ix == NONE { NONE } else { map[ix as usize] };
+        // Connections numbered for the whole log keep their numbers.
+        let conn = |ix: u32| if self.numbered { ix } else { at(&conns, ix) };
         for r in &mut other.recs {
             match r.kind {
                 Kind::Viewer => {
@@ -177,13 +212,13 @@ impl<'a> Piece<'a> {
                 }
                 Kind::Connect => {
                     r.viewer = at(&viewers, r.viewer);
-                    r.id = at(&conns, r.id);
+                    r.id = conn(r.id);
                     r.other = at(&halls, r.other);
                 }
-                Kind::Heartbeat | Kind::Disconnect => r.id = at(&conns, r.id),
+                Kind::Heartbeat | Kind::Disconnect => r.id = conn(r.id),
                 Kind::Confirm | Kind::WrongAnswer => {
                     r.viewer = at(&viewers, r.viewer);
-                    r.id = at(&conns, r.id);
+                    r.id = conn(r.id);
                     r.other = at(&prompts, r.other);
                 }
             }
@@ -191,7 +226,17 @@ impl<'a> Piece<'a> {
         self.recs.append(&mut other.recs);
     }
 
-    fn intern(&mut self, seq: u32, e: &'a Event) -> Rec {
+    fn conn(&mut self, name: &'a str, intern: bool) -> u32 {
+        if intern {
+            self.conns.intern(name)
+        } else {
+            NONE
+        }
+    }
+
+    /// One event's record; its connection is interned only with `conns` (else `id` is left
+    /// `NONE` for the caller to fill).
+    fn intern(&mut self, seq: u32, e: &'a Event, conns: bool) -> Rec {
         let mut rec = Rec {
             ts: e.ts,
             seq,
@@ -218,16 +263,20 @@ impl<'a> Piece<'a> {
                     specialty,
                 });
             }
-            EventBody::Connect { viewer, conn, hall } => {
+            EventBody::Connect {
+                viewer,
+                conn: c,
+                hall,
+            } => {
                 rec.kind = Kind::Connect;
                 rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
+                rec.id = self.conn(c, conns);
                 rec.other = self.halls.intern(hall);
             }
-            EventBody::Heartbeat { conn } => rec.id = self.conns.intern(conn),
-            EventBody::Disconnect { conn } => {
+            EventBody::Heartbeat { conn: c } => rec.id = self.conn(c, conns),
+            EventBody::Disconnect { conn: c } => {
                 rec.kind = Kind::Disconnect;
-                rec.id = self.conns.intern(conn);
+                rec.id = self.conn(c, conns);
             }
             EventBody::Prompt {
                 prompt,
@@ -242,12 +291,12 @@ impl<'a> Piece<'a> {
             }
             EventBody::Confirm {
                 viewer,
-                conn,
+                conn: c,
                 prompt,
             }
             | EventBody::WrongAnswer {
                 viewer,
-                conn,
+                conn: c,
                 prompt,
             } => {
                 rec.kind = if matches!(e.body, EventBody::Confirm { .. }) {
@@ -256,7 +305,7 @@ impl<'a> Piece<'a> {
                     Kind::WrongAnswer
                 };
                 rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
+                rec.id = self.conn(c, conns);
                 rec.other = self.prompts.intern(prompt);
             }
         }

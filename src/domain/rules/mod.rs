@@ -13,6 +13,7 @@
 //! order of the log's lines with distinct times.
 
 mod anomalies;
+mod conns;
 pub mod corrections;
 pub mod evaluate;
 pub mod facts;

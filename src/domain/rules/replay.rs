@@ -2,6 +2,7 @@
 //! time order, then one pass with plain array lookups. The only code that reads events in order.
 //! A log already in time order (as every export is written) is checked and not sorted again.
 
+use super::conns;
 use super::facts::{ConfirmFact, ConnFact, Facts, Profile, PromptFact, ViewerFacts};
 use super::intern::{Kind, MIN_PIECE, NONE, Names, Piece, Rec};
 use crate::domain::log::Event;
@@ -17,12 +18,17 @@ struct Pending {
     wrong: bool,
 }
 
+/// From this many events on, connections are numbered for the whole log at once
+/// (`conns.rs`): below it, the tables of one pass stay in the cache anyway.
+const NUMBER_ALL_FROM: usize = 200_000;
+
 /// One replay of a log: its interned records and tables, then the facts made from them.
 pub(super) struct Replay<'a> {
     facts: Facts<'a>,
     recs: Vec<Rec>,
     viewers: Names<'a>,
-    conns: Names<'a>,
+    /// Connection ids by number.
+    conns: Vec<&'a str>,
     prompts: Names<'a>,
     halls: Names<'a>,
     closes: Vec<Millis>,
@@ -32,19 +38,30 @@ pub(super) struct Replay<'a> {
 impl<'a> Replay<'a> {
     pub(super) fn new(events: &'a [Event]) -> Replay<'a> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Replay::in_pieces(events, events.len().div_ceil(threads).max(MIN_PIECE))
+        let size = events.len().div_ceil(threads).max(MIN_PIECE);
+        // Partitions of about 8,000 events: each one's table stays in the core's cache.
+        let numbering =
+            (events.len() >= NUMBER_ALL_FROM).then(|| (events.len() / 8192).max(2).ilog2().min(10));
+        Replay::in_pieces(events, size, numbering.map(|bits| (threads, bits)))
     }
 
-    /// Interns `events` in pieces of `size` events, one thread each.
-    pub(super) fn in_pieces(events: &'a [Event], size: usize) -> Replay<'a> {
+    /// Interns `events` in pieces of `size` events, one thread each; with `numbering`
+    /// (threads, partition bits), the connections are numbered for the whole log first.
+    pub(super) fn in_pieces(
+        events: &'a [Event],
+        size: usize,
+        numbering: Option<(usize, u32)>,
+    ) -> Replay<'a> {
+        let numbered = numbering.and_then(|(threads, bits)| conns::number(events, threads, bits));
+        let ids = numbered.as_ref().map(|n| &n.of_event[..]);
         let mut pieces: Vec<Piece<'a>> = if events.len() <= size {
-            vec![Piece::new(events, 0)]
+            vec![Piece::new(events, 0, ids)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = events
                     .chunks(size)
                     .enumerate()
-                    .map(|(n, part)| scope.spawn(move || Piece::new(part, n * size)))
+                    .map(|(n, part)| scope.spawn(move || Piece::new(part, n * size, ids)))
                     .collect();
                 handles
                     .into_iter()
@@ -62,7 +79,7 @@ impl<'a> Replay<'a> {
             facts: Facts::default(),
             recs: all.recs,
             viewers: all.viewers,
-            conns: all.conns,
+            conns: numbered.map_or(all.conns.names, |n| n.names),
             prompts: all.prompts,
             halls: all.halls,
             closes: all.closes,
@@ -87,7 +104,7 @@ impl<'a> Replay<'a> {
             })
             .collect();
         // conn index → (viewer, index in that viewer's conns), once opened.
-        let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.names.len()];
+        let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.len()];
         // prompt index → index in facts.prompts, once announced.
         let mut announced: Vec<u32> = vec![NONE; self.prompts.names.len()];
         // Confirms and wrong answers whose prompt is resolved after the replay, against the
@@ -130,7 +147,7 @@ impl<'a> Replay<'a> {
     ) {
         let ts = r.ts;
         let anomalies = &mut self.facts.anomalies;
-        let conn_name = |ix: u32| self.conns.names[ix as usize];
+        let conn_name = |ix: u32| self.conns[ix as usize];
         match r.kind {
             Kind::Viewer => {
                 self.facts.viewers[r.viewer as usize].profile =
