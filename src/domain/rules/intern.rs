@@ -73,7 +73,17 @@ impl Short {
             return None;
         }
         let mut bytes = [0u8; 24];
-        bytes[..b.len()].copy_from_slice(b);
+        // Eight bytes at a time, then one at a time: fixed-size moves, where copying a slice of
+        // any length was a call to `memcpy` for every event (a fifth of the interning).
+        let mut i = 0;
+        while i + 8 <= b.len() {
+            bytes[i..i + 8].copy_from_slice(&b[i..i + 8]);
+            i += 8;
+        }
+        while i < b.len() {
+            bytes[i] = b[i];
+            i += 1;
+        }
         bytes[23] = b.len() as u8;
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -146,26 +156,34 @@ pub(super) struct Piece<'a> {
     pub(super) halls: Names<'a>,
     pub(super) closes: Vec<Millis>,
     pub(super) profiles: Vec<Profile<'a>>,
-    /// Whether connections came numbered for the whole log (`conns.rs`) rather than interned
-    /// into `conns` here.
+    /// Whether connections and viewers came numbered for the whole log (`numbering.rs`)
+    /// rather than interned into `conns` and `viewers` here.
     numbered: bool,
 }
 
 impl<'a> Piece<'a> {
     /// Interns `events`, the first of which is event number `first` of the log. `numbered`
-    /// holds every event's connection number for the whole log, when already numbered.
-    pub(super) fn new(events: &'a [Event], first: usize, numbered: Option<&[u32]>) -> Piece<'a> {
+    /// holds every event's connection and viewer numbers for the whole log, when already
+    /// numbered.
+    pub(super) fn new(
+        events: &'a [Event],
+        first: usize,
+        numbered: Option<(&[u32], &[u32])>,
+    ) -> Piece<'a> {
         let mut p = Piece {
             recs: Vec::with_capacity(events.len()),
             numbered: numbered.is_some(),
             ..Piece::default()
         };
         match numbered {
-            Some(ids) => {
+            Some((conns, viewers)) => {
                 for (k, e) in events.iter().enumerate() {
                     let mut rec = p.intern((first + k) as u32, e, false);
-                    if ids[first + k] != NONE {
-                        rec.id = ids[first + k];
+                    if conns[first + k] != NONE {
+                        rec.id = conns[first + k];
+                    }
+                    if viewers[first + k] != NONE {
+                        rec.viewer = viewers[first + k];
                     }
                     p.recs.push(rec);
                 }
@@ -185,11 +203,13 @@ impl<'a> Piece<'a> {
 
     /// Brings `other` (the next piece of the log) into this one's numbering.
     pub(super) fn absorb(&mut self, mut other: Piece<'a>) {
-        let viewers = self.viewers.absorb(&other.viewers);
-        let conns = if self.numbered {
-            Vec::new()
+        let (viewers, conns) = if self.numbered {
+            (Vec::new(), Vec::new())
         } else {
-            self.conns.absorb(&other.conns)
+            (
+                self.viewers.absorb(&other.viewers),
+                self.conns.absorb(&other.conns),
+            )
         };
         let prompts = self.prompts.absorb(&other.prompts);
         let halls = self.halls.absorb(&other.halls);
@@ -197,12 +217,13 @@ impl<'a> Piece<'a> {
         self.closes.append(&mut other.closes);
         self.profiles.append(&mut other.profiles);
         let at = |map: &[u32], ix: u32| if ix == NONE { NONE } else { map[ix as usize] };
-        // Connections numbered for the whole log keep their numbers.
+        // Connections and viewers numbered for the whole log keep their numbers.
         let conn = |ix: u32| if self.numbered { ix } else { at(&conns, ix) };
+        let viewer = |ix: u32| if self.numbered { ix } else { at(&viewers, ix) };
         for r in &mut other.recs {
             match r.kind {
                 Kind::Viewer => {
-                    r.viewer = at(&viewers, r.viewer);
+                    r.viewer = viewer(r.viewer);
                     r.other += profiles;
                 }
                 Kind::Prompt => {
@@ -211,13 +232,13 @@ impl<'a> Piece<'a> {
                     r.viewer += closes;
                 }
                 Kind::Connect => {
-                    r.viewer = at(&viewers, r.viewer);
+                    r.viewer = viewer(r.viewer);
                     r.id = conn(r.id);
                     r.other = at(&halls, r.other);
                 }
                 Kind::Heartbeat | Kind::Disconnect => r.id = conn(r.id),
                 Kind::Confirm | Kind::WrongAnswer => {
-                    r.viewer = at(&viewers, r.viewer);
+                    r.viewer = viewer(r.viewer);
                     r.id = conn(r.id);
                     r.other = at(&prompts, r.other);
                 }
@@ -234,8 +255,16 @@ impl<'a> Piece<'a> {
         }
     }
 
-    /// One event's record; its connection is interned only with `conns` (else `id` is left
-    /// `NONE` for the caller to fill).
+    fn viewer(&mut self, name: &'a str, intern: bool) -> u32 {
+        if intern {
+            self.viewers.intern(name)
+        } else {
+            NONE
+        }
+    }
+
+    /// One event's record; its connection and viewer are interned only with `conns` (else
+    /// they are left `NONE` for the caller to fill).
     fn intern(&mut self, seq: u32, e: &'a Event, conns: bool) -> Rec {
         let mut rec = Rec {
             ts: e.ts,
@@ -254,7 +283,7 @@ impl<'a> Piece<'a> {
                 specialty,
             } => {
                 rec.kind = Kind::Viewer;
-                rec.viewer = self.viewers.intern(viewer);
+                rec.viewer = self.viewer(viewer, conns);
                 rec.other = self.profiles.len() as u32;
                 self.profiles.push(Profile {
                     name,
@@ -269,7 +298,7 @@ impl<'a> Piece<'a> {
                 hall,
             } => {
                 rec.kind = Kind::Connect;
-                rec.viewer = self.viewers.intern(viewer);
+                rec.viewer = self.viewer(viewer, conns);
                 rec.id = self.conn(c, conns);
                 rec.other = self.halls.intern(hall);
             }
@@ -304,7 +333,7 @@ impl<'a> Piece<'a> {
                 } else {
                     Kind::WrongAnswer
                 };
-                rec.viewer = self.viewers.intern(viewer);
+                rec.viewer = self.viewer(viewer, conns);
                 rec.id = self.conn(c, conns);
                 rec.other = self.prompts.intern(prompt);
             }

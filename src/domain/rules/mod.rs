@@ -13,13 +13,13 @@
 //! order of the log's lines with distinct times.
 
 mod anomalies;
-mod conns;
 pub mod corrections;
 pub mod evaluate;
 pub mod facts;
 #[cfg(test)]
 mod fast_path_tests;
 mod intern;
+mod numbering;
 pub mod prompts;
 mod replay;
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! time order, then one pass with plain array lookups. The only code that reads events in order.
 //! A log already in time order (as every export is written) is checked and not sorted again.
 
-use super::conns;
 use super::facts::{ConfirmFact, ConnFact, Facts, Profile, PromptFact, ViewerFacts};
 use super::intern::{Kind, MIN_PIECE, NONE, Names, Piece, Rec};
+use super::numbering::{self, Order};
 use crate::domain::log::Event;
 use crate::domain::time::Millis;
 
@@ -26,7 +26,8 @@ const NUMBER_ALL_FROM: usize = 200_000;
 pub(super) struct Replay<'a> {
     facts: Facts<'a>,
     recs: Vec<Rec>,
-    viewers: Names<'a>,
+    /// Viewer ids by number.
+    viewers: Vec<&'a str>,
     /// Connection ids by number.
     conns: Vec<&'a str>,
     prompts: Names<'a>,
@@ -46,14 +47,20 @@ impl<'a> Replay<'a> {
     }
 
     /// Interns `events` in pieces of `size` events, one thread each; with `numbering`
-    /// (threads, partition bits), the connections are numbered for the whole log first.
+    /// (threads, partition bits), connections and viewers are numbered for the whole log first.
     pub(super) fn in_pieces(
         events: &'a [Event],
         size: usize,
         numbering: Option<(usize, u32)>,
     ) -> Replay<'a> {
-        let numbered = numbering.and_then(|(threads, bits)| conns::number(events, threads, bits));
-        let ids = numbered.as_ref().map(|n| &n.of_event[..]);
+        let numbered = numbering.and_then(|how| {
+            let conns = numbering::number(events, numbering::conn_of, Order::Any, how)?;
+            let viewers = numbering::number(events, numbering::viewer_of, Order::First, how)?;
+            Some((conns, viewers))
+        });
+        let ids = numbered
+            .as_ref()
+            .map(|(c, v)| (&c.of_event[..], &v.of_event[..]));
         let mut pieces: Vec<Piece<'a>> = if events.len() <= size {
             vec![Piece::new(events, 0, ids)]
         } else {
@@ -75,11 +82,15 @@ impl<'a> Replay<'a> {
         for p in rest {
             all.absorb(p);
         }
+        let (conns, viewers) = match numbered {
+            Some((c, v)) => (c.names, v.names),
+            None => (all.conns.names, all.viewers.names),
+        };
         Replay {
             facts: Facts::default(),
             recs: all.recs,
-            viewers: all.viewers,
-            conns: numbered.map_or(all.conns.names, |n| n.names),
+            viewers,
+            conns,
             prompts: all.prompts,
             halls: all.halls,
             closes: all.closes,
@@ -96,7 +107,6 @@ impl<'a> Replay<'a> {
         self.facts.halls = std::mem::take(&mut self.halls.names);
         self.facts.viewers = self
             .viewers
-            .names
             .iter()
             .map(|v| ViewerFacts {
                 id: v,
@@ -222,10 +232,7 @@ impl<'a> Replay<'a> {
                 }
                 if v != r.viewer {
                     anomalies.viewer_mismatch += 1;
-                    let (who, owner) = (
-                        self.viewers.names[r.viewer as usize],
-                        self.viewers.names[v as usize],
-                    );
+                    let (who, owner) = (self.viewers[r.viewer as usize], self.viewers[v as usize]);
                     anomalies.note(|| {
                         format!(
                             "{kind} зрителя «{who}» на conn «{}» зрителя «{owner}»",

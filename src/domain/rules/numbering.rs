@@ -1,12 +1,14 @@
-//! Numbering a big log's connection ids all at once, before its pieces are interned.
+//! Numbering a big log's connection and viewer ids all at once, before its pieces are
+//! interned.
 //!
 //! A forum of 100,000 viewers names 1.8 million connections, each four times on average, and a
 //! log in time order names them in no order at all: looking each up in one table of them all
 //! (tens of megabytes) was a cache miss per event and two thirds of the replay. Here each
-//! (id, event) pair is first dealt, on every core, into one of a thousand partitions by the
+//! (id, event) pair is first dealt, on every core, into one of a few hundred partitions by the
 //! id's hash, then each partition is numbered with a table small enough to stay in the core's
 //! cache. Connection numbers are internal to the replay (facts name a connection by its id),
-//! so they need not follow first appearance: they are dense, partition after partition.
+//! so they are dense, partition after partition; viewers are then renumbered in order of first
+//! appearance, the order of [`super::Facts::viewers`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -15,15 +17,15 @@ use rustc_hash::FxHashMap;
 use super::intern::{NONE, Short};
 use crate::domain::log::{Event, EventBody};
 
-/// Every event's connection number, and each number's id.
+/// Every event's number, and each number's id.
 pub(super) struct Numbered<'a> {
-    /// By event index; `NONE` for an event naming no connection.
+    /// By event index; `NONE` for an event naming no such id.
     pub(super) of_event: Vec<u32>,
     pub(super) names: Vec<&'a str>,
 }
 
 /// The connection an event names, if any.
-fn conn_of(e: &Event) -> Option<&str> {
+pub(super) fn conn_of(e: &Event) -> Option<&str> {
     match &e.body {
         EventBody::Connect { conn, .. }
         | EventBody::Heartbeat { conn }
@@ -34,6 +36,31 @@ fn conn_of(e: &Event) -> Option<&str> {
     }
 }
 
+/// The viewer an event names, if any.
+pub(super) fn viewer_of(e: &Event) -> Option<&str> {
+    match &e.body {
+        EventBody::Viewer { viewer, .. }
+        | EventBody::Connect { viewer, .. }
+        | EventBody::Confirm { viewer, .. }
+        | EventBody::WrongAnswer { viewer, .. } => Some(viewer),
+        EventBody::Heartbeat { .. } | EventBody::Disconnect { .. } | EventBody::Prompt { .. } => {
+            None
+        }
+    }
+}
+
+/// Which id of an event is numbered.
+type IdOf = fn(&Event) -> Option<&str>;
+
+/// The order of the numbers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// Any: partition after partition.
+    Any,
+    /// By first appearance in the log, as one pass over it would number them.
+    First,
+}
+
 /// One thread's share of the log dealt into partitions: short ids with their event index, and
 /// the events naming a long id (numbered apart, through their strings).
 struct Dealt {
@@ -41,14 +68,14 @@ struct Dealt {
     long: Vec<u32>,
 }
 
-fn deal(events: &[Event], first: usize, bits: u32) -> Dealt {
+fn deal(events: &[Event], first: usize, bits: u32, id_of: IdOf) -> Dealt {
     let n = 1usize << bits;
     // Most events name a connection: one allocation per partition, with a little slack.
     let each = events.len() / n + events.len() / (8 * n) + 8;
     let mut parts: Vec<Vec<(Short, u32)>> = (0..n).map(|_| Vec::with_capacity(each)).collect();
     let mut long = Vec::new();
     for (k, e) in events.iter().enumerate() {
-        let Some(name) = conn_of(e) else { continue };
+        let Some(name) = id_of(e) else { continue };
         let ev = (first + k) as u32;
         match Short::new(name) {
             Some(key) => parts[(key.mixed() >> (64 - bits)) as usize].push((key, ev)),
@@ -108,32 +135,44 @@ impl Table {
     }
 }
 
+/// One partition's ids, each with the first event naming it.
+type Ids<'a> = Vec<(&'a str, u32)>;
+
 /// Numbers partition `p` of every thread's share (in log order), writing each event's number
 /// within the partition, tagged with `p`, into `of_event`. Returns the partition's ids.
 fn number_part<'a>(
-    events: &'a [Event],
+    (events, id_of): (&'a [Event], IdOf),
     dealt: &[Dealt],
     p: usize,
     tag: u32,
     of_event: &[AtomicU32],
-) -> Vec<&'a str> {
+) -> Ids<'a> {
     let entries: usize = dealt.iter().map(|d| d.parts[p].len()).sum();
     let mut table = Table::new(entries);
     let mut names = Vec::new();
     for &(key, ev) in dealt.iter().flat_map(|d| &d.parts[p]) {
         let ix = table.get_or_insert(key, names.len() as u32);
         if ix as usize == names.len() {
-            names.push(conn_of(&events[ev as usize]).expect("dealt events name a connection"));
+            names.push((name(events, id_of, ev), ev));
         }
         of_event[ev as usize].store(tag | ix, Ordering::Relaxed);
     }
     names
 }
 
-/// Numbers the connections of `events` on `threads` threads, in `1 << bits` partitions.
-/// `None` if a partition would hold more events than its numbers can tell apart (never on a
-/// real log: more than two million events on one of a thousand hashes).
-pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numbered<'_>> {
+fn name(events: &[Event], id_of: IdOf, ev: u32) -> &str {
+    id_of(&events[ev as usize]).expect("dealt events name an id")
+}
+
+/// Numbers the ids `id_of` finds in `events` on `threads` threads, in `1 << bits` partitions,
+/// in `order`. `None` if a partition would hold more events than its numbers can tell apart
+/// (never on a real log: more than two million events on one of a thousand hashes).
+pub(super) fn number(
+    events: &[Event],
+    id_of: IdOf,
+    order: Order,
+    (threads, bits): (usize, u32),
+) -> Option<Numbered<'_>> {
     assert!((1..=10).contains(&bits), "partition bits: {bits}");
     let threads = threads.max(1);
     // An event's number within its partition, tagged with the partition in the high bits
@@ -145,7 +184,7 @@ pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numb
         let handles: Vec<_> = events
             .chunks(size)
             .enumerate()
-            .map(|(t, part)| scope.spawn(move || deal(part, t * size, bits)))
+            .map(|(t, part)| scope.spawn(move || deal(part, t * size, bits, id_of)))
             .collect();
         handles
             .into_iter()
@@ -159,7 +198,7 @@ pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numb
         return None;
     }
     let of_event: Vec<AtomicU32> = (0..events.len()).map(|_| AtomicU32::new(NONE)).collect();
-    let mut names: Vec<Vec<&str>> = std::thread::scope(|scope| {
+    let mut names: Vec<Ids> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (dealt, of_event) = (&dealt, &of_event);
@@ -168,13 +207,14 @@ pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numb
                         .step_by(threads)
                         .map(|p| {
                             let tag = (p as u32) << local_bits;
-                            (p, number_part(events, dealt, p, tag, of_event))
+                            let ids = number_part((events, id_of), dealt, p, tag, of_event);
+                            (p, ids)
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut all: Vec<(usize, Vec<&str>)> = handles
+        let mut all: Vec<(usize, Ids)> = handles
             .into_iter()
             .flat_map(|h| h.join().expect("a connection numbering worker panicked"))
             .collect();
@@ -182,15 +222,15 @@ pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numb
         all.into_iter().map(|(_, names)| names).collect()
     });
     // Long ids, through their strings; few or none.
-    let mut long_names: Vec<&str> = Vec::new();
+    let mut long_names: Ids = Vec::new();
     let mut table: FxHashMap<&str, u32> = FxHashMap::default();
     let tag = (parts as u32) << local_bits;
     for &ev in dealt.iter().flat_map(|d| &d.long) {
-        let name = conn_of(&events[ev as usize]).expect("dealt events name a connection");
+        let name = name(events, id_of, ev);
         let next = long_names.len() as u32;
         let ix = *table.entry(name).or_insert(next);
         if ix == next {
-            long_names.push(name);
+            long_names.push((name, ev));
         }
         of_event[ev as usize].store(tag | ix, Ordering::Relaxed);
     }
@@ -203,20 +243,40 @@ pub(super) fn number(events: &[Event], threads: usize, bits: u32) -> Option<Numb
         base.push(total);
         total += n.len() as u32;
     }
+    let mut ids: Ids = names.into_iter().flatten().collect();
+    // Where each number goes in the order asked for: its rank by first event.
+    let rank: Vec<u32> = match order {
+        Order::Any => Vec::new(),
+        Order::First => {
+            let mut by_first: Vec<u32> = (0..ids.len() as u32).collect();
+            by_first.sort_unstable_by_key(|&d| ids[d as usize].1);
+            let mut rank = vec![0; ids.len()];
+            for (r, &d) in by_first.iter().enumerate() {
+                rank[d as usize] = r as u32;
+            }
+            ids.sort_unstable_by_key(|&(_, first)| first);
+            rank
+        }
+    };
     let mut of_event: Vec<u32> = of_event.into_iter().map(AtomicU32::into_inner).collect();
     let mask = (1u32 << local_bits) - 1;
     std::thread::scope(|scope| {
         for part in of_event.chunks_mut(size) {
-            let base = &base;
+            let (base, rank) = (&base, &rank);
             scope.spawn(move || {
                 for x in part.iter_mut().filter(|x| **x != NONE) {
-                    *x = base[(*x >> local_bits) as usize] + (*x & mask);
+                    let dense = base[(*x >> local_bits) as usize] + (*x & mask);
+                    *x = if rank.is_empty() {
+                        dense
+                    } else {
+                        rank[dense as usize]
+                    };
                 }
             });
         }
     });
     Some(Numbered {
         of_event,
-        names: names.into_iter().flatten().collect(),
+        names: ids.into_iter().map(|(name, _)| name).collect(),
     })
 }
