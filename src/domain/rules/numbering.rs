@@ -68,24 +68,33 @@ struct Dealt {
     long: Vec<u32>,
 }
 
-fn deal(events: &[Event], first: usize, bits: u32, id_of: IdOf) -> Dealt {
+/// Deals one thread's share of the log, once for each kind of id in `id_of`: one pass over
+/// the events for all of them.
+fn deal(events: &[Event], first: usize, bits: u32, id_of: &[IdOf]) -> Vec<Dealt> {
     let n = 1usize << bits;
     // Most events name a connection: one allocation per partition, with a little slack.
     let each = events.len() / n + events.len() / (8 * n) + 8;
-    let mut parts: Vec<Vec<(Short, u32)>> = (0..n).map(|_| Vec::with_capacity(each)).collect();
-    let mut long = Vec::new();
+    let mut dealt: Vec<Dealt> = id_of
+        .iter()
+        .map(|_| Dealt {
+            parts: (0..n).map(|_| Vec::with_capacity(each)).collect(),
+            long: Vec::new(),
+        })
+        .collect();
     for (c, chunk) in events.chunks(TOUCH_AHEAD).enumerate() {
-        touch(chunk.iter().filter_map(id_of));
+        touch(chunk.iter().flat_map(|e| id_of.iter().filter_map(|f| f(e))));
         for (k, e) in chunk.iter().enumerate() {
-            let Some(name) = id_of(e) else { continue };
             let ev = (first + c * TOUCH_AHEAD + k) as u32;
-            match Short::new(name) {
-                Some(key) => parts[(key.mixed() >> (64 - bits)) as usize].push((key, ev)),
-                None => long.push(ev),
+            for (d, f) in dealt.iter_mut().zip(id_of) {
+                let Some(name) = f(e) else { continue };
+                match Short::new(name) {
+                    Some(key) => d.parts[(key.mixed() >> (64 - bits)) as usize].push((key, ev)),
+                    None => d.long.push(ev),
+                }
             }
         }
     }
-    Dealt { parts, long }
+    dealt
 }
 
 /// Events whose ids are read ahead at once by [`touch`].
@@ -161,7 +170,7 @@ type Ids<'a> = Vec<(&'a str, u32)>;
 /// within the partition, tagged with `p`, into `of_event`. Returns the partition's ids.
 fn number_part<'a>(
     (events, id_of): (&'a [Event], IdOf),
-    dealt: &[Dealt],
+    dealt: &[&Dealt],
     p: usize,
     tag: u32,
     of_event: &[AtomicU32],
@@ -183,33 +192,55 @@ fn name(events: &[Event], id_of: IdOf, ev: u32) -> &str {
     id_of(&events[ev as usize]).expect("dealt events name an id")
 }
 
-/// Numbers the ids `id_of` finds in `events` on `threads` threads, in `1 << bits` partitions,
-/// in `order`. `None` if a partition would hold more events than its numbers can tell apart
-/// (never on a real log: more than two million events on one of a thousand hashes).
-pub(super) fn number(
-    events: &[Event],
-    id_of: IdOf,
-    order: Order,
+/// Numbers each kind of id (`id_of` finds them, numbered in its `Order`) in `events`, on
+/// `threads` threads, in `1 << bits` partitions. `None` if a partition would hold more events
+/// than its numbers can tell apart (never on a real log: more than two million events on one
+/// of a thousand hashes).
+pub(super) fn number<'a>(
+    events: &'a [Event],
+    kinds: &[(IdOf, Order)],
     (threads, bits): (usize, u32),
-) -> Option<Numbered<'_>> {
+) -> Option<Vec<Numbered<'a>>> {
     assert!((1..=10).contains(&bits), "partition bits: {bits}");
     let threads = threads.max(1);
+    let size = events.len().div_ceil(threads).max(1);
+    let id_of: Vec<IdOf> = kinds.iter().map(|(f, _)| *f).collect();
+    let dealt: Vec<Vec<Dealt>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = events
+            .chunks(size)
+            .enumerate()
+            .map(|(t, part)| {
+                let id_of = &id_of;
+                scope.spawn(move || deal(part, t * size, bits, id_of))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a numbering worker panicked"))
+            .collect()
+    });
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(k, &(id_of, order))| {
+            let dealt: Vec<&Dealt> = dealt.iter().map(|d| &d[k]).collect();
+            number_dealt((events, id_of), &dealt, order, (threads, bits))
+        })
+        .collect()
+}
+
+/// Numbers one kind of id, dealt.
+fn number_dealt<'a>(
+    (events, id_of): (&'a [Event], IdOf),
+    dealt: &[&Dealt],
+    order: Order,
+    (threads, bits): (usize, u32),
+) -> Option<Numbered<'a>> {
     // An event's number within its partition, tagged with the partition in the high bits
     // (one more partition than dealt: the long ids).
     let local_bits = 32 - (bits + 1);
     let fits = |n: usize| n < (1 << local_bits);
     let size = events.len().div_ceil(threads).max(1);
-    let dealt: Vec<Dealt> = std::thread::scope(|scope| {
-        let handles: Vec<_> = events
-            .chunks(size)
-            .enumerate()
-            .map(|(t, part)| scope.spawn(move || deal(part, t * size, bits, id_of)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a connection numbering worker panicked"))
-            .collect()
-    });
     let parts = 1usize << bits;
     let entries = |p: usize| dealt.iter().map(|d| d.parts[p].len()).sum::<usize>();
     let long: usize = dealt.iter().map(|d| d.long.len()).sum();
@@ -254,7 +285,6 @@ pub(super) fn number(
         of_event[ev as usize].store(tag | ix, Ordering::Relaxed);
     }
     names.push(long_names);
-    drop(dealt);
     // Each partition's numbers follow the ones before it.
     let mut base = Vec::with_capacity(names.len());
     let mut total = 0u32;

@@ -54,9 +54,13 @@ impl<'a> Replay<'a> {
         numbering: Option<(usize, u32)>,
     ) -> Replay<'a> {
         let numbered = numbering.and_then(|how| {
-            let conns = numbering::number(events, numbering::conn_of, Order::Any, how)?;
-            let viewers = numbering::number(events, numbering::viewer_of, Order::First, how)?;
-            Some((conns, viewers))
+            let kinds = [
+                (numbering::conn_of as _, Order::Any),
+                (numbering::viewer_of as _, Order::First),
+            ];
+            let mut both = numbering::number(events, &kinds, how)?;
+            let viewers = both.pop()?;
+            Some((both.pop()?, viewers))
         });
         let ids = numbered
             .as_ref()
@@ -105,11 +109,24 @@ impl<'a> Replay<'a> {
             recs.sort_unstable_by_key(|r| (r.ts, r.seq));
         }
         self.facts.halls = std::mem::take(&mut self.halls.names);
+        // Each viewer's connections and confirms, counted first so that each list is made
+        // once at its size rather than grown (and copied) as the replay finds them.
+        let mut counts = vec![(0u32, 0u32); self.viewers.len()];
+        for r in &recs {
+            match r.kind {
+                Kind::Connect => counts[r.viewer as usize].0 += 1,
+                Kind::Confirm => counts[r.viewer as usize].1 += 1,
+                _ => {}
+            }
+        }
         self.facts.viewers = self
             .viewers
             .iter()
-            .map(|v| ViewerFacts {
+            .zip(counts)
+            .map(|(v, (conns, confirms))| ViewerFacts {
                 id: v,
+                conns: Vec::with_capacity(conns as usize),
+                confirms: Vec::with_capacity(confirms as usize),
                 ..ViewerFacts::default()
             })
             .collect();
