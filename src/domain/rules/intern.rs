@@ -4,7 +4,9 @@
 //! connection by a string, looked up in a table of millions), so the log is cut into one
 //! piece per core, each piece interned into its own tables at once, and the tables merged in
 //! piece order. Ids are then numbered exactly as one pass over the whole file would number
-//! them (first appearance), so the facts are the same whatever the number of cores.
+//! them (first appearance), so the facts are the same whatever the number of cores. On a big
+//! log the connections and viewers come already numbered for the whole log (`numbering.rs`),
+//! and the pieces intern only halls and prompts.
 
 use rustc_hash::FxHashMap;
 

@@ -1,4 +1,5 @@
-//! Replaying a log into [`Facts`]: interning ids (`intern.rs`), putting the compact records in
+//! Replaying a log into [`Facts`]: numbering a big log's connections and viewers
+//! (`numbering.rs`), interning the other ids (`intern.rs`), putting the compact records in
 //! time order, then one pass with plain array lookups. The only code that reads events in order.
 //! A log already in time order (as every export is written) is checked and not sorted again.
 
