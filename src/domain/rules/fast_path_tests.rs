@@ -37,15 +37,22 @@ fn assert_same(what: &str, got: &Facts, want: &Facts) {
 fn check(events: &[Event]) {
     let want = reference(events);
     for size in [1, 2, 5, 17, events.len().max(1)] {
-        let got = Replay::in_pieces(events, size).run();
+        let got = Replay::in_pieces(events, size, None).run();
         assert_same(&format!("pieces of {size}"), &got, &want);
+    }
+    // Connections numbered for the whole log first, in one to eight partitions, on one to
+    // three threads.
+    for (size, threads, bits) in [(1, 1, 1), (5, 2, 2), (events.len().max(1), 3, 3)] {
+        let got = Replay::in_pieces(events, size, Some((threads, bits))).run();
+        let what = format!("numbered in {} partitions, pieces of {size}", 1 << bits);
+        assert_same(&what, &got, &want);
     }
     assert_same("default", &Facts::build(events), &want);
     let mut sorted = events.to_vec();
     sort_events(&mut sorted);
     let want = reference(&sorted);
-    for size in [3, sorted.len().max(1)] {
-        let got = Replay::in_pieces(&sorted, size).run();
+    for (size, numbering) in [(3, None), (sorted.len().max(1), None), (4, Some((2, 2)))] {
+        let got = Replay::in_pieces(&sorted, size, numbering).run();
         assert_same(&format!("sorted, pieces of {size}"), &got, &want);
     }
 }
@@ -114,12 +121,23 @@ fn a_crowd_in_time_order_replays_as_before() {
     let want = reference(&events);
     assert_same(
         "generation order",
-        &Replay::in_pieces(&events, 1_000).run(),
+        &Replay::in_pieces(&events, 1_000, None).run(),
         &want,
     );
     sort_events(&mut events);
     let want = reference(&events);
-    assert_same("time order", &Replay::in_pieces(&events, 999).run(), &want);
+    assert_same(
+        "time order",
+        &Replay::in_pieces(&events, 999, None).run(),
+        &want,
+    );
+    for bits in [1, 4, 10] {
+        assert_same(
+            &format!("time order, numbered in {} partitions", 1 << bits),
+            &Replay::in_pieces(&events, 999, Some((2, bits))).run(),
+            &want,
+        );
+    }
     assert_same("one piece", &Facts::build(&events), &want);
 }
 

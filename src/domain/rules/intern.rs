@@ -4,11 +4,14 @@
 //! connection by a string, looked up in a table of millions), so the log is cut into one
 //! piece per core, each piece interned into its own tables at once, and the tables merged in
 //! piece order. Ids are then numbered exactly as one pass over the whole file would number
-//! them (first appearance), so the facts are the same whatever the number of cores.
+//! them (first appearance), so the facts are the same whatever the number of cores. On a big
+//! log the connections and viewers come already numbered for the whole log (`numbering.rs`),
+//! and the pieces intern only halls and prompts.
 
 use rustc_hash::FxHashMap;
 
 use super::facts::Profile;
+use super::numbering::{TOUCH_AHEAD, touch};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
 
@@ -58,19 +61,32 @@ pub(super) struct Names<'a> {
 /// inline is compared where it is found, where a `&str` key costs a second random access to
 /// the event's string (with `memcmp`, 12 % of the replay's profile).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Short([u64; 3]);
+pub(super) struct Short([u64; 3]);
 
 impl Short {
     /// The longest id held inline: the last byte holds the length.
     const MAX: usize = 23;
 
-    fn new(name: &str) -> Option<Short> {
+    /// The empty id's key.
+    pub(super) const EMPTY: Short = Short([0; 3]);
+
+    pub(super) fn new(name: &str) -> Option<Short> {
         let b = name.as_bytes();
         if b.len() > Short::MAX {
             return None;
         }
         let mut bytes = [0u8; 24];
-        bytes[..b.len()].copy_from_slice(b);
+        // Eight bytes at a time, then one at a time: fixed-size moves, where copying a slice of
+        // any length was a call to `memcpy` for every event (a fifth of the interning).
+        let mut i = 0;
+        while i + 8 <= b.len() {
+            bytes[i..i + 8].copy_from_slice(&b[i..i + 8]);
+            i += 8;
+        }
+        while i < b.len() {
+            bytes[i] = b[i];
+            i += 1;
+        }
         bytes[23] = b.len() as u8;
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -87,8 +103,15 @@ impl std::hash::Hash for Short {
         // difference only towards the high bits, and ids that differ in a digit near the end
         // of a word collided in the table's buckets and tags (the first try took 28 % of the
         // replay in `intern`).
+        state.write_u64(self.mixed());
+    }
+}
+
+impl Short {
+    /// The key's bytes in one well-mixed word.
+    pub(super) fn mixed(&self) -> u64 {
         let [a, b, c] = self.0;
-        state.write_u64(mix(a ^ mix(b ^ mix(c ^ 0x243f_6a88_85a3_08d3))));
+        mix(a ^ mix(b ^ mix(c ^ 0x243f_6a88_85a3_08d3)))
     }
 }
 
@@ -136,38 +159,87 @@ pub(super) struct Piece<'a> {
     pub(super) halls: Names<'a>,
     pub(super) closes: Vec<Millis>,
     pub(super) profiles: Vec<Profile<'a>>,
+    /// Whether connections and viewers came numbered for the whole log (`numbering.rs`)
+    /// rather than interned into `conns` and `viewers` here.
+    numbered: bool,
 }
 
 impl<'a> Piece<'a> {
-    /// Interns `events`, the first of which is event number `first` of the log.
-    pub(super) fn new(events: &'a [Event], first: usize) -> Piece<'a> {
+    /// Interns `events`, the first of which is event number `first` of the log. `numbered`
+    /// holds every event's connection and viewer numbers for the whole log, when already
+    /// numbered.
+    pub(super) fn new(
+        events: &'a [Event],
+        first: usize,
+        numbered: Option<(&[u32], &[u32])>,
+    ) -> Piece<'a> {
         let mut p = Piece {
             recs: Vec::with_capacity(events.len()),
+            numbered: numbered.is_some(),
             ..Piece::default()
         };
-        // Most events name a connection; sizing the table up front avoids rehashing millions.
-        p.conns.reserve(events.len() / 4);
-        for (k, e) in events.iter().enumerate() {
-            let rec = p.intern((first + k) as u32, e);
-            p.recs.push(rec);
+        match numbered {
+            Some((conns, viewers)) => {
+                for (c, chunk) in events.chunks(TOUCH_AHEAD).enumerate() {
+                    touch(chunk.iter().flat_map(|e| {
+                        let (hall, prompt) = match &e.body {
+                            EventBody::Connect { hall, .. } => (Some(hall), None),
+                            EventBody::Prompt { prompt, hall, .. } => (Some(hall), Some(prompt)),
+                            EventBody::Confirm { prompt, .. }
+                            | EventBody::WrongAnswer { prompt, .. } => (None, Some(prompt)),
+                            _ => (None, None),
+                        };
+                        hall.into_iter().chain(prompt).map(String::as_str)
+                    }));
+                    for (k, e) in chunk.iter().enumerate() {
+                        let ev = first + c * TOUCH_AHEAD + k;
+                        let mut rec = p.intern(ev as u32, e, false);
+                        if conns[ev] != NONE {
+                            rec.id = conns[ev];
+                        }
+                        if viewers[ev] != NONE {
+                            rec.viewer = viewers[ev];
+                        }
+                        p.recs.push(rec);
+                    }
+                }
+            }
+            None => {
+                // Most events name a connection; sizing the table up front avoids rehashing
+                // millions.
+                p.conns.reserve(events.len() / 4);
+                for (k, e) in events.iter().enumerate() {
+                    let rec = p.intern((first + k) as u32, e, true);
+                    p.recs.push(rec);
+                }
+            }
         }
         p
     }
 
     /// Brings `other` (the next piece of the log) into this one's numbering.
     pub(super) fn absorb(&mut self, mut other: Piece<'a>) {
-        let viewers = self.viewers.absorb(&other.viewers);
-        let conns = self.conns.absorb(&other.conns);
+        let (viewers, conns) = if self.numbered {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                self.viewers.absorb(&other.viewers),
+                self.conns.absorb(&other.conns),
+            )
+        };
         let prompts = self.prompts.absorb(&other.prompts);
         let halls = self.halls.absorb(&other.halls);
         let (closes, profiles) = (self.closes.len() as u32, self.profiles.len() as u32);
         self.closes.append(&mut other.closes);
         self.profiles.append(&mut other.profiles);
         let at = |map: &[u32], ix: u32| if ix == NONE { NONE } else { map[ix as usize] };
+        // Connections and viewers numbered for the whole log keep their numbers.
+        let conn = |ix: u32| if self.numbered { ix } else { at(&conns, ix) };
+        let viewer = |ix: u32| if self.numbered { ix } else { at(&viewers, ix) };
         for r in &mut other.recs {
             match r.kind {
                 Kind::Viewer => {
-                    r.viewer = at(&viewers, r.viewer);
+                    r.viewer = viewer(r.viewer);
                     r.other += profiles;
                 }
                 Kind::Prompt => {
@@ -176,14 +248,14 @@ impl<'a> Piece<'a> {
                     r.viewer += closes;
                 }
                 Kind::Connect => {
-                    r.viewer = at(&viewers, r.viewer);
-                    r.id = at(&conns, r.id);
+                    r.viewer = viewer(r.viewer);
+                    r.id = conn(r.id);
                     r.other = at(&halls, r.other);
                 }
-                Kind::Heartbeat | Kind::Disconnect => r.id = at(&conns, r.id),
+                Kind::Heartbeat | Kind::Disconnect => r.id = conn(r.id),
                 Kind::Confirm | Kind::WrongAnswer => {
-                    r.viewer = at(&viewers, r.viewer);
-                    r.id = at(&conns, r.id);
+                    r.viewer = viewer(r.viewer);
+                    r.id = conn(r.id);
                     r.other = at(&prompts, r.other);
                 }
             }
@@ -191,7 +263,25 @@ impl<'a> Piece<'a> {
         self.recs.append(&mut other.recs);
     }
 
-    fn intern(&mut self, seq: u32, e: &'a Event) -> Rec {
+    fn conn(&mut self, name: &'a str, intern: bool) -> u32 {
+        if intern {
+            self.conns.intern(name)
+        } else {
+            NONE
+        }
+    }
+
+    fn viewer(&mut self, name: &'a str, intern: bool) -> u32 {
+        if intern {
+            self.viewers.intern(name)
+        } else {
+            NONE
+        }
+    }
+
+    /// One event's record; its connection and viewer are interned only with `conns` (else
+    /// they are left `NONE` for the caller to fill).
+    fn intern(&mut self, seq: u32, e: &'a Event, conns: bool) -> Rec {
         let mut rec = Rec {
             ts: e.ts,
             seq,
@@ -209,7 +299,7 @@ impl<'a> Piece<'a> {
                 specialty,
             } => {
                 rec.kind = Kind::Viewer;
-                rec.viewer = self.viewers.intern(viewer);
+                rec.viewer = self.viewer(viewer, conns);
                 rec.other = self.profiles.len() as u32;
                 self.profiles.push(Profile {
                     name,
@@ -218,16 +308,20 @@ impl<'a> Piece<'a> {
                     specialty,
                 });
             }
-            EventBody::Connect { viewer, conn, hall } => {
+            EventBody::Connect {
+                viewer,
+                conn: c,
+                hall,
+            } => {
                 rec.kind = Kind::Connect;
-                rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
+                rec.viewer = self.viewer(viewer, conns);
+                rec.id = self.conn(c, conns);
                 rec.other = self.halls.intern(hall);
             }
-            EventBody::Heartbeat { conn } => rec.id = self.conns.intern(conn),
-            EventBody::Disconnect { conn } => {
+            EventBody::Heartbeat { conn: c } => rec.id = self.conn(c, conns),
+            EventBody::Disconnect { conn: c } => {
                 rec.kind = Kind::Disconnect;
-                rec.id = self.conns.intern(conn);
+                rec.id = self.conn(c, conns);
             }
             EventBody::Prompt {
                 prompt,
@@ -242,12 +336,12 @@ impl<'a> Piece<'a> {
             }
             EventBody::Confirm {
                 viewer,
-                conn,
+                conn: c,
                 prompt,
             }
             | EventBody::WrongAnswer {
                 viewer,
-                conn,
+                conn: c,
                 prompt,
             } => {
                 rec.kind = if matches!(e.body, EventBody::Confirm { .. }) {
@@ -255,8 +349,8 @@ impl<'a> Piece<'a> {
                 } else {
                     Kind::WrongAnswer
                 };
-                rec.viewer = self.viewers.intern(viewer);
-                rec.id = self.conns.intern(conn);
+                rec.viewer = self.viewer(viewer, conns);
+                rec.id = self.conn(c, conns);
                 rec.other = self.prompts.intern(prompt);
             }
         }

@@ -19,6 +19,7 @@ pub mod facts;
 #[cfg(test)]
 mod fast_path_tests;
 mod intern;
+mod numbering;
 pub mod prompts;
 mod replay;
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! Replaying a log into [`Facts`]: interning ids (`intern.rs`), putting the compact records in
+//! Replaying a log into [`Facts`]: numbering a big log's connections and viewers
+//! (`numbering.rs`), interning the other ids (`intern.rs`), putting the compact records in
 //! time order, then one pass with plain array lookups. The only code that reads events in order.
 //! A log already in time order (as every export is written) is checked and not sorted again.
 
 use super::facts::{ConfirmFact, ConnFact, Facts, Profile, PromptFact, ViewerFacts};
 use super::intern::{Kind, MIN_PIECE, NONE, Names, Piece, Rec};
+use super::numbering::{self, Order, TOUCH_AHEAD};
 use crate::domain::log::Event;
 use crate::domain::time::Millis;
 
@@ -17,12 +19,18 @@ struct Pending {
     wrong: bool,
 }
 
+/// From this many events on, connections are numbered for the whole log at once
+/// (`conns.rs`): below it, the tables of one pass stay in the cache anyway.
+const NUMBER_ALL_FROM: usize = 200_000;
+
 /// One replay of a log: its interned records and tables, then the facts made from them.
 pub(super) struct Replay<'a> {
     facts: Facts<'a>,
     recs: Vec<Rec>,
-    viewers: Names<'a>,
-    conns: Names<'a>,
+    /// Viewer ids by number.
+    viewers: Vec<&'a str>,
+    /// Connection ids by number.
+    conns: Vec<&'a str>,
     prompts: Names<'a>,
     halls: Names<'a>,
     closes: Vec<Millis>,
@@ -32,19 +40,40 @@ pub(super) struct Replay<'a> {
 impl<'a> Replay<'a> {
     pub(super) fn new(events: &'a [Event]) -> Replay<'a> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Replay::in_pieces(events, events.len().div_ceil(threads).max(MIN_PIECE))
+        let size = events.len().div_ceil(threads).max(MIN_PIECE);
+        // Partitions of about 8,000 events: each one's table stays in the core's cache.
+        let numbering =
+            (events.len() >= NUMBER_ALL_FROM).then(|| (events.len() / 8192).max(2).ilog2().min(10));
+        Replay::in_pieces(events, size, numbering.map(|bits| (threads, bits)))
     }
 
-    /// Interns `events` in pieces of `size` events, one thread each.
-    pub(super) fn in_pieces(events: &'a [Event], size: usize) -> Replay<'a> {
+    /// Interns `events` in pieces of `size` events, one thread each; with `numbering`
+    /// (threads, partition bits), connections and viewers are numbered for the whole log first.
+    pub(super) fn in_pieces(
+        events: &'a [Event],
+        size: usize,
+        numbering: Option<(usize, u32)>,
+    ) -> Replay<'a> {
+        let numbered = numbering.and_then(|how| {
+            let kinds = [
+                (numbering::conn_of as _, Order::Any),
+                (numbering::viewer_of as _, Order::First),
+            ];
+            let mut both = numbering::number(events, &kinds, how)?;
+            let viewers = both.pop()?;
+            Some((both.pop()?, viewers))
+        });
+        let ids = numbered
+            .as_ref()
+            .map(|(c, v)| (&c.of_event[..], &v.of_event[..]));
         let mut pieces: Vec<Piece<'a>> = if events.len() <= size {
-            vec![Piece::new(events, 0)]
+            vec![Piece::new(events, 0, ids)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = events
                     .chunks(size)
                     .enumerate()
-                    .map(|(n, part)| scope.spawn(move || Piece::new(part, n * size)))
+                    .map(|(n, part)| scope.spawn(move || Piece::new(part, n * size, ids)))
                     .collect();
                 handles
                     .into_iter()
@@ -58,11 +87,15 @@ impl<'a> Replay<'a> {
         for p in rest {
             all.absorb(p);
         }
+        let (conns, viewers) = match numbered {
+            Some((c, v)) => (c.names, v.names),
+            None => (all.conns.names, all.viewers.names),
+        };
         Replay {
             facts: Facts::default(),
             recs: all.recs,
-            viewers: all.viewers,
-            conns: all.conns,
+            viewers,
+            conns,
             prompts: all.prompts,
             halls: all.halls,
             closes: all.closes,
@@ -77,24 +110,45 @@ impl<'a> Replay<'a> {
             recs.sort_unstable_by_key(|r| (r.ts, r.seq));
         }
         self.facts.halls = std::mem::take(&mut self.halls.names);
+        // Each viewer's connections and confirms, counted first so that each list is made
+        // once at its size rather than grown (and copied) as the replay finds them.
+        let mut counts = vec![(0u32, 0u32); self.viewers.len()];
+        for r in &recs {
+            match r.kind {
+                Kind::Connect => counts[r.viewer as usize].0 += 1,
+                Kind::Confirm => counts[r.viewer as usize].1 += 1,
+                _ => {}
+            }
+        }
         self.facts.viewers = self
             .viewers
-            .names
             .iter()
-            .map(|v| ViewerFacts {
+            .zip(counts)
+            .map(|(v, (conns, confirms))| ViewerFacts {
                 id: v,
+                conns: Vec::with_capacity(conns as usize),
+                confirms: Vec::with_capacity(confirms as usize),
                 ..ViewerFacts::default()
             })
             .collect();
         // conn index → (viewer, index in that viewer's conns), once opened.
-        let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.names.len()];
+        let mut opened: Vec<(u32, u32)> = vec![(NONE, NONE); self.conns.len()];
         // prompt index → index in facts.prompts, once announced.
         let mut announced: Vec<u32> = vec![NONE; self.prompts.names.len()];
         // Confirms and wrong answers whose prompt is resolved after the replay, against the
         // first announcements.
         let mut pending: Vec<Pending> = Vec::new();
-        for r in &recs {
-            self.apply(r, &mut opened, &mut announced, &mut pending);
+        for chunk in recs.chunks(TOUCH_AHEAD) {
+            // The connections' slots, read ahead at once (see `numbering::touch`): a log in
+            // time order visits them in no order.
+            let mut x = 0;
+            for r in chunk.iter().filter(|r| r.kind != Kind::Prompt) {
+                x ^= opened.get(r.id as usize).map_or(0, |o| o.0);
+            }
+            std::hint::black_box(x);
+            for r in chunk {
+                self.apply(r, &mut opened, &mut announced, &mut pending);
+            }
         }
         for p in pending {
             let ix = announced[p.prompt as usize];
@@ -130,7 +184,7 @@ impl<'a> Replay<'a> {
     ) {
         let ts = r.ts;
         let anomalies = &mut self.facts.anomalies;
-        let conn_name = |ix: u32| self.conns.names[ix as usize];
+        let conn_name = |ix: u32| self.conns[ix as usize];
         match r.kind {
             Kind::Viewer => {
                 self.facts.viewers[r.viewer as usize].profile =
@@ -205,10 +259,7 @@ impl<'a> Replay<'a> {
                 }
                 if v != r.viewer {
                     anomalies.viewer_mismatch += 1;
-                    let (who, owner) = (
-                        self.viewers.names[r.viewer as usize],
-                        self.viewers.names[v as usize],
-                    );
+                    let (who, owner) = (self.viewers[r.viewer as usize], self.viewers[v as usize]);
                     anomalies.note(|| {
                         format!(
                             "{kind} зрителя «{who}» на conn «{}» зрителя «{owner}»",
