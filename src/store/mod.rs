@@ -31,6 +31,7 @@ mod history;
 mod links;
 mod log;
 mod log_read;
+mod log_write;
 mod mail;
 mod organisers;
 pub mod reports;
