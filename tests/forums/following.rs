@@ -6,9 +6,9 @@
 //! on their socket (the player switches without a reload), the viewer in the other hall is not
 //! disturbed, and the programme shows the new address. A session that has not started yet
 //! and is moved is planned again for its new times. Renamed and moved to another time zone,
-//! the forum is named and dated so by the public code check and the audit journal too. With two nodes, the save on one reaches
-//! the viewer connected to the other, and a forum published on one is served by the other at
-//! once (archived, by neither).
+//! the forum is named and dated so by the public code check and the audit journal too. With
+//! two nodes, the save on one reaches the viewer connected to the other, and a forum published
+//! on one is served by the other at once (archived, by neither).
 
 use serde_json::{Value, json};
 
