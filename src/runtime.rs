@@ -38,6 +38,8 @@ use crate::prompter::Prompter;
 use crate::settings::Settings;
 use crate::store::{EventWriter, Store, WriterStatus};
 
+mod news;
+
 /// One forum as it runs on this node; cheap to clone.
 #[derive(Clone)]
 pub struct Running {
@@ -79,18 +81,8 @@ struct Inner {
     /// A `std` mutex: never held across an await.
     entries: Mutex<BTreeMap<String, Entry>>,
     /// With Redis, the node-wide channel on which a node says a forum's state changed, so the
-    /// others start or stop it too (see [`Forums::announce`]).
+    /// others start or stop it too (see `news`).
     news: Option<Broker>,
-}
-
-/// The broker name of the node-wide channel: no forum id has a `/`.
-const NEWS: &str = "/forums";
-
-/// What goes on the node-wide channel: forum `forum`'s state changed on `node`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct News {
-    node: String,
-    forum: String,
 }
 
 /// How often the prompter ticks, in real time.
@@ -104,11 +96,7 @@ impl Forums {
         public_url: String,
     ) -> Forums {
         let node = crate::ids::new_token()[..16].to_owned();
-        let news = settings.broker.redis_url.as_deref().and_then(|url| {
-            Broker::redis(url, NEWS, &node, settings.broker.capacity)
-                .map_err(|e| tracing::error!(error = %e, "no node-wide channel: other nodes will not follow forums' states"))
-                .ok()
-        });
+        let news = news::channel(&settings, &node);
         Forums(Arc::new(Inner {
             store,
             clock,
@@ -120,24 +108,6 @@ impl Forums {
             entries: Mutex::default(),
             news,
         }))
-    }
-
-    /// Tells the other nodes that forum `id`'s state changed (published, archived, taken back):
-    /// each starts or stops it as this node did (`follow`). Without Redis there are none.
-    pub fn announce(&self, id: &str) {
-        let Some(news) = &self.0.news else { return };
-        let payload = serde_json::to_vec(&News {
-            node: self.0.node.clone(),
-            forum: id.to_owned(),
-        })
-        .expect("news always serialise");
-        let message = crate::broker::BusMessage {
-            topic: crate::broker::Topic::Forum,
-            payload: payload.into(),
-        };
-        if let Err(e) = news.publish(message) {
-            tracing::warn!(forum = %id, error = %e, "other nodes not told of a forum's new state");
-        }
     }
 
     /// Whether a forum in `state` runs (has a hub, a prompter and a mailer).
@@ -272,29 +242,6 @@ impl Forums {
         Ok(running)
     }
 
-    /// Starts the stored forum `id` if its state calls for it (see [`Forums::runs_in`]), or
-    /// stops it if not: what the editor calls after changing a forum's state.
-    pub async fn follow(&self, id: &str) -> anyhow::Result<()> {
-        let i = &self.0;
-        let Some(row) = i.store.forum_row(id).await? else {
-            self.stop(id).await;
-            return Ok(());
-        };
-        let state = ForumState::current(row.state, &row.forum, i.clock.now());
-        self.saw(state);
-        if Self::runs_in(state) {
-            // A bundle opened for the forum while it was archived has no prompter loop.
-            if self.is_archived(id) {
-                self.stop(id).await;
-            }
-            let forum = self.load(&row.forum).await?;
-            self.start_forum(Arc::new(forum)).await?;
-        } else {
-            self.stop(id).await;
-        }
-        Ok(())
-    }
-
     /// Runs the stored version of forum `id` in its bundle, if it runs here: the hub (which
     /// tells open tabs of a hall whose stream address or title changed), the prompter (which
     /// plans moved sessions again), the mailer and what `api::pick` hands to requests. Sessions
@@ -391,7 +338,7 @@ impl Forums {
     pub fn serve(&self) {
         *self.0.serving.lock().unwrap_or_else(|e| e.into_inner()) = true;
         if let Some(news) = &self.0.news {
-            tokio::spawn(follow_news(Arc::downgrade(&self.0), news.subscribe()));
+            tokio::spawn(news::follow_news(Arc::downgrade(&self.0), news.subscribe()));
         }
         let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.values_mut() {
@@ -435,33 +382,6 @@ impl Forums {
             if tokio::time::timeout(grace, task).await.is_err() {
                 tracing::error!(forum = %id, "the event writer did not drain within the grace period");
             }
-        }
-    }
-}
-
-/// Starts or stops the forums other nodes say changed state, until the server is dropped.
-async fn follow_news(forums: std::sync::Weak<Inner>, mut news: crate::broker::Subscription) {
-    loop {
-        let message = match news.recv().await {
-            Ok(message) => message,
-            Err(crate::broker::RecvError::Closed) => return,
-            // Missed news: the stored states say what runs; a restart or the next news catches up.
-            Err(e) => {
-                tracing::warn!(error = %e, "node-wide news lost");
-                continue;
-            }
-        };
-        let Some(inner) = forums.upgrade() else {
-            return;
-        };
-        let Ok(said) = serde_json::from_slice::<News>(&message.payload) else {
-            continue;
-        };
-        if said.node == inner.node {
-            continue;
-        }
-        if let Err(e) = Forums(inner).follow(&said.forum).await {
-            tracing::error!(forum = %said.forum, error = format!("{e:#}"), "could not follow a forum's state changed on another node");
         }
     }
 }

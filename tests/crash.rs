@@ -9,8 +9,6 @@ use support::TestDb;
 use support::process::{create_organiser, free_port, register, start, start_with};
 use support::server::Viewer;
 use support::smtp::SmtpSink;
-use yavka::domain::forum::catalogue::Catalogue;
-use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
 use yavka::domain::rules;
 use yavka::domain::sim::live_forum_toml;
@@ -71,7 +69,7 @@ async fn crash_and_restart(db: &TestDb) {
     // After a restart the acknowledged confirm is there, and the open connection counts up to
     // its last sign of life (at least the confirm).
     let _server = start(dir.path(), &db.url, port).await;
-    let forum = config::parse(&forum_toml, "forum.toml", &Catalogue::shipped()).unwrap();
+    let forum = support::forum::parse(&forum_toml, "forum.toml");
     let store = Store::connect(&db.url).await.unwrap();
     let events = store.events("crash-forum", None).await.unwrap();
     let confirm = events

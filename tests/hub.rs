@@ -31,19 +31,15 @@ fn t0() -> Millis {
     parse_rfc3339("2026-04-01T10:00:00+03:00").unwrap()
 }
 
+/// The test forum's shape with halls `h1` and `h2` (each with a stream) instead of its TOML.
 fn forum() -> Forum {
+    use support::forum::{forum, hall, session};
     let hall = |id: &str| Hall {
-        id: id.into(),
         title: format!("Зал {id}"),
         stream_url: format!("https://example.org/{id}.m3u8"),
+        ..hall(id)
     };
     let session = |id: &str, hall: &str| Session {
-        id: id.into(),
-        hall: hall.into(),
-        title: id.into(),
-        starts: t0(),
-        ends: t0() + 30 * MINUTE,
-        credits: 1,
         min_minutes: 20,
         prompts: 2,
         prompts_required: 1,
@@ -51,22 +47,20 @@ fn forum() -> Forum {
             higher: vec!["рентгенология".into()],
             secondary: vec![],
         },
-        excluded: vec![],
-        pause_on_missed: false,
         prompt_window_ms: 2 * MINUTE,
+        ..session(id, hall, t0(), t0() + 30 * MINUTE)
     };
     Forum {
-        id: "test-forum".into(),
         title: "Тестовый форум".into(),
-        timezone: "Europe/Moscow".into(),
         prompt_window_ms: 2 * MINUTE,
         prompt_min_gap_ms: 5 * MINUTE,
         prompt_margin_ms: 2 * MINUTE,
         halls: vec![hall("h1"), hall("h2")],
-        sessions: vec![session("s1", "h1"), session("s2", "h2")],
-        codes_note: None,
-        keep_personal_data_years: None,
-        organiser: None,
+        ..forum(
+            "test-forum",
+            &[],
+            vec![session("s1", "h1"), session("s2", "h2")],
+        )
     }
 }
 

@@ -15,8 +15,7 @@ mod support;
 use serde_json::{Value, json};
 use support::TestDb;
 use support::server::{TEST_FORUM, TestApp, Viewer, at, test_settings};
-use yavka::domain::forum::catalogue::Catalogue;
-use yavka::domain::forum::{Forum, config};
+use yavka::domain::forum::Forum;
 use yavka::domain::log::EventBody;
 
 const SECOND_ID: &str = "second-forum";
@@ -307,8 +306,9 @@ async fn two_forums_run_side_by_side_on_one_server() {
 
 /// The configuration file's forum a day later than the test forum.
 fn next_day_forum() -> Forum {
-    let toml = TEST_FORUM.replace("2026-04-01", "2026-04-02");
-    config::parse(&toml, "next-day.toml", &Catalogue::shipped()).unwrap()
+    support::forum::test_forum_edited("next-day.toml", |toml| {
+        toml.replace("2026-04-01", "2026-04-02")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,8 +16,6 @@ use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use serde_json::{Value, json};
 use support::TestDb;
 use support::server::{TEST_FORUM, TestApp, Viewer, at, test_settings};
-use yavka::domain::forum::catalogue::Catalogue;
-use yavka::domain::forum::config;
 use yavka::domain::log::EventBody;
 use yavka::domain::time::{MINUTE, Millis, SECOND};
 
@@ -692,12 +690,12 @@ async fn the_cli_writes_the_same_export_and_the_certificates() {
 
 /// The test forum with hour-long sessions and no planned prompts: the story fires its own.
 fn story_forum() -> yavka::domain::forum::Forum {
-    let toml = TEST_FORUM
-        .replace("ends = \"2026-04-01T10:30\"", "ends = \"2026-04-01T11:00\"")
-        .replace("prompts = 2\n", "prompts = 0\n")
-        .replace("prompts_required = 2", "prompts_required = 0")
-        .replace("prompts_required = 1", "prompts_required = 0");
-    config::parse(&toml, "story.toml", &Catalogue::shipped()).expect("the story forum is valid")
+    support::forum::test_forum_edited("story.toml", |toml| {
+        toml.replace("ends = \"2026-04-01T10:30\"", "ends = \"2026-04-01T11:00\"")
+            .replace("prompts = 2\n", "prompts = 0\n")
+            .replace("prompts_required = 2", "prompts_required = 0")
+            .replace("prompts_required = 1", "prompts_required = 0")
+    })
 }
 
 /// 10:00 plus minutes and seconds.

@@ -5,7 +5,6 @@
 mod support;
 
 use std::future::Future;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::TestDb;
@@ -16,7 +15,6 @@ use yavka::domain::rules::evaluate;
 use yavka::domain::schedule::Seed;
 use yavka::domain::sim::{Crowd, crowd_log};
 use yavka::domain::time::{MINUTE, Span};
-use yavka::forum_file::load;
 use yavka::store::{CodeRow, EventWriter, Store, StoreError, StoredSchedule, WriterConfig};
 
 const FORUM: &str = "f1";
@@ -40,7 +38,7 @@ where
 }
 
 fn shipped_forum() -> Forum {
-    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/forum.toml")).unwrap()
+    support::forum::shipped()
 }
 
 fn connect(ts: i64, viewer: &str, conn: &str) -> Event {

@@ -80,7 +80,7 @@ impl AuditQuery {
                 ))
             })?),
         };
-        let tz = state.forum.tz();
+        let tz = state.current_forum().tz();
         let from = blank(&self.from)
             .map(|t| instant(t, &tz, false))
             .transpose()?;
@@ -184,7 +184,7 @@ pub async fn list(
         "total": total,
         "next": next,
         "limit": limit,
-        "zone": forum_zone_label(&state.forum),
+        "zone": forum_zone_label(&state.current_forum()),
         "actions": Action::ALL.map(|a| json!({ "code": a.code(), "title": a.title() })),
         "people": people,
     })))
@@ -208,9 +208,10 @@ pub async fn csv(
             )));
         }
     };
-    let header = sheet::header(&forum_zone_label(&state.forum));
-    let tz = state.forum.tz();
-    let name = format!("attachment; filename=\"{}-audit.csv\"", state.forum.id);
+    let forum = state.current_forum();
+    let header = sheet::header(&forum_zone_label(&forum));
+    let tz = forum.tz();
+    let name = format!("attachment; filename=\"{}-audit.csv\"", forum.id);
     // (next page's cursor, first page?, done?)
     let start = (None::<i64>, true, false);
     let stream = futures_util::stream::unfold(start, move |(before, first, done)| {

@@ -96,6 +96,19 @@ pub struct AppState {
     pub forums: crate::runtime::Forums,
 }
 
+impl AppState {
+    /// This state's forum as it runs now. `forum` is a copy taken when the state was made —
+    /// at start-up for the router's own, at the pick for a request's — and a save since then
+    /// runs a new version in the forum's bundle (`runtime::Forums::refresh`). A handler that
+    /// does not take [`pick::Picked`] reads its forum here; a forum no longer running here
+    /// (archived since) keeps the copy.
+    pub fn current_forum(&self) -> Arc<Forum> {
+        self.forums
+            .get(&self.forum.id)
+            .map_or_else(|| self.forum.clone(), |r| r.forum)
+    }
+}
+
 /// The organiser's API, each endpoint with the access it needs (see `access.rs`): adding an
 /// endpoint means choosing its [`Access`] here, in the same line as its handler.
 pub fn organiser_routes() -> OrgRoutes {

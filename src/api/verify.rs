@@ -123,15 +123,13 @@ async fn verdict(state: &AppState, text: &str) -> anyhow::Result<(StatusCode, Va
     // Codes of every forum ever run verify, archived ones included: the served forum first,
     // then the others in the store.
     let mut found = None;
-    let mut issued = state
-        .store
-        .issued_code(&state.forum.id, code.as_str())
-        .await?;
-    let mut forum = state.forum.clone();
+    let mut forum = state.current_forum();
+    let served = forum.id.clone();
+    let mut issued = state.store.issued_code(&served, code.as_str()).await?;
     let mut others = false;
     if issued.is_none() {
         for row in state.store.forums().await? {
-            if row.forum.id == state.forum.id {
+            if row.forum.id == served {
                 continue;
             }
             others = true;

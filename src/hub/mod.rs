@@ -11,6 +11,7 @@
 //! - [`listener`]: what the hub does with broker messages: fan-out, pause/resume, revocation.
 //! - [`viewer`]: the viewers connected here, each with their live attendance state
 //!   (`domain::live`: active hall, confirm decision, tally through the rules).
+//! - `firing`: an organiser's prompt fired: recorded, then published to every node.
 //! - [`boundaries`]: tallies pushed when a session starts or ends, so no tab says "counting"
 //!   after the rules stopped counting.
 //! - `cluster`: the other nodes' figures and liveness; `settings`: the hub's tuning.
@@ -20,8 +21,9 @@
 //! - `tallies`: what a tab's tally is computed from (corrections, prompts, stored events).
 //! - [`registry`], [`prompts`], [`limits`], [`challenge`], [`bus`]: the pieces they share.
 //!
-//! `impl Hub` in this file is the hub's whole public surface; the submodules add private
-//! helpers to it but never look inside `Inner`: each owns its state as a small struct
+//! `impl Hub` in this file, with `firing`'s `fire_prompt`, is the hub's whole public surface;
+//! the submodules add private helpers to it but never look inside `Inner`: each owns its
+//! state as a small struct
 //! (`cluster::Peers`, `history::History`, `listener::ClosePushes`, `tallies::Corrections`)
 //! reached through the narrow accessors at the end of this file.
 //!
@@ -36,6 +38,7 @@ pub mod bus;
 pub mod challenge;
 mod cluster;
 mod connection;
+mod firing;
 mod history;
 pub mod limits;
 mod listener;
@@ -51,15 +54,13 @@ pub mod viewer;
 use std::sync::{Arc, Mutex, Weak};
 
 use axum::extract::ws::WebSocket;
-use serde::Serialize;
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::broker::{Broker, BrokerError};
 use crate::clock::Clock;
 use crate::domain::decisions::Correction;
 use crate::domain::forum::Forum;
-use crate::domain::live::day_bounds;
-use crate::domain::log::{Event, EventBody, Evidence};
+use crate::domain::log::{Event, Evidence};
 use crate::domain::time::Millis;
 use crate::store::{EventWriter, Store, StoreError, ViewerRow};
 
@@ -69,6 +70,7 @@ use registry::{CloseReason, Registry};
 use viewer::Viewers;
 
 pub use cluster::{HallStats, HubStats};
+pub use firing::PromptInfo;
 pub use settings::HubSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,15 +87,6 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
-}
-
-/// A fired prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PromptInfo {
-    pub id: String,
-    pub hall: String,
-    pub ts: Millis,
-    pub closes: Millis,
 }
 
 /// Permission to hold one socket; returned when dropped.
@@ -259,56 +252,6 @@ impl Hub {
         connection::reject(socket, code, reason_ru).await;
     }
 
-    /// Fires a prompt in `hall`, open for `window_ms` from now: records it durably, then
-    /// publishes it so every node shows it to its viewers of that hall.
-    pub async fn fire_prompt(
-        &self,
-        hall: &str,
-        window_ms: Millis,
-        prompt_id: Option<String>,
-    ) -> Result<PromptInfo, HubError> {
-        if self.is_stopping() {
-            return Err(HubError::ShuttingDown);
-        }
-        if self.forum().hall(hall).is_none() {
-            return Err(HubError::UnknownHall(hall.to_owned()));
-        }
-        if window_ms <= 0 {
-            return Err(HubError::BadWindow);
-        }
-        self.ensure_prompts().await?;
-        let id = prompt_id.unwrap_or_else(|| crate::ids::random_hex(8));
-        if self.lock_prompts().get(&id).is_some() {
-            return Err(HubError::DuplicatePrompt(id));
-        }
-        let ts = self.now();
-        let info = PromptInfo {
-            id,
-            hall: hall.to_owned(),
-            ts,
-            closes: ts + window_ms,
-        };
-        let event = Event::new(
-            ts,
-            EventBody::Prompt {
-                prompt: info.id.clone(),
-                hall: info.hall.clone(),
-                closes: info.closes,
-            },
-        );
-        self.writer().record_durable(event).await?;
-        metrics::counter!("yavka_prompts_fired_total", "forum" => self.forum().id.clone())
-            .increment(1);
-        tracing::info!(prompt = %info.id, hall, closes = info.closes, "prompt fired");
-        self.publish(&BusEvent::Prompt {
-            prompt: info.id.clone(),
-            hall: info.hall.clone(),
-            ts: info.ts,
-            closes: info.closes,
-        })?;
-        Ok(info)
-    }
-
     /// This node's name on the broker.
     pub fn node(&self) -> &str {
         self.0.broker.node()
@@ -353,28 +296,6 @@ impl Hub {
         if let Err(e) = self.publish(event) {
             tracing::warn!(error = %e, "could not publish to the broker");
         }
-    }
-
-    /// Today's prompt events (in the forum's time zone), from the store.
-    async fn day_prompts(&self) -> Result<Vec<Event>, StoreError> {
-        let forum = self.forum();
-        let (day_start, _) = day_bounds(&forum, self.now());
-        self.0.store.prompts_since(&forum.id, day_start).await
-    }
-
-    /// Loads the day's prompts from the store, once.
-    async fn ensure_prompts(&self) -> Result<(), StoreError> {
-        self.0
-            .prompts_loaded
-            .get_or_try_init(|| async {
-                let events = self.day_prompts().await?;
-                self.lock_prompts().merge(&events);
-                let corrections = self.store().corrections(&self.forum().id).await?;
-                self.set_corrections(corrections);
-                Ok(())
-            })
-            .await
-            .map(|_| ())
     }
 
     /// Replaces the forum's corrections the tallies are judged with.

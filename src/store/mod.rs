@@ -7,7 +7,8 @@
 //! Unix milliseconds, flags are integers and structured values are JSON text.
 //!
 //! Layout: this file holds the shared types and connecting; the methods of [`Store`] live
-//! beside their tables — `log.rs` (events, heartbeats), `forum.rs` (the served forum, frozen
+//! beside their tables — `log.rs` (events, heartbeats; written by `log_write.rs`, the whole
+//! log read for exports by `log_read.rs`), `forum.rs` (the served forum, frozen
 //! rules, schedules, prompt claims), `forums.rs` (every forum, its state and saved versions),
 //! `viewers.rs`, `links.rs` (self-registration and «send my link again», with their
 //! per-address limit), `texts.rs` (versioned consent texts), `organisers.rs` and
@@ -31,6 +32,7 @@ mod history;
 mod links;
 mod log;
 mod log_read;
+mod log_write;
 mod mail;
 mod organisers;
 pub mod reports;

@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::log::write_events;
+use super::log_write::write_events;
 use super::{Store, StoreError, StoreResult, ViewerRow, is_unique_violation};
 use crate::domain::consent::ConsentVersions;
 use crate::domain::forum::Education;

@@ -11,8 +11,9 @@
 // takes the suggested ЗЕТ × 45, saves (a draft, with the programme previewed as viewers will
 // see it), and opens registration from the list. A cardiologist registers for that forum on
 // its own page and opens the player from her letter, on a computer and on her phone. The
-// stream breaks: the administrator types the backup address into the hall and saves, and both
-// open players switch to it without a reload, saying so. On the dashboard, with two forums
+// stream breaks: the administrator types the backup address into the hall, renames it and
+// saves, and both open players switch to it without a reload, saying so, and call the hall by
+// its new name in the tabs and the programme. On the dashboard, with two forums
 // running, a select in the header switches between them. At 390 px the editor fits the screen.
 // axe-core finds no serious or critical violation, with problems shown and without.
 // Desktop and phone screenshots.
@@ -33,6 +34,7 @@ const PASSWORD = process.env.ORG_PASSWORD || '';
 const WAIT = { timeout: 15_000 };
 const ID = `autumn-${Date.now() % 100000}`;
 const BACKUP = 'https://example.org/autumn-backup';
+const RENAMED = 'Большой зал';
 const DOCTOR = `kardio-${Date.now() % 100000}@example.org`;
 fs.mkdirSync(SHOTS, { recursive: true });
 
@@ -174,6 +176,7 @@ try {
   await opened;
   await org.locator('#p-hall-0-stream_url').waitFor(WAIT);
   await org.fill('#p-hall-0-stream_url', BACKUP);
+  await org.fill('#p-hall-0-title', RENAMED);
   await org.click('#save');
   await org.locator('#editor-status[data-kind=ok], #editor-status[data-kind=error]').waitFor(WAIT);
   const saved = await org.textContent('#editor-status');
@@ -185,6 +188,10 @@ try {
     const note = (await player.textContent('#video-switched')).trim();
     check(note === 'Трансляция переключена на новый адрес.', `${name}: the viewer is told («${note}»)`);
     check((await player.textContent('#status-text')).includes('На связи'), `${name}: still connected`);
+    const tabs = await player.textContent('#hall-tabs');
+    check(tabs.includes(RENAMED), `${name}: the hall's tab has its new title («${tabs}»)`);
+    const heads = await player.locator('#programme h4').allTextContents();
+    check(heads.length > 0 && heads.every((h) => h === RENAMED), `${name}: the programme names the hall anew (${heads.join(', ')})`);
     await player.locator('#video-switched').scrollIntoViewIfNeeded();
     await shot(player, `player-stream-switched-${name}`, false);
     await audit(player, `player-stream-switched-${name}`);

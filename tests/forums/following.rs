@@ -5,9 +5,10 @@
 //! the editor and saves: the viewer whose player is open in that hall is told the new address
 //! on their socket (the player switches without a reload), the viewer in the other hall is not
 //! disturbed, and the programme shows the new address. A session that has not started yet
-//! and is moved is planned again for its new times. With two nodes, the save on one reaches
-//! the viewer connected to the other, and a forum published on one is served by the other at
-//! once (archived, by neither).
+//! and is moved is planned again for its new times. Renamed and moved to another time zone,
+//! the forum is named and dated so by the public code check and the audit journal too. With
+//! two nodes, the save on one reaches the viewer connected to the other, and a forum published
+//! on one is served by the other at once (archived, by neither).
 
 use serde_json::{Value, json};
 
@@ -106,6 +107,46 @@ async fn the_stream_follows_a_save(app: &TestApp, backend: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_player_follows_a_fixed_stream() {
     crate::on_every_backend!(the_stream_follows_a_save);
+}
+
+/// After a save, what is read outside a picked forum — the public code check and the
+/// organisers' audit journal — speaks of the saved version, not of the one the server
+/// started with: the forum renamed and moved to Yekaterinburg time.
+async fn every_page_reads_the_saved_forum(app: &TestApp, backend: &str) {
+    let (_, unknown) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
+    assert!(
+        unknown["error"]
+            .as_str()
+            .unwrap()
+            .contains("Тестовый форум"),
+        "{backend}: {unknown}"
+    );
+    let (_, journal) = app.get("/api/org/audit").await;
+    assert_eq!(
+        journal["zone"], "Europe/Moscow, UTC+03:00",
+        "{backend}: {journal}"
+    );
+
+    let mut renamed = with_backup_stream();
+    renamed["forum"]["title"] = json!("Весенний форум");
+    renamed["forum"]["timezone"] = json!("Asia/Yekaterinburg");
+    let (status, body) = put(app, &renamed).await;
+    assert_eq!(status, 200, "{backend}: {body}");
+
+    let (_, unknown) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
+    let error = unknown["error"].as_str().unwrap();
+    assert!(error.contains("Весенний форум"), "{backend}: {error}");
+    assert!(!error.contains("Тестовый форум"), "{backend}: {error}");
+    let (_, journal) = app.get("/api/org/audit").await;
+    assert_eq!(
+        journal["zone"], "Asia/Yekaterinburg, UTC+05:00",
+        "{backend}: {journal}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_check_and_the_journal_follow_a_save() {
+    crate::on_every_backend!(every_page_reads_the_saved_forum);
 }
 
 /// Two nodes of one forum on one Postgres and one Redis: the organiser saves on the first,

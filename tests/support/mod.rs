@@ -188,6 +188,7 @@ async fn ensure_postgres_running() {
         }
     }
 }
+pub mod forum;
 pub mod process;
 pub mod redis;
 pub mod server;

@@ -15,63 +15,14 @@ use yavka::api::AppState;
 use yavka::api::auth::hash_password;
 use yavka::app::App;
 use yavka::clock::{Clock, ManualClock};
-use yavka::domain::forum::catalogue::Catalogue;
-use yavka::domain::forum::{Forum, config};
+use yavka::domain::forum::Forum;
 use yavka::domain::time::{MINUTE, Millis, parse_rfc3339};
 use yavka::settings::Settings;
 
+// The forum a `TestApp` runs unless told otherwise, named where the server is.
+#[allow(unused_imports)]
+pub use super::forum::{TEST_FORUM, test_forum};
 use super::smtp::SmtpSink;
-
-/// A forum of two halls with one short session each, on 1 April 2026 (Moscow time):
-/// `s1` in hall 1 and `s2` in hall 2, both 10:00–10:30, two prompts each.
-pub const TEST_FORUM: &str = r#"
-[forum]
-id = "test-forum"
-title = "Тестовый форум"
-timezone = "Europe/Moscow"
-prompt_window_seconds = 120
-prompt_min_gap_minutes = 5
-prompt_margin_minutes = 2
-
-[[hall]]
-id = "hall-1"
-title = "Зал №1"
-stream_url = "https://example.org/hall-1.m3u8"
-
-[[hall]]
-id = "hall-2"
-title = "Зал №2"
-stream_url = "https://example.org/hall-2.m3u8"
-
-[[session]]
-id = "s1"
-hall = "hall-1"
-title = "Первая сессия"
-starts = "2026-04-01T10:00"
-ends = "2026-04-01T10:30"
-credits = 1
-min_minutes = 20
-prompts = 2
-prompts_required = 2
-audience.higher = ["рентгенология"]
-
-[[session]]
-id = "s2"
-hall = "hall-2"
-title = "Вторая сессия"
-starts = "2026-04-01T10:00"
-ends = "2026-04-01T10:30"
-credits = 1
-min_minutes = 20
-prompts = 2
-prompts_required = 1
-audience.higher = ["рентгенология"]
-"#;
-
-pub fn test_forum() -> Forum {
-    config::parse(TEST_FORUM, "test-forum.toml", &Catalogue::shipped())
-        .expect("the test forum is valid")
-}
 
 /// 2026-04-01T10:00+03:00 plus `minutes`.
 pub fn at(minutes: i64) -> Millis {

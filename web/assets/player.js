@@ -9,7 +9,7 @@
 // heartbeat; its timers only redraw numbers and countdowns, and do not matter when late.
 
 import { api, el, say, clockIn, zoneLabel, todayIn, plural, EDUCATION, promptStatus } from './common.js';
-import { renderProgramme } from './programme.js';
+import { renderProgramme, retitleHall } from './programme.js';
 import { createPrompts } from './prompt.js';
 import { loadVideo } from './video.js';
 import { createAfter, hallPhase, whenStarts } from './after.js';
@@ -213,13 +213,15 @@ function handle(msg) {
 
 // ---- the organiser changed this hall's stream address or title during the broadcast ----
 
-// Only the video is loaded again: the socket stays open, so the time keeps counting.
+// The hall's title is shown anew in the tabs and the programme; only the video is loaded
+// again: the socket stays open, so the time keeps counting.
 function hallChanged(info) {
   const hall = halls().find((h) => h.id === info?.id);
   if (!hall) return;
   const moved = hall.stream_url !== info.stream_url;
   Object.assign(hall, info);
   renderHallTabs();
+  retitleHall($('programme'), hall.id, hall.title);
   if (hall.id !== state.hall || !moved) return;
   state.video?.stop();
   state.video = loadVideo($('video'), hall, { counting: countingNow, note: $('video-note') });

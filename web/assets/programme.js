@@ -47,7 +47,7 @@ export function renderProgramme(container, programme, { showAccredited = false, 
       const sessions = day.sessions.filter((s) => s.hall === hall.id);
       if (!sessions.length) continue;
       halls.append(el('div', { class: 'hall-col' },
-        el('h4', { text: hallTitle[hall.id] || hall.id }),
+        el('h4', { dataset: { hall: hall.id }, text: hallTitle[hall.id] || hall.id }),
         sessions.map((s) => sessionCard(s, { showAccredited, now }))));
     }
     const title = el('h3', { text: dayTitle(day.date) });
@@ -57,5 +57,15 @@ export function renderProgramme(container, programme, { showAccredited = false, 
       container.append(el('details', { class: 'day', open: day.date === open },
         el('summary', {}, title), halls));
     }
+  }
+}
+
+/**
+ * Gives hall `id` the title `title` in a programme `renderProgramme` drew into `container`,
+ * in place: a hall renamed during the broadcast keeps the days the viewer opened.
+ */
+export function retitleHall(container, id, title) {
+  for (const h of container.querySelectorAll('h4[data-hall]')) {
+    if (h.dataset.hall === id) h.textContent = title || id;
   }
 }

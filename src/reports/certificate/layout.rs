@@ -8,13 +8,8 @@
 //! and a footer. A short certificate is spread over the page (up to a limit per gap) instead
 //! of leaving its lower third blank; a long one turns pages and repeats the table's header.
 
-use skrifa::MetadataProvider;
-use skrifa::instance::{LocationRef, Size};
-
+use super::text::{width, wrap};
 use super::{Certificate, Entry, INSTRUCTION};
-
-pub(super) const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-pub(super) const BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 pub(super) const PAGE_W: f32 = 595.28;
 pub(super) const PAGE_H: f32 = 841.89;
@@ -87,44 +82,6 @@ pub(super) enum Op {
         size: f32,
         data: String,
     },
-}
-
-/// Measures text with the embedded fonts' advances (no kerning: a little slack in wrapping).
-pub(super) fn width(text: &str, size: f32, bold: bool) -> f32 {
-    let Ok(font) = skrifa::FontRef::new(if bold { BOLD } else { REGULAR }) else {
-        return text.chars().count() as f32 * size * 0.6;
-    };
-    let cmap = font.charmap();
-    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-    text.chars()
-        .map(|c| {
-            cmap.map(c)
-                .and_then(|g| metrics.advance_width(g))
-                .unwrap_or(size * 0.6)
-        })
-        .sum()
-}
-
-/// Greedy word wrap to `max` points; a word longer than a line gets a line of its own.
-pub(super) fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_owned()
-        } else {
-            format!("{line} {word}")
-        };
-        if !line.is_empty() && width(&candidate, size, bold) > max {
-            lines.push(std::mem::replace(&mut line, word.to_owned()));
-        } else {
-            line = candidate;
-        }
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// Pages of drawing operations, with a cursor that moves down and turns pages.

@@ -6,11 +6,12 @@
 //! A code is issued only to a viewer who met a session's conditions and never changes, so the
 //! certificate lists exactly the viewer's issued codes; it needs no re-evaluation of the log.
 //! [`certificate`] decides what is listed (plain data, tested as such); `layout` places it on
-//! A4 pages as drawing operations; `pdf` draws them with DejaVu Sans embedded (subset to the
+//! A4 pages as drawing operations, measuring lines in the fonts of `text`; `pdf` draws them with DejaVu Sans embedded (subset to the
 //! glyphs used), so Cyrillic shows and can be copied on any machine.
 
 mod layout;
 mod pdf;
+mod text;
 
 use sha2::{Digest, Sha256};
 

@@ -12,7 +12,8 @@ use krilla::text::{Font, TextDirection};
 use qrcode::{Color, EcLevel, QrCode};
 
 use super::Certificate;
-use super::layout::{BOLD, Ink, Op, PAGE_H, PAGE_W, REGULAR, layout};
+use super::layout::{Ink, Op, PAGE_H, PAGE_W, layout};
+use super::text::{BOLD, REGULAR};
 
 fn colour(ink: Ink) -> rgb::Color {
     match ink {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::Op;
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
-use crate::store::log::write_events;
+use crate::store::log_write::write_events;
 use crate::store::{Store, StoreError, StoreResult};
 
 /// What the writer holds besides the batch in hand: events in arrival order, except
