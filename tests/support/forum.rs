@@ -1,7 +1,7 @@
 //! Forums for integration tests, in one place: the test forum every server test runs
 //! ([`TEST_FORUM`]), its variants as edited TOML, the shipped example, and builders of a
-//! [`Forum`] in code with the same shape as the crate's own `domain::forum::fixtures` (which
-//! is `#[cfg(test)]`, so integration tests cannot see it): a test says only what it is about.
+//! [`Forum`] in code — the crate's own `domain::forum::fixtures`, shared with its unit tests: a
+//! test says only what it is about.
 //!
 //! Builders' defaults: a forum in `Europe/Moscow` with one-minute prompt windows and gaps and
 //! no margin; a hall titled by its id without a stream; a session of 1 ЗЕТ needing one minute
@@ -13,8 +13,10 @@
 use std::path::Path;
 
 use yavka::domain::forum::catalogue::Catalogue;
-use yavka::domain::forum::{Audience, Forum, Hall, Session, config};
-use yavka::domain::time::{MINUTE, Millis};
+use yavka::domain::forum::{Forum, config};
+
+#[allow(unused_imports)] // only some test binaries build forums in code
+pub use yavka::domain::forum::fixtures::{forum, hall, session};
 
 /// A forum of two halls with one short session each, on 1 April 2026 (Moscow time):
 /// `s1` in hall 1 and `s2` in hall 2, both 10:00–10:30, two prompts each.
@@ -81,49 +83,4 @@ pub fn parse(toml: &str, file: &str) -> Forum {
 pub fn shipped() -> Forum {
     yavka::forum_file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/forum.toml"))
         .expect("the shipped forum is valid")
-}
-
-/// A forum `id` (titled the same) with `halls` and `sessions`.
-pub fn forum(id: &str, halls: &[&str], sessions: Vec<Session>) -> Forum {
-    Forum {
-        id: id.into(),
-        title: id.into(),
-        timezone: "Europe/Moscow".into(),
-        prompt_window_ms: MINUTE,
-        prompt_min_gap_ms: MINUTE,
-        prompt_margin_ms: 0,
-        halls: halls.iter().map(|h| hall(h)).collect(),
-        sessions,
-        codes_note: None,
-        keep_personal_data_years: None,
-        organiser: None,
-    }
-}
-
-/// A hall titled by its id, without a stream.
-pub fn hall(id: &str) -> Hall {
-    Hall {
-        id: id.into(),
-        title: id.into(),
-        stream_url: String::new(),
-    }
-}
-
-/// A session `id` in `hall` from `starts` to `ends`.
-pub fn session(id: &str, hall: &str, starts: Millis, ends: Millis) -> Session {
-    Session {
-        id: id.into(),
-        hall: hall.into(),
-        title: id.into(),
-        starts,
-        ends,
-        credits: 1,
-        min_minutes: 1,
-        prompts: 0,
-        prompts_required: 0,
-        audience: Audience::default(),
-        excluded: vec![],
-        pause_on_missed: false,
-        prompt_window_ms: MINUTE,
-    }
 }

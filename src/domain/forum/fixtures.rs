@@ -1,4 +1,4 @@
-//! Forums for unit tests, built in a line or two: one place that knows every field of a
+//! Forums for tests (the crate's own and the integration tests'), built in a line or two: one place that knows every field of a
 //! [`Forum`] and a [`Session`], so a test says only what it is about.
 //!
 //! Defaults: a forum in `Europe/Moscow` with one-minute prompt windows and gaps and no margin;

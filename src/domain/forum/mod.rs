@@ -3,7 +3,6 @@
 
 pub mod catalogue;
 pub mod config;
-#[cfg(test)]
 pub mod fixtures;
 mod frozen;
 pub mod model;
