@@ -1,7 +1,8 @@
 //! Node-wide news: with Redis, a node that publishes, takes back or archives a forum says so
 //! on one channel shared by every node (`announce`), and the others start or stop that forum
-//! as the store now says (`follow`). A node that missed the news opens the forum at the first
-//! request that names it ([`Forums::open`]); a restart starts what the store says runs.
+//! as the store now says (`follow`). A node that missed news (Redis was away) reads every
+//! forum's state and version again when the channel is back (`catch_up`); until then it opens
+//! a forum at the first request that names it ([`Forums::open`]).
 
 use std::sync::{Arc, Weak};
 
@@ -72,15 +73,39 @@ impl Forums {
     }
 }
 
+impl Forums {
+    /// Everything the news could have said, read from the store: every stored forum started or
+    /// stopped as its state says, and every running one in its latest saved version.
+    pub async fn catch_up(&self) -> anyhow::Result<()> {
+        for row in self.0.store.forums().await? {
+            self.follow(&row.forum.id).await?;
+        }
+        for running in self.all() {
+            self.refresh(&running.forum.id).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Starts or stops the forums other nodes say changed state, until the server is dropped.
 pub(super) async fn follow_news(forums: Weak<Inner>, mut news: crate::broker::Subscription) {
     loop {
         let message = match news.recv().await {
             Ok(message) => message,
             Err(crate::broker::RecvError::Closed) => return,
-            // Missed news: the stored states say what runs; a restart or the next news catches up.
+            // Missed news (Redis was away, or this node fell behind): the store says what
+            // runs and in which version, so everything is read again from it.
             Err(e) => {
-                tracing::warn!(error = %e, "node-wide news lost");
+                tracing::warn!(error = %e, "node-wide news lost: catching up from the store");
+                let Some(inner) = forums.upgrade() else {
+                    return;
+                };
+                if let Err(e) = Forums(inner).catch_up().await {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "could not catch up with forums' states"
+                    );
+                }
                 continue;
             }
         };

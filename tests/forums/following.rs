@@ -154,7 +154,7 @@ async fn the_code_check_and_the_journal_follow_a_save() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_save_on_one_node_reaches_a_player_on_another() {
     let db = TestDb::postgres().await;
-    let redis = RedisProcess::start().await;
+    let mut redis = RedisProcess::start().await;
     let settings = || {
         let mut settings = test_settings(&db.url);
         settings.broker.redis_url = Some(redis.url());
@@ -221,6 +221,26 @@ async fn a_save_on_one_node_reaches_a_player_on_another() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(gone, "taken back to a draft, it is served by neither node");
+
+    // Published again while Redis is away: the news is lost, and the second node catches up
+    // from the store once Redis is back — without a request naming the forum.
+    redis.kill();
+    let published = json!({ "state": "registration" });
+    let (status, body) = first.post("/api/org/forums/spring/state", published).await;
+    assert_eq!(status, 200, "{body}");
+    redis.restart().await;
+    let mut caught_up = false;
+    for _ in 0..400 {
+        if second.state.forums.get("spring").is_some() {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        caught_up,
+        "the second node runs the forum published while Redis was away"
+    );
 
     tab.close().await;
     first.stop().await;
