@@ -63,6 +63,20 @@ async fn register_in(app: &TestApp, forum: &str, name: &str, email: &str) -> (St
     (me["id"].as_str().unwrap().to_owned(), token)
 }
 
+/// A late registration for the second forum (named by `query`) is refused with 409, saying why.
+async fn registration_closed(app: &TestApp, query: &str, backend: &str) {
+    let form = registration_form(app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
+    let (status, closed) = app.post(&format!("/api/register?{query}"), form).await;
+    assert_eq!(status, 409, "{backend}: {closed}");
+    assert!(
+        closed["error"]
+            .as_str()
+            .unwrap()
+            .contains("Регистрация закрыта"),
+        "{backend}: {closed}"
+    );
+}
+
 /// `forum`'s registration form filled in by a doctor who accepts its current consent texts.
 async fn registration_form(app: &TestApp, forum: &str, name: &str, email: &str) -> Value {
     let (status, texts) = app.get(&format!("/api/texts?forum={forum}")).await;
@@ -374,18 +388,7 @@ async fn a_finished_forums_codes_verify_while_another_is_live() {
             .await;
         assert_eq!(status, 200, "{backend}: the only live forum: {fired}");
         // A registration for the finished forum is refused, saying why.
-        let form = registration_form(&app, SECOND_ID, "Поздний Пётр", "late@example.org").await;
-        let (status, closed) = app
-            .post(&format!("/api/register?forum={SECOND_ID}"), form)
-            .await;
-        assert_eq!(status, 409, "{backend}: {closed}");
-        assert!(
-            closed["error"]
-                .as_str()
-                .unwrap()
-                .contains("Регистрация закрыта"),
-            "{backend}: {closed}"
-        );
+        registration_closed(&app, &format!("forum={SECOND_ID}"), backend).await;
         let (status, made_up) = app.get("/verify/ZZZZZZZZZZZZ?format=json").await;
         assert_eq!(status, 404, "{backend}: {made_up}");
         assert!(

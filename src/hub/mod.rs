@@ -134,6 +134,9 @@ struct Inner {
     /// Sockets still running, their disconnect not yet recorded; `shutdown` waits for zero.
     live: watch::Sender<usize>,
     stopping: watch::Sender<bool>,
+    /// `yavka_confirms_total{forum}`, registered at the first confirm (the forum's id never
+    /// changes): a confirm burst does not build its label thousands of times.
+    confirms: std::sync::OnceLock<metrics::Counter>,
 }
 
 impl Hub {
@@ -168,6 +171,7 @@ impl Hub {
             tally_pushes: listener::ClosePushes::default(),
             live: watch::channel(0).0,
             stopping: watch::channel(false).0,
+            confirms: std::sync::OnceLock::new(),
         }));
         tokio::spawn(listener::listen(
             hub.downgrade(),
@@ -191,6 +195,16 @@ impl Hub {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Counts one recorded confirm in the metrics.
+    fn count_confirm(&self) {
+        self.0
+            .confirms
+            .get_or_init(
+                || metrics::counter!("yavka_confirms_total", "forum" => self.forum().id.clone()),
+            )
+            .increment(1);
     }
 
     /// Runs `forum` from now on (a saved version; frozen sessions already carry their frozen

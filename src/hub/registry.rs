@@ -55,6 +55,19 @@ struct HallConns {
     /// Live connections per viewer: its length is the number of viewers now.
     viewers: HashMap<Arc<str>, usize>,
     peak_viewers: usize,
+    /// `yavka_connections{forum, hall}`, registered once with the hall: every connect and
+    /// disconnect sets it, and building its labels each time cost two strings and a look-up
+    /// under the registry's lock.
+    gauge: Option<metrics::Gauge>,
+}
+
+impl HallConns {
+    fn count(&mut self, forum: &Arc<str>, hall: &str) {
+        let gauge = self.gauge.get_or_insert_with(|| {
+            metrics::gauge!("yavka_connections", "forum" => forum.to_string(), "hall" => hall.to_owned())
+        });
+        gauge.set(self.conns.len() as f64);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +115,9 @@ impl Registry {
         let hall = inner.halls.entry(handle.hall.clone()).or_default();
         *hall.viewers.entry(handle.viewer.clone()).or_default() += 1;
         hall.peak_viewers = hall.peak_viewers.max(hall.viewers.len());
-        let name = handle.hall.to_string();
+        let name = handle.hall.clone();
         hall.conns.insert(handle.conn.clone(), handle);
-        let forum = self.forum.to_string();
-        metrics::gauge!("yavka_connections", "forum" => forum, "hall" => name)
-            .set(hall.conns.len() as f64);
+        hall.count(&self.forum, &name);
     }
 
     pub fn remove(&self, hall: &str, conn: &str) {
@@ -123,9 +134,7 @@ impl Registry {
                 h.viewers.remove(&handle.viewer);
             }
         }
-        let forum = self.forum.to_string();
-        metrics::gauge!("yavka_connections", "forum" => forum, "hall" => hall.to_owned())
-            .set(h.conns.len() as f64);
+        h.count(&self.forum, hall);
         if let Some(handle) = removed
             && let Some(tabs) = inner.by_viewer.get_mut(&handle.viewer)
         {

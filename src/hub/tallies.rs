@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use super::Hub;
 use super::protocol;
 use crate::domain::decisions::Correction;
-use crate::domain::forum::{Forum, Session};
+use crate::domain::forum::Forum;
 use crate::domain::live::{self, LiveViewer, SessionPlan};
 use crate::domain::log::Event;
 use crate::domain::rules::Params;
@@ -42,11 +42,6 @@ impl Corrections {
 }
 
 impl Hub {
-    /// The session a tab in `hall` is about at `now` (see [`live::session_for`]), as it runs.
-    pub(super) fn session_for(&self, hall: &str, now: Millis) -> Option<Session> {
-        live::session_for(&self.forum(), hall, now).cloned()
-    }
-
     /// The tally message of `viewer` for a tab in `hall`, if the hall has a session today.
     pub(super) fn tally_json(&self, viewer: &Mutex<LiveViewer>, hall: &str) -> Option<String> {
         let now = self.now();

@@ -87,7 +87,7 @@ impl Ctx {
             tracing::error!(conn = %self.conn, prompt, error = %e, "could not record a confirm");
             return Err(ErrorCode::Unavailable);
         }
-        metrics::counter!("yavka_confirms_total", "forum" => hub.forum().id.clone()).increment(1);
+        hub.count_confirm();
         if let Some(p) = hub.lock_prompts().get_mut(prompt) {
             p.confirmed += 1;
         }

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::closing::reject;
 use super::disconnect::{Cleanup, DisconnectGuard, LiveToken};
 use super::{Ctx, Opened, Written};
+use crate::domain::live;
 use crate::domain::log::{Event, EventBody, Evidence};
 use crate::hub::Hub;
 use crate::hub::outbox::Outbox;
@@ -31,7 +32,9 @@ pub(super) async fn open(
         reject(socket, close::GOING_AWAY, close::RESTARTING).await;
         return None;
     }
-    let Some(hall_info) = hub.forum().hall(&hall).map(HallInfo::of) else {
+    // The forum as it runs now, taken once for the whole welcome.
+    let forum = hub.forum();
+    let Some(hall_info) = forum.hall(&hall).map(HallInfo::of) else {
         reject(socket, close::UNKNOWN_HALL, close::NO_SUCH_HALL).await;
         return None;
     };
@@ -105,7 +108,7 @@ pub(super) async fn open(
             name: viewer.name.clone(),
         },
         hall: hall_info,
-        session: hub.session_for(&hall, now).map(|s| SessionInfo {
+        session: live::session_for(&forum, &hall, now).map(|s| SessionInfo {
             id: s.id.clone(),
             title: s.title.clone(),
             starts: s.starts,
