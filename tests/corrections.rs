@@ -12,6 +12,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::TestDb;
+use support::offline::{evaluate_offline, verdict_fields};
 use support::process::run_ok;
 use support::server::{TEST_FORUM, TestApp, at};
 use yavka::domain::log::EventBody;
@@ -389,55 +390,17 @@ async fn offline_equals_server(app: &TestApp, backend: &str, db_url: &str) {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("forum.toml"), TEST_FORUM).unwrap();
-    let settings = ["--settings", "absent.toml"];
-    run_ok(
-        d,
-        db_url,
-        &[
-            &[
-                "export-log",
-                "-o",
-                "log.jsonl",
-                "--decisions",
-                "decisions.jsonl",
-            ][..],
-            &settings,
-        ]
-        .concat(),
-    );
+    let offline = evaluate_offline(d, db_url, TEST_FORUM, true);
     let lines = std::fs::read_to_string(d.join("decisions.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 4, "{backend}: {lines}");
-    let out = run_ok(
-        d,
-        db_url,
-        &[
-            "evaluate",
-            "--forum",
-            "forum.toml",
-            "--events",
-            "log.jsonl",
-            "--decisions",
-            "decisions.jsonl",
-        ],
-    );
-    let offline: Value = serde_json::from_slice(&out.stdout).unwrap();
     let fields = |r: &Value| {
-        json!([
-            r["viewer"],
-            r["session"],
-            r["minutes"],
-            r["seconds"],
-            r["confirmed"],
-            r["required"],
-            r["shown"],
-            r["prompts"],
-            r["eligible"],
-            r["reasons"],
-            r["credited"],
-            r["decision"]["outcome"],
-            r["decision"]["reason"]
-        ])
+        let mut f = verdict_fields(r);
+        f.extend([
+            r["credited"].clone(),
+            r["decision"]["outcome"].clone(),
+            r["decision"]["reason"].clone(),
+        ]);
+        Value::from(f)
     };
     let served: Vec<Value> = served["rows"]
         .as_array()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::TestDb;
-use crate::support::process::run_ok;
+use crate::support::offline::{evaluate_offline, verdict_fields};
 use crate::support::redis::RedisProcess;
 use crate::support::server::{TEST_FORUM, TestApp, Viewer, at, test_forum, test_settings};
 use yavka::domain::log::EventBody;
@@ -131,60 +131,21 @@ async fn each_gets(tabs: &mut [Viewer], id: &str, silent: &[usize]) {
 }
 
 /// The fields a verdict is compared on, sorted by viewer and session.
-fn verdicts(rows: &Value) -> Vec<Value> {
-    let mut out: Vec<Value> = rows
+fn verdicts(rows: &Value) -> Vec<Vec<Value>> {
+    let mut out: Vec<Vec<Value>> = rows
         .as_array()
         .unwrap_or_else(|| panic!("not a list: {rows}"))
         .iter()
-        .map(|r| {
-            json!([
-                r["viewer"],
-                r["session"],
-                r["minutes"],
-                r["seconds"],
-                r["confirmed"],
-                r["required"],
-                r["shown"],
-                r["prompts"],
-                r["eligible"],
-                r["reasons"],
-            ])
-        })
+        .map(verdict_fields)
         .collect();
-    out.sort_by_key(|v| v.to_string());
+    out.sort_by_key(|v| Value::from(v.clone()).to_string());
     out
 }
 
 /// `yavka export-log` and `yavka evaluate` for the forum in `toml`.
 fn evaluated_offline(db_url: &str, toml: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(d.join("forum.toml"), toml).unwrap();
-    run_ok(
-        d,
-        db_url,
-        &[
-            "export-log",
-            "--settings",
-            "absent.toml",
-            "--out",
-            "log.jsonl",
-        ],
-    );
-    let out = run_ok(
-        d,
-        db_url,
-        &[
-            "evaluate",
-            "--forum",
-            "forum.toml",
-            "--events",
-            "log.jsonl",
-            "--format",
-            "json",
-        ],
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON verdicts")
+    evaluate_offline(dir.path(), db_url, toml, false)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

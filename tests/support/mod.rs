@@ -189,6 +189,7 @@ async fn ensure_postgres_running() {
     }
 }
 pub mod forum;
+pub mod offline;
 pub mod process;
 pub mod redis;
 pub mod server;
