@@ -189,7 +189,7 @@ impl<'a> Piece<'a> {
                             | EventBody::WrongAnswer { prompt, .. } => (None, Some(prompt)),
                             _ => (None, None),
                         };
-                        hall.into_iter().chain(prompt).map(String::as_str)
+                        hall.into_iter().chain(prompt).map(|id| id.as_str())
                     }));
                     for (k, e) in chunk.iter().enumerate() {
                         let ev = first + c * TOUCH_AHEAD + k;

@@ -7,35 +7,35 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
 use crate::domain::forum::Education;
-use crate::domain::log::{Event, EventBody, Evidence, Hints, parse_instant};
+use crate::domain::log::{Event, EventBody, Evidence, Hints, Id, parse_instant};
 use crate::domain::time::Millis;
 
 /// An id as other writers may spell it: a string, or a number. Borrowed from the line when it
-/// has no escapes, so reading it costs one allocation (the event's own `String`).
-struct Id<'a>(Cow<'a, str>);
+/// has no escapes, so reading a short id allocates nothing (the event holds it inline).
+struct WireId<'a>(Cow<'a, str>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for WireId<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> de::Visitor<'de> for V<'a> {
-            type Value = Id<'a>;
+            type Value = WireId<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a string or an integer id")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Id<'a>, E> {
-                Ok(Id(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<WireId<'a>, E> {
+                Ok(WireId(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id<'a>, E> {
-                Ok(Id(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireId<'a>, E> {
+                Ok(WireId(Cow::Owned(v.to_owned())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Id<'a>, E> {
-                Ok(Id(Cow::Owned(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<WireId<'a>, E> {
+                Ok(WireId(Cow::Owned(v)))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id<'a>, E> {
-                Ok(Id(Cow::Owned(v.to_string())))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireId<'a>, E> {
+                Ok(WireId(Cow::Owned(v.to_string())))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id<'a>, E> {
-                Ok(Id(Cow::Owned(v.to_string())))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireId<'a>, E> {
+                Ok(WireId(Cow::Owned(v.to_string())))
             }
         }
         d.deserialize_any(V(std::marker::PhantomData))
@@ -49,13 +49,13 @@ struct Wire<'a> {
     #[serde(borrow)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    viewer: Option<Id<'a>>,
+    viewer: Option<WireId<'a>>,
     #[serde(borrow)]
-    conn: Option<Id<'a>>,
+    conn: Option<WireId<'a>>,
     #[serde(borrow)]
-    hall: Option<Id<'a>>,
+    hall: Option<WireId<'a>>,
     #[serde(borrow)]
-    prompt: Option<Id<'a>>,
+    prompt: Option<WireId<'a>>,
     #[serde(borrow)]
     closes: Option<Cow<'a, str>>,
     name: Option<String>,
@@ -74,12 +74,12 @@ fn need<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
     v.ok_or_else(|| format!("У события «{kind}» нет поля `{field}`"))
 }
 
-fn need_id(v: Option<Id>, field: &str, kind: &str) -> Result<String, String> {
+fn need_id(v: Option<WireId>, field: &str, kind: &str) -> Result<Id, String> {
     let id = need(v, field, kind)?.0;
     if id.trim().is_empty() {
         return Err(format!("У события «{kind}» пустое поле `{field}`"));
     }
-    Ok(id.into_owned())
+    Ok(Id::from(id.as_ref()))
 }
 
 /// Parses one line. Returns `Ok(None)` for a blank line.

@@ -80,8 +80,8 @@ fn blocks_and_threads_keep_the_order_and_the_line_numbers() {
         let e = Event::new(
             1_775_000_000_000 + n * 1_500,
             EventBody::Connect {
-                viewer: format!("v{}", n % 7),
-                conn: format!("c{n}"),
+                viewer: format!("v{}", n % 7).into(),
+                conn: format!("c{n}").into(),
                 hall: "hall-1".into(),
             },
         );
