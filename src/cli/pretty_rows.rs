@@ -1,16 +1,17 @@
 //! A big array of rows written as pretty JSON, the rows serialised on every core.
 //!
 //! `serde_json::to_writer_pretty` of half a million verdicts took seconds on one thread, most of
-//! `yavka evaluate`'s writing. The bytes are the same: each row is pretty-printed on its own and
-//! indented one level, which is what the pretty printer does inside an array (a JSON string
-//! never holds a raw line end, so every line end in a row is one the printer made).
+//! `yavka evaluate`'s writing. The bytes are the same: each part of the rows is printed as an
+//! array by the same printer, and its rows (one level in, as in the whole array) are joined.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-/// Below this many rows a thread is not started: it costs more than it saves.
-const MIN_PART: usize = 2_000;
+/// Rows per part: a few hundred (about 400 KB of JSON), so that each thread's buffer stays in
+/// its core's cache. Parts of tens of megabytes were slower than one thread: every byte went
+/// out to memory and back before it was written.
+const PART: usize = 512;
 
 /// Writes `rows` exactly as `serde_json::to_writer_pretty(out, rows)` does.
 pub fn write<W: Write, T: Serialize + Sync>(out: &mut W, rows: &[T]) -> io::Result<()> {
@@ -18,19 +19,24 @@ pub fn write<W: Write, T: Serialize + Sync>(out: &mut W, rows: &[T]) -> io::Resu
         return out.write_all(b"[]");
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Parts of a few thousand rows, handed out in turns so that memory holds a few parts at a
-    // time, not a second copy of the whole output.
-    let part = rows.len().div_ceil(threads * 8).max(MIN_PART);
+    // A group of one part per thread at a time; each thread keeps its buffer from one group to
+    // the next.
+    let mut bufs: Vec<Vec<u8>> = (0..threads).map(|_| Vec::new()).collect();
     out.write_all(b"[\n")?;
     let mut first = true;
-    for group in rows.chunks(part * threads) {
-        let texts: Vec<io::Result<Vec<u8>>> = if group.len() <= part {
-            vec![part_text(group)]
+    for group in rows.chunks(PART * threads) {
+        let parts: Vec<&[T]> = group.chunks(PART).collect();
+        let done: Vec<io::Result<Vec<u8>>> = if parts.len() == 1 {
+            vec![part_text(parts[0], std::mem::take(&mut bufs[0]))]
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = group
-                    .chunks(part)
-                    .map(|p| scope.spawn(move || part_text(p)))
+                let handles: Vec<_> = parts
+                    .iter()
+                    .zip(bufs.iter_mut())
+                    .map(|(p, buf)| {
+                        let buf = std::mem::take(buf);
+                        scope.spawn(move || part_text(p, buf))
+                    })
                     .collect();
                 handles
                     .into_iter()
@@ -38,36 +44,25 @@ pub fn write<W: Write, T: Serialize + Sync>(out: &mut W, rows: &[T]) -> io::Resu
                     .collect()
             })
         };
-        for text in texts {
+        for (text, slot) in done.into_iter().zip(bufs.iter_mut()) {
+            let text = text?;
             if !first {
                 out.write_all(b",\n")?;
             }
             first = false;
-            out.write_all(&text?)?;
+            // The part printed as an array is "[\n", its rows at one level in, "\n]".
+            out.write_all(&text[2..text.len() - 2])?;
+            *slot = text;
         }
     }
     out.write_all(b"\n]")
 }
 
-/// The rows of one part, each indented one level, separated as in an array.
-fn part_text<T: Serialize>(rows: &[T]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(rows.len() * 512);
-    let mut one = Vec::with_capacity(1024);
-    for (i, row) in rows.iter().enumerate() {
-        one.clear();
-        serde_json::to_writer_pretty(&mut one, row)?;
-        if i > 0 {
-            out.extend_from_slice(b",\n");
-        }
-        out.extend_from_slice(b"  ");
-        for line in one.split_inclusive(|&c| c == b'\n') {
-            out.extend_from_slice(line);
-            if line.ends_with(b"\n") {
-                out.extend_from_slice(b"  ");
-            }
-        }
-    }
-    Ok(out)
+/// The rows of one part (at least one) printed as a pretty JSON array into `buf`.
+fn part_text<T: Serialize>(rows: &[T], mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+    buf.clear();
+    serde_json::to_writer_pretty(&mut buf, rows)?;
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -86,7 +81,7 @@ mod tests {
                 "empty": [], "none": null, "nested": {"x": [1, {"y": {}}]},
             })
         };
-        for n in [0, 1, 2, MIN_PART - 1, MIN_PART, 3 * MIN_PART + 7, 40_001] {
+        for n in [0, 1, 2, PART - 1, PART, PART + 1, 3 * PART + 7, 10_001] {
             let rows: Vec<_> = (0..n).map(row).collect();
             let mut got = Vec::new();
             write(&mut got, &rows).unwrap();
