@@ -393,7 +393,9 @@ async fn run(opts: Options) {
     let stored: HashSet<(String, String)> = events
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::Confirm { viewer, prompt, .. } => Some((viewer.clone(), prompt.clone())),
+            EventBody::Confirm { viewer, prompt, .. } => {
+                Some((viewer.to_string(), prompt.to_string()))
+            }
             _ => None,
         })
         .collect();

@@ -236,7 +236,9 @@ async fn one_forum_on_three_nodes() {
             .unwrap()
             .into_iter()
             .filter_map(|e| match e.body {
-                EventBody::Prompt { prompt, hall, .. } if hall == "hall-3" => Some(prompt),
+                EventBody::Prompt { prompt, hall, .. } if hall == "hall-3" => {
+                    Some(prompt.to_string())
+                }
                 _ => None,
             })
             .collect();

@@ -254,7 +254,7 @@ async fn outage_story(app: &TestApp, fault: &mut impl Fault, tag: &str) {
 
     // The log: Boris's disconnect and Anna's heartbeat arrived after the outage, once each.
     let is_boris_gone =
-        |e: &EventBody| matches!(e, EventBody::Disconnect { conn } if boris_conn == *conn);
+        |e: &EventBody| matches!(e, EventBody::Disconnect { conn } if boris_conn == conn.as_str());
     app.wait_for_log(|events| events.iter().any(|e| is_boris_gone(&e.body)))
         .await;
     let forum = &app.state.forum;
@@ -276,7 +276,7 @@ async fn outage_story(app: &TestApp, fault: &mut impl Fault, tag: &str) {
     assert_eq!(
         count(
             &|e| matches!(e, EventBody::Confirm { viewer, prompt: p, .. }
-            if *viewer == anna && prompt["id"] == *p)
+            if *viewer == anna && prompt["id"] == p.as_str())
         ),
         1,
         "{tag}: Anna's confirm is stored once"
@@ -290,7 +290,7 @@ async fn outage_story(app: &TestApp, fault: &mut impl Fault, tag: &str) {
     assert_eq!(fired, 2, "{tag}: the refused prompt was not recorded");
     assert!(
         events.iter().any(|e| e.ts >= beat_at
-            && matches!(&e.body, EventBody::Heartbeat { conn } if anna_conn == *conn)),
+            && matches!(&e.body, EventBody::Heartbeat { conn } if anna_conn == conn.as_str())),
         "{tag}: the heartbeat sent during the outage was kept"
     );
     let evaluation = rules::evaluate(forum, &events);
@@ -381,7 +381,7 @@ async fn postgres_killed_mid_batch_then_stopped_for_30_s() {
     let second = answer(&mut dora_tab, tag).await;
     assert_eq!(second["type"], "confirmed", "{tag}: {second}");
     let is_egor_gone =
-        |e: &EventBody| matches!(e, EventBody::Disconnect { conn } if egor_conn == *conn);
+        |e: &EventBody| matches!(e, EventBody::Disconnect { conn } if egor_conn == conn.as_str());
     app.wait_for_log(|events| events.iter().any(|e| is_egor_gone(&e.body)))
         .await;
     let events = app

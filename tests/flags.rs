@@ -127,7 +127,7 @@ async fn flags_story(app: &TestApp, backend: &str) {
         .iter()
         .filter_map(|e| match &e.body {
             EventBody::Confirm { viewer, .. } => {
-                Some((viewer.clone(), e.evidence.as_ref()?.reaction_ms?))
+                Some((viewer.to_string(), e.evidence.as_ref()?.reaction_ms?))
             }
             _ => None,
         })

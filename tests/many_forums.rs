@@ -306,7 +306,7 @@ async fn two_forums_live_at_once(app: &TestApp, backend: &str) {
     let fired: Vec<String> = log
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::Prompt { prompt, .. } => Some(prompt.clone()),
+            EventBody::Prompt { prompt, .. } => Some(prompt.to_string()),
             _ => None,
         })
         .collect();

@@ -55,7 +55,7 @@ impl Names {
             .into_iter()
             .filter_map(|e| match e.body {
                 EventBody::Prompt { prompt, hall, .. } => Some((
-                    prompt,
+                    prompt.into(),
                     format!(
                         "окно {} {} ({})",
                         date_ru(e.ts, &tz),

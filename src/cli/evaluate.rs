@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::decisions_file;
+use super::{decisions_file, pretty_rows};
 use crate::domain::decided::{InForce, worded};
 use crate::domain::log::jsonl::{self, OnError};
 use crate::domain::rules;
@@ -119,11 +119,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .then(|| decisions_file::overlay(evaluation.verdicts.clone(), &records.decisions));
     match (args.format, &decided) {
         (Format::Json, None) => {
-            serde_json::to_writer_pretty(&mut out, &evaluation.verdicts)?;
+            pretty_rows::write(&mut out, &evaluation.verdicts)?;
             writeln!(out)?;
         }
         (Format::Json, Some(rows)) => {
-            serde_json::to_writer_pretty(&mut out, rows)?;
+            pretty_rows::write(&mut out, rows)?;
             writeln!(out)?;
         }
         (Format::Csv, None) => {

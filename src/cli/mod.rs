@@ -12,6 +12,7 @@ mod export_log;
 mod forum;
 mod help;
 mod organiser;
+mod pretty_rows;
 mod retention;
 pub mod serve;
 mod timings;

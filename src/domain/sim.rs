@@ -41,8 +41,8 @@ pub fn even_prompts(forum: &Forum) -> Vec<Event> {
             out.push(Event::new(
                 ts,
                 EventBody::Prompt {
-                    prompt: format!("{}-p{}", s.id, i + 1),
-                    hall: s.hall.clone(),
+                    prompt: format!("{}-p{}", s.id, i + 1).into(),
+                    hall: s.hall.as_str().into(),
                     closes: ts + s.prompt_window_ms,
                 },
             ));
@@ -108,7 +108,7 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
         events.push(Event::new(
             days.first().map_or(0, |d| d.0) - 24 * 60 * MINUTE,
             EventBody::Viewer {
-                viewer: viewer.clone(),
+                viewer: viewer.as_str().into(),
                 name: format!("Участник {n}"),
                 email: format!("viewer{n}@example.org"),
                 education,
@@ -130,14 +130,16 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
                 events.push(Event::new(
                     t,
                     EventBody::Connect {
-                        viewer: viewer.clone(),
-                        conn: conn.clone(),
-                        hall: hall.clone(),
+                        viewer: viewer.as_str().into(),
+                        conn: conn.as_str().into(),
+                        hall: hall.as_str().into(),
                     },
                 ));
                 events.push(Event::new(
                     (t + end) / 2,
-                    EventBody::Heartbeat { conn: conn.clone() },
+                    EventBody::Heartbeat {
+                        conn: conn.as_str().into(),
+                    },
                 ));
                 for p in &prompts {
                     let EventBody::Prompt {
@@ -158,8 +160,8 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
                             events.push(Event::new(
                                 press,
                                 EventBody::Confirm {
-                                    viewer: viewer.clone(),
-                                    conn: conn.clone(),
+                                    viewer: viewer.as_str().into(),
+                                    conn: conn.as_str().into(),
                                     prompt: prompt.clone(),
                                 },
                             ));
@@ -168,7 +170,7 @@ pub fn crowd_log(forum: &Forum, crowd: &Crowd) -> Vec<Event> {
                 }
                 // One connection in twenty is lost without a disconnect, as in a crash.
                 if rng.next_u64() % 20 != 0 {
-                    events.push(Event::new(end, EventBody::Disconnect { conn }));
+                    events.push(Event::new(end, EventBody::Disconnect { conn: conn.into() }));
                 }
                 t = end + uniform(&mut rng, 0, 2 * MINUTE);
             }

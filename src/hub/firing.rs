@@ -53,8 +53,8 @@ impl Hub {
         let event = Event::new(
             ts,
             EventBody::Prompt {
-                prompt: info.id.clone(),
-                hall: info.hall.clone(),
+                prompt: info.id.as_str().into(),
+                hall: info.hall.as_str().into(),
                 closes: info.closes,
             },
         );

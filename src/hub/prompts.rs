@@ -50,8 +50,8 @@ impl PromptEntry {
         Event::new(
             self.ts,
             EventBody::Prompt {
-                prompt: self.id.clone(),
-                hall: self.hall.clone(),
+                prompt: self.id.as_str().into(),
+                hall: self.hall.as_str().into(),
                 closes: self.closes,
             },
         )

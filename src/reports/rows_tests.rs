@@ -69,13 +69,15 @@ fn log() -> Vec<Event> {
             t(0),
             EventBody::Connect {
                 viewer: v.into(),
-                conn: conn.clone(),
+                conn: conn.as_str().into(),
                 hall: "h1".into(),
             },
         ));
         ev.push(Event::new(
             t(until),
-            EventBody::Disconnect { conn: conn.clone() },
+            EventBody::Disconnect {
+                conn: conn.as_str().into(),
+            },
         ));
     }
     ev.push(Event::new(

@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use super::log_write::write_events;
 use super::{Store, StoreError, StoreResult, from_json};
 use crate::domain::forum::Education;
-use crate::domain::log::{Event, EventBody, Evidence};
+use crate::domain::log::{Event, EventBody, Evidence, Id};
 use crate::domain::time::{Millis, Span};
 
 /// Every query that [`decode`]s events selects these, in this order: it reads them by position.
@@ -202,9 +202,10 @@ where
         "prompt" => 6,
         _ => 8,
     };
-    let text = |name: &str| -> StoreResult<String> {
+    // Ids are held inline (`Id`): no allocation for the millions of them in a big export.
+    let text = |name: &str| -> StoreResult<Id> {
         row.try_get::<Option<&str>, _>(column(name))?
-            .map(str::to_owned)
+            .map(Id::from)
             .ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
     };
     let mut evidence = Evidence::default();
@@ -317,7 +318,7 @@ where
     Ok(Event::new(
         row.try_get(1)?,
         EventBody::Heartbeat {
-            conn: row.try_get::<&str, _>(0)?.to_owned(),
+            conn: row.try_get::<&str, _>(0)?.into(),
         },
     ))
 }

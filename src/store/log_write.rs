@@ -113,7 +113,7 @@ struct Columns {
 
 impl Columns {
     fn of(e: &Event) -> StoreResult<Columns> {
-        let c = |s: &String| Some(s.clone());
+        let c = |s: &str| Some(s.to_owned());
         Ok(match &e.body {
             EventBody::Viewer {
                 viewer,

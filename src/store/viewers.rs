@@ -230,7 +230,7 @@ pub(super) async fn insert_viewer_in(
     let event = Event::new(
         now,
         EventBody::Viewer {
-            viewer: row.id.clone(),
+            viewer: row.id.as_str().into(),
             name: row.name.clone(),
             email: row.email.clone(),
             education: row.education,

@@ -25,9 +25,9 @@ pub fn inputs(events: &[Event]) -> (Vec<Answer>, Vec<Connection>) {
                 conn,
                 prompt,
             } => answers.push(Answer {
-                viewer: viewer.clone(),
-                prompt: prompt.clone(),
-                conn: conn.clone(),
+                viewer: viewer.to_string(),
+                prompt: prompt.to_string(),
+                conn: conn.to_string(),
                 at: e.ts,
                 reaction_ms: ev.reaction_ms,
                 hints: ev.hints,
@@ -36,8 +36,8 @@ pub fn inputs(events: &[Event]) -> (Vec<Answer>, Vec<Connection>) {
             // a second connection.
             EventBody::Connect { viewer, conn, .. } if seen.insert(conn) => {
                 connections.push(Connection {
-                    viewer: viewer.clone(),
-                    conn: conn.clone(),
+                    viewer: viewer.to_string(),
+                    conn: conn.to_string(),
                     device: ev.device(),
                     page_loaded: ev.page_loaded,
                 });

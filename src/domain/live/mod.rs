@@ -101,8 +101,8 @@ impl LiveViewer {
                 self.conns.insert(
                     at,
                     LiveConn {
-                        id: conn.clone(),
-                        hall: hall.clone(),
+                        id: conn.to_string(),
+                        hall: hall.to_string(),
                         start: e.ts,
                         last_seen: e.ts,
                         closed_at: None,
@@ -273,16 +273,23 @@ impl LiveViewer {
             out.push(Event::new(
                 c.start,
                 EventBody::Connect {
-                    viewer: self.id.clone(),
-                    conn: c.id.clone(),
-                    hall: c.hall.clone(),
+                    viewer: self.id.as_str().into(),
+                    conn: c.id.as_str().into(),
+                    hall: c.hall.as_str().into(),
                 },
             ));
             match c.closed_at {
-                Some(t) => out.push(Event::new(t, EventBody::Disconnect { conn: c.id.clone() })),
+                Some(t) => out.push(Event::new(
+                    t,
+                    EventBody::Disconnect {
+                        conn: c.id.as_str().into(),
+                    },
+                )),
                 None if c.last_seen > c.start => out.push(Event::new(
                     c.last_seen,
-                    EventBody::Heartbeat { conn: c.id.clone() },
+                    EventBody::Heartbeat {
+                        conn: c.id.as_str().into(),
+                    },
                 )),
                 None => {}
             }
@@ -291,15 +298,15 @@ impl LiveViewer {
             let (viewer, conn, prompt) = (self.id.clone(), p.conn.clone(), p.prompt.clone());
             let body = if wrong {
                 EventBody::WrongAnswer {
-                    viewer,
-                    conn,
-                    prompt,
+                    viewer: viewer.into(),
+                    conn: conn.into(),
+                    prompt: prompt.into(),
                 }
             } else {
                 EventBody::Confirm {
-                    viewer,
-                    conn,
-                    prompt,
+                    viewer: viewer.into(),
+                    conn: conn.into(),
+                    prompt: prompt.into(),
                 }
             };
             Event::new(p.ts, body)

@@ -138,8 +138,8 @@ impl Day {
                     up: true,
                 });
                 self.record(EventBody::Connect {
-                    viewer: who,
-                    conn: id,
+                    viewer: who.into(),
+                    conn: id.into(),
                     hall: hall.into(),
                 });
             }
@@ -149,14 +149,14 @@ impl Day {
                     let conn = self.tabs[t].id.clone();
                     // A crash records nothing: the connection stays open for the rules.
                     if s.right {
-                        self.record(EventBody::Disconnect { conn });
+                        self.record(EventBody::Disconnect { conn: conn.into() });
                     }
                 }
             }
             3 => {
                 if let Some(t) = self.pick_tab(viewer, s.c) {
                     let conn = self.tabs[t].id.clone();
-                    self.record(EventBody::Heartbeat { conn });
+                    self.record(EventBody::Heartbeat { conn: conn.into() });
                 }
             }
             4 => {
@@ -165,7 +165,7 @@ impl Day {
                 self.prompts
                     .push((id.clone(), hall.into(), self.now, closes));
                 self.record(EventBody::Prompt {
-                    prompt: id,
+                    prompt: id.into(),
                     hall: hall.into(),
                     closes,
                 });
@@ -190,7 +190,7 @@ impl Day {
                     "хирургия"
                 };
                 self.record(EventBody::Viewer {
-                    viewer: who.clone(),
+                    viewer: who.as_str().into(),
                     name: who,
                     email: "v@example.org".into(),
                     education: Education::Higher,
@@ -229,9 +229,9 @@ impl Day {
             });
             if !known {
                 self.record(EventBody::Confirm {
-                    viewer: who,
-                    conn,
-                    prompt: id,
+                    viewer: who.into(),
+                    conn: conn.into(),
+                    prompt: id.into(),
                 });
             }
             return;
@@ -255,15 +255,15 @@ impl Day {
         let (viewer, conn, prompt) = (who, conn, id);
         self.record(if s.right {
             EventBody::Confirm {
-                viewer,
-                conn,
-                prompt,
+                viewer: viewer.into(),
+                conn: conn.into(),
+                prompt: prompt.into(),
             }
         } else {
             EventBody::WrongAnswer {
-                viewer,
-                conn,
-                prompt,
+                viewer: viewer.into(),
+                conn: conn.into(),
+                prompt: prompt.into(),
             }
         });
     }
@@ -330,7 +330,7 @@ proptest! {
                 day.tabs[t].up = false;
                 let conn = day.tabs[t].id.clone();
                 day.now += 1;
-                day.record(EventBody::Disconnect { conn });
+                day.record(EventBody::Disconnect { conn: conn.into() });
             }
         }
         let last = day.log.iter().map(|e| e.ts).max().unwrap_or(T0);

@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::forum::Education;
 use crate::domain::time::Millis;
 
+/// An id in the log (viewer, connection, hall, prompt): held inline up to 24 bytes, as every id
+/// the server makes is, so millions of events carry their ids in the events array itself rather
+/// than in as many scattered heap strings (reading them was half of the replay of a big log, and
+/// allocating them a good part of reading one).
+pub type Id = compact_str::CompactString;
+
 /// One recorded event at instant `ts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -32,43 +38,31 @@ pub struct Event {
 pub enum EventBody {
     /// Registration or profile change; the latest wins.
     Viewer {
-        viewer: String,
+        viewer: Id,
         name: String,
         email: String,
         education: Education,
         specialty: String,
     },
     /// A connection of `viewer` opened in `hall`.
-    Connect {
-        viewer: String,
-        conn: String,
-        hall: String,
-    },
+    Connect { viewer: Id, conn: Id, hall: Id },
     /// The connection was alive at `ts`.
-    Heartbeat { conn: String },
+    Heartbeat { conn: Id },
     /// The connection closed.
-    Disconnect { conn: String },
+    Disconnect { conn: Id },
     /// A presence prompt was shown in `hall`, open until `closes`.
     Prompt {
-        prompt: String,
-        hall: String,
+        prompt: Id,
+        hall: Id,
         closes: Millis,
     },
     /// The viewer pressed «Подтвердить участие».
-    Confirm {
-        viewer: String,
-        conn: String,
-        prompt: String,
-    },
+    Confirm { viewer: Id, conn: Id, prompt: Id },
     /// The viewer chose a wrong answer to the prompt's challenge. Only the first
     /// `max_wrong_answers` per (viewer, prompt) are recorded; after them the prompt cannot be
     /// confirmed any more.
     #[serde(rename = "wrong_answer")]
-    WrongAnswer {
-        viewer: String,
-        conn: String,
-        prompt: String,
-    },
+    WrongAnswer { viewer: Id, conn: Id, prompt: Id },
 }
 
 impl EventBody {

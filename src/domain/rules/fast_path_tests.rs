@@ -10,7 +10,7 @@ use super::replay::Replay;
 use super::story::{T0, forum};
 use super::{replay_reference, verdicts};
 use crate::domain::forum::Education;
-use crate::domain::log::{Event, EventBody, sort_events};
+use crate::domain::log::{Event, EventBody, Id, sort_events};
 use crate::domain::sim::{Crowd, crowd_log};
 use crate::domain::time::SECOND;
 
@@ -68,29 +68,34 @@ fn event() -> impl Strategy<Value = Event> {
             email: format!("{viewer}@example.org"),
             education: Education::Higher,
             specialty: "рентгенология".into(),
-            viewer,
+            viewer: viewer.into(),
         }),
-        (id("v", 4), id("c", 6), hall.clone())
-            .prop_map(|(viewer, conn, hall)| EventBody::Connect { viewer, conn, hall }),
-        id("c", 7).prop_map(|conn| EventBody::Heartbeat { conn }),
-        id("c", 7).prop_map(|conn| EventBody::Disconnect { conn }),
+        (id("v", 4), id("c", 6), hall.clone()).prop_map(|(viewer, conn, hall)| {
+            EventBody::Connect {
+                viewer: viewer.into(),
+                conn: conn.into(),
+                hall: hall.into(),
+            }
+        }),
+        id("c", 7).prop_map(|conn| EventBody::Heartbeat { conn: conn.into() }),
+        id("c", 7).prop_map(|conn| EventBody::Disconnect { conn: conn.into() }),
         (id("p", 4), hall, 0..200i64).prop_map(|(prompt, hall, s)| EventBody::Prompt {
-            prompt,
-            hall,
+            prompt: prompt.into(),
+            hall: hall.into(),
             closes: T0 + s * 60 * SECOND,
         }),
         (id("v", 4), id("c", 6), id("p", 5)).prop_map(|(viewer, conn, prompt)| {
             EventBody::Confirm {
-                viewer,
-                conn,
-                prompt,
+                viewer: viewer.into(),
+                conn: conn.into(),
+                prompt: prompt.into(),
             }
         }),
         (id("v", 4), id("c", 6), id("p", 5)).prop_map(|(viewer, conn, prompt)| {
             EventBody::WrongAnswer {
-                viewer,
-                conn,
-                prompt,
+                viewer: viewer.into(),
+                conn: conn.into(),
+                prompt: prompt.into(),
             }
         }),
     ];
@@ -152,11 +157,11 @@ fn ids_too_long_to_hold_inline_replay_as_before() {
         diligence: 80,
         seed: 3,
     };
-    let stretch = |id: &mut String, n: usize| {
+    let stretch = |id: &mut Id, n: usize| {
         if n.is_multiple_of(3) {
             id.push_str(&"-tab-of-a-long-browser-session".repeat(1 + n % 2));
         } else if n % 3 == 1 {
-            *id = format!("{:x<23}{n}", id);
+            *id = format!("{:x<23}{n}", id).into();
         }
     };
     let mut events = crowd_log(&forum(), &crowd);

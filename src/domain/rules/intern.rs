@@ -11,7 +11,6 @@
 use rustc_hash::FxHashMap;
 
 use super::facts::Profile;
-use super::numbering::{TOUCH_AHEAD, touch};
 use crate::domain::log::{Event, EventBody};
 use crate::domain::time::Millis;
 
@@ -180,28 +179,16 @@ impl<'a> Piece<'a> {
         };
         match numbered {
             Some((conns, viewers)) => {
-                for (c, chunk) in events.chunks(TOUCH_AHEAD).enumerate() {
-                    touch(chunk.iter().flat_map(|e| {
-                        let (hall, prompt) = match &e.body {
-                            EventBody::Connect { hall, .. } => (Some(hall), None),
-                            EventBody::Prompt { prompt, hall, .. } => (Some(hall), Some(prompt)),
-                            EventBody::Confirm { prompt, .. }
-                            | EventBody::WrongAnswer { prompt, .. } => (None, Some(prompt)),
-                            _ => (None, None),
-                        };
-                        hall.into_iter().chain(prompt).map(String::as_str)
-                    }));
-                    for (k, e) in chunk.iter().enumerate() {
-                        let ev = first + c * TOUCH_AHEAD + k;
-                        let mut rec = p.intern(ev as u32, e, false);
-                        if conns[ev] != NONE {
-                            rec.id = conns[ev];
-                        }
-                        if viewers[ev] != NONE {
-                            rec.viewer = viewers[ev];
-                        }
-                        p.recs.push(rec);
+                for (k, e) in events.iter().enumerate() {
+                    let ev = first + k;
+                    let mut rec = p.intern(ev as u32, e, false);
+                    if conns[ev] != NONE {
+                        rec.id = conns[ev];
                     }
+                    if viewers[ev] != NONE {
+                        rec.viewer = viewers[ev];
+                    }
+                    p.recs.push(rec);
                 }
             }
             None => {

@@ -81,37 +81,22 @@ fn deal(events: &[Event], first: usize, bits: u32, id_of: &[IdOf]) -> Vec<Dealt>
             long: Vec::new(),
         })
         .collect();
-    for (c, chunk) in events.chunks(TOUCH_AHEAD).enumerate() {
-        touch(chunk.iter().flat_map(|e| id_of.iter().filter_map(|f| f(e))));
-        for (k, e) in chunk.iter().enumerate() {
-            let ev = (first + c * TOUCH_AHEAD + k) as u32;
-            for (d, f) in dealt.iter_mut().zip(id_of) {
-                let Some(name) = f(e) else { continue };
-                match Short::new(name) {
-                    Some(key) => d.parts[(key.mixed() >> (64 - bits)) as usize].push((key, ev)),
-                    None => d.long.push(ev),
-                }
+    // Ids are held in the events (`log::Id`), so this is one pass in order over the events.
+    for (k, e) in events.iter().enumerate() {
+        let ev = (first + k) as u32;
+        for (d, f) in dealt.iter_mut().zip(id_of) {
+            let Some(name) = f(e) else { continue };
+            match Short::new(name) {
+                Some(key) => d.parts[(key.mixed() >> (64 - bits)) as usize].push((key, ev)),
+                None => d.long.push(ev),
             }
         }
     }
     dealt
 }
 
-/// Events whose ids are read ahead at once by [`touch`].
+/// Records whose connection slots the replay reads ahead at once (see `replay.rs`).
 pub(super) const TOUCH_AHEAD: usize = 16;
-
-/// Reads the first and last byte of each id, before the work on them. A log in time order
-/// holds its ids' strings scattered over the heap, so reading one is a wait on memory; reads
-/// with nothing between them are waited for together, where reading each id as its event is
-/// handled waited for them one after another.
-pub(super) fn touch<'a>(ids: impl Iterator<Item = &'a str>) {
-    let mut x = 0u8;
-    for id in ids {
-        let b = id.as_bytes();
-        x ^= b.first().copied().unwrap_or(0) ^ b.last().copied().unwrap_or(0);
-    }
-    std::hint::black_box(x);
-}
 
 /// An open-addressing table of one partition's ids; indexed by the low bits of the hash, which
 /// the partition (its high bits) leaves free.

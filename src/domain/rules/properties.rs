@@ -112,7 +112,7 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
         events.push(Event::new(
             ts,
             EventBody::Prompt {
-                prompt: format!("p{i}"),
+                prompt: format!("p{i}").into(),
                 hall: HALLS[*hall].into(),
                 closes: ts + 2 * MINUTE,
             },
@@ -123,7 +123,7 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
         events.push(Event::new(
             at(-3_600),
             EventBody::Viewer {
-                viewer: viewer.clone(),
+                viewer: viewer.as_str().into(),
                 name: viewer.clone(),
                 email: format!("{viewer}@example.org"),
                 education: if v % 3 == 2 {
@@ -139,8 +139,8 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
             events.push(Event::new(
                 at(conn.start_s),
                 EventBody::Connect {
-                    viewer: viewer.clone(),
-                    conn: id.clone(),
+                    viewer: viewer.as_str().into(),
+                    conn: id.as_str().into(),
                     hall: HALLS[conn.hall].into(),
                 },
             ));
@@ -148,14 +148,18 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
                 if *hb < conn.len_s {
                     events.push(Event::new(
                         at(conn.start_s + hb),
-                        EventBody::Heartbeat { conn: id.clone() },
+                        EventBody::Heartbeat {
+                            conn: id.as_str().into(),
+                        },
                     ));
                 }
             }
             if conn.closed {
                 events.push(Event::new(
                     at(conn.start_s + conn.len_s),
-                    EventBody::Disconnect { conn: id.clone() },
+                    EventBody::Disconnect {
+                        conn: id.as_str().into(),
+                    },
                 ));
             }
         }
@@ -178,18 +182,18 @@ fn build_log(viewers: &[ViewerPlan], prompts: &[(usize, i64)]) -> Vec<Event> {
                 events.push(Event::new(
                     at(press - k),
                     EventBody::WrongAnswer {
-                        viewer: viewer.clone(),
-                        conn: format!("v{v}c{conn}"),
-                        prompt: format!("p{}", cf.prompt),
+                        viewer: viewer.as_str().into(),
+                        conn: format!("v{v}c{conn}").into(),
+                        prompt: format!("p{}", cf.prompt).into(),
                     },
                 ));
             }
             events.push(Event::new(
                 at(press),
                 EventBody::Confirm {
-                    viewer: viewer.clone(),
-                    conn: format!("v{v}c{conn}"),
-                    prompt: format!("p{}", cf.prompt),
+                    viewer: viewer.as_str().into(),
+                    conn: format!("v{v}c{conn}").into(),
+                    prompt: format!("p{}", cf.prompt).into(),
                 },
             ));
         }
@@ -245,7 +249,7 @@ fn split(events: &[Event], target: &str, m: Millis) -> Vec<Event> {
             | EventBody::WrongAnswer { conn, .. }
                 if conn == target && e.ts > m =>
             {
-                *conn = new_id.clone();
+                *conn = new_id.as_str().into();
             }
             _ => {}
         }
@@ -262,7 +266,7 @@ fn split(events: &[Event], target: &str, m: Millis) -> Vec<Event> {
         m,
         EventBody::Connect {
             viewer,
-            conn: new_id,
+            conn: new_id.into(),
             hall,
         },
     ));
@@ -324,12 +328,12 @@ proptest! {
             };
             let conn = format!("extra{i}");
             let viewer = format!("v{viewer}");
-            more.push(Event::new(start, EventBody::Connect { viewer: viewer.clone(), conn: conn.clone(), hall: HALLS[hall].into() }));
+            more.push(Event::new(start, EventBody::Connect { viewer: viewer.as_str().into(), conn: conn.as_str().into(), hall: HALLS[hall].into() }));
             let prompt = format!("extra-p{i}");
             let mid = (start + end) / 2;
-            more.push(Event::new(mid - 1, EventBody::Prompt { prompt: prompt.clone(), hall: HALLS[hall].into(), closes: mid.min(end) }));
-            more.push(Event::new(mid, EventBody::Confirm { viewer, conn: conn.clone(), prompt }));
-            more.push(Event::new(end, EventBody::Disconnect { conn }));
+            more.push(Event::new(mid - 1, EventBody::Prompt { prompt: prompt.as_str().into(), hall: HALLS[hall].into(), closes: mid.min(end) }));
+            more.push(Event::new(mid, EventBody::Confirm { viewer: viewer.into(), conn: conn.as_str().into(), prompt: prompt.into() }));
+            more.push(Event::new(end, EventBody::Disconnect { conn: conn.into() }));
         }
         let only = |v: Vec<Verdict>| v.into_iter().filter(|r| r.session == s.id).collect::<Vec<_>>();
         prop_assert_eq!(only(verdicts(&events)), only(evaluate(&forum, &more).verdicts));

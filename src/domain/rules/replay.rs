@@ -139,8 +139,8 @@ impl<'a> Replay<'a> {
         // first announcements.
         let mut pending: Vec<Pending> = Vec::new();
         for chunk in recs.chunks(TOUCH_AHEAD) {
-            // The connections' slots, read ahead at once (see `numbering::touch`): a log in
-            // time order visits them in no order.
+            // The connections' slots, read ahead at once: a log in time order visits them in
+            // no order, and reads with nothing between them are waited for together.
             let mut x = 0;
             for r in chunk.iter().filter(|r| r.kind != Kind::Prompt) {
                 x ^= opened.get(r.id as usize).map_or(0, |o| o.0);

@@ -46,9 +46,9 @@ impl Ctx {
                 let event = Event::new(
                     now,
                     EventBody::WrongAnswer {
-                        viewer: self.viewer.clone(),
-                        conn: self.conn.to_string(),
-                        prompt: prompt.to_owned(),
+                        viewer: self.viewer.as_str().into(),
+                        conn: self.conn.to_string().into(),
+                        prompt: prompt.into(),
                     },
                 );
                 let new = st.apply(&event);
@@ -69,9 +69,9 @@ impl Ctx {
         let event = Event::with_evidence(
             now,
             EventBody::Confirm {
-                viewer: self.viewer.clone(),
-                conn: self.conn.to_string(),
-                prompt: prompt.to_owned(),
+                viewer: self.viewer.as_str().into(),
+                conn: self.conn.to_string().into(),
+                prompt: prompt.into(),
             },
             seen,
         );
@@ -93,7 +93,7 @@ impl Ctx {
         }
         hub.publish_viewer_event(&self.viewer, event);
         self.reply(ServerMsg::Confirmed {
-            prompt: prompt.to_owned(),
+            prompt: prompt.into(),
         });
         if let Some(t) = hub.tally_json(&self.state, &self.hall) {
             self.handle.offer(t.into(), SLOW);

@@ -41,7 +41,7 @@ impl Cleanup {
         let event = Event::new(
             at,
             EventBody::Disconnect {
-                conn: self.conn.to_string(),
+                conn: self.conn.to_string().into(),
             },
         );
         // Waited for, so that `Hub::shutdown` returns with every disconnect stored; but only

@@ -195,7 +195,7 @@ impl Ctx {
         Some(Event::new(
             now,
             EventBody::Heartbeat {
-                conn: self.conn.to_string(),
+                conn: self.conn.to_string().into(),
             },
         ))
     }

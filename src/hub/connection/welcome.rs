@@ -43,9 +43,9 @@ pub(super) async fn open(
     let connect = Event::with_evidence(
         hub.now(),
         EventBody::Connect {
-            viewer: viewer.id.clone(),
-            conn: conn.to_string(),
-            hall: hall.clone(),
+            viewer: viewer.id.as_str().into(),
+            conn: conn.to_string().into(),
+            hall: hall.as_str().into(),
         },
         seen,
     );

@@ -22,11 +22,11 @@ pub(super) struct Backlog {
 impl Backlog {
     pub(super) fn push(&mut self, op: Op) {
         if let EventBody::Heartbeat { conn } = &op.event.body {
-            match self.beats.get_mut(conn) {
+            match self.beats.get_mut(conn.as_str()) {
                 Some(held) if held.event.ts >= op.event.ts => {}
                 Some(held) => *held = op,
                 None => {
-                    self.beats.insert(conn.clone(), op);
+                    self.beats.insert(conn.to_string(), op);
                 }
             }
         } else {
