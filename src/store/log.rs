@@ -8,8 +8,13 @@
 //! exactly the same intervals. (Anomaly counts can differ: a heartbeat for an unknown or closed
 //! connection is dropped here instead of being counted.)
 
+use std::sync::LazyLock;
+
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
+
+#[cfg(test)]
+mod plan_tests;
 
 use super::log_write::write_events;
 use super::{Store, StoreError, StoreResult, from_json};
@@ -24,25 +29,68 @@ pub(super) const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, promp
 /// stamped before the first connect is ignored by the rules, so it does not close either.
 /// Every lookup goes through `events_by_conn (forum, conn, kind, ts)`, one connection at a
 /// time, so the cost follows the number of connections asked about, not the size of the log.
+/// That index holds connects and disconnects only (migration 0018), and SQLite uses a partial
+/// index only for a query that repeats its condition word for word: hence every lookup by
+/// connection here carries `kind IN ('connect', 'disconnect')` beside its own `kind = …`.
 pub(super) const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
      JOIN events c ON c.forum = s.forum AND c.conn = s.conn AND c.kind = 'connect' \
+     AND c.kind IN ('connect', 'disconnect') \
      WHERE s.forum = $1 AND s.last_seen >= $2 AND s.last_seen < $3 \
      AND c.ts = (SELECT MIN(f.ts) FROM events f WHERE f.forum = s.forum AND f.conn = s.conn \
-         AND f.kind = 'connect') \
+         AND f.kind = 'connect' AND f.kind IN ('connect', 'disconnect')) \
      AND c.ts < s.last_seen \
      AND NOT EXISTS (SELECT 1 FROM events d WHERE d.forum = s.forum AND d.conn = s.conn \
-         AND d.kind = 'disconnect' AND d.ts >= c.ts)";
+         AND d.kind = 'disconnect' AND d.kind IN ('connect', 'disconnect') AND d.ts >= c.ts)";
 
-/// The same for one viewer, driven from their own connect rows (`events_by_viewer`).
-const VIEWER_LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM events c \
+/// The same for one viewer, driven from their own connect rows (`events_by_viewer`), shaped
+/// as [`EVENT_COLUMNS`] (kind `heartbeat`, seq 0) to be one branch of the viewer's read.
+const VIEWER_LAST_SEEN: &str = "SELECT 0, s.last_seen, 'heartbeat', NULL, s.conn, NULL, NULL, \
+     NULL, NULL FROM events c \
      JOIN conn_seen s ON s.forum = c.forum AND s.conn = c.conn \
      WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
      AND c.ts = (SELECT MIN(f.ts) FROM events f WHERE f.forum = c.forum AND f.conn = c.conn \
-         AND f.kind = 'connect') \
+         AND f.kind = 'connect' AND f.kind IN ('connect', 'disconnect')) \
      AND c.ts < s.last_seen \
      AND NOT EXISTS (SELECT 1 FROM events d WHERE d.forum = c.forum AND d.conn = c.conn \
-         AND d.kind = 'disconnect' AND d.ts >= c.ts) \
-     ORDER BY s.last_seen, s.conn";
+         AND d.kind = 'disconnect' AND d.kind IN ('connect', 'disconnect') AND d.ts >= c.ts)";
+
+/// One viewer's read for [`Store::viewer_events_since`] (`$1` forum, `$2` viewer, `$3` since):
+/// their own rows, the disconnects of their connections, and their synthesized heartbeats.
+static VIEWER_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    // Disconnect rows carry only the connection; its owner is on the connect row. Two
+    // indexed halves rather than one `viewer = $2 OR …`, which no index can serve: this
+    // runs on every new websocket, so it must not read the whole log.
+    let cols = |t: &str| {
+        EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("{t}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // No ORDER BY and a CROSS JOIN (SQLite keeps that join order): with an ORDER BY on
+    // time, SQLite chose to walk the forum's whole log in time order, and the join from the
+    // disconnect side, so each new websocket read every event (found with perf at 8,000
+    // viewers). The few rows are put in order here instead. `IS DISTINCT FROM` rather than
+    // `d.viewer IS NULL`, which Postgres served from events_by_viewer, reading every
+    // disconnect of the forum.
+    format!(
+        "SELECT {own} FROM events e WHERE e.forum = $1 AND e.viewer = $2 \
+             AND e.kind <> 'prompt' \
+             AND (e.ts >= $3 OR e.kind = 'viewer' OR (e.kind = 'connect' AND NOT EXISTS \
+                 (SELECT 1 FROM events x WHERE x.forum = e.forum AND x.conn = e.conn \
+                  AND x.kind = 'disconnect' AND x.kind IN ('connect', 'disconnect') \
+                  AND x.ts >= e.ts AND x.ts < $3))) \
+         UNION ALL \
+         SELECT {closed} FROM events c CROSS JOIN events d \
+         WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
+             AND d.forum = c.forum AND d.conn = c.conn AND d.kind = 'disconnect' \
+             AND d.kind IN ('connect', 'disconnect') \
+             AND d.viewer IS DISTINCT FROM c.viewer AND d.ts >= $3 \
+         UNION ALL {VIEWER_LAST_SEEN}",
+        own = cols("e"),
+        closed = cols("d"),
+    )
+});
 
 /// The profile fields of a `viewer` event, kept as JSON in `data`.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -113,52 +161,28 @@ impl Store {
         viewer: &str,
         since: Millis,
     ) -> StoreResult<Vec<Event>> {
-        // Disconnect rows carry only the connection; its owner is on the connect row. Two
-        // indexed halves rather than one `viewer = $2 OR …`, which no index can serve: this
-        // runs on every new websocket, so it must not read the whole log.
-        let cols = |t: &str| {
-            EVENT_COLUMNS
-                .split(", ")
-                .map(|c| format!("{t}.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        // No ORDER BY and a CROSS JOIN (SQLite keeps that join order): with an ORDER BY on
-        // time, SQLite chose to walk the forum's whole log in time order, and the join from the
-        // disconnect side, so each new websocket read every event (found with perf at 8,000
-        // viewers). The few rows are put in order here instead. `IS DISTINCT FROM` rather than
-        // `d.viewer IS NULL`, which Postgres served from events_by_viewer, reading every
-        // disconnect of the forum.
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {own} FROM events e WHERE e.forum = $1 AND e.viewer = $2 \
-                 AND e.kind <> 'prompt' \
-                 AND (e.ts >= $3 OR e.kind = 'viewer' OR (e.kind = 'connect' AND NOT EXISTS \
-                     (SELECT 1 FROM events x WHERE x.forum = e.forum AND x.conn = e.conn \
-                      AND x.kind = 'disconnect' AND x.ts >= e.ts AND x.ts < $3))) \
-             UNION ALL \
-             SELECT {closed} FROM events c CROSS JOIN events d \
-             WHERE c.forum = $1 AND c.viewer = $2 AND c.kind = 'connect' \
-                 AND d.forum = c.forum AND d.conn = c.conn AND d.kind = 'disconnect' \
-                 AND d.viewer IS DISTINCT FROM c.viewer AND d.ts >= $3",
-            own = cols("e"),
-            closed = cols("d"),
-        )))
-        .bind(forum)
-        .bind(viewer)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut rows: Vec<(Millis, i64, &AnyRow)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get("ts")?, r.try_get("seq")?, r)))
-            .collect::<StoreResult<_>>()?;
-        rows.sort_by_key(|(ts, seq, _)| (*ts, *seq));
-        let beats = sqlx::query(VIEWER_LAST_SEEN)
+        let rows = sqlx::query(AssertSqlSafe(VIEWER_EVENTS.as_str()))
             .bind(forum)
             .bind(viewer)
+            .bind(since)
             .fetch_all(&self.pool)
             .await?;
-        merge(rows.into_iter().map(|(_, _, r)| r), &beats)
+        // The synthesized heartbeats come in the same answer (one round trip per new socket,
+        // not two), told apart by their kind: no stored row is a heartbeat (see the top).
+        let mut own: Vec<(Millis, i64, &AnyRow)> = Vec::with_capacity(rows.len());
+        let mut beats: Vec<Event> = Vec::new();
+        for r in &rows {
+            let ts: Millis = r.try_get(1)?;
+            if r.try_get::<&str, _>(2)? == "heartbeat" {
+                let conn = r.try_get::<&str, _>(4)?.to_owned();
+                beats.push(Event::new(ts, EventBody::Heartbeat { conn }));
+            } else {
+                own.push((ts, r.try_get(0)?, r));
+            }
+        }
+        own.sort_by_key(|(ts, seq, _)| (*ts, *seq));
+        beats.sort_by(|a, b| (a.ts, beat_conn(a)).cmp(&(b.ts, beat_conn(b))));
+        merge(own.into_iter().map(|(_, _, r)| r), beats)
     }
 
     /// Prompt events of the forum with `ts >= since`, in order.
@@ -268,9 +292,8 @@ where
 /// since its connection has no disconnect and only its latest sign of life counts.
 fn merge<'a>(
     rows: impl ExactSizeIterator<Item = &'a AnyRow>,
-    beats: &[AnyRow],
+    beats: Vec<Event>,
 ) -> StoreResult<Vec<Event>> {
-    let beats = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
     let mut merged = Merge::new(beats);
     merged.out.reserve(rows.len());
     for row in rows {
@@ -305,6 +328,14 @@ impl Merge {
     fn finish(mut self) -> StoreResult<Vec<Event>> {
         self.out.extend(self.beats);
         Ok(self.out)
+    }
+}
+
+/// The connection of a synthesized heartbeat, to order those of one instant as before.
+fn beat_conn(e: &Event) -> &str {
+    match &e.body {
+        EventBody::Heartbeat { conn } => conn,
+        _ => "",
     }
 }
 
