@@ -174,7 +174,7 @@ impl Store {
         for r in &rows {
             let ts: Millis = r.try_get(1)?;
             if r.try_get::<&str, _>(2)? == "heartbeat" {
-                let conn = r.try_get::<&str, _>(4)?.to_owned();
+                let conn = r.try_get::<&str, _>(4)?.into();
                 beats.push(Event::new(ts, EventBody::Heartbeat { conn }));
             } else {
                 own.push((ts, r.try_get(0)?, r));
