@@ -1,32 +1,34 @@
-//! Reading a forum's whole log for an export, on a connection of the backend's own driver.
+//! Reading a forum's whole log for an export, fast: millions of rows in a few seconds.
 //!
-//! The commission's export of a big forum reads millions of rows. Through the store's `Any`
-//! pool each row was copied into `Any`'s own values and, on SQLite, handed from the driver's
-//! thread to the reader one at a time through a channel of 50 rows: of the 68 s the export of
-//! 100,000 viewers took, about 55 were this fetching (perf: malloc/free of every value, futex
-//! wake-ups per row, `sqlite3_value_dup`). And the rows came in time order through the
-//! `(forum, ts, seq)` index, one random visit of the table per row, since rows are stored in
-//! arrival order, not time order. Here the rows are read in storage order (`seq`, the primary
-//! key: a sequential scan) on one native connection opened for the read (text decoded
-//! straight from the driver's row, and on SQLite a deep channel so its thread runs ahead of
-//! the reader), each through the same [`decode`], then put in time order in memory. The
-//! events are exactly those of [`Store::events`] (a test holds this on both backends).
+//! Through the store's `Any` pool each row was copied into `Any`'s own values and, on SQLite,
+//! handed from the driver's thread to the reader one at a time through a channel: the export
+//! of 100,000 viewers (5.5 M rows) took 55–94 s, 52–75 s of it reading; a native sqlx
+//! connection did not change that. So the rows are read without sqlx's row machinery: on
+//! SQLite through its C interface (`log_sqlite.rs`), on Postgres as a binary `COPY`
+//! (`log_copy.rs`), each into the one [`StoredRow::event`] every read of the log uses. The
+//! log is read in `seq` ranges (the primary key, so storage order), one per core, on
+//! connections of their own.
+//!
+//! The synthesized heartbeats ([`LAST_SEEN`](super::log::LAST_SEEN): one per connection
+//! never closed, at its last sign of life) are worked out here from the rows just read and
+//! the `conn_seen` table, instead of three index lookups per connection in SQL. Then rows
+//! are put in time order (stable: `seq` breaks ties; a log stored in time order is only
+//! checked) and the heartbeats merged in after the rows of their instant, exactly as
+//! [`Store::events`] gives them (a test holds this on both backends).
 
+use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
-use futures_util::TryStreamExt;
+use rustc_hash::FxHashMap;
+use sqlx::Connection;
 use sqlx::postgres::PgConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+use sqlx::sqlite::SqliteConnectOptions;
 
-use super::log::{EVENT_COLUMNS, LAST_SEEN, decode, heartbeat};
-use super::{Store, StoreResult};
-use crate::domain::log::{Event, sort_events};
+use super::log::sort_beats;
+use super::log_sqlite::{self, Db};
+use super::{Store, StoreError, StoreResult, log_copy};
+use crate::domain::log::{Event, EventBody, sort_events};
 use crate::domain::time::Millis;
-
-/// Rows the SQLite driver's thread may decode ahead of the reader.
-const ROWS_IN_FLIGHT: usize = 4096;
 
 /// Where to open a native connection; `None` for an in-memory SQLite database, which only the
 /// pool's own connection can see.
@@ -63,58 +65,254 @@ impl std::fmt::Debug for Native {
     }
 }
 
-/// The log's rows in storage order (`seq`), the synthesized heartbeats after them, all put
-/// in the rules' order by one stable sort on time: rows of one instant keep `seq` order and a
-/// heartbeat goes after them, exactly as [`Store::events`] merges them.
-macro_rules! read_log {
-    ($conn:expr, $forum:expr) => {{
-        let beats = sqlx::query(AssertSqlSafe(format!(
-            "{LAST_SEEN} ORDER BY s.last_seen, s.conn"
-        )))
-        .bind($forum)
-        .bind(Millis::MIN)
-        .bind(Millis::MAX)
-        .fetch_all(&mut *$conn)
-        .await?;
-        let beats: Vec<Event> = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
-        let mut events = Vec::new();
-        // `forum || ''`: no index serves it, so SQLite walks the table in rowid (`seq`) order
-        // instead of visiting it row by row from the `(forum, …)` indexes.
-        let query =
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE forum || '' = $1 ORDER BY seq");
-        let mut rows = sqlx::query(AssertSqlSafe(query))
-            .bind($forum)
-            .fetch(&mut *$conn);
-        while let Some(row) = rows.try_next().await? {
-            events.push(decode(&row)?);
-        }
-        drop(rows);
-        events.extend(beats);
-        sort_events(&mut events);
-        StoreResult::Ok(events)
-    }};
-}
-
 impl Store {
     /// The forum's whole log, as [`Store::events`] gives it, read for an export.
     pub(super) async fn whole_log(&self, forum: &str) -> StoreResult<Vec<Event>> {
         match &self.native {
             Native::None => self.events(forum, None).await,
             Native::Sqlite(Secret(url)) => {
-                let options = SqliteConnectOptions::from_str(url)?
-                    .busy_timeout(Duration::from_secs(10))
-                    .row_buffer_size(ROWS_IN_FLIGHT);
-                let mut conn: SqliteConnection = options.connect().await?;
-                let events = read_log!(&mut conn, forum);
-                conn.close().await?;
-                events
+                let path = SqliteConnectOptions::from_str(url)?
+                    .get_filename()
+                    .to_owned();
+                let forum = forum.to_owned();
+                // Seconds of blocking reads: off the runtime's threads.
+                match tokio::task::spawn_blocking(move || from_sqlite(&path, &forum)).await {
+                    Ok(read) => read,
+                    Err(e) => match e.try_into_panic() {
+                        Ok(panic) => std::panic::resume_unwind(panic),
+                        Err(e) => Err(StoreError::Unavailable(e.to_string())),
+                    },
+                }
             }
-            Native::Postgres(Secret(url)) => {
-                let mut conn = PgConnection::connect(url).await?;
-                let events = read_log!(&mut conn, forum);
+            Native::Postgres(Secret(url)) => from_postgres(url, forum).await,
+        }
+    }
+}
+
+/// Below this many `seq`s the log is read in one piece: another reader costs a thread and a
+/// connection (milliseconds on Postgres), worth it only for a log of some size.
+const ONE_READER_BELOW: i64 = 1_000;
+
+/// `from..to` cut into one range per core (one when small).
+fn ranges((from, to): (i64, i64)) -> Vec<(i64, i64)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = if to - from < ONE_READER_BELOW {
+        1
+    } else {
+        cores.clamp(1, 4) as i64
+    };
+    let step = ((to - from + n - 1) / n).max(1);
+    (0..n)
+        .map(|i| (from + i * step, (from + (i + 1) * step).min(to)))
+        .filter(|(a, b)| a < b)
+        .collect()
+}
+
+fn from_sqlite(path: &Path, forum: &str) -> StoreResult<Vec<Event>> {
+    let db = Db::open(path)?;
+    let ranges = ranges(log_sqlite::seq_bounds(&db)?);
+    let parts = std::thread::scope(|scope| {
+        let readers: Vec<_> = ranges
+            .iter()
+            .map(|&range| {
+                scope.spawn(move || {
+                    let db = Db::open(path)?;
+                    let mut events = Vec::new();
+                    log_sqlite::scan(&db, forum, range, |row| {
+                        events.push(row.event()?);
+                        Ok(())
+                    })?;
+                    Ok(events)
+                })
+            })
+            .collect();
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<StoreResult<Vec<_>>>()
+    })?;
+    let events = concat(parts);
+    let mut lives = Lives::of(&events);
+    log_sqlite::last_seen(&db, forum, |conn, seen| {
+        lives.seen(conn, seen);
+        Ok(())
+    })?;
+    let beats = lives.beats();
+    Ok(in_rules_order(events, beats))
+}
+
+async fn from_postgres(url: &str, forum: &str) -> StoreResult<Vec<Event>> {
+    let mut conn = PgConnection::connect(url).await?;
+    log_copy::choose_forum(&mut conn, forum).await?;
+    let ranges = ranges(log_copy::seq_bounds(&mut conn).await?);
+    // Every range but the first on a connection and a task of its own, so its rows are
+    // parsed on another core while Postgres sends the first.
+    let others: Vec<_> = ranges
+        .iter()
+        .skip(1)
+        .map(|&range| {
+            let (url, forum) = (url.to_owned(), forum.to_owned());
+            tokio::spawn(async move {
+                let mut conn = PgConnection::connect(&url).await?;
+                log_copy::choose_forum(&mut conn, &forum).await?;
+                let events = copy_rows(&mut conn, range).await?;
                 conn.close().await?;
-                events
+                StoreResult::Ok(events)
+            })
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(ranges.len());
+    if let Some(&first) = ranges.first() {
+        parts.push(copy_rows(&mut conn, first).await?);
+    }
+    for other in others {
+        parts.push(
+            other
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??,
+        );
+    }
+    let events = concat(parts);
+    let mut lives = Lives::of(&events);
+    log_copy::last_seen(&mut conn, |c, seen| {
+        lives.seen(c, seen);
+        Ok(())
+    })
+    .await?;
+    let beats = lives.beats();
+    conn.close().await?;
+    Ok(in_rules_order(events, beats))
+}
+
+async fn copy_rows(conn: &mut PgConnection, range: (i64, i64)) -> StoreResult<Vec<Event>> {
+    let mut events = Vec::new();
+    log_copy::rows(conn, range, |row| {
+        events.push(row.event()?);
+        Ok(())
+    })
+    .await?;
+    Ok(events)
+}
+
+/// The pieces read in `seq` order, as one log. Each piece is freed as it is moved, so the
+/// log is not held twice.
+fn concat(parts: Vec<Vec<Event>>) -> Vec<Event> {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for mut part in parts {
+        all.append(&mut part);
+    }
+    all
+}
+
+/// What the log's rows say about each connection, to find those [`LAST_SEEN`] gives a
+/// heartbeat: the ones whose first connect is before their last sign of life and which no
+/// disconnect at or after that connect closed.
+///
+/// [`LAST_SEEN`]: super::log::LAST_SEEN
+struct Lives<'a> {
+    conns: FxHashMap<&'a str, Life>,
+    beats: Vec<Event>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Life {
+    /// The earliest connect and how many connect rows have that instant (the query joins
+    /// each of them, so each gives a heartbeat).
+    first_connect: Option<(Millis, u32)>,
+    last_disconnect: Option<Millis>,
+}
+
+impl<'a> Lives<'a> {
+    fn of(events: &'a [Event]) -> Lives<'a> {
+        let mut conns: FxHashMap<&'a str, Life> = FxHashMap::default();
+        for e in events {
+            match &e.body {
+                EventBody::Connect { conn, .. } => {
+                    let life = conns.entry(conn).or_default();
+                    life.first_connect = match life.first_connect {
+                        Some((first, n)) if first == e.ts => Some((first, n + 1)),
+                        Some((first, n)) if first < e.ts => Some((first, n)),
+                        _ => Some((e.ts, 1)),
+                    };
+                }
+                EventBody::Disconnect { conn } => {
+                    let life = conns.entry(conn).or_default();
+                    life.last_disconnect = life.last_disconnect.max(Some(e.ts));
+                }
+                _ => {}
             }
         }
+        Lives {
+            conns,
+            beats: Vec::new(),
+        }
+    }
+
+    /// A `conn_seen` row: the connection's last sign of life.
+    fn seen(&mut self, conn: &str, last_seen: Millis) {
+        // The query's time range is `MIN..MAX`, which leaves out `MAX` itself.
+        if last_seen == Millis::MAX {
+            return;
+        }
+        let Some(life) = self.conns.get(conn) else {
+            return;
+        };
+        let Some((first, n)) = life.first_connect else {
+            return;
+        };
+        let closed = life.last_disconnect.is_some_and(|d| d >= first);
+        if first < last_seen && !closed {
+            for _ in 0..n {
+                self.beats.push(Event::new(
+                    last_seen,
+                    EventBody::Heartbeat {
+                        conn: conn.to_owned(),
+                    },
+                ));
+            }
+        }
+    }
+
+    /// The heartbeats found, in their own order (time, then connection).
+    fn beats(self) -> Vec<Event> {
+        let mut beats = self.beats;
+        sort_beats(&mut beats);
+        beats
+    }
+}
+
+/// Rows in `seq` order and the heartbeats in theirs, as one log in the rules' order.
+fn in_rules_order(mut events: Vec<Event>, beats: Vec<Event>) -> Vec<Event> {
+    // A live forum's rows arrive nearly in time order and a stored log is often exactly in
+    // it; the stable sort keeps `seq` order within an instant.
+    if !events.is_sorted_by_key(|e| e.ts) {
+        sort_events(&mut events);
+    }
+    merge_beats(&mut events, beats);
+    events
+}
+
+/// Puts each heartbeat after the rows of its instant, in place: the rows after a heartbeat
+/// move towards the end once, and no second copy of the log is made.
+fn merge_beats(events: &mut Vec<Event>, mut beats: Vec<Event>) {
+    let mut unplaced = events.len();
+    events.resize_with(unplaced + beats.len(), || {
+        Event::new(
+            0,
+            EventBody::Heartbeat {
+                conn: String::new(),
+            },
+        )
+    });
+    let mut free = events.len();
+    while let Some(beat) = beats.pop() {
+        while unplaced > 0 && events[unplaced - 1].ts > beat.ts {
+            unplaced -= 1;
+            free -= 1;
+            events.swap(unplaced, free);
+        }
+        free -= 1;
+        events[free] = beat;
     }
 }
