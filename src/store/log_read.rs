@@ -215,12 +215,17 @@ struct Lives<'a> {
     beats: Vec<Event>,
 }
 
+/// One connection as the rows tell it; 24 bytes, as a big forum has millions.
 #[derive(Clone, Copy, Default)]
 struct Life {
-    /// The earliest connect and how many connect rows have that instant (the query joins
-    /// each of them, so each gives a heartbeat).
-    first_connect: Option<(Millis, u32)>,
-    last_disconnect: Option<Millis>,
+    /// The earliest connect, when `connects` > 0.
+    first_connect: Millis,
+    /// How many connect rows have that instant (the query joins each of them, so each gives
+    /// a heartbeat).
+    connects: u32,
+    disconnected: bool,
+    /// The latest disconnect, when `disconnected`.
+    last_disconnect: Millis,
 }
 
 impl<'a> Lives<'a> {
@@ -230,15 +235,19 @@ impl<'a> Lives<'a> {
             match &e.body {
                 EventBody::Connect { conn, .. } => {
                     let life = conns.entry(conn).or_default();
-                    life.first_connect = match life.first_connect {
-                        Some((first, n)) if first == e.ts => Some((first, n + 1)),
-                        Some((first, n)) if first < e.ts => Some((first, n)),
-                        _ => Some((e.ts, 1)),
-                    };
+                    if life.connects == 0 || e.ts < life.first_connect {
+                        life.first_connect = e.ts;
+                        life.connects = 1;
+                    } else if e.ts == life.first_connect {
+                        life.connects += 1;
+                    }
                 }
                 EventBody::Disconnect { conn } => {
                     let life = conns.entry(conn).or_default();
-                    life.last_disconnect = life.last_disconnect.max(Some(e.ts));
+                    if !life.disconnected || e.ts > life.last_disconnect {
+                        life.last_disconnect = e.ts;
+                        life.disconnected = true;
+                    }
                 }
                 _ => {}
             }
@@ -258,12 +267,10 @@ impl<'a> Lives<'a> {
         let Some(life) = self.conns.get(conn) else {
             return;
         };
-        let Some((first, n)) = life.first_connect else {
-            return;
-        };
-        let closed = life.last_disconnect.is_some_and(|d| d >= first);
-        if first < last_seen && !closed {
-            for _ in 0..n {
+        let first = life.first_connect;
+        let closed = life.disconnected && life.last_disconnect >= first;
+        if life.connects > 0 && first < last_seen && !closed {
+            for _ in 0..life.connects {
                 self.beats.push(Event::new(
                     last_seen,
                     EventBody::Heartbeat {
