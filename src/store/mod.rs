@@ -31,6 +31,7 @@ mod forums;
 mod history;
 mod links;
 mod log;
+mod log_beats;
 mod log_copy;
 mod log_read;
 mod log_sqlite;
