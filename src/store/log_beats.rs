@@ -10,7 +10,7 @@
 //!
 //! [`LAST_SEEN`]: super::log::LAST_SEEN
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
@@ -48,9 +48,7 @@ struct Life {
 /// Which share a connection belongs to: a bit of its hash that the tables themselves use
 /// neither for the bucket (low bits) nor for the tag (top bits).
 fn share_of(conn: &str, shares: usize) -> usize {
-    let mut hasher = FxBuildHasher.build_hasher();
-    conn.hash(&mut hasher);
-    (hasher.finish() >> 40) as usize % shares
+    (FxBuildHasher.hash_one(conn) >> 40) as usize % shares
 }
 
 impl<'a> Lives<'a> {
