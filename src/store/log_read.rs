@@ -153,20 +153,31 @@ async fn from_postgres(url: &str, forum: &str) -> StoreResult<Vec<Event>> {
             })
         })
         .collect();
+    // The connections' last signs of life too, for the server to send meanwhile.
+    let seen = {
+        let (url, forum) = (url.to_owned(), forum.to_owned());
+        tokio::spawn(async move {
+            let mut conn = PgConnection::connect(&url).await?;
+            log_copy::choose_forum(&mut conn, &forum).await?;
+            let mut seen = SeenRows::default();
+            log_copy::last_seen(&mut conn, |c, last_seen| {
+                seen.push(c, last_seen);
+                Ok(())
+            })
+            .await?;
+            conn.close().await?;
+            StoreResult::Ok(seen)
+        })
+    };
     let mut parts = Vec::with_capacity(ranges.len());
     if let Some(&first) = ranges.first() {
         parts.push(copy_rows(&mut conn, first).await?);
     }
+    conn.close().await?;
     for other in others {
         parts.push(other.await.map_err(joined)??);
     }
-    let mut seen = SeenRows::default();
-    log_copy::last_seen(&mut conn, |c, last_seen| {
-        seen.push(c, last_seen);
-        Ok(())
-    })
-    .await?;
-    conn.close().await?;
+    let seen = seen.await.map_err(joined)??;
     // A second or two of work on millions of events: off the runtime's threads.
     let order = move || {
         let events = concat(parts);
