@@ -217,45 +217,6 @@ async fn a_stored_crowd_gets_the_same_verdicts() {
 }
 
 #[tokio::test]
-async fn the_export_reads_the_same_log_as_every_other_read() {
-    // The export reads the whole log on a connection of the backend's own driver (a big
-    // forum's millions of rows); it must give exactly the events `events` gives.
-    let forum = shipped_forum();
-    let crowd = Crowd {
-        viewers: 30,
-        connections: 6,
-        diligence: 85,
-        seed: 11,
-    };
-    let log = crowd_log(&forum, &crowd);
-    let (early, late) = log.split_at(log.len() / 2);
-    let (early, late) = (early.to_vec(), late.to_vec());
-    on_each_backend(|store, backend| {
-        let (forum, late, early) = (forum.clone(), late.clone(), early.clone());
-        async move {
-            // Appended out of order; the crowd leaves one connection in twenty unclosed, so
-            // heartbeats come back synthesized and merged in.
-            store.append(&forum.id, &late).await.unwrap();
-            store.append(&forum.id, &early).await.unwrap();
-            store
-                .append("other-forum", &[profile(1, "z")])
-                .await
-                .unwrap();
-            let read = store.export_input(&forum.id).await.unwrap();
-            let back = store.events(&forum.id, None).await.unwrap();
-            assert_eq!(read.events.len(), back.len(), "{backend}");
-            assert_eq!(read.events, back, "{backend}");
-            let kinds = |k: &str| back.iter().filter(|e| e.body.kind() == k).count();
-            assert!(
-                kinds("viewer") == 30 && kinds("heartbeat") > 0 && kinds("confirm") > 0,
-                "{backend}: every kind of row is read back"
-            );
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn a_viewer_sees_only_their_own_events() {
     on_each_backend(|store, backend| async move {
         let log = vec![

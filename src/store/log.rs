@@ -127,7 +127,8 @@ impl Store {
         .bind(span.end)
         .fetch_all(&self.pool)
         .await?;
-        let beats = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
+        let mut beats: Vec<Event> = beats.iter().map(heartbeat).collect::<StoreResult<_>>()?;
+        sort_beats(&mut beats);
         let mut merged = Merge::new(beats);
         let query = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE forum = $1 AND ts >= $2 AND ts < $3 \
@@ -181,7 +182,7 @@ impl Store {
             }
         }
         own.sort_by_key(|(ts, seq, _)| (*ts, *seq));
-        beats.sort_by(|a, b| (a.ts, beat_conn(a)).cmp(&(b.ts, beat_conn(b))));
+        sort_beats(&mut beats);
         merge(own.into_iter().map(|(_, _, r)| r), beats)
     }
 
@@ -207,84 +208,107 @@ fn evidence_of(data: Option<&str>) -> StoreResult<Evidence> {
     }
 }
 
-/// One row of [`EVENT_COLUMNS`] as an event, on any driver: `Any` for the store's everyday
-/// reads, the backend's own for the whole log (`log_read.rs`). Text is borrowed from the row
-/// and copied once, into the event.
+/// One row of [`EVENT_COLUMNS`] as an event, on any driver (`Any` for the store's everyday
+/// reads). Text is borrowed from the row and copied once, into the event.
 pub(super) fn decode<'r, R: Row>(row: &'r R) -> StoreResult<Event>
 where
     usize: ColumnIndex<R>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
     &'r str: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let seq: i64 = row.try_get(0)?;
-    let ts: Millis = row.try_get(1)?;
-    let kind: &str = row.try_get(2)?;
-    let column = |name: &str| match name {
-        "viewer" => 3,
-        "conn" => 4,
-        "hall" => 5,
-        "prompt" => 6,
-        _ => 8,
-    };
-    // Ids are held inline (`Id`): no allocation for the millions of them in a big export.
-    let text = |name: &str| -> StoreResult<Id> {
-        row.try_get::<Option<&str>, _>(column(name))?
-            .map(Id::from)
-            .ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
-    };
-    let mut evidence = Evidence::default();
-    let body = match kind {
-        "viewer" => {
-            let d: ViewerData = from_json("viewer event data", &text("data")?)?;
-            EventBody::Viewer {
-                viewer: text("viewer")?,
-                name: d.name,
-                email: d.email,
-                education: d.education,
-                specialty: d.specialty,
+    StoredRow {
+        seq: row.try_get(0)?,
+        ts: row.try_get(1)?,
+        kind: row.try_get(2)?,
+        viewer: row.try_get(3)?,
+        conn: row.try_get(4)?,
+        hall: row.try_get(5)?,
+        prompt: row.try_get(6)?,
+        closes: row.try_get(7)?,
+        data: row.try_get(8)?,
+    }
+    .event()
+}
+
+/// One stored row of the log ([`EVENT_COLUMNS`]), its text borrowed from wherever it was
+/// read: a driver's row ([`decode`]) or the export's own readers (`log_sqlite.rs`,
+/// `log_copy.rs`). Every read of the log makes its events here, so all give the same events.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StoredRow<'r> {
+    pub(super) seq: i64,
+    pub(super) ts: Millis,
+    pub(super) kind: &'r str,
+    pub(super) viewer: Option<&'r str>,
+    pub(super) conn: Option<&'r str>,
+    pub(super) hall: Option<&'r str>,
+    pub(super) prompt: Option<&'r str>,
+    pub(super) closes: Option<Millis>,
+    pub(super) data: Option<&'r str>,
+}
+
+impl<'r> StoredRow<'r> {
+    /// The event this row stores; a missing column its kind needs is a corrupt row.
+    pub(super) fn event(&self) -> StoreResult<Event> {
+        let (seq, kind) = (self.seq, self.kind);
+        let need = |value: Option<&'r str>, name: &str| -> StoreResult<&'r str> {
+            value.ok_or_else(|| StoreError::Corrupt(format!("event {seq} ({kind}) has no {name}")))
+        };
+        // Ids are held inline (`Id`): no allocation for the millions of them in a big export.
+        let text = |value, name| need(value, name).map(Id::from);
+        let viewer = || text(self.viewer, "viewer");
+        let conn = || text(self.conn, "conn");
+        let hall = || text(self.hall, "hall");
+        let prompt = || text(self.prompt, "prompt");
+        let mut evidence = Evidence::default();
+        let body = match kind {
+            "viewer" => {
+                let d: ViewerData = from_json("viewer event data", need(self.data, "data")?)?;
+                EventBody::Viewer {
+                    viewer: viewer()?,
+                    name: d.name,
+                    email: d.email,
+                    education: d.education,
+                    specialty: d.specialty,
+                }
             }
-        }
-        "connect" => {
-            evidence = evidence_of(row.try_get::<Option<&str>, _>(8)?)?;
-            EventBody::Connect {
-                viewer: text("viewer")?,
-                conn: text("conn")?,
-                hall: text("hall")?,
+            "connect" => {
+                evidence = evidence_of(self.data)?;
+                EventBody::Connect {
+                    viewer: viewer()?,
+                    conn: conn()?,
+                    hall: hall()?,
+                }
             }
-        }
-        "heartbeat" => EventBody::Heartbeat {
-            conn: text("conn")?,
-        },
-        "disconnect" => EventBody::Disconnect {
-            conn: text("conn")?,
-        },
-        "prompt" => EventBody::Prompt {
-            prompt: text("prompt")?,
-            hall: text("hall")?,
-            closes: row
-                .try_get::<Option<Millis>, _>(7)?
-                .ok_or_else(|| StoreError::Corrupt(format!("prompt event {seq} has no closes")))?,
-        },
-        "confirm" => {
-            evidence = evidence_of(row.try_get::<Option<&str>, _>(8)?)?;
-            EventBody::Confirm {
-                viewer: text("viewer")?,
-                conn: text("conn")?,
-                prompt: text("prompt")?,
+            "heartbeat" => EventBody::Heartbeat { conn: conn()? },
+            "disconnect" => EventBody::Disconnect { conn: conn()? },
+            "prompt" => EventBody::Prompt {
+                prompt: prompt()?,
+                hall: hall()?,
+                closes: self.closes.ok_or_else(|| {
+                    StoreError::Corrupt(format!("prompt event {seq} has no closes"))
+                })?,
+            },
+            "confirm" => {
+                evidence = evidence_of(self.data)?;
+                EventBody::Confirm {
+                    viewer: viewer()?,
+                    conn: conn()?,
+                    prompt: prompt()?,
+                }
             }
-        }
-        "wrong_answer" => EventBody::WrongAnswer {
-            viewer: text("viewer")?,
-            conn: text("conn")?,
-            prompt: text("prompt")?,
-        },
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "event {seq} has unknown kind «{other}»"
-            )));
-        }
-    };
-    Ok(Event::with_evidence(ts, body, evidence))
+            "wrong_answer" => EventBody::WrongAnswer {
+                viewer: viewer()?,
+                conn: conn()?,
+                prompt: prompt()?,
+            },
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "event {seq} has unknown kind «{other}»"
+                )));
+            }
+        };
+        Ok(Event::with_evidence(self.ts, body, evidence))
+    }
 }
 
 /// Stored rows and synthesized heartbeats, both sorted by time, merged in the rules' order.
@@ -331,12 +355,16 @@ impl Merge {
     }
 }
 
-/// The connection of a synthesized heartbeat, to order those of one instant as before.
-fn beat_conn(e: &Event) -> &str {
-    match &e.body {
-        EventBody::Heartbeat { conn } => conn,
-        _ => "",
+/// Synthesized heartbeats in one order on every backend: by time, then by the connection's
+/// id byte by byte (Postgres' `ORDER BY` follows the database's collation, which may not).
+pub(super) fn sort_beats(beats: &mut [Event]) {
+    fn conn(e: &Event) -> &str {
+        match &e.body {
+            EventBody::Heartbeat { conn } => conn,
+            _ => "",
+        }
     }
+    beats.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| conn(a).cmp(conn(b))));
 }
 
 /// A row of [`LAST_SEEN`] (`conn, last_seen`) as the heartbeat it stands for.
