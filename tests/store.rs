@@ -8,6 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use support::TestDb;
+use support::store::{confirm, connect, disconnect, heartbeat, on_each_store, prompt};
 use yavka::domain::forum::{Education, Forum};
 use yavka::domain::log::{Event, EventBody, sort_events};
 use yavka::domain::registration::Registration;
@@ -19,67 +20,8 @@ use yavka::store::{CodeRow, EventWriter, Store, StoreError, StoredSchedule, Writ
 
 const FORUM: &str = "f1";
 
-/// Runs `story` against a fresh database on every backend.
-async fn on_each_backend<F, Fut>(story: F)
-where
-    F: Fn(Store, &'static str) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for db in TestDb::all().await {
-        let store = Store::connect(&db.url)
-            .await
-            .unwrap_or_else(|e| panic!("{}: connect {}: {e}", db.backend, db.url));
-        assert_eq!(store.is_postgres(), db.backend == "postgres");
-        store.ping().await.unwrap();
-        story(store.clone(), db.backend).await;
-        store.close().await;
-        db.drop().await;
-    }
-}
-
 fn shipped_forum() -> Forum {
     support::forum::shipped()
-}
-
-fn connect(ts: i64, viewer: &str, conn: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Connect {
-            viewer: viewer.into(),
-            conn: conn.into(),
-            hall: "hall-1".into(),
-        },
-    )
-}
-
-fn heartbeat(ts: i64, conn: &str) -> Event {
-    Event::new(ts, EventBody::Heartbeat { conn: conn.into() })
-}
-
-fn disconnect(ts: i64, conn: &str) -> Event {
-    Event::new(ts, EventBody::Disconnect { conn: conn.into() })
-}
-
-fn prompt(ts: i64, id: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Prompt {
-            prompt: id.into(),
-            hall: "hall-1".into(),
-            closes: ts + 120_000,
-        },
-    )
-}
-
-fn confirm(ts: i64, viewer: &str, conn: &str, prompt: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Confirm {
-            viewer: viewer.into(),
-            conn: conn.into(),
-            prompt: prompt.into(),
-        },
-    )
 }
 
 fn profile(ts: i64, viewer: &str) -> Event {
@@ -97,7 +39,7 @@ fn profile(ts: i64, viewer: &str) -> Event {
 
 #[tokio::test]
 async fn the_log_comes_back_in_the_rules_order() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         // Two servers' batches arrive out of time order; equal times keep arrival order.
         let first = vec![
             profile(5, "a"),
@@ -147,7 +89,7 @@ async fn the_log_comes_back_in_the_rules_order() {
 
 #[tokio::test]
 async fn heartbeats_collapse_to_the_last_sign_of_life() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let log = vec![
             connect(0, "a", "open"),
             heartbeat(10, "open"),
@@ -199,7 +141,7 @@ async fn a_stored_crowd_gets_the_same_verdicts() {
         "the crowd earns something"
     );
 
-    on_each_backend(|store, backend| {
+    on_each_store(|store, backend| {
         let (log, expected, forum) = (log.clone(), expected.clone(), forum.clone());
         async move {
             store.append(&forum.id, &log).await.unwrap();
@@ -218,7 +160,7 @@ async fn a_stored_crowd_gets_the_same_verdicts() {
 
 #[tokio::test]
 async fn a_viewer_sees_only_their_own_events() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let log = vec![
             profile(0, "a"),
             profile(0, "b"),
@@ -283,7 +225,7 @@ fn writer_config(max_delay_ms: u64) -> WriterConfig {
 
 #[tokio::test]
 async fn the_writer_batches_and_a_durable_record_is_readable_at_once() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let (writer, handle) = EventWriter::spawn(store.clone(), FORUM, writer_config(20));
         let n = 20_000;
         let started = Instant::now();
@@ -327,7 +269,7 @@ async fn the_writer_batches_and_a_durable_record_is_readable_at_once() {
 
 #[tokio::test]
 async fn the_writer_drains_its_queue_when_dropped() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         // A delay far longer than the test: only the drain can have written the events.
         let (writer, handle) = EventWriter::spawn(store.clone(), FORUM, writer_config(60_000));
         for i in 0..10 {
@@ -348,7 +290,7 @@ async fn the_writer_drains_its_queue_when_dropped() {
 
 #[tokio::test]
 async fn a_failed_batch_is_reported_to_its_waiter() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let (writer, handle) = EventWriter::spawn(store.clone(), FORUM, writer_config(5));
         store.close().await;
         let err = writer.record_durable(profile(1, "a")).await.unwrap_err();
@@ -365,7 +307,7 @@ async fn a_failed_batch_is_reported_to_its_waiter() {
 
 #[tokio::test]
 async fn a_retried_batch_is_stored_once() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let batch = [
             connect(100, "a", "a1"),
             heartbeat(150, "a1"),
@@ -396,7 +338,7 @@ async fn a_retried_batch_is_stored_once() {
 
 #[tokio::test]
 async fn started_sessions_keep_their_frozen_rules() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let forum = shipped_forum();
         let day1_hall1 = forum.session("day1-hall1").unwrap().clone();
         let now = day1_hall1.starts;
@@ -462,7 +404,7 @@ async fn started_sessions_keep_their_frozen_rules() {
 
 #[tokio::test]
 async fn the_first_schedule_wins() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let first = StoredSchedule {
             session: "day1-hall1".into(),
             seed: Seed([1; 32]),
@@ -493,7 +435,7 @@ async fn the_first_schedule_wins() {
 
 #[tokio::test]
 async fn a_planned_prompt_is_claimed_once() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let claims: Vec<_> = (0..8)
             .map(|node| {
                 let store = store.clone();
@@ -533,7 +475,7 @@ fn registration(email: &str) -> Registration {
 
 #[tokio::test]
 async fn viewers_register_once_per_email_and_links_can_be_reissued() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let anna = store
             .insert_viewer(
                 FORUM,
@@ -607,7 +549,7 @@ async fn viewers_register_once_per_email_and_links_can_be_reissued() {
 
 #[tokio::test]
 async fn organisers_sign_in_until_their_session_expires() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         store
             .insert_organiser("admin", "argon-hash", 0)
             .await
@@ -667,7 +609,7 @@ fn issued(row: &CodeRow, viewer: &str, at: i64) -> CodeRow {
 
 #[tokio::test]
 async fn codes_are_saved_all_or_nothing() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let pool = vec![pooled("AAAA1111BBBB", 0), pooled("CCCC2222DDDD", 1)];
         store.save_codes(FORUM, &pool).await.unwrap();
         let generated = CodeRow {

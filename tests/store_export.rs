@@ -6,27 +6,13 @@ mod support;
 
 use std::future::Future;
 
-use support::TestDb;
+use support::store::{
+    confirm, connect_to, disconnect, heartbeat, on_each_store, prompt, wrong_answer,
+};
 use yavka::domain::forum::{Education, Forum};
 use yavka::domain::log::{Event, EventBody, Evidence, Hints, Input};
 use yavka::domain::sim::{Crowd, crowd_log};
 use yavka::store::Store;
-
-/// Runs `story` against a fresh database on every backend.
-async fn on_each_backend<F, Fut>(story: F)
-where
-    F: Fn(Store, &'static str) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for db in TestDb::all().await {
-        let store = Store::connect(&db.url)
-            .await
-            .unwrap_or_else(|e| panic!("{}: connect {}: {e}", db.backend, db.url));
-        story(store.clone(), db.backend).await;
-        store.close().await;
-        db.drop().await;
-    }
-}
 
 fn shipped_forum() -> Forum {
     support::forum::shipped()
@@ -57,7 +43,7 @@ async fn the_export_reads_the_same_log_as_every_other_read() {
     let log = crowd_log(&forum, &crowd);
     let (early, late) = log.split_at(log.len() / 2);
     let (early, late) = (early.to_vec(), late.to_vec());
-    on_each_backend(|store, backend| {
+    on_each_store(|store, backend| {
         let (forum, late, early) = (forum.clone(), late.clone(), early.clone());
         async move {
             // Appended out of order; the crowd leaves one connection in twenty unclosed, so
@@ -96,7 +82,7 @@ async fn a_big_crowd_in_time_order_reads_back_whole() {
     };
     let mut log = crowd_log(&forum, &crowd);
     yavka::domain::log::sort_events(&mut log);
-    on_each_backend(|store, backend| {
+    on_each_store(|store, backend| {
         let (forum, log) = (forum.clone(), log.clone());
         async move {
             for (n, part) in log.chunks(log.len() / 3 + 1).enumerate() {
@@ -165,7 +151,7 @@ async fn awkward_ids_profiles_evidence_and_heartbeats_read_back_exactly() {
         log.push(connect(60_000, "v", conn));
         log.push(heartbeat(60_100, conn));
     }
-    on_each_backend(|store, backend| {
+    on_each_store(|store, backend| {
         let log = log.clone();
         async move {
             // Out of time order, in three appends, as several nodes' writers would.
@@ -217,7 +203,7 @@ async fn awkward_ids_profiles_evidence_and_heartbeats_read_back_exactly() {
 
 #[tokio::test]
 async fn an_empty_forum_exports_an_empty_log() {
-    on_each_backend(|store, backend| async move {
+    on_each_store(|store, backend| async move {
         let (read, back) = both_reads(&store, "nothing-yet").await;
         assert!(read.is_empty() && back.is_empty(), "{backend}");
         // Only another forum's rows and heartbeats in the store.
@@ -240,56 +226,9 @@ async fn an_empty_forum_exports_an_empty_log() {
     .await;
 }
 
+/// A connect into a hall whose id has a separator and Cyrillic in it.
 fn connect(ts: i64, viewer: &str, conn: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Connect {
-            viewer: viewer.into(),
-            conn: conn.into(),
-            hall: format!("зал; {viewer}"),
-        },
-    )
-}
-
-fn heartbeat(ts: i64, conn: &str) -> Event {
-    Event::new(ts, EventBody::Heartbeat { conn: conn.into() })
-}
-
-fn disconnect(ts: i64, conn: &str) -> Event {
-    Event::new(ts, EventBody::Disconnect { conn: conn.into() })
-}
-
-fn prompt(ts: i64, id: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Prompt {
-            prompt: id.into(),
-            hall: "hall-1".into(),
-            closes: ts + 120_000,
-        },
-    )
-}
-
-fn confirm(ts: i64, viewer: &str, conn: &str, prompt: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::Confirm {
-            viewer: viewer.into(),
-            conn: conn.into(),
-            prompt: prompt.into(),
-        },
-    )
-}
-
-fn wrong_answer(ts: i64, viewer: &str, conn: &str, prompt: &str) -> Event {
-    Event::new(
-        ts,
-        EventBody::WrongAnswer {
-            viewer: viewer.into(),
-            conn: conn.into(),
-            prompt: prompt.into(),
-        },
-    )
+    connect_to(ts, viewer, conn, &format!("зал; {viewer}"))
 }
 
 fn profile(ts: i64, viewer: &str, name: &str) -> Event {

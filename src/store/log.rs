@@ -29,9 +29,10 @@ pub(super) const EVENT_COLUMNS: &str = "seq, ts, kind, viewer, conn, hall, promp
 /// stamped before the first connect is ignored by the rules, so it does not close either.
 /// Every lookup goes through `events_by_conn (forum, conn, kind, ts)`, one connection at a
 /// time, so the cost follows the number of connections asked about, not the size of the log.
-/// That index holds connects and disconnects only (migration 0018), and SQLite uses a partial
-/// index only for a query that repeats its condition word for word: hence every lookup by
-/// connection here carries `kind IN ('connect', 'disconnect')` beside its own `kind = …`.
+/// On SQLite that index holds connects and disconnects only (migration 0018; Postgres keeps
+/// the full index, see its 0018), and SQLite uses a partial index only for a query that
+/// repeats its condition word for word: hence every lookup by connection here carries
+/// `kind IN ('connect', 'disconnect')` beside its own `kind = …`.
 pub(super) const LAST_SEEN: &str = "SELECT s.conn, s.last_seen FROM conn_seen s \
      JOIN events c ON c.forum = s.forum AND c.conn = s.conn AND c.kind = 'connect' \
      AND c.kind IN ('connect', 'disconnect') \

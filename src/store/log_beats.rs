@@ -99,9 +99,7 @@ impl<'a> Lives<'a> {
             for _ in 0..life.connects {
                 self.beats.push(Event::new(
                     last_seen,
-                    EventBody::Heartbeat {
-                        conn: conn.into(),
-                    },
+                    EventBody::Heartbeat { conn: conn.into() },
                 ));
             }
         }
@@ -223,7 +221,7 @@ mod tests {
     fn heartbeats_go_after_the_rows_of_their_instant() {
         let rows = vec![row(5, "a"), row(1, "b"), row(5, "c"), row(9, "d")];
         let beats = vec![beat(0, "x"), beat(5, "y"), beat(5, "z"), beat(12, "w")];
-        let order: Vec<(Millis, String)> = in_rules_order(rows, beats)
+        let order: Vec<(Millis, Id)> = in_rules_order(rows, beats)
             .into_iter()
             .map(|e| match e.body {
                 EventBody::Disconnect { conn } | EventBody::Heartbeat { conn } => (e.ts, conn),
@@ -240,8 +238,8 @@ mod tests {
             (9, "d"),
             (12, "w"),
         ];
-        let expected: Vec<(Millis, String)> =
-            expected.iter().map(|(t, c)| (*t, c.to_string())).collect();
+        let expected: Vec<(Millis, Id)> =
+            expected.iter().map(|(t, c)| (*t, Id::from(*c))).collect();
         assert_eq!(order, expected);
     }
 
@@ -254,7 +252,7 @@ mod tests {
                 n,
                 EventBody::Connect {
                     viewer: "v".into(),
-                    conn: conn.clone(),
+                    conn: conn.as_str().into(),
                     hall: "h".into(),
                 },
             ));

@@ -194,6 +194,7 @@ pub mod process;
 pub mod redis;
 pub mod server;
 pub mod smtp;
+pub mod store;
 
 /// Runs a story once on every backend (SQLite, then Postgres), each on a fresh database with its
 /// own server, stopping both afterwards. The one copy of this loop for every test file:
