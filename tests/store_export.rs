@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::future::Future;
-
 use support::store::{
     confirm, connect_to, disconnect, heartbeat, on_each_store, prompt, wrong_answer,
 };
