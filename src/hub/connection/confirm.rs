@@ -7,6 +7,7 @@ use crate::domain::log::{Event, EventBody, Evidence, Hints};
 use crate::hub::challenge;
 use crate::hub::protocol::close::SLOW;
 use crate::hub::protocol::{ErrorCode, ServerMsg};
+use compact_str::ToCompactString;
 
 use super::Ctx;
 
@@ -47,7 +48,7 @@ impl Ctx {
                     now,
                     EventBody::WrongAnswer {
                         viewer: self.viewer.as_str().into(),
-                        conn: self.conn.to_string().into(),
+                        conn: self.conn.to_compact_string(),
                         prompt: prompt.into(),
                     },
                 );
@@ -70,7 +71,7 @@ impl Ctx {
             now,
             EventBody::Confirm {
                 viewer: self.viewer.as_str().into(),
-                conn: self.conn.to_string().into(),
+                conn: self.conn.to_compact_string(),
                 prompt: prompt.into(),
             },
             seen,

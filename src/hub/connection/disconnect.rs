@@ -1,6 +1,7 @@
 //! The end of a socket: its registration removed, the disconnect recorded exactly once
 //! whatever ended it, and [`Hub::shutdown`] kept waiting until then.
 
+use compact_str::ToCompactString;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::log::{Event, EventBody};
@@ -41,7 +42,7 @@ impl Cleanup {
         let event = Event::new(
             at,
             EventBody::Disconnect {
-                conn: self.conn.to_string().into(),
+                conn: self.conn.to_compact_string(),
             },
         );
         // Waited for, so that `Hub::shutdown` returns with every disconnect stored; but only

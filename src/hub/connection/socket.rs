@@ -1,6 +1,7 @@
 //! The live socket: the reader parses, rate-limits and answers client messages; the writer
 //! drains the outbound queue in batches, pings, and notices a silent client or a close request.
 
+use compact_str::ToCompactString;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -195,7 +196,7 @@ impl Ctx {
         Some(Event::new(
             now,
             EventBody::Heartbeat {
-                conn: self.conn.to_string().into(),
+                conn: self.conn.to_compact_string(),
             },
         ))
     }

@@ -1,6 +1,7 @@
 //! The opening of a socket: the durable connect, the viewer's live state, the welcome with the
 //! open prompt and the tally, and the registration that starts fan-out to it.
 
+use compact_str::ToCompactString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 
@@ -44,7 +45,7 @@ pub(super) async fn open(
         hub.now(),
         EventBody::Connect {
             viewer: viewer.id.as_str().into(),
-            conn: conn.to_string().into(),
+            conn: conn.to_compact_string(),
             hall: hall.as_str().into(),
         },
         seen,
